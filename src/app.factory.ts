@@ -1,0 +1,51 @@
+import { BadRequestException, INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { ValidationError } from 'class-validator';
+import type { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module.js';
+import { sessionMiddlewares } from './auth/session.middleware.js';
+import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import type { AppConfig } from './config/env.js';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+function flatten(errors: ValidationError[], prefix = ''): string[] {
+  return errors.flatMap((e) => [
+    ...Object.values(e.constraints ?? {}).map((m) => (prefix ? `${prefix}.${m}` : m)),
+    ...flatten(e.children ?? [], prefix ? `${prefix}.${e.property}` : e.property),
+  ]);
+}
+
+/**
+ * Builds the configured app (not listening): the same for `npm start`, the
+ * tests and the benchmark, so they exercise exactly what ships.
+ */
+export async function createApp(config: AppConfig, databaseUrl: string): Promise<INestApplication> {
+  const level = Math.max(0, LEVELS.indexOf(config.logLevel as LogLevel));
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
+    bodyParser: false,
+    forceCloseConnections: true,
+    logger: LEVELS.slice(0, level === 0 ? 3 : level + 1),
+  });
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.disable('x-powered-by');
+  app.use(rejectNulInUrl);
+  app.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
+  app.use(jsonBody(BODY_LIMIT));
+  const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
+  for (const handler of sessionMiddlewares(config, pool).handlers) app.use(handler);
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ') || 'Invalid request'),
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,35 @@
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
+import { Strategy } from 'passport-local';
+import { DUMMY_HASH, verifyPassword } from '../users/password.js';
+import { UsersService } from '../users/users.service.js';
+import { LoginThrottleService } from './login-throttle.service.js';
+import type { SessionUser } from './session-user.js';
+
+/** One message for an unknown email and a wrong password: no account enumeration. */
+export const INVALID_CREDENTIALS = 'Invalid email or password';
+
+@Injectable()
+export class LocalStrategy extends PassportStrategy(Strategy) {
+  constructor(
+    private readonly users: UsersService,
+    private readonly throttle: LoginThrottleService,
+  ) {
+    super({ usernameField: 'email', passwordField: 'password', passReqToCallback: true, session: true });
+  }
+
+  async validate(req: Request, email: string, password: string): Promise<SessionUser> {
+    const ip = req.ip ?? 'unknown';
+    await this.throttle.assertAllowed(email, ip);
+    const user = await this.users.findForLogin(email);
+    // Verify against a dummy hash for unknown emails so timing does not tell them apart.
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok || user.disabledAt) {
+      await this.throttle.recordFailure(email, ip);
+      throw new UnauthorizedException(INVALID_CREDENTIALS);
+    }
+    await this.throttle.recordSuccess(email);
+    return { id: user.id, email: user.email, role: user.role, displayName: user.displayName, createdAt: user.createdAt };
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * `npm run migration:run` (and `migration:revert`): against DATABASE_URL, or
+ * the embedded server in DATA_DIR when it is unset, like `npm start`.
+ */
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../config/env.js';
+import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { ensureDatabase } from '../database/ensure-database.js';
+import { revertAllMigrations, runMigrations } from '../database/migrate.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
+  try {
+    const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
+    if (process.argv.includes('--revert')) {
+      console.log(`Reverted ${await revertAllMigrations(url)} migrations`);
+    } else {
+      const ran = await runMigrations(url);
+      console.log(ran.length ? `Ran ${ran.join(', ')}` : 'No pending migrations');
+    }
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? `Configuration error: ${err.message}` : err);
+  process.exit(1);
+});

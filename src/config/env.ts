@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * Every environment variable of the contract is read here and nowhere else.
+ * `loadConfig` validates them once at boot; a bad value throws a ConfigError
+ * whose message is one line naming the variable, which main.ts prints before
+ * exiting 1.
+ */
+export class ConfigError extends Error {}
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface AppConfig {
+  readonly nodeEnv: NodeEnv;
+  readonly production: boolean;
+  readonly port: number;
+  /** undefined: start an embedded PostgreSQL in dataDir. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly redisUrl: string | undefined;
+  readonly sessionSecret: string;
+  readonly admin: { readonly email: string; readonly password: string | undefined };
+  readonly stream: {
+    readonly heartbeatMs: number;
+    readonly retryMs: number;
+    readonly maxStreamsPerUser: number;
+    /** Bytes queued for one client before it is dropped (it replays on reconnect). */
+    readonly slowClientBytes: number;
+  };
+  readonly retentionDays: number;
+  /** Safety-net poll of the notifications table, in case a bus message is lost. */
+  readonly feedPollMs: number;
+  readonly logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+function email(env: Env, name: string, def: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(`${name} must be an email address`);
+  return raw.toLowerCase();
+}
+
+/** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */
+function devSecret(dataDir: string): string {
+  const file = join(dataDir, 'session-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const nodeEnvRaw = env.NODE_ENV || 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnvRaw)) {
+    throw new ConfigError(`NODE_ENV must be development, production or test, got "${nodeEnvRaw}"`);
+  }
+  const nodeEnv = nodeEnvRaw as NodeEnv;
+  const production = nodeEnv === 'production';
+  const dataDir = resolve(env.DATA_DIR || './.data');
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+
+  let sessionSecret = env.SESSION_SECRET;
+  if (!sessionSecret) {
+    if (production) throw new ConfigError('SESSION_SECRET is required when NODE_ENV=production');
+    sessionSecret = devSecret(dataDir);
+  } else if (sessionSecret.length < 32) {
+    throw new ConfigError('SESSION_SECRET must be at least 32 characters');
+  }
+
+  const adminPassword = env.ADMIN_PASSWORD || undefined;
+  if (production && !adminPassword) {
+    throw new ConfigError('ADMIN_PASSWORD is required when NODE_ENV=production');
+  }
+  if (adminPassword !== undefined && adminPassword.length < 8) {
+    throw new ConfigError('ADMIN_PASSWORD must be at least 8 characters');
+  }
+
+  return {
+    nodeEnv,
+    production,
+    port: int(env, 'PORT', 3000, 0, 65535),
+    databaseUrl,
+    dataDir,
+    redisUrl,
+    sessionSecret,
+    admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
+    stream: {
+      heartbeatMs: int(env, 'HEARTBEAT_MS', 15000, 10, 3_600_000),
+      retryMs: int(env, 'RETRY_MS', 3000, 0, 3_600_000),
+      maxStreamsPerUser: int(env, 'MAX_STREAMS_PER_USER', 10, 1, 1_000_000),
+      slowClientBytes: int(env, 'SLOW_CLIENT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    },
+    retentionDays: int(env, 'RETENTION_DAYS', 90, 1, 36500),
+    feedPollMs: int(env, 'FEED_POLL_MS', 1000, 10, 600_000),
+    logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info'),
+  };
+}

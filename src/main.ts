@@ -1,0 +1,83 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { createApp } from './app.factory.js';
+import { AuthService } from './auth/auth.service.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/env.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from './database/embedded-postgres.js';
+import { ensureDatabase } from './database/ensure-database.js';
+import { runMigrations } from './database/migrate.js';
+import { StreamHub } from './notifications/stream-hub.js';
+
+function loadOrExit(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadOrExit();
+  let embedded: EmbeddedServer | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    console.log(`Starting embedded PostgreSQL in ${join(config.dataDir, 'postgres')} …`);
+    embedded = await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
+    databaseUrl = await ensureDatabase(embedded.url, 'notifications');
+  }
+  await runMigrations(databaseUrl);
+  let app: INestApplication;
+  try {
+    app = await createApp(config, databaseUrl);
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  const admin = await app.get(AuthService).ensureBootstrapAdmin();
+  await app.listen(config.port);
+  const server = app.getHttpServer() as Server;
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  console.log(`Notifications service listening on http://localhost:${port}/`);
+  console.log(`Database: ${embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}` : 'DATABASE_URL'}`);
+  if (admin.generatedPassword) {
+    console.log(`Admin login (shown once): ${admin.email} / ${admin.generatedPassword}`);
+  } else {
+    console.log(`Admin login: ${admin.email} (password from ADMIN_PASSWORD or set earlier)`);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: closing the listening socket, ending streams, draining requests`);
+    // 1. No new connections: the balancer and browsers retry on another instance.
+    server.close();
+    // 2. Open streams end cleanly; EventSource reconnects elsewhere and replays.
+    app.get(StreamHub).endAll();
+    // 3. Requests in flight finish; then the pool, the bus and Postgres stop.
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    try {
+      await app.close();
+      await embedded?.stop();
+      process.exit(0);
+    } catch (err) {
+      console.error(err);
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});

@@ -1,0 +1,200 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Observable, Subject, interval, map, share } from 'rxjs';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/env.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { CHANNELS, type Channel, type NotificationRow, toJson } from './notification.types.js';
+import { canSee, type Viewer } from './visibility.js';
+
+/** The message Nest's SseStream writes; `data` is pre-serialised JSON. */
+export interface SseMessage {
+  type?: string;
+  id?: string;
+  retry?: number;
+  data?: string;
+  comment?: string;
+}
+
+/**
+ * A committed notification ready to be written: serialised once, shared by
+ * every stream that receives it.
+ */
+export interface Frame {
+  readonly seq: number;
+  readonly channel: Channel;
+  readonly critical: boolean;
+  readonly message: SseMessage;
+  /** Bytes this frame takes on the wire, for the slow-client budget. */
+  readonly size: number;
+  readonly createdAt: number;
+}
+
+export type ControlEvent =
+  | { type: 'read'; payload: { ids: string[] } | { all: true; channel?: Channel } }
+  | { type: 'end' };
+
+/** One open stream, as the hub routes to it. */
+export interface StreamHandle {
+  readonly viewer: Viewer;
+  readonly sessionId: string;
+  /** One observable per channel this stream asked for; merged by the stream. */
+  readonly channels: Partial<Record<Channel, Subject<Frame>>>;
+  readonly control: Subject<ControlEvent>;
+}
+
+class UserRoute {
+  readonly streams = new Set<StreamHandle>();
+  muted: ReadonlySet<Channel> = new Set();
+  constructor(public viewer: Viewer) {}
+}
+
+export function frameOf(row: NotificationRow): Frame {
+  const data = JSON.stringify(toJson(row));
+  const id = String(row.id);
+  return {
+    seq: Number(row.id),
+    channel: row.channel,
+    critical: row.severity === 'critical',
+    message: { type: row.channel, id, data },
+    // "event: x\nid: n\ndata: …\n\n"; the JSON is ASCII-escaped only for control characters.
+    size: Buffer.byteLength(data) + row.channel.length + id.length + 22,
+    createdAt: row.created_at.getTime(),
+  };
+}
+
+/**
+ * The registry of this instance's open streams, routed by user. A notification
+ * is serialised once; per stream the work is a map lookup and a write. A
+ * broadcast is checked once per connected user, not per connection.
+ */
+@Injectable()
+export class StreamHub implements OnModuleDestroy {
+  private readonly routes = new Map<string, UserRoute>();
+  private readonly bySession = new Map<string, Set<StreamHandle>>();
+  private streamCount = 0;
+  /** One timer for every stream's heartbeat. */
+  readonly heartbeat$: Observable<SseMessage>;
+  private readonly destroyed = new Subject<void>();
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    const ping: SseMessage = { comment: 'ping' };
+    this.heartbeat$ = interval(config.stream.heartbeatMs).pipe(
+      map(() => ping),
+      share(),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.endAll();
+    this.destroyed.next();
+  }
+
+  get size(): number {
+    return this.streamCount;
+  }
+
+  get userCount(): number {
+    return this.routes.size;
+  }
+
+  streamsOf(userId: string): number {
+    return this.routes.get(userId)?.streams.size ?? 0;
+  }
+
+  register(viewer: Viewer, sessionId: string, channels: readonly Channel[]): StreamHandle {
+    const handle: StreamHandle = {
+      viewer,
+      sessionId,
+      channels: Object.fromEntries(channels.map((c) => [c, new Subject<Frame>()])),
+      control: new Subject<ControlEvent>(),
+    };
+    let route = this.routes.get(viewer.id);
+    if (!route) {
+      route = new UserRoute(viewer);
+      this.routes.set(viewer.id, route);
+    }
+    route.viewer = viewer;
+    route.streams.add(handle);
+    let sessionSet = this.bySession.get(sessionId);
+    if (!sessionSet) this.bySession.set(sessionId, (sessionSet = new Set()));
+    sessionSet.add(handle);
+    this.streamCount++;
+    this.metrics.openStreams.set(this.streamCount);
+    return handle;
+  }
+
+  unregister(handle: StreamHandle): void {
+    const route = this.routes.get(handle.viewer.id);
+    if (!route?.streams.delete(handle)) return;
+    if (route.streams.size === 0) this.routes.delete(handle.viewer.id);
+    const sessionSet = this.bySession.get(handle.sessionId);
+    sessionSet?.delete(handle);
+    if (sessionSet?.size === 0) this.bySession.delete(handle.sessionId);
+    this.streamCount--;
+    this.metrics.openStreams.set(this.streamCount);
+  }
+
+  setMuted(userId: string, muted: Iterable<Channel>): void {
+    const route = this.routes.get(userId);
+    if (route) route.muted = new Set(muted);
+  }
+
+  /** Fan a committed row out to the streams of this instance that may see it. */
+  dispatch(row: NotificationRow): void {
+    const frame = frameOf(row);
+    let delivered = 0;
+    if (row.user_id !== null) {
+      const route = this.routes.get(String(row.user_id));
+      if (route) delivered = this.deliver(route, frame);
+    } else if (this.routes.size > 0) {
+      const now = Date.now();
+      const audience = row.audience_kind === 'users' ? new Set((row.audience_user_ids ?? []).map(String)) : undefined;
+      for (const route of this.routes.values()) {
+        if (canSee(route.viewer, row, now, audience)) delivered += this.deliver(route, frame);
+      }
+    }
+    if (delivered > 0) {
+      this.metrics.delivered.inc(delivered);
+      this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - frame.createdAt) / 1000);
+    }
+  }
+
+  private deliver(route: UserRoute, frame: Frame): number {
+    if (!frame.critical && route.muted.has(frame.channel)) return 0;
+    let n = 0;
+    for (const stream of route.streams) {
+      const subject = stream.channels[frame.channel];
+      if (subject) {
+        subject.next(frame);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Read state changed (in any tab, on any instance): tell the user's streams. */
+  readChanged(userId: string, payload: { ids: string[] } | { all: true; channel?: Channel }): void {
+    const route = this.routes.get(userId);
+    if (!route) return;
+    for (const stream of route.streams) stream.control.next({ type: 'read', payload });
+  }
+
+  endSession(sessionId: string): void {
+    for (const stream of [...(this.bySession.get(sessionId) ?? [])]) stream.control.next({ type: 'end' });
+  }
+
+  endUser(userId: string): void {
+    for (const stream of [...(this.routes.get(userId)?.streams ?? [])]) stream.control.next({ type: 'end' });
+  }
+
+  endAll(): void {
+    for (const route of [...this.routes.values()]) {
+      for (const stream of [...route.streams]) stream.control.next({ type: 'end' });
+    }
+  }
+
+  static readonly ALL_CHANNELS: readonly Channel[] = CHANNELS;
+}

@@ -1,0 +1,68 @@
+import { Controller, Headers, Query, Req, Sse } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import type { Request } from 'express';
+import type { Observable } from 'rxjs';
+import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
+import type { SessionUser } from '../auth/session-user.js';
+import { invalid } from '../common/domain-error.js';
+import { CHANNELS, type Channel, isChannel } from './notification.types.js';
+import type { SseMessage } from './stream-hub.js';
+import { StreamService } from './stream.service.js';
+
+const MAX_ID = 9223372036854775807n;
+
+/** Last-Event-ID: decimal digits only, 0 … 2^63−1. */
+export function parseLastEventId(raw: string | undefined): bigint | null {
+  if (raw === undefined) return null;
+  if (!/^\d{1,19}$/.test(raw)) throw invalid('Last-Event-ID must be a decimal integer from 0 to 9223372036854775807');
+  const value = BigInt(raw);
+  if (value > MAX_ID) throw invalid('Last-Event-ID must be a decimal integer from 0 to 9223372036854775807');
+  return value;
+}
+
+export function parseChannels(raw: unknown): Channel[] {
+  if (raw === undefined) return [...CHANNELS];
+  if (typeof raw !== 'string') throw invalid('channels must be a comma-separated list');
+  const names = raw.split(',').map((c) => c.trim());
+  const unknown = names.filter((c) => !isChannel(c));
+  if (unknown.length > 0) throw invalid(`Unknown channel: ${unknown.map((c) => JSON.stringify(c)).join(', ')}`);
+  return [...new Set(names as Channel[])];
+}
+
+/**
+ * Nest drops a client whose events wait unwritten past this many characters;
+ * the stream's own, smaller byte budget (SLOW_CLIENT_BYTES) normally acts first
+ * and counts the drop.
+ */
+const NEST_PENDING_LIMIT = 32 * 1024 * 1024;
+
+@ApiTags('notifications')
+@Controller('notifications')
+export class StreamController {
+  constructor(private readonly streams: StreamService) {}
+
+  @Sse('stream', { maxPendingDataLength: NEST_PENDING_LIMIT })
+  @Authenticated()
+  @ApiProduces('text/event-stream')
+  @ApiQuery({ name: 'channels', required: false, description: 'Comma-separated subset of order,payment,system' })
+  @ApiQuery({ name: 'lastEventId', required: false, description: 'Used when the Last-Event-ID header is absent' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this id (0 … 2^63−1)' })
+  @ApiOkResponse({
+    description:
+      'Server-Sent Events. `ready` {cursor} first (with `retry:`), then named events `order`, `payment`, `system` ' +
+      '(the notification JSON, id = notification id), `read` {ids}|{all,channel?} and `reset` {reason} ' +
+      '(id = the stream cursor), and `: ping` comments every HEARTBEAT_MS.',
+  })
+  @ApiTooManyRequestsResponse({ description: 'MAX_STREAMS_PER_USER reached' })
+  stream(
+    @CurrentUser() user: SessionUser,
+    @Req() req: Request,
+    @Headers('last-event-id') header: string | undefined,
+    @Query('lastEventId') query: unknown,
+    @Query('channels') channels: unknown,
+  ): Promise<Observable<SseMessage>> {
+    if (query !== undefined && typeof query !== 'string') throw invalid('lastEventId must be a single value');
+    const lastEventId = parseLastEventId(header ?? (query as string | undefined));
+    return this.streams.open({ user, sessionId: req.sessionID, channels: parseChannels(channels), lastEventId, req });
+  }
+}

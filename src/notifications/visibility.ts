@@ -1,0 +1,93 @@
+import type { Role } from '../users/user.entity.js';
+import { NOTIFICATION_COLUMNS, type NotificationRow } from './notification.types.js';
+
+/**
+ * WHO MAY SEE WHAT, in one place. A viewer sees a notification when
+ *  - it is addressed to them (user_id), or
+ *  - it is a broadcast that was sent after they existed, has not expired, and
+ *    whose audience includes them: everyone, their current role, or their id.
+ * The SQL form (replay, inbox, counts, mark-read) and the in-memory form (live
+ * fan-out) are written side by side here, and test/visibility.e2e.test.ts checks
+ * that they agree on the same rows.
+ */
+export interface Viewer {
+  id: string;
+  role: Role;
+  createdAt: Date;
+}
+
+/** Positional parameters for raw SQL, so fragments can be composed safely. */
+export class SqlParams {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** In-memory form, for the live fan-out. `audienceIds` is the row's user-id set, built once per row. */
+export function canSee(viewer: Viewer, row: NotificationRow, now: number, audienceIds?: ReadonlySet<string>): boolean {
+  if (row.user_id !== null) return String(row.user_id) === viewer.id;
+  if (row.created_at.getTime() < viewer.createdAt.getTime()) return false;
+  if (row.expires_at && row.expires_at.getTime() <= now) return false;
+  switch (row.audience_kind) {
+    case 'all':
+      return true;
+    case 'role':
+      return row.audience_role === viewer.role;
+    case 'users':
+      return (audienceIds ?? new Set((row.audience_user_ids ?? []).map(String))).has(viewer.id);
+    default:
+      return false;
+  }
+}
+
+export interface VisibleQuery {
+  viewer: Viewer;
+  /** Extra conditions on `n`, already parameterised through `params`. */
+  where?: string[];
+  order: 'ASC' | 'DESC';
+  /** A parameter placeholder or literal; omitted: no limit (counts). */
+  limit?: string;
+  /** Extra select expressions (e.g. read state). */
+  select?: string[];
+}
+
+/**
+ * SQL for the rows `viewer` may see: a UNION ALL of an index range scan over
+ * their personal rows (notifications_user_idx) and one over broadcasts
+ * (notifications_broadcast_idx), each ordered and limited, merged outside.
+ */
+export function visibleNotificationsSql(params: SqlParams, q: VisibleQuery): string {
+  const me = params.add(q.viewer.id);
+  const role = params.add(q.viewer.role);
+  const since = params.add(q.viewer.createdAt);
+  const extra = (q.where ?? []).map((w) => ` AND (${w})`).join('');
+  const select = [NOTIFICATION_COLUMNS, ...(q.select ?? [])].join(', ');
+  const tail = `ORDER BY n.id ${q.order}${q.limit ? ` LIMIT ${q.limit}` : ''}`;
+  const personal = `SELECT ${select} FROM notifications n WHERE n.user_id = ${me}${extra} ${tail}`;
+  const broadcasts = `SELECT ${select} FROM notifications n
+     WHERE n.user_id IS NULL
+       AND n.created_at >= ${since}
+       AND (n.expires_at IS NULL OR n.expires_at > now())
+       AND (n.audience_kind = 'all'
+            OR (n.audience_kind = 'role' AND n.audience_role = ${role})
+            OR (n.audience_kind = 'users' AND ${me}::bigint = ANY (n.audience_user_ids)))${extra} ${tail}`;
+  return `SELECT * FROM ((${personal}) UNION ALL (${broadcasts})) v ORDER BY v.id ${q.order}${q.limit ? ` LIMIT ${q.limit}` : ''}`;
+}
+
+/**
+ * Read state of `n` for the viewer whose id is `me`: a receipt for this
+ * notification, or a "mark all read" watermark of its channel covering it.
+ */
+export function readAtSql(me: string): string {
+  return `COALESCE(
+    (SELECT r.read_at FROM notification_reads r WHERE r.user_id = ${me} AND r.notification_id = n.id),
+    (SELECT m.read_at FROM notification_read_marks m WHERE m.user_id = ${me} AND m.channel = n.channel AND m.up_to_id >= n.id)
+  ) AS read_at`;
+}
+
+export function unreadSql(me: string): string {
+  return `NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.user_id = ${me} AND r.notification_id = n.id)
+    AND n.id > COALESCE((SELECT m.up_to_id FROM notification_read_marks m WHERE m.user_id = ${me} AND m.channel = n.channel), 0)`;
+}

@@ -1,0 +1,79 @@
+import type { INestApplication } from '@nestjs/common';
+import type { Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createApp } from '../../src/app.factory.js';
+import { AuthService } from '../../src/auth/auth.service.js';
+import { loadConfig } from '../../src/config/env.js';
+import { ensureDatabase } from '../../src/database/ensure-database.js';
+
+/**
+ * A fresh database per test file, cloned from the migrated template that
+ * scripts/test.mjs prepared. Fails loudly when run outside `npm test`.
+ */
+export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = process.env.TEST_PG_ADMIN_URL;
+  const template = process.env.TEST_PG_TEMPLATE;
+  if (!adminUrl || !template) throw new Error('Run the tests through `npm test` (it starts PostgreSQL and migrates a template)');
+  const name = `nt_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const url = await ensureDatabase(adminUrl, name, template);
+  return {
+    url,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestApp {
+  app: INestApplication;
+  baseUrl: string;
+  port: number;
+  databaseUrl: string;
+  /** A pool on the same database, for arranging and asserting rows. */
+  db: pg.Pool;
+  adminEmail: string;
+  adminPassword: string;
+  close(): Promise<void>;
+}
+
+export const ADMIN_PASSWORD = 'admin-password-1';
+
+/** The real app on a real database, listening on a free port. */
+export async function startTestApp(env: Record<string, string> = {}, database?: { url: string; drop: () => Promise<void> }): Promise<TestApp> {
+  const dbHandle = database ?? (await freshDatabase());
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'notif-test-')),
+    SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
+    ADMIN_EMAIL: 'admin@example.com',
+    ADMIN_PASSWORD,
+    LOG_LEVEL: 'error',
+    ...env,
+  });
+  const app = await createApp(config, dbHandle.url);
+  await app.get(AuthService).ensureBootstrapAdmin();
+  await app.listen(0, '127.0.0.1');
+  const address = (app.getHttpServer() as Server).address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const db = new pg.Pool({ connectionString: dbHandle.url, max: 4 });
+  return {
+    app,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    databaseUrl: dbHandle.url,
+    db,
+    adminEmail: config.admin.email,
+    adminPassword: ADMIN_PASSWORD,
+    async close() {
+      await app.close();
+      await db.end();
+      if (!database) await dbHandle.drop();
+    },
+  };
+}
