@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsInt, IsObject, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { CHANNELS, type Channel, SEVERITIES, type Severity } from './notification.types.js';
 
 export class InboxQueryDto {
@@ -44,6 +44,8 @@ export class ChannelTogglesDto {
 
 export class UpdatePreferencesDto {
   @ApiProperty({ type: ChannelTogglesDto })
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => ChannelTogglesDto)
   channels: ChannelTogglesDto;
