@@ -75,8 +75,9 @@ export class StreamService {
     return new Observable<SseMessage>((subscriber) => {
       subscribed = true;
       response?.off('close', abandon);
-      let cursor = position.cursor;
-      let cursorText = cursor.toString();
+      // Ids that exist are far below 2^53, so the cursor compares as a number.
+      let cursor = Number(position.cursor);
+      let cursorText = position.cursor.toString();
       let replaying = r.lastEventId !== null && position.reset !== 'unknown-cursor';
       let closed = false;
       const socket = r.req.socket;
@@ -93,8 +94,8 @@ export class StreamService {
       };
 
       const writeFrame = (frame: Frame): void => {
-        if (BigInt(frame.seq) <= cursor) return;
-        cursor = BigInt(frame.seq);
+        if (frame.seq <= cursor) return;
+        cursor = frame.seq;
         cursorText = frame.message.id!;
         bytesQueued += frame.size;
         subscriber.next(frame.message);
