@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { Observable, Subscription, merge } from 'rxjs';
 import { DataSource } from 'typeorm';
@@ -34,6 +34,8 @@ export interface StreamRequest {
  */
 @Injectable()
 export class StreamService {
+  private readonly logger = new Logger('StreamService');
+
   constructor(
     private readonly db: DataSource,
     private readonly hub: StreamHub,
@@ -153,7 +155,13 @@ export class StreamService {
           backlog,
           socket,
         }).then(finishReplay, (err: unknown) => {
-          if (!closed) subscriber.error(err);
+          // Never error the observable once headers are out: Nest would write an
+          // `error` event with an auto-numbered id, corrupting the client's
+          // Last-Event-ID. Ending the stream makes EventSource reconnect and
+          // resume from the last id it really received.
+          this.logger.warn(`Replay failed, ending the stream: ${(err as Error).message}`);
+          closed = true;
+          subscriber.complete();
         });
       } else {
         finishReplay();
