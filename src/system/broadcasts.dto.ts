@@ -27,7 +27,7 @@ export const MAX_AUDIENCE_USER_IDS = 10_000;
 export class AudienceDto {
   @ApiPropertyOptional({ enum: ROLES, description: 'Users holding this role when they read it (among those who existed when it was sent)' })
   @IsOptional()
-  @IsIn(ROLES, { message: `audience.role must be one of: ${ROLES.join(', ')}` })
+  @IsIn(ROLES, { message: `role must be one of: ${ROLES.join(', ')}` })
   role?: Role;
 
   @ApiPropertyOptional({ type: [String], maxItems: MAX_AUDIENCE_USER_IDS, example: ['7', '8'] })
@@ -35,7 +35,7 @@ export class AudienceDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_AUDIENCE_USER_IDS)
-  @Matches(/^[1-9]\d{0,17}$/, { each: true, message: 'audience.userIds must be decimal user ids as strings' })
+  @Matches(/^[1-9]\d{0,17}$/, { each: true, message: 'userIds must be decimal user ids as strings' })
   userIds?: string[];
 }
 
