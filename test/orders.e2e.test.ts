@@ -354,3 +354,29 @@ describe('atomicity', () => {
     }
   });
 });
+
+describe('CSRF on the event-source routes', () => {
+  it('every state-changing route is 403 without the session token, and writes nothing', async () => {
+    const sam = await signedIn(t, 'sam@example.com');
+    const orderId = await placeOrder(sam.client);
+    const pay = await sam.client.post(`/orders/${orderId}/payments`, { amount: ITEMS_TOTAL });
+    assert.equal(pay.status, 201);
+    const before = await snapshot(t);
+    const attempts: Array<[Client, string, unknown]> = [
+      [sam.client, '/orders', { items: ITEMS }],
+      [sam.client, `/orders/${orderId}/payments`, { amount: ITEMS_TOTAL }],
+      [admin, `/admin/payments/${pay.body.id}/settle`, { outcome: 'succeeded' }],
+      [admin, `/admin/orders/${orderId}/status`, { status: 'cancelled' }],
+      [admin, '/admin/broadcasts', { title: 'x', body: 'y' }],
+      [admin, '/admin/users', { email: 'csrf@example.com', password: 'password-123', role: 'admin' }],
+    ];
+    for (const [client, path, body] of attempts) {
+      const none = await client.post(path, body, { csrf: false });
+      assert.equal(none.status, 403, `${path} without a token`);
+      assert.deepEqual(none.body, { statusCode: 403, message: 'Missing or invalid CSRF token' });
+      assert.equal((await client.post(path, body, { csrf: 'x'.repeat(43) })).status, 403, `${path} with a wrong token`);
+    }
+    assert.deepEqual(await snapshot(t), before);
+    assert.equal((await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'csrf@example.com'`)).rows[0].n, 0);
+  });
+});

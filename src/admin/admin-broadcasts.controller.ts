@@ -12,7 +12,10 @@ export class AdminBroadcastsController {
   constructor(private readonly broadcasts: BroadcastsService) {}
 
   @Post()
-  @ApiCreatedResponse({ type: BroadcastDto, description: 'The notification (channel system, type system.broadcast): one row for the whole audience' })
+  @ApiCreatedResponse({
+    type: BroadcastDto,
+    description: 'The notification (channel system, type system.broadcast): one row for the whole audience',
+  })
   @ApiBadRequestResponse({ description: 'Invalid title, body, severity, audience or expiresAt' })
   send(@CurrentUser() admin: SessionUser, @Body() body: SendBroadcastDto) {
     return this.broadcasts.send(admin.id, body);

@@ -18,7 +18,10 @@ export class AdminPaymentsController {
 
   @Post(':id/settle')
   @HttpCode(200)
-  @ApiOkResponse({ type: PaymentDto, description: 'Settled; the owner is notified (payment.succeeded and order.paid, or payment.failed)' })
+  @ApiOkResponse({
+    type: PaymentDto,
+    description: 'Settled; the owner is notified (payment.succeeded and order.paid, or payment.failed)',
+  })
   @ApiNotFoundResponse({ description: 'No such payment' })
   @ApiConflictResponse({ description: 'Already settled, or the order can no longer be paid (nothing was written)' })
   settle(@IdParam() id: string, @Body() body: SettlePaymentDto) {

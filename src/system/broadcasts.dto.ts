@@ -25,7 +25,10 @@ export const MAX_AUDIENCE_USER_IDS = 10_000;
 
 /** Exactly one of `role` or `userIds` (checked by BroadcastsService, which says which rule failed). */
 export class AudienceDto {
-  @ApiPropertyOptional({ enum: ROLES, description: 'Users holding this role when they read it (among those who existed when it was sent)' })
+  @ApiPropertyOptional({
+    enum: ROLES,
+    description: 'Users holding this role when they read it (among those who existed when it was sent)',
+  })
   @IsOptional()
   @IsIn(ROLES, { message: `role must be one of: ${ROLES.join(', ')}` })
   role?: Role;
