@@ -60,10 +60,12 @@ export class OrdersService {
         [order.id, items.map((i) => i.sku), items.map((i) => i.quantity), items.map((i) => i.unitPrice)],
       );
       await this.recordStatus(tx, order.id, 'placed', userId);
+      const [json] = await this.toJson(tx.manager, [order]);
+      // Last: publishing holds the id-ordering lock until commit.
       await this.events.emit(tx, [
         { type: 'order.placed', recipient: userId, payload: { orderId: order.id, total, itemCount: items.length } },
       ]);
-      return (await this.toJson(tx.manager, [order]))[0];
+      return json;
     });
   }
 
@@ -134,8 +136,9 @@ export class OrdersService {
     return this.transactions.run(async (tx) => {
       const before = await this.lock(tx, orderId);
       const after = await this.transition(tx, before, to, adminId);
+      const [json] = await this.toJson(tx.manager, [after]);
       await this.events.emit(tx, [statusEvent(before, to)]);
-      return (await this.toJson(tx.manager, [after]))[0];
+      return json;
     });
   }
 
