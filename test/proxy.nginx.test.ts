@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,7 +73,6 @@ function writeConfig(dir: string, ports: Ports, apps: { a: number; b: number; co
   upstream = swap(upstream, 'app2:3000', `127.0.0.1:${apps.b}`, 'upstream.conf');
   writeFileSync(join(dir, 'upstream.conf'), upstream);
   let servers = read('servers.conf');
-  servers = swap(servers, /^\s*listen \[::\]:\d+.*$/gm, '', 'servers.conf');
   servers = swap(servers, 'listen 80;', `listen 127.0.0.1:${ports.http};`, 'servers.conf');
   servers = swap(servers, 'listen 443 ssl http2;', `listen 127.0.0.1:${ports.https} ssl http2;`, 'servers.conf');
   writeFileSync(join(dir, 'servers.conf'), servers);
@@ -140,6 +139,7 @@ let control: TestApp;
 let nginx: ChildProcess;
 let nginxErr = '';
 let dir: string;
+let accessLog: number | undefined;
 let ports: Ports;
 let viaNginx: string;
 const open: SseConnection[] = [];
@@ -161,10 +161,19 @@ before(async () => {
   assert.equal(cert.status, 0, `entrypoint.sh generates the certificate: ${cert.stderr}`);
   ports = { plain: await freePort(), http: await freePort(), https: await freePort(), control: await freePort() };
   const conf = writeConfig(dir, ports, { a: a.port, b: b.port, control: control.port });
-  const args = ['-e', 'stderr', '-p', `${dir}/`, '-c', conf];
   // The access log goes to /dev/stdout, which cannot be opened on a socket
   // (what Node's pipes are): give nginx a file as stdout.
-  const accessLog = openSync(join(dir, 'access.log'), 'a');
+  accessLog = openSync(join(dir, 'access.log'), 'a');
+  // The container's main file too, over the same included files: it must at least load.
+  writeFileSync(join(dir, 'nginx.prod.conf'), readFileSync(join(DEPLOY, 'nginx.conf')));
+  writeFileSync(join(dir, 'mime.types'), existsSync('/etc/nginx/mime.types') ? readFileSync('/etc/nginx/mime.types') : 'types {}\n');
+  const prod = spawnSync(bin, ['-e', 'stderr', '-p', `${dir}/`, '-c', join(dir, 'nginx.prod.conf'), '-t'], {
+    encoding: 'utf8',
+    stdio: ['ignore', accessLog, 'pipe'],
+  });
+  assert.equal(prod.status, 0, `nginx -t on deploy/nginx/nginx.conf: ${prod.stderr}`);
+
+  const args = ['-e', 'stderr', '-p', `${dir}/`, '-c', conf];
   const check = spawnSync(bin, [...args, '-t'], { encoding: 'utf8', stdio: ['ignore', accessLog, 'pipe'] });
   assert.equal(check.status, 0, `nginx -t: ${check.stderr}`);
   nginx = spawn(bin, [...args, '-g', 'daemon off;'], { stdio: ['ignore', accessLog, 'pipe'] });
@@ -181,6 +190,8 @@ after(async () => {
     nginx.kill('SIGTERM');
     await exited;
   }
+  if (accessLog !== undefined) closeSync(accessLog);
+  if (dir) rmSync(dir, { recursive: true, force: true });
   await control?.close();
   await b?.close();
   await a?.close();
