@@ -8,7 +8,6 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { Channel, NotificationRow } from './notification.types.js';
-import { PreferencesService } from './preferences.service.js';
 import { type ControlEvent, type Frame, type SseMessage, StreamHub, frameOf } from './stream-hub.js';
 import { SqlParams, readAtSql, visibleNotificationsSql } from './visibility.js';
 
@@ -39,7 +38,6 @@ export class StreamService {
   constructor(
     private readonly db: DataSource,
     private readonly hub: StreamHub,
-    private readonly preferences: PreferencesService,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

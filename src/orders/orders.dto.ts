@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PageQueryDto } from '../common/page-query.dto.js';
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -6,10 +7,8 @@ import {
   IsArray,
   IsIn,
   IsInt,
-  IsOptional,
   IsString,
   Length,
-  Matches,
   Max,
   Min,
   ValidateNested,
@@ -53,20 +52,7 @@ export class PlaceOrderDto {
   items: OrderItemInputDto[];
 }
 
-export class OrderListQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer from 1 to 100' })
-  @Min(1, { message: 'limit must be an integer from 1 to 100' })
-  @Max(100, { message: 'limit must be an integer from 1 to 100' })
-  limit?: number;
-
-  @ApiPropertyOptional({ description: "Only orders with a smaller id (the previous page's nextBefore)" })
-  @IsOptional()
-  @Matches(/^\d{1,18}$/, { message: 'before must be a decimal id' })
-  before?: string;
-}
+export class OrderListQueryDto extends PageQueryDto {}
 
 export class ChangeOrderStatusDto {
   @ApiProperty({ enum: ADMIN_TARGET_STATUSES })

@@ -1,3 +1,4 @@
+import { PageQueryDto } from '../common/page-query.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -5,16 +6,13 @@ import {
   ArrayMinSize,
   IsArray,
   IsIn,
-  IsInt,
   IsISO8601,
   IsObject,
   IsOptional,
   IsString,
   Length,
   Matches,
-  Max,
   MaxLength,
-  Min,
   ValidateNested,
 } from 'class-validator';
 import { NotificationDto } from '../notifications/notifications.dto.js';
@@ -71,20 +69,7 @@ export class SendBroadcastDto {
   expiresAt?: string;
 }
 
-export class BroadcastListQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer from 1 to 100' })
-  @Min(1, { message: 'limit must be an integer from 1 to 100' })
-  @Max(100, { message: 'limit must be an integer from 1 to 100' })
-  limit?: number;
-
-  @ApiPropertyOptional({ description: "Only broadcasts with a smaller id (the previous page's nextBefore)" })
-  @IsOptional()
-  @Matches(/^\d{1,18}$/, { message: 'before must be a decimal id' })
-  before?: string;
-}
+export class BroadcastListQueryDto extends PageQueryDto {}
 
 export class BroadcastDto extends NotificationDto {
   @ApiProperty({
