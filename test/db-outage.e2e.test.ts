@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type EmbeddedServer, freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { ensureDatabase } from '../src/database/ensure-database.js';
+import { Instance, eventually } from './support/cluster.js';
+import { Client } from './support/http.js';
+import { type PublisherApp, draft, startPublisherApp } from './support/publisher-app.js';
+import { openStream } from './support/sse.js';
+
+/**
+ * A PostgreSQL of this test's own (the shared test server must stay up), on a
+ * fixed port and a kept data directory, so it can be stopped and started again
+ * under two running instances of the service.
+ */
+describe('PostgreSQL stopped and started under running instances', () => {
+  let dir: string;
+  let port: number;
+  let server: EmbeddedServer | null = null;
+  let url: string;
+  let a: Instance;
+  let b: Instance;
+  let publisher: PublisherApp | null = null;
+
+  const startPostgres = async () => {
+    server = await startEmbeddedPostgres({
+      databaseDir: join(dir, 'data'),
+      port,
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+    });
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'notif-outage-pg-'));
+    chmodSync(dir, 0o755); // the server runs as the "postgres" user when we are root
+    port = await freePort();
+    await startPostgres();
+    url = await ensureDatabase(server!.url, 'outage');
+    // The database poll is off: after the outage only the reconnected bus can wake a feed.
+    const env = { FEED_POLL_MS: '600000', HEARTBEAT_MS: '300' };
+    [a, b] = await Promise.all([
+      Instance.start({ databaseUrl: url, env, name: 'A' }),
+      Instance.start({ databaseUrl: url, env, name: 'B' }),
+    ]);
+  });
+
+  after(async () => {
+    await publisher?.close();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('503 (never anonymous) while it is down, open streams stay open or end cleanly, everything recovers by itself', async () => {
+    const alice = new Client(a.baseUrl);
+    const user = await alice.signUp('alice@example.com');
+    const stream = await openStream(b.baseUrl, alice.cookieHeader, { lastEventId: '0' });
+    await stream.waitForEvent('ready');
+    const anonymous = new Client(a.baseUrl);
+
+    await server!.stop();
+    server = null;
+
+    // Every path that needs the database answers 503 JSON, including the session lookup itself.
+    await eventually(async () => (await fetch(`${a.baseUrl}/health`)).status === 503, '/health 503', 15_000);
+    const during = {
+      me: await alice.get('/auth/me'),
+      inbox: await alice.get('/notifications'),
+      csrf: await anonymous.get('/auth/csrf'),
+      login: await anonymous.post('/auth/login', { email: 'alice@example.com', password: 'password-123' }, { csrf: 'x' }),
+      stream: await openStream(a.baseUrl, alice.cookieHeader),
+    };
+    for (const [what, answer] of Object.entries(during)) {
+      assert.equal(answer.status, 503, `${what}: ${'text' in answer ? answer.text : answer.raw}`);
+    }
+    assert.deepEqual(during.me.body, { statusCode: 503, message: 'Service temporarily unavailable' });
+    assert.equal((await fetch(`${b.baseUrl}/health`)).status, 503);
+
+    // The open stream: still alive (heartbeats keep coming) or ended, never an error event.
+    const pings = stream.comments.length;
+    await stream.until(() => stream.comments.length > pings + 2 || stream.ended, 'heartbeats or a clean end');
+    assert.ok(!stream.events.some((e) => e.event === 'error'), stream.raw);
+    assert.ok(a.running && b.running, 'no instance crashed');
+    console.log(`# the stream open during the outage ${stream.ended ? 'ended' : 'stayed open'}`);
+
+    await startPostgres();
+
+    // Back without a restart: health, the same session, new streams, and the bus.
+    await Promise.all([a.waitHealthy(30_000), b.waitHealthy(30_000)]);
+    assert.equal((await alice.get('/auth/me')).status, 200);
+    publisher = await startPublisherApp(url, { FEED_POLL_MS: '600000' });
+    const fresh = await openStream(a.baseUrl, alice.cookieHeader);
+    await fresh.waitForEvent('ready');
+    const ids = await publisher.publish([draft(user.id, 1), draft(user.id, 2)]);
+    await fresh.waitForNotifications(2);
+    assert.deepEqual(fresh.notifications.map((e) => e.id), ids);
+    if (!stream.ended) {
+      await stream.waitForNotifications(2);
+      assert.deepEqual(stream.notifications.map((e) => e.id), ids);
+    }
+    fresh.close();
+    stream.close();
+    assert.ok(a.running && b.running, 'no instance crashed');
+    // 503s are logged as warnings; an ERROR line would be a 500 or a crash.
+    assert.doesNotMatch(a.output + b.output, /ERROR|Unhandled|uncaught/, (a.output + b.output).slice(-4000));
+  });
+});
