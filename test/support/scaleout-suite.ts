@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import pg from 'pg';
+import { ID_ORDER_LOCK } from '../../src/notifications/notification.publisher.js';
 import { freshDatabase } from './app.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance, eventually } from './cluster.js';
 import { Client } from './http.js';
@@ -23,12 +25,13 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
     let a: Instance;
     let b: Instance;
     let publisher: PublisherApp;
+    let redis: string | undefined;
     const resuming: ResumingClient[] = [];
 
     before(async () => {
       database = await freshDatabase();
       db = new pg.Pool({ connectionString: database.url, max: 2 });
-      const redis = await redisUrl();
+      redis = await redisUrl();
       const env = { FEED_POLL_MS: '600000', HEARTBEAT_MS: '1000' };
       [a, b] = await Promise.all([
         Instance.start({ databaseUrl: database.url, redisUrl: redis, env, name: 'A' }),
@@ -91,6 +94,35 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       assert.equal(bobOnA.notifications.length, 1);
       aliceOnB.close();
       bobOnA.close();
+    });
+
+    it('after the bus connection is cut, each instance catches up from the database what no message announced', async () => {
+      const jane = new Client(a.baseUrl);
+      const user = await jane.signUp('jane@example.com');
+      const onB = await openStream(b.baseUrl, jane.cookieHeader);
+      await onB.waitForEvent('ready');
+      // Committed with no bus message at all (as if the message were lost), in id order like the publisher.
+      const silent = await db.connect();
+      let id: string;
+      try {
+        await silent.query('BEGIN');
+        await silent.query('SELECT pg_advisory_xact_lock($1)', [ID_ORDER_LOCK]);
+        const { rows } = await silent.query(
+          `INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
+           VALUES ($1, 'order', 'order.placed', 'info', 'Unannounced', 'b', '{}') RETURNING id`,
+          [user.id],
+        );
+        await silent.query('COMMIT');
+        id = String(rows[0].id);
+      } finally {
+        silent.release();
+      }
+      assert.equal(onB.notifications.length, 0);
+      const cut = await cutBusConnections(bus, db, redis);
+      assert.ok(cut >= 2, `cut the bus connections of both instances (${cut})`);
+      await onB.waitForNotifications(1, 15_000);
+      assert.deepEqual(onB.notifications.map((e) => e.id), [id]);
+      onB.close();
     });
 
     it('logout on instance A ends the session’s stream held by instance B within a second; its reconnect gets 401', async () => {
@@ -235,6 +267,32 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       assert.ok(published >= 80);
     });
   });
+}
+
+/**
+ * Drops every instance's bus subscription on this database's bus: the Postgres
+ * listening connections (application_name notifications-bus), or the Redis
+ * subscriber connections (client name notifications-bus). Returns how many.
+ */
+async function cutBusConnections(bus: 'postgres' | 'redis', db: pg.Pool, redisUrl: string | undefined): Promise<number> {
+  if (bus === 'postgres') {
+    const { rows } = await db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'notifications-bus' AND datname = current_database()`,
+    );
+    return rows.length;
+  }
+  const admin = new Redis(redisUrl!);
+  try {
+    const list = (await admin.client('LIST')) as string;
+    const ids = list
+      .split('\n')
+      .filter((line) => / name=notifications-bus /.test(line))
+      .map((line) => /\bid=(\d+)/.exec(line)![1]);
+    for (const id of ids) await admin.client('KILL', 'ID', id);
+    return ids.length;
+  } finally {
+    admin.disconnect();
+  }
 }
 
 /** One request on a fresh connection: the status, or the connection error's code. */
