@@ -3,11 +3,13 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { type EmbeddedServer, freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { ensureDatabase } from '../src/database/ensure-database.js';
 import { Instance, eventually } from './support/cluster.js';
 import { Client } from './support/http.js';
 import { type PublisherApp, draft, startPublisherApp } from './support/publisher-app.js';
+import { insertUnannounced } from './support/silent-insert.js';
 import { openStream } from './support/sse.js';
 
 /**
@@ -105,5 +107,41 @@ describe('PostgreSQL stopped and started under running instances', () => {
     assert.ok(a.running && b.running, 'no instance crashed');
     // 503s are logged as warnings; an ERROR line would be a 500 or a crash.
     assert.doesNotMatch(a.output + b.output, /ERROR|Unhandled|uncaught/, (a.output + b.output).slice(-4000));
+  });
+
+  it('a listening connection that goes silent (its backend frozen) is found by the periodic check and replaced', async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const frozen: number[] = [];
+    try {
+      const bob = new Client(a.baseUrl);
+      const user = await bob.signUp('bob@example.com');
+      const streams = await Promise.all([openStream(a.baseUrl, bob.cookieHeader), openStream(b.baseUrl, bob.cookieHeader)]);
+      await Promise.all(streams.map((s) => s.waitForEvent('ready')));
+      const listeners = async () =>
+        (
+          await pool.query(
+            `SELECT pid FROM pg_stat_activity WHERE application_name = 'notifications-bus' AND datname = current_database()`,
+          )
+        ).rows.map((r) => Number(r.pid));
+      // Every listener (A's, B's, the publisher's): their sockets stay open, nothing answers.
+      for (const pid of await listeners()) {
+        process.kill(pid, 'SIGSTOP');
+        frozen.push(pid);
+      }
+      assert.ok(frozen.length >= 2);
+      const id = await insertUnannounced(pool, user.id);
+      // The 5-second check times out, each instance opens a new listener and catches up.
+      await Promise.all(streams.map((s) => s.waitForNotifications(1, 30_000)));
+      for (const s of streams) assert.deepEqual(s.notifications.map((e) => e.id), [id]);
+      const now = await listeners();
+      assert.ok(now.some((pid) => !frozen.includes(pid)), 'new listening connections');
+      streams.forEach((s) => s.close());
+    } finally {
+      for (const pid of frozen) {
+        process.kill(pid, 'SIGCONT');
+        await pool.query('SELECT pg_terminate_backend($1)', [pid]).catch(() => undefined);
+      }
+      await pool.end();
+    }
   });
 });

@@ -73,9 +73,19 @@ export class RedisServer {
     const proc = this.proc;
     this.proc = null;
     if (!proc || proc.exitCode !== null) return;
+    proc.kill('SIGCONT');
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGKILL');
     await exited;
+  }
+
+  /** SIGSTOP: connections stay open but nothing answers (a silently dead peer). */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
   }
 
   async restart(downForMs = 0): Promise<void> {

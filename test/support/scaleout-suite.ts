@@ -3,12 +3,12 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { ID_ORDER_LOCK } from '../../src/notifications/notification.publisher.js';
 import { freshDatabase } from './app.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance, eventually } from './cluster.js';
 import { Client } from './http.js';
 import { type PublisherApp, draft, startPublisherApp } from './publisher-app.js';
 import { ResumingClient } from './resuming-client.js';
+import { insertUnannounced } from './silent-insert.js';
 import { openStream } from './sse.js';
 
 /**
@@ -101,22 +101,7 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const user = await jane.signUp('jane@example.com');
       const onB = await openStream(b.baseUrl, jane.cookieHeader);
       await onB.waitForEvent('ready');
-      // Committed with no bus message at all (as if the message were lost), in id order like the publisher.
-      const silent = await db.connect();
-      let id: string;
-      try {
-        await silent.query('BEGIN');
-        await silent.query('SELECT pg_advisory_xact_lock($1)', [ID_ORDER_LOCK]);
-        const { rows } = await silent.query(
-          `INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
-           VALUES ($1, 'order', 'order.placed', 'info', 'Unannounced', 'b', '{}') RETURNING id`,
-          [user.id],
-        );
-        await silent.query('COMMIT');
-        id = String(rows[0].id);
-      } finally {
-        silent.release();
-      }
+      const id = await insertUnannounced(db, user.id);
       assert.equal(onB.notifications.length, 0);
       const cut = await cutBusConnections(bus, db, redis);
       assert.ok(cut >= 2, `cut the bus connections of both instances (${cut})`);
