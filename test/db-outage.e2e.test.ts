@@ -109,7 +109,7 @@ describe('PostgreSQL stopped and started under running instances', () => {
     assert.doesNotMatch(a.output + b.output, /ERROR|Unhandled|uncaught/, (a.output + b.output).slice(-4000));
   });
 
-  it('a listening connection that goes silent (its backend frozen) is found by the periodic check and replaced', async () => {
+  it('a listening connection that goes silent (its backend frozen) is found by the periodic check and replaced; a logout it missed still ends the stream', async () => {
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     const frozen: number[] = [];
     try {
@@ -117,6 +117,10 @@ describe('PostgreSQL stopped and started under running instances', () => {
       const user = await bob.signUp('bob@example.com');
       const streams = await Promise.all([openStream(a.baseUrl, bob.cookieHeader), openStream(b.baseUrl, bob.cookieHeader)]);
       await Promise.all(streams.map((s) => s.waitForEvent('ready')));
+      const carol = new Client(a.baseUrl);
+      await carol.signUp('carol@example.com');
+      const carolOnB = await openStream(b.baseUrl, carol.cookieHeader);
+      await carolOnB.waitForEvent('ready');
       const listeners = async () =>
         (
           await pool.query(
@@ -130,9 +134,14 @@ describe('PostgreSQL stopped and started under running instances', () => {
       }
       assert.ok(frozen.length >= 2);
       const id = await insertUnannounced(pool, user.id);
+      // The revocation's bus message goes to B's frozen listener and is lost with it.
+      assert.equal((await carol.post('/auth/logout')).status, 204);
       // The 5-second check times out, each instance opens a new listener and catches up.
       await Promise.all(streams.map((s) => s.waitForNotifications(1, 30_000)));
       for (const s of streams) assert.deepEqual(s.notifications.map((e) => e.id), [id]);
+      // B re-checked its open streams against the database after reconnecting.
+      await carolOnB.waitForEnd(10_000);
+      assert.equal(streams[1].ended, false, 'a stream whose session is valid stays');
       const now = await listeners();
       assert.ok(now.some((pid) => !frozen.includes(pid)), 'new listening connections');
       streams.forEach((s) => s.close());

@@ -10,6 +10,7 @@ import { NotificationPublisher } from './notification.publisher.js';
 import { PreferencesService } from './preferences.service.js';
 import { RetentionService } from './retention.service.js';
 import { StreamHub } from './stream-hub.js';
+import { StreamRevalidation } from './stream-revalidation.js';
 import { StreamController } from './stream.controller.js';
 import { StreamService } from './stream.service.js';
 import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
@@ -45,6 +46,7 @@ const busProvider: Provider = {
     NotificationFeed,
     NotificationPublisher,
     StreamService,
+    StreamRevalidation,
     InboxService,
     PreferencesService,
     RetentionService,
