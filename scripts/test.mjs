@@ -40,9 +40,23 @@ function find(dir) {
     return statSync(p).isDirectory() ? find(p) : p.endsWith('.test.js') ? [p] : [];
   });
 }
-const files = find(join(root, 'dist/test'))
+// `*.redis.test.js` need Redis: they run when TEST_REDIS_URL or REDIS_URL is set, or in CI
+// (CI=true), where a missing or unreachable Redis fails them instead of skipping them.
+const redisUrl = process.env.TEST_REDIS_URL || process.env.REDIS_URL;
+const ci = !!process.env.CI && !['false', '0'].includes(process.env.CI);
+const withRedis = !!redisUrl || ci;
+const matching = find(join(root, 'dist/test'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
+const redisFiles = matching.filter((f) => f.endsWith('.redis.test.js'));
+const files = withRedis ? matching : matching.filter((f) => !redisFiles.includes(f));
+if (redisFiles.length > 0) {
+  console.log(
+    withRedis
+      ? `# redis suites (${redisFiles.map((f) => relative(join(root, 'dist/test'), f)).join(', ')}) against ${redisUrl ?? 'no TEST_REDIS_URL (they will fail)'}`
+      : `# redis suites not run (${redisFiles.length} files): set TEST_REDIS_URL=redis://… (or CI=true)`,
+  );
+}
 
 const env = { ...process.env, NODE_ENV: 'test', TEST_PG_ADMIN_URL: adminUrl, TEST_PG_TEMPLATE: template };
 const child = spawn(
