@@ -9,6 +9,7 @@ import { ensureDatabase } from '../src/database/ensure-database.js';
 import { Instance, eventually } from './support/cluster.js';
 import { Client } from './support/http.js';
 import { type PublisherApp, draft, startPublisherApp } from './support/publisher-app.js';
+import { PausableStream } from './support/pausable-stream.js';
 import { insertUnannounced } from './support/silent-insert.js';
 import { openStream } from './support/sse.js';
 
@@ -61,33 +62,57 @@ describe('PostgreSQL stopped and started under running instances', () => {
     const stream = await openStream(b.baseUrl, alice.cookieHeader, { lastEventId: '0' });
     await stream.waitForEvent('ready');
     const anonymous = new Client(a.baseUrl);
+    // A second user resumes from 0 with a long history (3,000 × 4 KB) and reads slowly: the
+    // outage hits in the middle of its replay.
+    const reader = new Client(a.baseUrl);
+    const readerUser = await reader.signUp('reader@example.com');
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    await pool.query(
+      `INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
+       SELECT $1, 'order', 'order.placed', 'info', 'History ' || i, repeat('h', 4000), '{}' FROM generate_series(1, 3000) AS i`,
+      [readerUser.id],
+    );
+    const history = (await pool.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [readerUser.id])).rows.map((r) =>
+      String(r.id),
+    );
+    await pool.end();
+    const replaying = await PausableStream.open(`${a.baseUrl}/notifications/stream`, { cookie: reader.cookieHeader, 'last-event-id': '0' });
+    replaying.pause();
 
     await server!.stop();
     server = null;
+    try {
+      // Every path that needs the database answers 503 JSON, including the session lookup itself.
+      await eventually(async () => (await fetch(`${a.baseUrl}/health`)).status === 503, '/health 503', 15_000);
+      const during = {
+        me: await alice.get('/auth/me'),
+        inbox: await alice.get('/notifications'),
+        csrf: await anonymous.get('/auth/csrf'),
+        login: await anonymous.post('/auth/login', { email: 'alice@example.com', password: 'password-123' }, { csrf: 'x' }),
+        stream: await openStream(a.baseUrl, alice.cookieHeader),
+      };
+      for (const [what, answer] of Object.entries(during)) {
+        assert.equal(answer.status, 503, `${what}: ${'text' in answer ? answer.text : answer.raw}`);
+      }
+      assert.deepEqual(during.me.body, { statusCode: 503, message: 'Service temporarily unavailable' });
+      assert.equal((await fetch(`${b.baseUrl}/health`)).status, 503);
 
-    // Every path that needs the database answers 503 JSON, including the session lookup itself.
-    await eventually(async () => (await fetch(`${a.baseUrl}/health`)).status === 503, '/health 503', 15_000);
-    const during = {
-      me: await alice.get('/auth/me'),
-      inbox: await alice.get('/notifications'),
-      csrf: await anonymous.get('/auth/csrf'),
-      login: await anonymous.post('/auth/login', { email: 'alice@example.com', password: 'password-123' }, { csrf: 'x' }),
-      stream: await openStream(a.baseUrl, alice.cookieHeader),
-    };
-    for (const [what, answer] of Object.entries(during)) {
-      assert.equal(answer.status, 503, `${what}: ${'text' in answer ? answer.text : answer.raw}`);
+      // The open stream: still alive (heartbeats keep coming) or ended, never an error event.
+      const pings = stream.comments.length;
+      await stream.until(() => stream.comments.length > pings + 2 || stream.ended, 'heartbeats or a clean end');
+      assert.ok(!stream.events.some((e) => e.event === 'error'), stream.raw);
+      assert.ok(a.running && b.running, 'no instance crashed');
+      console.log(`# the stream open during the outage ${stream.ended ? 'ended' : 'stayed open'}`);
+      // The interrupted replay: what it got is a prefix of the history, then a clean end (or, had
+      // it finished before the outage, the whole history); never an error event.
+      replaying.resume();
+      await eventually(() => replaying.ended || replaying.ids.length === history.length, 'the replay ends or completes', 30_000);
+      assert.ok(!replaying.eventNames.includes('error'), 'no error event');
+      assert.deepEqual(replaying.ids, history.slice(0, replaying.ids.length));
+      console.log(`# the replay under the outage ${replaying.ended ? `ended cleanly after ${replaying.ids.length} of ${history.length}` : 'completed first'}`);
+    } finally {
+      await startPostgres();
     }
-    assert.deepEqual(during.me.body, { statusCode: 503, message: 'Service temporarily unavailable' });
-    assert.equal((await fetch(`${b.baseUrl}/health`)).status, 503);
-
-    // The open stream: still alive (heartbeats keep coming) or ended, never an error event.
-    const pings = stream.comments.length;
-    await stream.until(() => stream.comments.length > pings + 2 || stream.ended, 'heartbeats or a clean end');
-    assert.ok(!stream.events.some((e) => e.event === 'error'), stream.raw);
-    assert.ok(a.running && b.running, 'no instance crashed');
-    console.log(`# the stream open during the outage ${stream.ended ? 'ended' : 'stayed open'}`);
-
-    await startPostgres();
 
     // Back without a restart: health, the same session, new streams, and the bus.
     await Promise.all([a.waitHealthy(30_000), b.waitHealthy(30_000)]);
@@ -104,6 +129,11 @@ describe('PostgreSQL stopped and started under running instances', () => {
     }
     fresh.close();
     stream.close();
+    // The reader resumes from the last id it really received and gets the rest of its history.
+    const rest = await openStream(b.baseUrl, reader.cookieHeader, { lastEventId: replaying.ids[replaying.ids.length - 1] ?? '0' });
+    await rest.waitForNotifications(history.length - replaying.ids.length, 30_000);
+    assert.deepEqual([...replaying.ids, ...rest.notifications.map((e) => e.id)], history);
+    rest.close();
     assert.ok(a.running && b.running, 'no instance crashed');
     // 503s are logged as warnings; an ERROR line would be a 500 or a crash.
     assert.doesNotMatch(a.output + b.output, /ERROR|Unhandled|uncaught/, (a.output + b.output).slice(-4000));

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { createParser } from 'eventsource-parser';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { PausableStream } from './support/pausable-stream.js';
 import { draft } from './support/publisher-app.js';
 import { openStream } from './support/sse.js';
 
@@ -25,33 +24,6 @@ async function droppedCount(): Promise<number> {
   return metric.values[0]?.value ?? 0;
 }
 
-/** A stream whose reader can stop reading (the socket is paused: TCP backpressure builds up to the server). */
-function pausableStream(url: string, cookie: string) {
-  const state = { ids: [] as string[], ended: false, res: null as http.IncomingMessage | null };
-  const parser = createParser({
-    onEvent: (e) => {
-      if (e.event === 'ready' || e.id === undefined) return;
-      if (['order', 'payment', 'system'].includes(e.event ?? '')) state.ids.push(e.id);
-    },
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    const req = http.get(url, { headers: { cookie, accept: 'text/event-stream' } }, (res) => {
-      state.res = res;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        parser.feed(chunk);
-        if (chunk.includes('event: ready')) resolve();
-      });
-      const end = () => (state.ended = true);
-      res.on('end', end);
-      res.on('close', end);
-      res.on('error', end);
-    });
-    req.on('error', reject);
-  });
-  return { state, ready };
-}
-
 describe('a client that stops reading', () => {
   it('is dropped past SLOW_CLIENT_BYTES, counted, and gets everything on reconnect with its Last-Event-ID', async () => {
     const c = new Client(t.baseUrl);
@@ -61,9 +33,8 @@ describe('a client that stops reading', () => {
     const before = await droppedCount();
     const publisher = t.app.get(NotificationPublisher);
 
-    const slow = pausableStream(`${t.baseUrl}/notifications/stream`, c.cookieHeader);
-    await slow.ready;
-    slow.state.res!.pause();
+    const slow = await PausableStream.open(`${t.baseUrl}/notifications/stream`, { cookie: c.cookieHeader });
+    slow.pause();
 
     // Large notifications until the server gives up on the reader (bounded: 64 MB).
     const body = 'x'.repeat(9000);
@@ -76,13 +47,9 @@ describe('a client that stops reading', () => {
     console.log(`# dropped after ${n} notifications of 9 KB (budget ${BUDGET} bytes)`);
 
     // Reading again: what reached the socket before the drop, then the end.
-    slow.state.res!.resume();
-    const deadline = Date.now() + 10_000;
-    while (!slow.state.ended) {
-      assert.ok(Date.now() < deadline, 'the dropped stream ends');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const firstPart = slow.state.ids;
+    slow.resume();
+    await slow.waitForEnd(10_000);
+    const firstPart = slow.ids;
     const expected = (await t.db.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [user.id])).rows.map(
       (r) => String(r.id),
     );

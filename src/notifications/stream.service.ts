@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { Observable, Subscription, merge } from 'rxjs';
 import { DataSource } from 'typeorm';
@@ -42,6 +42,8 @@ export interface StreamRequest {
  */
 @Injectable()
 export class StreamService {
+  private readonly logger = new Logger('StreamService');
+
   constructor(
     private readonly db: DataSource,
     private readonly hub: StreamHub,
@@ -172,7 +174,14 @@ export class StreamService {
           socket,
           onStall: drop,
         }).then(finishReplay, (err: unknown) => {
-          if (!closed) subscriber.error(err);
+          // The replay could not be read (the database went away). End the stream cleanly: an
+          // error event would carry an id of Nest's own numbering, which the browser would take
+          // as its position and resume from, skipping notifications. After a clean end it
+          // reconnects with the last id it really received.
+          if (closed) return;
+          this.logger.warn(`Replay failed, ending the stream: ${(err as Error).message}`);
+          closed = true;
+          subscriber.complete();
         });
       } else {
         finishReplay();
