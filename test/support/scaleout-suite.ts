@@ -223,6 +223,11 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       // Probe A with fresh connections: answers are 200 until it refuses connections, never an error status.
       const probes: string[] = [];
       terminated = true;
+      // A sign-in (argon2: tens of ms) in flight on a kept-alive connection when the signal comes.
+      const inFlight = users[0].client.login('hank@example.com').then(
+        (r) => String(r.status),
+        (err: Error) => `connection error: ${(err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.message}`,
+      );
       a.proc.kill('SIGTERM');
       for (;;) {
         const answer = await probe(`${a.baseUrl}/health`);
@@ -236,6 +241,9 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       // Refused, or reset if it raced the closing of the listening socket: either way a browser retries.
       assert.match(probes[probes.length - 1], /ECONNREFUSED|ECONNRESET/);
       assert.ok(probes.slice(0, -1).every((p) => p === '200'), probes.join(','));
+      const signIn = await inFlight;
+      assert.ok(signIn === '200' || signIn.startsWith('connection error'), `the request in flight: ${signIn}`);
+      console.log(`# ${bus}: request in flight during SIGTERM: ${signIn}; probes: ${probes.join(',')}`);
 
       for (const { user } of users) {
         const expected = await idsOf(user.id);
