@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,7 @@ export class Instance {
       ...options.env,
     };
     const proc = spawn(process.execPath, [MAIN_JS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.once('exit', () => rmSync(env.DATA_DIR, { recursive: true, force: true }));
     const instance = new Instance({ ...options, port, name }, proc);
     await instance.waitUntilListening();
     return instance;

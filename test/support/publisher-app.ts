@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/app.factory.js';
@@ -43,7 +43,10 @@ export async function startPublisherApp(databaseUrl: string, env: Record<string,
     publisher,
     transactions,
     publish: (drafts) => transactions.run((tx) => publisher.publish(tx, drafts)).then((rows) => rows.map((r) => String(r.id))),
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      rmSync(config.dataDir, { recursive: true, force: true });
+    },
   };
 }
 
