@@ -40,18 +40,30 @@ function find(dir) {
     return statSync(p).isDirectory() ? find(p) : p.endsWith('.test.js') ? [p] : [];
   });
 }
-let files = find(join(root, 'dist/test'))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+// Extra suites, by file name, with what they need. On a developer machine a suite whose
+// dependency is missing is left out with a note; under CI=true every suite runs, and one
+// whose dependency is missing fails rather than skips.
+const ci = !!process.env.CI && !['false', '0'].includes(process.env.CI);
+const onPath = (bin) => [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin'].some((d) => d && existsSync(join(d, bin)));
+const redisUrl = process.env.TEST_REDIS_URL || process.env.REDIS_URL;
+const extras = [
+  { suffix: '.redis.test.js', name: 'Redis bus', ok: !!redisUrl, where: redisUrl, hint: 'set TEST_REDIS_URL=redis://…' },
+  { suffix: '.nginx.test.js', name: 'nginx proxy', ok: onPath('nginx'), where: 'nginx', hint: 'apt-get install nginx' },
+  { suffix: '.browser.test.js', name: 'browser', ok: existsSync('/usr/bin/chromium'), where: '/usr/bin/chromium', hint: 'apt-get install chromium' },
+];
+const testDir = join(root, 'dist/test');
+let files = find(testDir)
+  .filter((f) => filters.length === 0 || filters.some((x) => relative(testDir, f).includes(x)))
   .sort();
-
-// Files named *.nginx.test.js run a real nginx. Without one they are left out
-// with a note on a developer machine; under CI=true they always run (and fail).
-const hasNginx = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin'].some((d) => d && existsSync(join(d, 'nginx')));
-if (!hasNginx && process.env.CI !== 'true') {
-  const skipped = files.filter((f) => f.endsWith('.nginx.test.js'));
-  if (skipped.length > 0) {
-    console.log(`# nginx not found: not running ${skipped.map((f) => relative(root, f)).join(', ')} (apt-get install nginx; CI=true runs them anyway)`);
-    files = files.filter((f) => !skipped.includes(f));
+for (const extra of extras) {
+  const suite = files.filter((f) => f.endsWith(extra.suffix));
+  if (suite.length === 0) continue;
+  const names = suite.map((f) => relative(testDir, f)).join(', ');
+  if (extra.ok) console.log(`# ${extra.name} suites (${names}) against ${extra.where}`);
+  else if (ci) console.log(`# ${extra.name} suites (${names}) run under CI without their dependency: they will fail (${extra.hint})`);
+  else {
+    console.log(`# ${extra.name} suites not run (${names}): ${extra.hint}, or CI=true`);
+    files = files.filter((f) => !suite.includes(f));
   }
 }
 

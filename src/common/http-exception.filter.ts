@@ -51,7 +51,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     const body = errorBody(exception);
-    if (body.statusCode >= 500) {
+    if (body.statusCode === 503) {
+      // Expected while the database is away (or /health reports it): one line, not a stack per request.
+      this.logger.warn(`503: ${exception instanceof Error ? exception.message : String(exception)}`);
+    } else if (body.statusCode >= 500) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     if (res.headersSent) {

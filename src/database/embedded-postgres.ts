@@ -62,10 +62,12 @@ export interface EmbeddedOptions {
   onLog?: (line: string) => void;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
+  /** A fixed port (a server restarted on the same directory keeps its address); default: a free one. */
+  port?: number;
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const user = 'postgres';
   const password = 'postgres';
   const settings: Record<string, string> = {

@@ -2,6 +2,7 @@ import { Module, Provider } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { NotificationBus } from './bus/notification-bus.js';
 import { PgNotifyBus } from './bus/pg-notify.bus.js';
+import { RedisBus } from './bus/redis.bus.js';
 import { InboxController } from './inbox.controller.js';
 import { InboxService } from './inbox.service.js';
 import { NotificationFeed } from './notification-feed.js';
@@ -9,11 +10,27 @@ import { NotificationPublisher } from './notification.publisher.js';
 import { PreferencesService } from './preferences.service.js';
 import { RetentionService } from './retention.service.js';
 import { StreamHub } from './stream-hub.js';
+import { StreamRevalidation } from './stream-revalidation.js';
 import { StreamController } from './stream.controller.js';
 import { StreamService } from './stream.service.js';
-import { TerminusModule } from '@nestjs/terminus';
+import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/env.js';
+import { DATABASE_URL } from '../database/database.module.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
-const busProvider: Provider = { provide: NotificationBus, useClass: PgNotifyBus };
+/**
+ * REDIS_URL chooses Redis pub/sub, otherwise Postgres LISTEN/NOTIFY. Only the
+ * chosen bus is built (Nest runs the lifecycle hooks of a factory's result),
+ * so the other never opens a connection.
+ */
+const busProvider: Provider = {
+  provide: NotificationBus,
+  inject: [APP_CONFIG, DATABASE_URL, DataSource, HealthIndicatorService, MetricsService],
+  useFactory: (config: AppConfig, url: string, db: DataSource, health: HealthIndicatorService, metrics: MetricsService) =>
+    config.redisUrl ? new RedisBus(config, url, health, metrics) : new PgNotifyBus(url, db, health, metrics),
+};
 
 /**
  * The core: where notifications are stored (publisher), read back in commit
@@ -29,6 +46,7 @@ const busProvider: Provider = { provide: NotificationBus, useClass: PgNotifyBus 
     NotificationFeed,
     NotificationPublisher,
     StreamService,
+    StreamRevalidation,
     InboxService,
     PreferencesService,
     RetentionService,

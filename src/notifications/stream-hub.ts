@@ -182,6 +182,15 @@ export class StreamHub implements OnModuleDestroy {
     for (const stream of route.streams) stream.control.next({ type: 'read', payload });
   }
 
+  /** Every open stream's session, user and role (to re-check them after a bus gap). */
+  openSessions(): Array<{ sessionId: string; userId: string; role: Viewer['role'] }> {
+    const out: Array<{ sessionId: string; userId: string; role: Viewer['role'] }> = [];
+    for (const [sessionId, streams] of this.bySession) {
+      for (const stream of streams) out.push({ sessionId, userId: stream.viewer.id, role: stream.viewer.role });
+    }
+    return out;
+  }
+
   endSession(sessionId: string): void {
     for (const stream of [...(this.bySession.get(sessionId) ?? [])]) stream.control.next({ type: 'end' });
   }

@@ -14,6 +14,14 @@ import { SqlParams, readAtSql, visibleNotificationsSql } from './visibility.js';
 const REPLAY_PAGE = 500;
 /** Live events held for one stream while its replay runs; past this it is dropped and replays again. */
 const MAX_BUFFERED = 20_000;
+/**
+ * A stream over its byte budget gets this long to get back under it before it
+ * is dropped. Events are written in bursts (a page of the feed reaches every
+ * stream in one go), and each write leaves Nest's SSE queue only a tick after
+ * the previous one, so right after a burst even a client that reads at once
+ * can be far over budget; one that still is a second later is not reading.
+ */
+const SLOW_GRACE_MS = 1000;
 
 export interface StreamRequest {
   user: SessionUser;
@@ -85,6 +93,15 @@ export class StreamService {
       let bytesQueued = 0;
       const backlog = () => bytesQueued - (socket.bytesWritten - bytesAtStart);
 
+      let overBudget: NodeJS.Timeout | null = null;
+      const checkBudget = () => {
+        if (overBudget || backlog() <= this.config.stream.slowClientBytes) return;
+        overBudget = setTimeout(() => {
+          overBudget = null;
+          if (backlog() > this.config.stream.slowClientBytes) drop();
+        }, SLOW_GRACE_MS);
+      };
+
       const drop = () => {
         if (closed) return;
         this.metrics.droppedSlowClients.inc();
@@ -99,7 +116,7 @@ export class StreamService {
         cursorText = frame.message.id!;
         bytesQueued += frame.size;
         subscriber.next(frame.message);
-        if (backlog() > this.config.stream.slowClientBytes) drop();
+        checkBudget();
       };
 
       const writeControl = (event: ControlEvent): void => {
@@ -151,12 +168,16 @@ export class StreamService {
             this.metrics.replayed.inc();
           },
           backlog,
+          // Paced below the budget, so a reading client is never dropped by its own replay.
+          pauseAbove: Math.min(REPLAY_BACKLOG_BYTES, Math.floor(this.config.stream.slowClientBytes / 2)),
           socket,
+          onStall: drop,
         }).then(finishReplay, (err: unknown) => {
-          // Never error the observable once headers are out: Nest would write an
-          // `error` event with an auto-numbered id, corrupting the client's
-          // Last-Event-ID. Ending the stream makes EventSource reconnect and
-          // resume from the last id it really received.
+          // The replay could not be read (the database went away). End the stream cleanly: an
+          // error event would carry an id of Nest's own numbering, which the browser would take
+          // as its position and resume from, skipping notifications. After a clean end it
+          // reconnects with the last id it really received.
+          if (closed) return;
           this.logger.warn(`Replay failed, ending the stream: ${(err as Error).message}`);
           closed = true;
           subscriber.complete();
@@ -167,6 +188,7 @@ export class StreamService {
 
       return () => {
         closed = true;
+        if (overBudget) clearTimeout(overBudget);
         live.unsubscribe();
         this.hub.unregister(handle);
       };
@@ -205,7 +227,10 @@ export class StreamService {
       isClosed: () => boolean;
       write: (f: Frame) => void;
       backlog: () => number;
+      pauseAbove: number;
       socket: Request['socket'];
+      /** The client took nothing for REPLAY_STALL_MS: it is not reading. */
+      onStall: () => void;
     },
   ): Promise<void> {
     let after = from;
@@ -225,27 +250,45 @@ export class StreamService {
       for (const row of rows) {
         if (out.isClosed()) return;
         out.write(frameOf(row));
+        if (out.backlog() > out.pauseAbove) await waitForDrain(out);
       }
       if (rows.length < REPLAY_PAGE || out.isClosed()) return;
       after = BigInt(rows[rows.length - 1].id);
-      await waitForDrain(out.socket, out.backlog, out.isClosed);
     }
   }
 }
 
 const REPLAY_BACKLOG_BYTES = 256 * 1024;
 
-/** Resolves once the client has taken most of what was written (or is gone). */
-async function waitForDrain(socket: Request['socket'], backlog: () => number, isClosed: () => boolean): Promise<void> {
-  while (backlog() > REPLAY_BACKLOG_BYTES && !isClosed() && !socket.destroyed) {
+/** A replay waiting this long for a client that takes nothing gives up on it (it is dropped). */
+const REPLAY_STALL_MS = 30_000;
+
+/** Resolves once the client has taken most of what was written (or is gone, or stalled). */
+async function waitForDrain(out: {
+  isClosed: () => boolean;
+  backlog: () => number;
+  pauseAbove: number;
+  socket: Request['socket'];
+  onStall: () => void;
+}): Promise<void> {
+  let lowest = out.backlog();
+  let progressAt = Date.now();
+  while (out.backlog() > out.pauseAbove && !out.isClosed() && !out.socket.destroyed) {
+    if (out.backlog() < lowest) {
+      lowest = out.backlog();
+      progressAt = Date.now();
+    } else if (Date.now() - progressAt > REPLAY_STALL_MS) {
+      out.onStall();
+      return;
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, 20);
       function done() {
         clearTimeout(timer);
-        socket.off('drain', done);
+        out.socket.off('drain', done);
         resolve();
       }
-      socket.once('drain', done);
+      out.socket.once('drain', done);
     });
   }
 }

@@ -1,0 +1,220 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { Redis } from 'ioredis';
+import { Subject } from 'rxjs';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/env.js';
+import { DATABASE_URL } from '../../database/database.module.js';
+import type { Tx } from '../../database/transaction.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
+import { BusMessage, NotificationBus } from './notification-bus.js';
+
+const CHECK_INTERVAL_MS = 5000;
+const CHECK_TIMEOUT_MS = 3000;
+/** How long boot waits for the first subscription before starting unhealthy. */
+const BOOT_WAIT_MS = 3000;
+
+/**
+ * One channel per database: two deployments (or two test databases) sharing a
+ * Redis server must not end each other's streams with a "revoke-user 7".
+ */
+export function redisChannel(databaseUrl: string): string {
+  const u = new URL(databaseUrl);
+  return `notifications-bus:${u.hostname}:${u.port || '5432'}${u.pathname}`;
+}
+
+/** Exponential backoff, 100 ms doubling to 5 s, forever. */
+export const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 5000);
+
+/**
+ * The bus through Redis pub/sub (REDIS_URL). Postgres' NOTIFY is not used: the
+ * "committed" message is published after the commit (tx.afterCommit), since
+ * Redis cannot take part in the transaction. That is enough because the
+ * message only says "read the table": the feed reads rows by id from the
+ * database, so a late, repeated or lost message delays a delivery at most.
+ *
+ * Two connections: pub/sub mode takes over a connection, so the subscriber
+ * never publishes. After every (re)subscribe reconnected$ fires and the feed
+ * catches up from its last seen id; a message published while this instance
+ * was not subscribed was committed before, so that read finds its rows.
+ * "committed" messages that could not be published while the publisher was
+ * disconnected are coalesced into one (the highest id) and sent on reconnect.
+ *
+ * Unreachable at boot: the instance starts anyway, logs an error, answers 503
+ * on /health and keeps retrying (the database poll keeps streams fed
+ * meanwhile); it does not exit, so a Redis outage cannot keep a fleet from
+ * restarting.
+ */
+@Injectable()
+export class RedisBus extends NotificationBus implements OnModuleInit, OnApplicationShutdown {
+  readonly name = 'redis';
+  private readonly logger = new Logger('RedisBus');
+  private readonly incoming = new Subject<BusMessage>();
+  private readonly reconnects = new Subject<void>();
+  readonly messages$ = this.incoming.asObservable();
+  readonly reconnected$ = this.reconnects.asObservable();
+  private readonly channel: string;
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private subscribed = false;
+  private everSubscribed = false;
+  private stopping = false;
+  private checkTimer: NodeJS.Timeout | null = null;
+  /** Highest "committed" id not yet published because the publisher was down. */
+  private pendingUpTo: bigint | null = null;
+  private readonly firstSubscribe: Promise<void>;
+  private resolveFirst!: () => void;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(DATABASE_URL) databaseUrl: string,
+    private readonly health: HealthIndicatorService,
+    private readonly metrics: MetricsService,
+  ) {
+    super();
+    this.channel = redisChannel(databaseUrl);
+    this.firstSubscribe = new Promise((resolve) => (this.resolveFirst = resolve));
+    const common = {
+      lazyConnect: true,
+      retryStrategy: backoff,
+      keepAlive: 10_000,
+      connectTimeout: 5000,
+    };
+    // State messages (revocations, read, prefs) wait in the offline queue while
+    // the publisher reconnects; "committed" ones are coalesced instead (below).
+    this.publisher = new Redis(config.redisUrl!, { ...common, connectionName: 'notifications-pub', maxRetriesPerRequest: null });
+    // autoResubscribe off: we subscribe ourselves on every "ready", so we know
+    // when the subscription is back and can emit reconnected$ after it.
+    this.subscriber = new Redis(config.redisUrl!, {
+      ...common,
+      connectionName: 'notifications-bus',
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    let lastError = '';
+    for (const [conn, label] of [
+      [this.publisher, 'publisher'],
+      [this.subscriber, 'subscriber'],
+    ] as const) {
+      conn.on('error', (err: Error) => {
+        // ioredis emits an error per failed attempt; log once per outage.
+        if (err.message !== lastError) this.logger.warn(`Redis ${label}: ${err.message}`);
+        lastError = err.message;
+      });
+    }
+    this.publisher.on('ready', () => {
+      lastError = '';
+      this.flushPending();
+    });
+    this.subscriber.on('ready', () => void this.subscribe());
+    this.subscriber.on('close', () => {
+      if (this.subscribed && !this.stopping) this.logger.warn('Redis subscriber lost; reconnecting');
+      this.subscribed = false;
+    });
+    this.subscriber.on('message', (channel: string, payload: string) => {
+      if (channel !== this.channel) return;
+      try {
+        this.incoming.next(JSON.parse(payload) as BusMessage);
+      } catch {
+        this.logger.warn('Ignored a malformed bus message');
+      }
+    });
+    // connect() rejects on a failed first attempt, but retryStrategy keeps trying.
+    this.publisher.connect().catch(() => undefined);
+    this.subscriber.connect().catch(() => undefined);
+    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), BOOT_WAIT_MS).unref());
+    const ok = await Promise.race([this.firstSubscribe.then(() => true), timer]);
+    if (!ok) {
+      this.logger.error(
+        `Redis at REDIS_URL is unreachable${lastError ? ` (${lastError})` : ''}: starting without it, /health answers 503 ` +
+          'until it connects; notifications still arrive through the database poll (FEED_POLL_MS)',
+      );
+    }
+    this.checkTimer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
+    this.checkTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    this.subscriber.disconnect();
+    // Let queued publishes (a revocation, say) go out if Redis is there.
+    await Promise.race([this.publisher.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    this.publisher.disconnect();
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.channel);
+    } catch (err) {
+      // The connection dropped again; the next "ready" retries.
+      this.logger.warn(`Redis subscribe failed: ${(err as Error).message}`);
+      return;
+    }
+    this.subscribed = true;
+    if (this.everSubscribed) {
+      this.logger.log('Redis subscriber reconnected');
+      this.metrics.busReconnects.inc({ bus: this.name });
+    }
+    this.everSubscribed = true;
+    this.resolveFirst();
+    // Whatever was published while we were not subscribed is read from the database.
+    this.reconnects.next();
+  }
+
+  /** A socket can die without an error event (a dropped route): ask it. */
+  private async check(): Promise<void> {
+    if (!this.subscribed) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.subscriber.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('liveness check timed out')), CHECK_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      if (this.stopping || !this.subscribed) return;
+      this.logger.warn(`Redis subscriber failed its liveness check (${(err as Error).message}); reconnecting`);
+      this.subscribed = false;
+      // Drops the socket; retryStrategy reconnects and "ready" resubscribes.
+      this.subscriber.disconnect(true);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async announceCommitted(tx: Tx, upTo: string): Promise<void> {
+    tx.afterCommit(() => this.publishCommitted(BigInt(upTo)));
+  }
+
+  private publishCommitted(upTo: bigint): void {
+    if (this.pendingUpTo === null || upTo > this.pendingUpTo) this.pendingUpTo = upTo;
+    if (this.publisher.status === 'ready') this.flushPending();
+  }
+
+  private flushPending(): void {
+    const upTo = this.pendingUpTo;
+    if (upTo === null || this.stopping) return;
+    this.pendingUpTo = null;
+    this.publisher.publish(this.channel, JSON.stringify({ t: 'committed', upTo: upTo.toString() })).catch(() => {
+      // Not sent: keep it for the next "ready" (a newer id supersedes it).
+      if (this.pendingUpTo === null || upTo > this.pendingUpTo) this.pendingUpTo = upTo;
+    });
+  }
+
+  async send(message: Exclude<BusMessage, { t: 'committed' }>): Promise<void> {
+    await this.publisher.publish(this.channel, JSON.stringify(message));
+  }
+
+  async healthCheck(key: string) {
+    const indicator = this.health.check(key);
+    return this.subscribed && this.publisher.status === 'ready'
+      ? indicator.up({ bus: this.name })
+      : indicator.down({ bus: this.name, message: 'Redis not connected' });
+  }
+}
