@@ -9,6 +9,7 @@ import { sessionMiddlewares } from './auth/session.middleware.js';
 import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import type { AppConfig } from './config/env.js';
+import { serveInboxPage } from './web/inbox-page.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -33,6 +34,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.disable('x-powered-by');
   app.use(rejectNulInUrl);
+  serveInboxPage(app);
   app.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
   app.use(jsonBody(BODY_LIMIT));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
