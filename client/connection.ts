@@ -198,7 +198,8 @@ export class NotificationStream implements NotificationSource {
     }
     const delay = backoffDelay(this.failures, this.retryMs, this.maxRetryMs, this.random);
     this.failures++;
-    this.setState({ state: 'reconnecting', retryInMs: delay });
+    const cause = how.kind === 'http' ? `http ${how.status}` : how.kind;
+    this.setState({ state: 'reconnecting', retryInMs: delay, cause });
     this.timer = setTimeout(() => this.connect(), delay);
   }
 

@@ -42,6 +42,8 @@ export interface StateChange {
   reason?: 'unauthorized' | 'stopped';
   /** When reconnecting: the delay before the next attempt. */
   retryInMs?: number;
+  /** When reconnecting: what ended the last connection ('ended', 'network', or 'http 503' and the like). */
+  cause?: string;
   /** The position a reconnect resumes from (the last `id:` seen). */
   lastEventId: string | null;
 }
