@@ -170,9 +170,11 @@ export class Inbox {
 
   /** Marks one read here at once; the server tells every other tab through the stream. */
   async markRead(id: string): Promise<void> {
-    this.applyRead({ ids: [id] });
+    this.applyRead({ ids: [id] }, false);
     try {
       await this.api.markRead(id);
+      // Exact counts now that the server has it (a load may have raced the mark).
+      this.refreshCounts();
     } catch (err) {
       void this.reload();
       throw err;
@@ -180,9 +182,10 @@ export class Inbox {
   }
 
   async markAllRead(channel: Channel | null = this._channel): Promise<void> {
-    this.applyRead(channel ? { all: true, channel } : { all: true });
+    this.applyRead(channel ? { all: true, channel } : { all: true }, false);
     try {
       await this.api.markAllRead(channel);
+      this.refreshCounts();
     } catch (err) {
       void this.reload();
       throw err;
@@ -211,7 +214,12 @@ export class Inbox {
     this.emitter.emit('change', undefined);
   }
 
-  private applyRead(p: ReadPayload): void {
+  /**
+   * `refresh`: fetch the counts again where this change leaves them unsure.
+   * Not for a local mark before its request has reached the server: the
+   * answer would predate it.
+   */
+  private applyRead(p: ReadPayload, refresh = true): void {
     if (this.countsLoading) this.countsAgain = true;
     const now = new Date().toISOString();
     const byChannel = { ...this._counts.byChannel };
@@ -225,14 +233,14 @@ export class Inbox {
           byChannel[n.channel] = Math.max(0, byChannel[n.channel] - 1);
         }
       }
-      if (unknown) this.refreshCounts();
+      if (unknown && refresh) this.refreshCounts();
     } else {
       for (const n of this.byId.values()) {
         if (n.readAt === null && (!p.channel || n.channel === p.channel)) n.readAt = now;
       }
       for (const c of CHANNELS) if (!p.channel || c === p.channel) byChannel[c] = 0;
       // The server's watermark is its newest id at the time; one that raced it stays unread there.
-      this.refreshCounts();
+      if (refresh) this.refreshCounts();
     }
     this._counts = { total: CHANNELS.reduce((sum, c) => sum + byChannel[c], 0), byChannel };
     this.sort();
