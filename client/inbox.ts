@@ -16,6 +16,8 @@ export interface InboxEvents {
   error: unknown;
 }
 
+/** Quiet time after stream events before the counts are fetched again. */
+const COUNTS_SETTLE_MS = 300;
 const emptyCounts = (): UnreadCounts => ({ total: 0, byChannel: { order: 0, payment: 0, system: 0 } });
 const byIdDesc = (a: NotificationJson, b: NotificationJson) => compareIds(b.id, a.id);
 
@@ -32,9 +34,8 @@ export function compareIds(a: string, b: string): number {
  * a reconnect, a tab joining a shared stream) and on `reset`: the stream
  * then covers everything after its cursor and the load everything up to it,
  * and read changes made while disconnected (not history, so not replayed)
- * are picked up. Counts move with each event; where an event leaves them
- * ambiguous (a read of a notification not loaded here, an event that raced
- * a load) they are fetched again.
+ * are picked up. Counts move with each event and are checked against the
+ * server once a burst of events is over (see scheduleCountsRefresh).
  */
 export class Inbox {
   readonly api: NotificationsApi;
@@ -54,6 +55,7 @@ export class Inbox {
   private held: Array<() => void> | null = null;
   private countsLoading: Promise<void> | null = null;
   private countsAgain = false;
+  private countsTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(source: NotificationSource, api: NotificationsApi, options: InboxOptions = {}) {
     this.source = source;
@@ -61,8 +63,14 @@ export class Inbox {
     this.pageSize = Math.min(100, Math.max(1, options.pageSize ?? 30));
     this._channel = options.channel ?? null;
     this.off.push(
-      source.on('notification', (n) => this.hold(() => this.applyNotification(n))),
-      source.on('read', (p) => this.hold(() => this.applyRead(p))),
+      source.on('notification', (n) => {
+        this.hold(() => this.applyNotification(n));
+        this.scheduleCountsRefresh();
+      }),
+      source.on('read', (p) => {
+        this.hold(() => this.applyRead(p));
+        this.scheduleCountsRefresh();
+      }),
       source.on('reset', () => void this.reload()),
       source.on('state', (s) => {
         if (s.state === 'live') void this.reload();
@@ -131,7 +139,7 @@ export class Inbox {
           this.held = null;
           for (const apply of held) apply();
           // Those events may or may not be in the counts just read.
-          if (held.length > 0) this.refreshCounts();
+          if (held.length > 0) this.scheduleCountsRefresh();
         } catch (err) {
           const held = this.held ?? [];
           this.held = null;
@@ -170,7 +178,7 @@ export class Inbox {
 
   /** Marks one read here at once; the server tells every other tab through the stream. */
   async markRead(id: string): Promise<void> {
-    this.applyRead({ ids: [id] }, false);
+    this.applyRead({ ids: [id] });
     try {
       await this.api.markRead(id);
       // Exact counts now that the server has it (a load may have raced the mark).
@@ -182,7 +190,7 @@ export class Inbox {
   }
 
   async markAllRead(channel: Channel | null = this._channel): Promise<void> {
-    this.applyRead(channel ? { all: true, channel } : { all: true }, false);
+    this.applyRead(channel ? { all: true, channel } : { all: true });
     try {
       await this.api.markAllRead(channel);
       this.refreshCounts();
@@ -194,6 +202,7 @@ export class Inbox {
 
   dispose(): void {
     for (const off of this.off.splice(0)) off();
+    if (this.countsTimer !== null) clearTimeout(this.countsTimer);
   }
 
   private hold(apply: () => void): void {
@@ -219,32 +228,43 @@ export class Inbox {
    * Not for a local mark before its request has reached the server: the
    * answer would predate it.
    */
-  private applyRead(p: ReadPayload, refresh = true): void {
+  private applyRead(p: ReadPayload): void {
     if (this.countsLoading) this.countsAgain = true;
     const now = new Date().toISOString();
     const byChannel = { ...this._counts.byChannel };
     if ('ids' in p) {
-      let unknown = false;
       for (const id of p.ids) {
         const n = this.byId.get(id);
-        if (!n) unknown = true;
-        else if (n.readAt === null) {
+        if (n && n.readAt === null) {
           n.readAt = now;
           byChannel[n.channel] = Math.max(0, byChannel[n.channel] - 1);
         }
       }
-      if (unknown && refresh) this.refreshCounts();
     } else {
       for (const n of this.byId.values()) {
         if (n.readAt === null && (!p.channel || n.channel === p.channel)) n.readAt = now;
       }
       for (const c of CHANNELS) if (!p.channel || c === p.channel) byChannel[c] = 0;
-      // The server's watermark is its newest id at the time; one that raced it stays unread there.
-      if (refresh) this.refreshCounts();
     }
     this._counts = { total: CHANNELS.reduce((sum, c) => sum + byChannel[c], 0), byChannel };
     this.sort();
     this.emitter.emit('change', undefined);
+  }
+
+  /**
+   * Counts move with each event at once, and are fetched again shortly after
+   * (once per burst): the list and the counts are two queries, so a
+   * notification or a read that raced a load may be in one and not the
+   * other; a read of a notification not loaded here cannot be counted
+   * locally; a mark-all's watermark is the server's newest id, which an
+   * event in flight may pass. The fetch settles all of these.
+   */
+  private scheduleCountsRefresh(): void {
+    if (this.countsTimer !== null) clearTimeout(this.countsTimer);
+    this.countsTimer = setTimeout(() => {
+      this.countsTimer = null;
+      this.refreshCounts();
+    }, COUNTS_SETTLE_MS);
   }
 
   private refreshCounts(): void {

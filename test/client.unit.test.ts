@@ -197,6 +197,32 @@ describe('Inbox', () => {
     source.close();
   });
 
+  it('settles counts with the server after events that raced a load', async () => {
+    const { inbox, transport, server, source } = fakeInbox([note('1')]);
+    // The list query ran before n2 committed, the count query after it.
+    const api = inbox.api as unknown as { list: () => Promise<unknown>; unreadCount: () => Promise<unknown> };
+    const { list, unreadCount } = api;
+    let listed!: () => void;
+    const listDone = new Promise<void>((resolve) => (listed = resolve));
+    api.list = async () => {
+      const page = await list();
+      server.items.push(note('2'));
+      listed();
+      return page;
+    };
+    api.unreadCount = async () => (await listDone, unreadCount());
+    transport.send('ready', '1', { cursor: '1' });
+    await settle();
+    assert.deepEqual(inbox.items.map((n) => n.id), ['1']);
+    assert.equal(inbox.counts.total, 2);
+    transport.send('order', '2', note('2')); // not in the list: counted once more, for now
+    assert.equal(inbox.counts.total, 3);
+    for (let i = 0; i < 200 && inbox.counts.total !== 2; i++) await settle();
+    assert.equal(inbox.counts.total, 2, "the server's count wins once the events settle");
+    inbox.dispose();
+    source.close();
+  });
+
   it('reloads on reset and after a reconnect', async () => {
     const { inbox, transport, server, source } = fakeInbox([note('1')]);
     transport.send('ready', '1', { cursor: '1' });
