@@ -1,12 +1,21 @@
 import type { NotificationsApi } from './api.js';
 import { Emitter } from './emitter.js';
-import { CHANNELS, type Channel, type NotificationJson, type NotificationSource, type ReadPayload, type UnreadCounts } from './types.js';
+import { CHANNELS, type Channel, type ConnectionState, type NotificationJson, type NotificationSource, type ReadPayload, type UnreadCounts } from './types.js';
 
 export interface InboxOptions {
   /** Notifications per page (1–100, default 30). */
   pageSize?: number;
   /** Show one channel only (default: all). */
   channel?: Channel | null;
+}
+
+export interface InboxSnapshot {
+  readonly items: readonly NotificationJson[];
+  readonly counts: UnreadCounts;
+  readonly channel: Channel | null;
+  readonly state: ConnectionState;
+  readonly loaded: boolean;
+  readonly hasMore: boolean;
 }
 
 export interface InboxEvents {
@@ -62,6 +71,8 @@ export class Inbox {
     this.api = api;
     this.pageSize = Math.min(100, Math.max(1, options.pageSize ?? 30));
     this._channel = options.channel ?? null;
+    // Every change makes a new snapshot (and only a change does).
+    this.emitter.on('change', () => (this.snapshot = null));
     this.off.push(
       source.on('notification', (n) => {
         this.hold(() => this.applyNotification(n));
@@ -82,6 +93,27 @@ export class Inbox {
   on<K extends keyof InboxEvents>(type: K, listener: (payload: InboxEvents[K]) => void): () => void {
     return this.emitter.on(type, listener);
   }
+
+  /**
+   * For UI libraries with external-store hooks, e.g. React:
+   * `const view = useSyncExternalStore(inbox.subscribe, inbox.getSnapshot)`.
+   * The snapshot is a new object after every change and the same one otherwise.
+   */
+  readonly subscribe = (onChange: () => void): (() => void) => this.on('change', onChange);
+  readonly getSnapshot = (): InboxSnapshot => {
+    if (!this.snapshot) {
+      this.snapshot = Object.freeze({
+        items: this._items,
+        counts: this._counts,
+        channel: this._channel,
+        state: this.source.state,
+        loaded: this._loaded,
+        hasMore: this.hasMore,
+      });
+    }
+    return this.snapshot;
+  };
+  private snapshot: InboxSnapshot | null = null;
 
   /** Newest first, of the selected channel. */
   get items(): readonly NotificationJson[] {

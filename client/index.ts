@@ -12,7 +12,7 @@ export { backoffDelay } from './backoff.js';
 export { NotificationStream, streamUrl, type ConnectRequest, type RawEvent, type StreamOptions, type Transport, type TransportEnd, type TransportHandlers } from './connection.js';
 export { eventSourceTransport, type EventSourceTransportOptions } from './eventsource-transport.js';
 export { ApiError, NotificationsApi, type ApiOptions, type BroadcastInput } from './api.js';
-export { Inbox, compareIds, type InboxEvents, type InboxOptions } from './inbox.js';
+export { Inbox, compareIds, type InboxEvents, type InboxOptions, type InboxSnapshot } from './inbox.js';
 export { SharedStream, type SharedStreamOptions, type SharingMode } from './shared.js';
 
 /**

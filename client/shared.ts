@@ -217,6 +217,7 @@ class LeaderBackend implements Backend {
   private readonly channel: BroadcastChannel;
   private readonly abort = new AbortController();
   private stream: NotificationStream | null = null;
+  private unpipe: (() => void) | null = null;
   private lastChange: StateChange | null = null;
   private resign: (() => void) | null = null;
   private closed = false;
@@ -240,7 +241,7 @@ class LeaderBackend implements Backend {
     this.tab.setRole('leader');
     const stream = new NotificationStream({ ...streamOptions(this.options, this.tab.lastEventId), start: false });
     this.stream = stream;
-    pipe(stream, this.tab, (m) => {
+    this.unpipe = pipe(stream, this.tab, (m) => {
       if (m.t === 'state') this.lastChange = m.change;
       this.channel.postMessage(m);
     });
@@ -270,6 +271,8 @@ class LeaderBackend implements Backend {
   close(): void {
     this.closed = true;
     this.abort.abort();
+    // Stop relaying first: the other tabs must not hear "closed"; one of them takes over.
+    this.unpipe?.();
     this.stream?.close();
     this.stream = null;
     this.resign?.();

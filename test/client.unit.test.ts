@@ -179,8 +179,12 @@ describe('Inbox', () => {
     assert.deepEqual(inbox.items.map((n) => n.id), ['2', '1']);
     assert.deepEqual(inbox.counts, { total: 1, byChannel: { order: 1, payment: 0, system: 0 } });
 
+    const before = inbox.getSnapshot();
+    assert.equal(inbox.getSnapshot(), before, 'the same snapshot while nothing changes (useSyncExternalStore)');
     server.items.push(note('3', 'system'));
     transport.send('system', '3', note('3', 'system'));
+    assert.notEqual(inbox.getSnapshot(), before);
+    assert.deepEqual(inbox.getSnapshot().items.map((n) => n.id), ['3', '2', '1']);
     transport.send('system', '3', note('3', 'system')); // a duplicate changes nothing
     assert.deepEqual(inbox.items.map((n) => n.id), ['3', '2', '1']);
     assert.deepEqual(inbox.counts.byChannel, { order: 1, payment: 0, system: 1 });
