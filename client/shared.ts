@@ -121,7 +121,8 @@ export class SharedStream implements NotificationSource {
         return this.fallBack();
       }
     }
-    if (mode === 'leader') return new LeaderBackend(this, this.options);
+    if (mode === 'leader' && canElect()) return new LeaderBackend(this, this.options);
+    this._mode = 'direct';
     return new DirectBackend(this, this.options, null);
   }
 
