@@ -12,6 +12,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import type { AppConfig } from './config/env.js';
 import { setupOpenApi } from './docs/openapi.js';
 import { createLogger, httpLogger, PinoNestLogger } from './logging/logging.js';
+import { serveInboxPage } from './web/inbox-page.js';
 
 function flatten(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((e) => [
@@ -40,6 +41,7 @@ export async function createApp(config: AppConfig, databaseUrl: string, options:
   app.disable('x-powered-by');
   app.use(httpLogger(logger));
   app.use(rejectNulInUrl);
+  serveInboxPage(app);
   app.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
   app.use(jsonBody(BODY_LIMIT));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { PassportSerializer } from '@nestjs/passport';
 import { UsersService } from '../users/users.service.js';
 import type { SessionUser } from './session-user.js';
@@ -8,16 +8,30 @@ import type { SessionUser } from './session-user.js';
  * role change or a disabled account takes effect on the very next request.
  */
 @Injectable()
-export class SessionSerializer extends PassportSerializer {
+export class SessionSerializer extends PassportSerializer implements OnModuleDestroy {
+  /**
+   * Passport is a process-wide singleton and keeps every registered
+   * serializer. A closed app's one (its database pool gone) must step aside
+   * with passport's 'pass', or an app started after it in the same process
+   * (a restart in the tests) would answer every signed-in request with 503.
+   */
+  private closed = false;
+
   constructor(private readonly users: UsersService) {
     super();
   }
 
+  onModuleDestroy(): void {
+    this.closed = true;
+  }
+
   serializeUser(user: SessionUser, done: (err: unknown, id?: string) => void): void {
+    if (this.closed) return done('pass');
     done(null, user.id);
   }
 
   deserializeUser(id: string, done: (err: unknown, user?: SessionUser | false) => void): void {
+    if (this.closed) return done('pass');
     this.users.findById(String(id)).then(
       (u) =>
         done(

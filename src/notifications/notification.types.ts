@@ -22,6 +22,32 @@ export interface NotificationJson {
   readAt: string | null;
 }
 
+/**
+ * Payloads of the stream's state events, as `data:` carries them. Shared with
+ * the browser/Node client (client/), which imports these types from here.
+ */
+export interface ReadyPayload {
+  /** The stream's position: resume from here and nothing is missed. */
+  cursor: string;
+}
+export type ReadPayload = { ids: string[] } | { all: true; channel?: Channel };
+export type ResetReason = 'history-truncated' | 'unknown-cursor';
+export interface ResetPayload {
+  reason: ResetReason;
+}
+
+/** GET /notifications/unread-count. */
+export interface UnreadCounts {
+  total: number;
+  byChannel: Record<Channel, number>;
+}
+
+/** GET /notifications. */
+export interface InboxPage {
+  items: NotificationJson[];
+  nextBefore: string | null;
+}
+
 /** Who a broadcast is for; decided when it is read, not fanned out into rows. */
 export type Audience = { kind: 'all' } | { kind: 'role'; role: Role } | { kind: 'users'; userIds: string[] };
 

@@ -3,7 +3,7 @@ import { Observable, Subject, interval, map, share } from 'rxjs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { CHANNELS, type Channel, type NotificationRow, toJson } from './notification.types.js';
+import { CHANNELS, type Channel, type NotificationRow, type ReadPayload, toJson } from './notification.types.js';
 import { canSee, type Viewer } from './visibility.js';
 
 /** The message Nest's SseStream writes; `data` is pre-serialised JSON. */
@@ -30,7 +30,7 @@ export interface Frame {
 }
 
 export type ControlEvent =
-  | { type: 'read'; payload: { ids: string[] } | { all: true; channel?: Channel } }
+  | { type: 'read'; payload: ReadPayload }
   | { type: 'end' };
 
 /** One open stream, as the hub routes to it. */
@@ -176,7 +176,7 @@ export class StreamHub implements OnModuleDestroy {
   }
 
   /** Read state changed (in any tab, on any instance): tell the user's streams. */
-  readChanged(userId: string, payload: { ids: string[] } | { all: true; channel?: Channel }): void {
+  readChanged(userId: string, payload: ReadPayload): void {
     const route = this.routes.get(userId);
     if (!route) return;
     for (const stream of route.streams) stream.control.next({ type: 'read', payload });

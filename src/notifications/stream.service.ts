@@ -7,7 +7,7 @@ import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import type { Channel, NotificationRow } from './notification.types.js';
+import type { Channel, NotificationRow, ReadyPayload, ResetPayload, ResetReason } from './notification.types.js';
 import { type ControlEvent, type Frame, type SseMessage, StreamHub, frameOf } from './stream-hub.js';
 import { SqlParams, readAtSql, visibleNotificationsSql } from './visibility.js';
 
@@ -60,7 +60,7 @@ export class StreamService {
     const handle = this.hub.register(viewer, r.sessionId, r.channels);
     const held: Array<Frame | ControlEvent> = [];
     const early = merge(...Object.values(handle.channels), handle.control).subscribe((e) => held.push(e));
-    let position: { cursor: bigint; reset: string | null; muted: Channel[] };
+    let position: { cursor: bigint; reset: ResetReason | null; muted: Channel[] };
     try {
       position = await this.position(viewer.id, r.lastEventId);
       this.hub.setMuted(viewer.id, position.muted);
@@ -148,9 +148,9 @@ export class StreamService {
         type: 'ready',
         id: cursorText,
         retry: this.config.stream.retryMs,
-        data: JSON.stringify({ cursor: cursorText }),
+        data: JSON.stringify({ cursor: cursorText } satisfies ReadyPayload),
       });
-      if (position.reset) subscriber.next({ type: 'reset', id: cursorText, data: JSON.stringify({ reason: position.reset }) });
+      if (position.reset) subscriber.next({ type: 'reset', id: cursorText, data: JSON.stringify({ reason: position.reset } satisfies ResetPayload) });
 
       const finishReplay = () => {
         replaying = false;
@@ -202,7 +202,7 @@ export class StreamService {
   private async position(
     userId: string,
     lastEventId: bigint | null,
-  ): Promise<{ cursor: bigint; reset: string | null; muted: Channel[] }> {
+  ): Promise<{ cursor: bigint; reset: ResetReason | null; muted: Channel[] }> {
     const [row]: Array<{ newest: string; deleted_up_to: string; muted: Channel[] | null }> = await this.db.query(
       `SELECT (SELECT COALESCE(max(id), 0) FROM notifications)::text AS newest,
               (SELECT deleted_up_to FROM notification_retention)::text AS deleted_up_to,

@@ -44,8 +44,15 @@ export interface TestApp {
 
 export const ADMIN_PASSWORD = 'admin-password-1';
 
-/** The real app on a real database, listening on a free port. */
-export async function startTestApp(env: Record<string, string> = {}, database?: { url: string; drop: () => Promise<void> }): Promise<TestApp> {
+/**
+ * The real app on a real database, listening on a free port (or on `port`:
+ * a restart test starts a second app on the first one's port and database).
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  database?: { url: string; drop: () => Promise<void> },
+  options: { port?: number } = {},
+): Promise<TestApp> {
   const dbHandle = database ?? (await freshDatabase());
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -58,7 +65,7 @@ export async function startTestApp(env: Record<string, string> = {}, database?: 
   });
   const app = await createApp(config, dbHandle.url);
   await app.get(AuthService).ensureBootstrapAdmin();
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const db = new pg.Pool({ connectionString: dbHandle.url, max: 4 });

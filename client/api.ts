@@ -1,0 +1,150 @@
+import type { Channel, InboxPage, NotificationJson, Preferences, PublicUser, Severity, UnreadCounts } from './types.js';
+
+export interface ApiOptions {
+  /** The service's origin and path prefix; '' (the default) is the page's own origin. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Extra headers on every request (in Node: the `cookie` of a signed-in session). */
+  headers?: Record<string, string> | (() => Record<string, string>);
+}
+
+/** A non-2xx answer, with the server's message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** POST /admin/broadcasts, as the contract describes it. */
+export interface BroadcastInput {
+  title: string;
+  body: string;
+  severity?: Severity;
+  audience?: { role: 'admin' } | { userIds: string[] };
+  expiresAt?: string;
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The service's HTTP API for a signed-in user: cookies ride along
+ * (`credentials: 'include'`), and every state-changing request carries the
+ * session's CSRF token, fetched once and fetched again if a sign-in elsewhere
+ * rotated the session under it.
+ */
+export class NotificationsApi {
+  readonly baseUrl: string;
+  private readonly doFetch: typeof fetch;
+  private csrf: string | null = null;
+
+  constructor(private readonly options: ApiOptions = {}) {
+    this.baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+    this.doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  /** The current user, or null when signed out. */
+  async me(): Promise<PublicUser | null> {
+    try {
+      return await this.request<PublicUser>('GET', '/auth/me');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
+  }
+
+  async login(email: string, password: string): Promise<PublicUser> {
+    const answer = await this.request<{ user: PublicUser; csrfToken: string }>('POST', '/auth/login', { email, password });
+    this.csrf = answer.csrfToken; // the session is new, and so is its token
+    return answer.user;
+  }
+
+  register(email: string, password: string, displayName?: string): Promise<PublicUser> {
+    return this.request('POST', '/auth/register', { email, password, ...(displayName ? { displayName } : {}) });
+  }
+
+  async logout(): Promise<void> {
+    await this.request('POST', '/auth/logout');
+    this.csrf = null;
+  }
+
+  list(query: { limit?: number; before?: string | null; channel?: Channel | null; unread?: boolean } = {}): Promise<InboxPage> {
+    const qs = new URLSearchParams();
+    if (query.limit) qs.set('limit', String(query.limit));
+    if (query.before) qs.set('before', query.before);
+    if (query.channel) qs.set('channel', query.channel);
+    if (query.unread) qs.set('unread', 'true');
+    const s = qs.toString();
+    return this.request('GET', `/notifications${s ? `?${s}` : ''}`);
+  }
+
+  unreadCount(): Promise<UnreadCounts> {
+    return this.request('GET', '/notifications/unread-count');
+  }
+
+  markRead(id: string): Promise<void> {
+    return this.request('POST', `/notifications/${encodeURIComponent(id)}/read`);
+  }
+
+  markAllRead(channel?: Channel | null): Promise<void> {
+    return this.request('POST', '/notifications/read-all', channel ? { channel } : {});
+  }
+
+  preferences(): Promise<Preferences> {
+    return this.request('GET', '/preferences');
+  }
+
+  updatePreferences(channels: Partial<Record<Channel, boolean>>): Promise<Preferences> {
+    return this.request('PUT', '/preferences', { channels });
+  }
+
+  /** Admins only. */
+  sendBroadcast(input: BroadcastInput): Promise<NotificationJson> {
+    return this.request('POST', '/admin/broadcasts', input);
+  }
+
+  /** Admins only: open streams and users on the instance that answers. */
+  stats(): Promise<{ streams: number; users: number }> {
+    return this.request('GET', '/admin/stats');
+  }
+
+  async csrfToken(): Promise<string> {
+    this.csrf ??= (await this.request<{ csrfToken: string }>('GET', '/auth/csrf')).csrfToken;
+    return this.csrf;
+  }
+
+  async request<T = void>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
+    const extra = typeof this.options.headers === 'function' ? this.options.headers() : (this.options.headers ?? {});
+    const headers: Record<string, string> = { accept: 'application/json', ...extra };
+    if (UNSAFE.has(method)) headers['x-csrf-token'] = await this.csrfToken();
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await this.doFetch(this.baseUrl + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'include',
+      cache: 'no-store',
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const message = (json as { message?: unknown } | undefined)?.message;
+      const text = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : res.statusText;
+      // A sign-in in another tab gave the session a new token: fetch it and try once more.
+      if (res.status === 403 && /csrf/i.test(text) && UNSAFE.has(method) && !retried) {
+        this.csrf = null;
+        return this.request(method, path, body, true);
+      }
+      throw new ApiError(res.status, text || `HTTP ${res.status}`);
+    }
+    return json as T;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The client's vocabulary. Every payload type comes from the server's own
+ * source (src/notifications/notification.types.ts): these are type-only
+ * imports, erased at compile time, so the browser never loads server code but
+ * a change on the server breaks the client's build instead of its users.
+ */
+import type {
+  Channel,
+  InboxPage,
+  NotificationJson,
+  ReadPayload,
+  ReadyPayload,
+  ResetPayload,
+  Severity,
+  UnreadCounts,
+} from '../src/notifications/notification.types.js';
+import type { Preferences } from '../src/notifications/preferences.service.js';
+import type { PublicUser } from '../src/users/user.entity.js';
+
+export type { Channel, InboxPage, NotificationJson, Preferences, PublicUser, ReadPayload, ReadyPayload, ResetPayload, Severity, UnreadCounts };
+
+/** The channels at run time; the compiler checks this list against the server's `Channel`. */
+export const CHANNELS = ['order', 'payment', 'system'] as const satisfies readonly Channel[];
+type Unlisted = Exclude<Channel, (typeof CHANNELS)[number]>;
+const everyChannelListed: [Unlisted] extends [never] ? true : never = true;
+void everyChannelListed;
+
+/** A notification of one channel: what a channel listener receives. */
+export type ChannelNotification<C extends Channel> = NotificationJson & { channel: C };
+
+/**
+ * - `connecting`: the first connection is being made.
+ * - `live`: the stream said `ready`; events flow.
+ * - `reconnecting`: the connection dropped; the next attempt is scheduled (see `retryInMs`).
+ * - `closed`: no more attempts: closed by the caller, or the server said 401 (signed out).
+ */
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'closed';
+
+export interface StateChange {
+  state: ConnectionState;
+  /** Why it is closed: `unauthorized` (401: sign in again) or `stopped` (close() was called). */
+  reason?: 'unauthorized' | 'stopped';
+  /** When reconnecting: the delay before the next attempt. */
+  retryInMs?: number;
+  /** When reconnecting: what ended the last connection ('ended', 'network', or 'http 503' and the like). */
+  cause?: string;
+  /** The position a reconnect resumes from (the last `id:` seen). */
+  lastEventId: string | null;
+}
+
+/** Every event a stream source emits, by name, with its typed payload. */
+export interface StreamEvents {
+  /** Any notification, whatever its channel. */
+  notification: NotificationJson;
+  order: ChannelNotification<'order'>;
+  payment: ChannelNotification<'payment'>;
+  system: ChannelNotification<'system'>;
+  ready: ReadyPayload;
+  read: ReadPayload;
+  reset: ResetPayload;
+  state: StateChange;
+}
+
+/** What the stream sends, as it appears on the wire (events the client relays between tabs). */
+export type WireEvent =
+  | { event: Channel; id: string; data: NotificationJson }
+  | { event: 'ready'; id: string; data: ReadyPayload }
+  | { event: 'read'; id: string; data: ReadPayload }
+  | { event: 'reset'; id: string; data: ResetPayload };
+
+/**
+ * The one API every transport and every sharing mode offers: a direct
+ * connection, a tab's view of a SharedWorker's connection, or of a leader
+ * tab's connection.
+ */
+export interface NotificationSource {
+  readonly state: ConnectionState;
+  readonly lastEventId: string | null;
+  on<K extends keyof StreamEvents>(type: K, listener: (payload: StreamEvents[K]) => void): () => void;
+  /**
+   * Connect again now (after signing in, say). `fresh`: forget the position,
+   * for a different user's stream.
+   */
+  restart(options?: { fresh?: boolean }): void;
+  close(): void;
+}

@@ -1,0 +1,391 @@
+/**
+ * The inbox page: sign in, a live list of notifications, unread badges,
+ * mark read, preferences, and an admin's broadcast form. Built on the typed
+ * client (client/), loaded as native ES modules: no bundler, no framework.
+ * Every piece of text from the server is set with textContent.
+ */
+import {
+  ApiError,
+  CHANNELS,
+  Inbox,
+  NotificationsApi,
+  SharedStream,
+  type Channel,
+  type NotificationJson,
+  type PublicUser,
+  type SharingMode,
+  type StateChange,
+} from '../client/index.js';
+
+const CHANNEL_LABEL: Record<Channel, string> = { order: 'Orders', payment: 'Payments', system: 'System' };
+const SEVERITY_LABEL = { info: 'Info', warning: 'Warning', critical: 'Critical' } as const;
+
+function $<T extends HTMLElement = HTMLElement>(selector: string): T {
+  const el = document.querySelector<T>(selector);
+  if (!el) throw new Error(`missing ${selector}`);
+  return el;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// ?share=shared-worker|leader|direct forces a mode (for trying the fallbacks).
+const forced = new URLSearchParams(location.search).get('share');
+const mode = (['shared-worker', 'leader', 'direct'] as const).find((m) => m === forced) satisfies SharingMode | undefined;
+
+const api = new NotificationsApi();
+const source = new SharedStream({ mode: mode ?? 'auto' });
+const inbox = new Inbox(source, api, { pageSize: 30 });
+let user: PublicUser | null = null;
+
+document.body.dataset.shareMode = source.mode;
+document.body.dataset.shareRole = source.role;
+source.onRoleChange((role) => {
+  document.body.dataset.shareRole = role;
+  document.body.dataset.shareMode = source.mode;
+});
+
+/* ---------- views ---------- */
+
+function show(view: 'loading' | 'signed-out' | 'signed-in'): void {
+  for (const id of ['loading', 'signed-out', 'signed-in']) $(`#${id}`).hidden = id !== view;
+  $('#connection').hidden = view !== 'signed-in';
+  $('#account').hidden = view !== 'signed-in';
+  document.body.dataset.view = view;
+}
+
+function signedIn(me: PublicUser): void {
+  const first = user?.id !== me.id;
+  user = me;
+  const name = me.displayName || me.email;
+  $('#account-name').textContent = name;
+  $('#account-role').textContent = me.role === 'admin' ? 'Administrator' : me.email;
+  $('#account-avatar').textContent = name.trim().charAt(0);
+  $('#admin-panel').hidden = me.role !== 'admin';
+  show('signed-in');
+  if (first) {
+    void inbox.reload();
+    void loadPreferences();
+  }
+}
+
+function signedOut(notice?: string): void {
+  user = null;
+  inbox.clear();
+  const box = $('#auth-notice');
+  box.hidden = !notice;
+  box.textContent = notice ?? '';
+  show('signed-out');
+  render();
+}
+
+async function checkSession(): Promise<void> {
+  try {
+    const me = await api.me();
+    if (me) signedIn(me);
+    else if (user || document.body.dataset.view !== 'signed-out') signedOut();
+  } catch {
+    toast('The service cannot be reached. Retrying…', true);
+  }
+}
+
+/* ---------- connection state ---------- */
+
+function renderConnection(change: StateChange): void {
+  const pill = $('#connection');
+  pill.dataset.state = change.state;
+  const label = pill.querySelector('.connection-label')!;
+  if (change.state === 'live') label.textContent = 'Live';
+  else if (change.state === 'connecting') label.textContent = 'Connecting…';
+  else if (change.state === 'reconnecting') label.textContent = 'Reconnecting…';
+  else label.textContent = change.reason === 'unauthorized' ? 'Signed out' : 'Offline';
+  pill.title = change.state === 'reconnecting' && change.retryInMs ? `Next attempt in ${Math.ceil(change.retryInMs / 1000)} s` : '';
+}
+
+source.on('state', (change) => {
+  renderConnection(change);
+  // Another tab signed in (the shared stream came up) or out (401): follow it.
+  if (change.state === 'live' && !user) void checkSession();
+  if (change.state === 'closed' && change.reason === 'unauthorized' && user) {
+    signedOut('You have been signed out. Sign in again to keep receiving notifications.');
+  }
+});
+
+/* ---------- the list ---------- */
+
+const rendered = new Map<string, HTMLLIElement>();
+const fresh = new Set<string>();
+let renderQueued = false;
+
+source.on('notification', (n) => {
+  fresh.add(n.id);
+  setTimeout(() => fresh.delete(n.id), 2000);
+});
+
+function timeAgo(iso: string): string {
+  const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  const abs = Math.abs(seconds);
+  if (abs < 45) return 'just now';
+  if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
+  if (abs < 86400) return rtf.format(Math.round(seconds / 3600), 'hour');
+  if (abs < 7 * 86400) return rtf.format(Math.round(seconds / 86400), 'day');
+  return new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+function itemElement(n: NotificationJson): HTMLLIElement {
+  const li = el('li', 'item');
+  li.dataset.id = n.id;
+  li.dataset.channel = n.channel;
+  li.dataset.severity = n.severity;
+  li.append(el('span', 'item-icon'));
+  const main = el('div', 'item-main');
+  const top = el('div', 'item-top');
+  top.append(el('span', 'item-title', n.title));
+  const time = el('time', 'item-time', timeAgo(n.createdAt));
+  time.dateTime = n.createdAt;
+  time.title = new Date(n.createdAt).toLocaleString();
+  top.append(time);
+  main.append(top, el('p', 'item-body', n.body));
+  const meta = el('div', 'item-meta');
+  meta.append(el('span', 'tag', CHANNEL_LABEL[n.channel]));
+  if (n.severity !== 'info') meta.append(el('span', `tag sev-${n.severity}`, SEVERITY_LABEL[n.severity]));
+  meta.append(el('span', 'tag', n.type));
+  main.append(meta);
+  const read = el('button', 'item-read');
+  read.type = 'button';
+  read.title = 'Mark as read';
+  read.setAttribute('aria-label', `Mark “${n.title}” as read`);
+  li.append(main, read);
+  return li;
+}
+
+function render(): void {
+  renderQueued = false;
+  const counts = inbox.counts;
+  for (const badge of document.querySelectorAll<HTMLElement>('[data-badge]')) {
+    const key = badge.dataset.badge as Channel | 'total';
+    const n = key === 'total' ? counts.total : counts.byChannel[key];
+    badge.dataset.count = String(n);
+    badge.textContent = n > 99 ? '99+' : String(n);
+  }
+  document.title = counts.total > 0 ? `(${counts.total}) Inbox` : 'Inbox';
+
+  const channel = inbox.channel;
+  for (const button of document.querySelectorAll<HTMLElement>('.channel')) {
+    if ((button.dataset.channel || null) === channel) button.setAttribute('aria-current', 'page');
+    else button.removeAttribute('aria-current');
+  }
+  $('#inbox-title').textContent = channel ? CHANNEL_LABEL[channel] : 'All notifications';
+  const unread = channel ? counts.byChannel[channel] : counts.total;
+  $('#inbox-summary').textContent = unread === 0 ? 'Nothing unread' : `${unread} unread`;
+  $<HTMLButtonElement>('#mark-all').disabled = unread === 0;
+
+  const list = $('#list');
+  const items = inbox.items;
+  const wanted: HTMLLIElement[] = [];
+  const keep = new Set<string>();
+  for (const n of items) {
+    let li = rendered.get(n.id);
+    if (!li) {
+      li = itemElement(n);
+      rendered.set(n.id, li);
+      if (fresh.has(n.id)) li.classList.add('fresh');
+    }
+    li.classList.toggle('unread', n.readAt === null);
+    wanted.push(li);
+    keep.add(n.id);
+  }
+  for (const id of [...rendered.keys()]) if (!keep.has(id)) rendered.delete(id);
+  const current = [...list.children];
+  if (current.length !== wanted.length || current.some((c, i) => c !== wanted[i])) list.replaceChildren(...wanted);
+  $('#empty').hidden = !inbox.loaded || items.length > 0;
+  $('#load-more').hidden = !inbox.hasMore;
+}
+
+function queueRender(): void {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(render);
+}
+
+inbox.on('change', queueRender);
+inbox.on('error', (err) => {
+  if (err instanceof ApiError && err.status === 401) return; // the stream's state says it
+  if (user) toast(message(err), true);
+});
+setInterval(() => {
+  for (const time of document.querySelectorAll<HTMLTimeElement>('.item-time')) time.textContent = timeAgo(time.dateTime);
+}, 30_000);
+
+$('#list').addEventListener('click', (e) => {
+  const li = (e.target as HTMLElement).closest<HTMLLIElement>('.item');
+  if (!li?.classList.contains('unread')) return;
+  inbox.markRead(li.dataset.id!).catch((err: unknown) => toast(message(err), true));
+});
+
+$('#mark-all').addEventListener('click', () => {
+  inbox.markAllRead().catch((err: unknown) => toast(message(err), true));
+});
+
+$('#load-more').addEventListener('click', () => {
+  inbox.loadMore().catch((err: unknown) => toast(message(err), true));
+});
+
+for (const button of document.querySelectorAll<HTMLElement>('.channel')) {
+  button.addEventListener('click', () => void inbox.setChannel((button.dataset.channel as Channel) || null));
+}
+
+/* ---------- preferences ---------- */
+
+const toggles = new Map(CHANNELS.map((c) => [c, $<HTMLInputElement>(`[data-pref="${c}"]`)]));
+
+async function loadPreferences(): Promise<void> {
+  try {
+    const prefs = await api.preferences();
+    for (const [c, input] of toggles) input.checked = prefs.channels[c];
+  } catch (err) {
+    toast(message(err), true);
+  }
+}
+
+for (const [c, input] of toggles) {
+  input.addEventListener('change', async () => {
+    input.disabled = true;
+    try {
+      const prefs = await api.updatePreferences({ [c]: input.checked });
+      for (const [k, other] of toggles) other.checked = prefs.channels[k];
+      toast(input.checked ? `${CHANNEL_LABEL[c]}: live updates on` : `${CHANNEL_LABEL[c]} muted`);
+    } catch (err) {
+      input.checked = !input.checked;
+      toast(message(err), true);
+    } finally {
+      input.disabled = false;
+    }
+  });
+}
+
+/* ---------- sign in, register, sign out ---------- */
+
+let registering = false;
+
+function setAuthMode(register: boolean): void {
+  registering = register;
+  $('#tab-sign-in').setAttribute('aria-selected', String(!register));
+  $('#tab-register').setAttribute('aria-selected', String(register));
+  $('#name-field').hidden = !register;
+  $('#auth-title').textContent = register ? 'Create your account' : 'Welcome back';
+  $('#auth-submit').textContent = register ? 'Create account' : 'Sign in';
+  $<HTMLInputElement>('#auth-form [name=password]').autocomplete = register ? 'new-password' : 'current-password';
+  $('#auth-error').hidden = true;
+}
+
+$('#tab-sign-in').addEventListener('click', () => setAuthMode(false));
+$('#tab-register').addEventListener('click', () => setAuthMode(true));
+
+$<HTMLFormElement>('#auth-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget as HTMLFormElement;
+  const data = new FormData(form);
+  const email = String(data.get('email') ?? '').trim();
+  const password = String(data.get('password') ?? '');
+  const displayName = String(data.get('displayName') ?? '').trim();
+  const error = $('#auth-error');
+  error.hidden = true;
+  if (!email || !password) {
+    error.textContent = 'Enter your email and password.';
+    error.hidden = false;
+    return;
+  }
+  if (registering && password.length < 8) {
+    error.textContent = 'Choose a password of at least 8 characters.';
+    error.hidden = false;
+    return;
+  }
+  const submit = $<HTMLButtonElement>('#auth-submit');
+  submit.disabled = true;
+  try {
+    if (registering) await api.register(email, password, displayName || undefined);
+    const me = await api.login(email, password);
+    form.reset();
+    setAuthMode(false);
+    // A new session, maybe another user: the shared stream starts over for every tab.
+    source.restart({ fresh: true });
+    signedIn(me);
+  } catch (err) {
+    error.textContent =
+      err instanceof ApiError && err.status === 409 ? 'That email already has an account. Sign in instead.' : message(err);
+    error.hidden = false;
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+$('#sign-out').addEventListener('click', async () => {
+  try {
+    await api.logout();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) return toast(message(err), true);
+  }
+  // The server ends this session's stream; every tab sees it close and signs out too.
+  signedOut();
+});
+
+/* ---------- admin: broadcast ---------- */
+
+$<HTMLFormElement>('#broadcast-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget as HTMLFormElement;
+  const data = new FormData(form);
+  const title = String(data.get('title') ?? '').trim();
+  const body = String(data.get('body') ?? '').trim();
+  const severity = String(data.get('severity')) as 'info' | 'warning' | 'critical';
+  const audience = String(data.get('audience'));
+  const error = $('#broadcast-error');
+  error.hidden = true;
+  if (!title) {
+    error.textContent = 'Give the broadcast a title.';
+    error.hidden = false;
+    return;
+  }
+  const submit = form.querySelector<HTMLButtonElement>('button[type=submit]')!;
+  submit.disabled = true;
+  try {
+    await api.sendBroadcast({ title, body, severity, ...(audience === 'admin' ? { audience: { role: 'admin' as const } } : {}) });
+    form.reset();
+    toast(audience === 'admin' ? 'Broadcast sent to admins' : 'Broadcast sent to everyone');
+  } catch (err) {
+    error.textContent = message(err);
+    error.hidden = false;
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+/* ---------- toast ---------- */
+
+let toastTimer: ReturnType<typeof setTimeout> | undefined;
+function toast(text: string, isError = false): void {
+  const box = $('#toast');
+  box.textContent = text;
+  box.classList.toggle('error', isError);
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (box.hidden = true), 3500);
+}
+
+function message(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof TypeError) return 'The service cannot be reached.';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/* ---------- start ---------- */
+
+renderConnection({ state: source.state, lastEventId: null });
+show('loading');
+void checkSession();

@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  CHANNELS as CLIENT_CHANNELS,
+  Inbox,
+  NotificationStream,
+  backoffDelay,
+  compareIds,
+  streamUrl,
+  type NotificationJson,
+  type NotificationsApi,
+  type RawEvent,
+  type StateChange,
+  type Transport,
+  type TransportEnd,
+  type TransportHandlers,
+} from '../client/node.js';
+import { CHANNELS as SERVER_CHANNELS } from '../src/notifications/notification.types.js';
+
+/** Pure parts of the client, with no server: backoff, the stream engine over a scripted transport, the inbox model. */
+
+describe('backoffDelay', () => {
+  it('never goes under the server retry, doubles per attempt, and stays within the cap', () => {
+    for (const r of [0, 0.25, 0.5, 0.999]) {
+      const random = () => r;
+      assert.ok(backoffDelay(0, 3000, 30_000, random) >= 3000 && backoffDelay(0, 3000, 30_000, random) <= 6000);
+      assert.ok(backoffDelay(2, 3000, 30_000, random) >= 12_000 && backoffDelay(2, 3000, 30_000, random) <= 24_000);
+      for (const attempt of [4, 10, 60]) {
+        const d = backoffDelay(attempt, 3000, 30_000, random);
+        assert.ok(d >= 15_000 && d <= 30_000, `attempt ${attempt}: ${d}`);
+      }
+    }
+  });
+
+  it('spreads clients with jitter', () => {
+    assert.notEqual(backoffDelay(0, 1000, 30_000, () => 0), backoffDelay(0, 1000, 30_000, () => 0.9));
+    assert.notEqual(backoffDelay(9, 1000, 30_000, () => 0), backoffDelay(9, 1000, 30_000, () => 0.9));
+  });
+
+  it('honours a server retry above the cap', () => {
+    assert.equal(backoffDelay(5, 60_000, 30_000, () => 0), 60_000);
+  });
+});
+
+describe('shared types', () => {
+  it('the client lists the same channels as the server', () => {
+    assert.deepEqual([...CLIENT_CHANNELS], [...SERVER_CHANNELS]);
+  });
+
+  it('ids compare as numbers, beyond 2^53', () => {
+    assert.ok(compareIds('9', '10') < 0);
+    assert.ok(compareIds('9223372036854775807', '9223372036854775806') > 0);
+    assert.equal(compareIds('42', '42'), 0);
+  });
+
+  it('narrows the stream URL only when asked for fewer channels', () => {
+    assert.equal(streamUrl('http://x/'), 'http://x/notifications/stream');
+    assert.equal(streamUrl('', ['order', 'payment', 'system']), '/notifications/stream');
+    assert.equal(streamUrl('', ['payment', 'order']), '/notifications/stream?channels=payment,order');
+  });
+});
+
+/** A transport the test drives by hand. */
+class ScriptedTransport implements Transport {
+  connections: Array<{ lastEventId: string | null; handlers: TransportHandlers; closed: boolean }> = [];
+  connect(request: { lastEventId: string | null }, handlers: TransportHandlers) {
+    const c = { lastEventId: request.lastEventId, handlers, closed: false };
+    this.connections.push(c);
+    return { close: () => void (c.closed = true) };
+  }
+  get last() {
+    return this.connections[this.connections.length - 1];
+  }
+  send(event: string, id: string | undefined, data: unknown) {
+    this.last.handlers.event({ event, id, data: JSON.stringify(data) } satisfies RawEvent);
+  }
+  end(how: TransportEnd) {
+    this.last.handlers.end(how);
+  }
+}
+
+const note = (id: string, channel: NotificationJson['channel'] = 'order', readAt: string | null = null): NotificationJson => ({
+  id,
+  channel,
+  type: `${channel}.test`,
+  severity: 'info',
+  title: `n${id}`,
+  body: '',
+  data: {},
+  createdAt: '2026-01-01T00:00:00.000Z',
+  readAt,
+});
+
+describe('NotificationStream (scripted transport)', () => {
+  it('emits typed events, follows ids, and resumes from the last one', async () => {
+    const transport = new ScriptedTransport();
+    const stream = new NotificationStream({ transport, retryMs: 5, random: () => 0 });
+    const got: string[] = [];
+    const states: StateChange[] = [];
+    stream.on('ready', (r) => got.push(`ready ${r.cursor}`));
+    stream.on('order', (n) => got.push(`order ${n.id} ${n.title}`));
+    stream.on('payment', (n) => got.push(`payment ${n.id}`));
+    stream.on('read', (r) => got.push(`read ${JSON.stringify(r)}`));
+    stream.on('state', (s) => states.push(s));
+    assert.equal(transport.last.lastEventId, null);
+
+    transport.last.handlers.retry(7);
+    transport.send('ready', '10', { cursor: '10' });
+    transport.send('order', '11', note('11'));
+    transport.send('surprise', '11', { future: true }); // unknown: ignored
+    transport.last.handlers.event({ event: 'payment', id: '12', data: 'not json' }); // position kept, not emitted
+    transport.send('read', '12', { ids: ['11'] });
+    assert.deepEqual(got, ['ready 10', 'order 11 n11', `read {"ids":["11"]}`]);
+    assert.equal(stream.state, 'live');
+    assert.equal(stream.lastEventId, '12');
+
+    transport.end({ kind: 'ended' });
+    assert.equal(stream.state, 'reconnecting');
+    assert.equal(states.at(-1)!.retryInMs, 7, "the server's retry: is the base delay");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(transport.connections.length, 2);
+    assert.equal(transport.last.lastEventId, '12');
+    stream.close();
+  });
+
+  it('closes on unauthorized and makes no further attempt', async () => {
+    const transport = new ScriptedTransport();
+    const stream = new NotificationStream({ transport, retryMs: 1 });
+    transport.end({ kind: 'unauthorized' });
+    assert.equal(stream.state, 'closed');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(transport.connections.length, 1);
+    stream.restart();
+    assert.equal(transport.connections.length, 2, 'restart() tries again (after signing in)');
+    assert.equal(stream.state, 'connecting');
+    stream.close();
+  });
+
+  it('ignores a connection it has abandoned', () => {
+    const transport = new ScriptedTransport();
+    const stream = new NotificationStream({ transport });
+    const old = transport.last;
+    stream.restart({ fresh: true });
+    assert.ok(old.closed);
+    old.handlers.event({ event: 'ready', id: '5', data: '{"cursor":"5"}' });
+    old.handlers.end({ kind: 'unauthorized' });
+    assert.equal(stream.state, 'connecting');
+    assert.equal(stream.lastEventId, null);
+    stream.close();
+  });
+});
+
+/** The inbox over a fake source and an in-memory API. */
+function fakeInbox(items: NotificationJson[]) {
+  const transport = new ScriptedTransport();
+  const source = new NotificationStream({ transport, retryMs: 1, random: () => 0 });
+  const server = { items: items.map((n) => ({ ...n })), lists: 0 };
+  const counts = () => {
+    const byChannel = { order: 0, payment: 0, system: 0 };
+    for (const n of server.items) if (n.readAt === null) byChannel[n.channel]++;
+    return { total: byChannel.order + byChannel.payment + byChannel.system, byChannel };
+  };
+  const api = {
+    list: async () => (server.lists++, { items: [...server.items].sort((a, b) => compareIds(b.id, a.id)).map((n) => ({ ...n })), nextBefore: null }),
+    unreadCount: async () => counts(),
+    markRead: async (id: string) => void (server.items.find((n) => n.id === id)!.readAt = 'now'),
+    markAllRead: async () => server.items.forEach((n) => (n.readAt ??= 'now')),
+  } as unknown as NotificationsApi;
+  return { inbox: new Inbox(source, api), transport, server, source };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+describe('Inbox', () => {
+  it('loads on live, adds streamed notifications once, and keeps counts', async () => {
+    const { inbox, transport, server, source } = fakeInbox([note('1'), note('2', 'payment', 'x')]);
+    transport.send('ready', '2', { cursor: '2' });
+    await settle();
+    assert.deepEqual(inbox.items.map((n) => n.id), ['2', '1']);
+    assert.deepEqual(inbox.counts, { total: 1, byChannel: { order: 1, payment: 0, system: 0 } });
+
+    const before = inbox.getSnapshot();
+    assert.equal(inbox.getSnapshot(), before, 'the same snapshot while nothing changes (useSyncExternalStore)');
+    server.items.push(note('3', 'system'));
+    transport.send('system', '3', note('3', 'system'));
+    assert.notEqual(inbox.getSnapshot(), before);
+    assert.deepEqual(inbox.getSnapshot().items.map((n) => n.id), ['3', '2', '1']);
+    transport.send('system', '3', note('3', 'system')); // a duplicate changes nothing
+    assert.deepEqual(inbox.items.map((n) => n.id), ['3', '2', '1']);
+    assert.deepEqual(inbox.counts.byChannel, { order: 1, payment: 0, system: 1 });
+    assert.equal(inbox.counts.total, 2);
+
+    transport.send('read', '3', { ids: ['1'] }); // marked in another tab
+    assert.equal(inbox.items.find((n) => n.id === '1')!.readAt !== null, true);
+    assert.deepEqual(inbox.counts.byChannel, { order: 0, payment: 0, system: 1 });
+
+    await inbox.markAllRead();
+    await settle();
+    assert.equal(inbox.counts.total, 0);
+    assert.ok(inbox.items.every((n) => n.readAt !== null));
+    source.close();
+  });
+
+  it('settles counts with the server after events that raced a load', async () => {
+    const { inbox, transport, server, source } = fakeInbox([note('1')]);
+    // The list query ran before n2 committed, the count query after it.
+    const api = inbox.api as unknown as { list: () => Promise<unknown>; unreadCount: () => Promise<unknown> };
+    const { list, unreadCount } = api;
+    let listed!: () => void;
+    const listDone = new Promise<void>((resolve) => (listed = resolve));
+    api.list = async () => {
+      const page = await list();
+      server.items.push(note('2'));
+      listed();
+      return page;
+    };
+    api.unreadCount = async () => (await listDone, unreadCount());
+    transport.send('ready', '1', { cursor: '1' });
+    await settle();
+    assert.deepEqual(inbox.items.map((n) => n.id), ['1']);
+    assert.equal(inbox.counts.total, 2);
+    transport.send('order', '2', note('2')); // not in the list: counted once more, for now
+    assert.equal(inbox.counts.total, 3);
+    for (let i = 0; i < 200 && inbox.counts.total !== 2; i++) await settle();
+    assert.equal(inbox.counts.total, 2, "the server's count wins once the events settle");
+    inbox.dispose();
+    source.close();
+  });
+
+  it('reloads on reset and after a reconnect', async () => {
+    const { inbox, transport, server, source } = fakeInbox([note('1')]);
+    transport.send('ready', '1', { cursor: '1' });
+    await settle();
+    const loads = server.lists;
+    server.items[0].readAt = 'elsewhere'; // read while we were away: no event will say so
+    transport.end({ kind: 'ended' });
+    for (let i = 0; i < 100 && transport.connections.length < 2; i++) await settle();
+    assert.equal(transport.connections.length, 2);
+    assert.equal(transport.last.lastEventId, '1');
+    transport.send('ready', '1', { cursor: '1' });
+    await settle();
+    assert.equal(server.lists, loads + 1);
+    assert.equal(inbox.counts.total, 0);
+    transport.send('reset', '1', { reason: 'history-truncated' });
+    await settle();
+    assert.equal(server.lists, loads + 2);
+    source.close();
+  });
+});
