@@ -8,7 +8,7 @@
  *   PORT=… BENCH_PROBE_PORT=… node --expose-gc dist/bench/baseline-bare.js
  */
 import http from 'node:http';
-import { HeapSampler, SSE_HEADERS, TARGETED_TITLE, memoryNow, notificationJson, now, paced, readyFrame, startControlServer } from './common.js';
+import { HeapSampler, SSE_HEADERS, TARGETED_TITLE, memoryNow, notificationJson, now, paced, profilingRoutes, readyFrame, startControlServer } from './common.js';
 
 const port = Number(process.env.PORT);
 const probePort = Number(process.env.BENCH_PROBE_PORT);
@@ -66,6 +66,7 @@ function sendTo(user: string, data: Record<string, unknown>): void {
 
 const sampler = new HeapSampler();
 await startControlServer(probePort, {
+  ...profilingRoutes(),
   '/memory': () => memoryNow(),
   '/clock': () => ({ now: now() }),
   '/sample/start': () => sampler.start(),

@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import express from 'express';
-import { HeapSampler, SSE_HEADERS, TARGETED_TITLE, memoryNow, notificationJson, now, paced, readyFrame, startControlServer } from './common.js';
+import { HeapSampler, SSE_HEADERS, TARGETED_TITLE, memoryNow, notificationJson, now, paced, profilingRoutes, readyFrame, startControlServer } from './common.js';
 
 const port = Number(process.env.PORT);
 const probePort = Number(process.env.BENCH_PROBE_PORT);
@@ -62,6 +62,7 @@ function emit(userId: string | null, channel: string, type: string, title: strin
 
 const sampler = new HeapSampler();
 await startControlServer(probePort, {
+  ...profilingRoutes(),
   '/memory': () => memoryNow(),
   '/clock': () => ({ now: now() }),
   '/sample/start': () => sampler.start(),

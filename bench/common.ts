@@ -6,7 +6,10 @@
  * (memory, clock, internal publishing). Nothing here is imported by src/.
  */
 import http from 'node:http';
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes of one machine. */
 export function now(): number {
@@ -144,6 +147,38 @@ export class HeapSampler {
     this.timer = null;
     return { maxHeap: this.maxHeap, maxRss: this.maxRss, samples: this.count, after: memoryNow() };
   }
+}
+
+// ---------------------------------------------------------------- profiling (bench --profile)
+
+/**
+ * CPU profiles of a window (not of the whole process, as --cpu-prof would)
+ * and heap snapshots, through the inspector of the process itself.
+ */
+export function profilingRoutes(): Record<string, Handler> {
+  let session: Session | null = null;
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session!.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  return {
+    '/profile/start': async () => {
+      session ??= new Session();
+      session.connect();
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 200 });
+      await post('Profiler.start');
+      return {};
+    },
+    '/profile/stop': async (b: { file: string }) => {
+      const { profile } = await post('Profiler.stop');
+      session!.disconnect();
+      writeFileSync(b.file, JSON.stringify(profile));
+      return { file: b.file };
+    },
+    '/heapsnapshot': (b: { file: string }) => {
+      memoryNow();
+      return { file: v8.writeHeapSnapshot(b.file) };
+    },
+  };
 }
 
 // ---------------------------------------------------------------- control server

@@ -14,7 +14,7 @@ import { TransactionRunner } from '../src/database/transaction.js';
 import { ID_ORDER_LOCK, NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import type { PersonalDraft } from '../src/notifications/notification.types.js';
 import { StreamHub } from '../src/notifications/stream-hub.js';
-import { BODY, HeapSampler, TARGETED_TITLE, memoryNow, now, paced, startControlServer } from './common.js';
+import { BODY, HeapSampler, TARGETED_TITLE, memoryNow, now, paced, profilingRoutes, startControlServer } from './common.js';
 
 const port = Number(process.env.BENCH_PROBE_PORT);
 if (!port) throw new Error('bench/probe.js needs BENCH_PROBE_PORT');
@@ -39,6 +39,7 @@ function draft(userId: string, data: Record<string, unknown>): PersonalDraft {
 const sampler = new HeapSampler();
 
 await startControlServer(port, {
+  ...profilingRoutes(),
   '/memory': () => memoryNow(),
   '/clock': () => ({ now: now() }),
   '/sample/start': () => sampler.start(),

