@@ -160,6 +160,11 @@ export function profilingRoutes(): Record<string, Handler> {
   const post = (method: string, params?: object) =>
     new Promise<any>((resolve, reject) => session!.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
   return {
+    /** CPU time this process has used (user + system, µs): work per event, whatever else the machine runs. */
+    '/cpu': () => {
+      const c = process.cpuUsage();
+      return { us: c.user + c.system };
+    },
     '/profile/start': async () => {
       session ??= new Session();
       session.connect();

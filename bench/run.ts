@@ -45,6 +45,10 @@ const only = (arg('--only') ?? 'app,bare,naive').split(',') as ServerKind[];
 const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
 
 type ServerKind = 'app' | 'bare' | 'naive';
+/** For profiling and A/B runs: --scenarios fanout,targeted,orders,replay,ids (default: all), --levels 10000, --rates 5000,10000. */
+const scenarioList = (arg('--scenarios') ?? 'fanout,targeted,orders,replay,ids').split(',');
+const runs = (name: string) => scenarioList.includes(name);
+const numbers = (name: string) => arg(name)?.split(',').map(Number);
 
 export interface Plan {
   levels: number[];
@@ -71,6 +75,9 @@ const plan: Plan = smoke
       txLoopMs: 3000,
       txConcurrency: 16,
     };
+plan.levels = numbers('--levels') ?? plan.levels;
+plan.rates = numbers('--rates') ?? plan.rates;
+plan.orderRates = numbers('--order-rates') ?? plan.orderRates;
 
 const SESSION_SECRET = randomBytes(36).toString('base64url');
 const ADMIN_EMAIL = 'admin@bench.example';
@@ -331,7 +338,7 @@ export interface ServerResult {
   pid: number;
   memory0: { heapUsed: number; rss: number };
   idle: Array<{ streams: number; openMs: number; failed: number; heapUsed: number; rss: number; heapPerStreamKB: number; rssPerStreamKB: number }>;
-  fanout: Array<{ streams: number; via: string; rounds: any[]; p50: number | null; p99: number | null; max: number | null; missing: number }>;
+  fanout: Array<{ streams: number; via: string; cpuPerDeliveryUs: number | null; rounds: any[]; p50: number | null; p99: number | null; max: number | null; missing: number }>;
   targeted: { via: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null };
   orders?: { via: string; available: boolean; note?: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null; bestLatency?: any };
   replay: { count: number; runs: any[]; ms: number | null; heapBeforeMB: number | null; heapPeakDeltaMB: number | null };
@@ -456,16 +463,20 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     if (level === plan.levels[0]) await snapshot(s, String(level));
     log(`${s.kind}: ${level} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`);
     const rounds: any[] = [];
+    const cpu0 = (await probe(s, '/cpu')).us;
     await profiled(s, `fanout-${level}`, async () => {
-      for (let i = 0; i < plan.fanoutRounds; i++) {
+      for (let i = 0; runs('fanout') && i < plan.fanoutRounds; i++) {
         const marker = `bench-fanout-${level}-${i}-${randomBytes(3).toString('hex')}`;
         rounds.push(await ask({ cmd: 'fanout', publish: broadcastCall(marker), marker, timeoutMs: 30_000 }));
         await sleep(150);
       }
     });
+    const cpuUs = (await probe(s, '/cpu')).us - cpu0;
     const f = {
       streams: level,
       via: broadcastVia,
+      // Server CPU per delivered event (µs), the sleeps between rounds included: robust to other load on the machine.
+      cpuPerDeliveryUs: rounds.length ? round(cpuUs / (rounds.length * level), 2) : null,
       rounds,
       p50: median(rounds.map((x) => x.p50)),
       p99: median(rounds.map((x) => x.p99)),
@@ -473,28 +484,30 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
       missing: rounds.reduce((a, x) => a + x.missing, 0),
     };
     result.fanout.push(f);
-    log(`${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}`);
+    log(`${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery`);
   }
 
   // (3) targeted throughput through the internal publish API, rising rates until delivery lags.
   const streamUsers = users.slice(0, open).map((u) => u.id);
-  for (let i = 0; i < plan.rates.length; i++) {
+  for (let i = 0; runs('targeted') && i < plan.rates.length; i++) {
     const rate = plan.rates[i];
     const publish: HttpCall = { port: s.probePort, method: 'POST', path: '/targeted', body: { rate, durationMs: plan.stepMs, users: shuffle(streamUsers), step: i } };
+    const cpu0 = (await probe(s, '/cpu')).us;
     const step = await profiled(s, `targeted-${rate}`, () => ask({ cmd: 'targeted', publish, step: i, offset, graceMs: 10_000 }));
     step.rate = rate;
+    step.cpuPerNotificationUs = step.delivered ? round(((await probe(s, '/cpu')).us - cpu0) / step.delivered, 1) : null;
     step.keptUp = keptUp(step);
     result.targeted.steps.push(step);
     result.targeted.capacity = Math.max(result.targeted.capacity, step.deliveredPerSecond);
     if (step.keptUp) result.targeted.sustained = rate;
     if (rate === 5000) result.targeted.at5k = { p50: step.latency.p50, p99: step.latency.p99 };
-    log(`${s.kind}: targeted ${rate}/s: ${step.committed}/${step.offered} committed, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms${step.keptUp ? '' : '  ← lags'}`);
+    log(`${s.kind}: targeted ${rate}/s: ${step.committed}/${step.offered} committed, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, server CPU ${step.cpuPerNotificationUs} µs/notification${step.keptUp ? '' : '  ← lags'}`);
     if (!step.keptUp) break;
     await sleep(300);
   }
 
   // (3b) the same through POST /orders (the app only: a domain transaction per request).
-  if (isApp) {
+  if (isApp && runs('orders')) {
     result.orders = { via: 'POST /orders', available: ordersAvailable, note: ordersNote, steps: [], sustained: 0, capacity: 0, at5k: null };
     if (ordersAvailable) {
       const orderUsers = users.slice(0, open).map((u) => ({ user: u.id, cookie: u.cookie, csrf: u.csrf }));
@@ -516,7 +529,7 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
   // (4) replay: a client `plan.replay` notifications behind reconnects with Last-Event-ID.
   await ask({ cmd: 'closeAll' });
   const replaySpec = spec(replayUser, 'replay');
-  for (let run = 0; run < plan.replayRuns; run++) {
+  for (let run = 0; runs('replay') && run < plan.replayRuns; run++) {
     const cursor = await ask<string>({ cmd: 'cursor', target: s.target, spec: replaySpec });
     const bulk = await probe(s, '/bulk', { user: replayUser.id, count: plan.replay });
     await sleep(300);
@@ -536,7 +549,7 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
   result.replay.heapPeakDeltaMB = median(result.replay.runs.map((r) => r.heapPeakDeltaMB));
 
   // Issue 3: what ordering ids costs writers.
-  if (isApp) {
+  if (isApp && runs('ids')) {
     const lock = await probe(s, '/tx-loop', { mode: 'lock', concurrency: plan.txConcurrency, durationMs: plan.txLoopMs, user: sinkUser.id });
     const nolock = await probe(s, '/tx-loop', { mode: 'nolock', concurrency: plan.txConcurrency, durationMs: plan.txLoopMs, user: sinkUser.id });
     result.idOrdering = {
