@@ -21,6 +21,8 @@ export interface SseMessage {
  */
 export interface Frame {
   readonly seq: number;
+  /** The id as a bigint, made once here rather than per stream for the cursor comparison. */
+  readonly big: bigint;
   readonly channel: Channel;
   readonly critical: boolean;
   readonly message: SseMessage;
@@ -37,9 +39,10 @@ export type ControlEvent =
 export interface StreamHandle {
   readonly viewer: Viewer;
   readonly sessionId: string;
-  /** One observable per channel this stream asked for; merged by the stream. */
-  readonly channels: Partial<Record<Channel, Subject<Frame>>>;
-  readonly control: Subject<ControlEvent>;
+  /** The channels this stream asked for: the hub filters, so per event a stream costs one Subject.next. */
+  readonly channels: ReadonlySet<Channel>;
+  /** Its notifications and control events, in the order they happened. */
+  readonly events: Subject<Frame | ControlEvent>;
 }
 
 class UserRoute {
@@ -53,6 +56,7 @@ export function frameOf(row: NotificationRow): Frame {
   const id = String(row.id);
   return {
     seq: Number(row.id),
+    big: BigInt(row.id),
     channel: row.channel,
     critical: row.severity === 'critical',
     message: { type: row.channel, id, data },
@@ -108,8 +112,8 @@ export class StreamHub implements OnModuleDestroy {
     const handle: StreamHandle = {
       viewer,
       sessionId,
-      channels: Object.fromEntries(channels.map((c) => [c, new Subject<Frame>()])),
-      control: new Subject<ControlEvent>(),
+      channels: new Set(channels),
+      events: new Subject<Frame | ControlEvent>(),
     };
     let route = this.routes.get(viewer.id);
     if (!route) {
@@ -166,9 +170,8 @@ export class StreamHub implements OnModuleDestroy {
     if (!frame.critical && route.muted.has(frame.channel)) return 0;
     let n = 0;
     for (const stream of route.streams) {
-      const subject = stream.channels[frame.channel];
-      if (subject) {
-        subject.next(frame);
+      if (stream.channels.has(frame.channel)) {
+        stream.events.next(frame);
         n++;
       }
     }
@@ -179,20 +182,20 @@ export class StreamHub implements OnModuleDestroy {
   readChanged(userId: string, payload: { ids: string[] } | { all: true; channel?: Channel }): void {
     const route = this.routes.get(userId);
     if (!route) return;
-    for (const stream of route.streams) stream.control.next({ type: 'read', payload });
+    for (const stream of route.streams) stream.events.next({ type: 'read', payload });
   }
 
   endSession(sessionId: string): void {
-    for (const stream of [...(this.bySession.get(sessionId) ?? [])]) stream.control.next({ type: 'end' });
+    for (const stream of [...(this.bySession.get(sessionId) ?? [])]) stream.events.next({ type: 'end' });
   }
 
   endUser(userId: string): void {
-    for (const stream of [...(this.routes.get(userId)?.streams ?? [])]) stream.control.next({ type: 'end' });
+    for (const stream of [...(this.routes.get(userId)?.streams ?? [])]) stream.events.next({ type: 'end' });
   }
 
   endAll(): void {
     for (const route of [...this.routes.values()]) {
-      for (const stream of [...route.streams]) stream.control.next({ type: 'end' });
+      for (const stream of [...route.streams]) stream.events.next({ type: 'end' });
     }
   }
 
