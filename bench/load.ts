@@ -263,12 +263,14 @@ async function fanout(publish: HttpCall, marker: string, timeoutMs: number) {
   fanMarker = marker;
   fanWaiting = open.length;
   const all = new Promise<void>((r) => (fanDone = r));
+  const cpu0 = process.cpuUsage();
   const t0 = now();
   fanT0 = t0;
   const res = await call(publish);
   if (res.status >= 300) throw new Error(`publish answered ${res.status}: ${res.body.slice(0, 300)}`);
   const responseMs = now() - t0;
   await Promise.race([all, sleep(timeoutMs)]);
+  const cpu = process.cpuUsage(cpu0);
   fanMarker = null;
   fanDone = null;
   const lat = new Samples();
@@ -277,7 +279,9 @@ async function fanout(publish: HttpCall, marker: string, timeoutMs: number) {
     if (s.fanAt) lat.push(s.fanAt - fanT0);
     else missing++;
   }
-  return { ...summarize(lat.values()), missing, responseMs: round(responseMs) };
+  // This process's own CPU per receipt: it must stay well below the server's for the figures to be the server's.
+  const loadCpuPerReceiptUs = lat.length ? round((cpu.user + cpu.system) / lat.length, 2) : null;
+  return { ...summarize(lat.values()), missing, responseMs: round(responseMs), loadCpuPerReceiptUs };
 }
 
 async function targetedStep(publish: HttpCall, step: number, offset: number, graceMs: number) {

@@ -67,7 +67,7 @@ const plan: Plan = smoke
   : {
       levels: [1000, 5000, 10000],
       fanoutRounds: 7,
-      rates: [1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000],
+      rates: [1000, 2000, 5000, 7500, 10000, 15000, 20000, 25000, 30000, 40000],
       stepMs: 3000,
       orderRates: [250, 500, 1000, 1500, 2000, 3000, 5000],
       replay: 10000,
@@ -338,7 +338,7 @@ export interface ServerResult {
   pid: number;
   memory0: { heapUsed: number; rss: number };
   idle: Array<{ streams: number; openMs: number; failed: number; heapUsed: number; rss: number; heapPerStreamKB: number; rssPerStreamKB: number }>;
-  fanout: Array<{ streams: number; via: string; cpuPerDeliveryUs: number | null; rounds: any[]; p50: number | null; p99: number | null; max: number | null; missing: number }>;
+  fanout: Array<{ streams: number; via: string; cpuPerDeliveryUs: number | null; loadCpuPerReceiptUs: number | null; rounds: any[]; p50: number | null; p99: number | null; max: number | null; missing: number }>;
   targeted: { via: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null };
   orders?: { via: string; available: boolean; note?: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null; bestLatency?: any };
   replay: { count: number; runs: any[]; ms: number | null; heapBeforeMB: number | null; heapPeakDeltaMB: number | null };
@@ -477,6 +477,7 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
       via: broadcastVia,
       // Server CPU per delivered event (µs), the sleeps between rounds included: robust to other load on the machine.
       cpuPerDeliveryUs: rounds.length ? round(cpuUs / (rounds.length * level), 2) : null,
+      loadCpuPerReceiptUs: median(rounds.map((x) => x.loadCpuPerReceiptUs)),
       rounds,
       p50: median(rounds.map((x) => x.p50)),
       p99: median(rounds.map((x) => x.p99)),
@@ -484,7 +485,7 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
       missing: rounds.reduce((a, x) => a + x.missing, 0),
     };
     result.fanout.push(f);
-    log(`${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery`);
+    log(`${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`);
   }
 
   // (3) targeted throughput through the internal publish API, rising rates until delivery lags.
