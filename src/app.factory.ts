@@ -1,16 +1,17 @@
-import { BadRequestException, INestApplication, LogLevel, ValidationPipe } from '@nestjs/common';
+import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ValidationError } from 'class-validator';
 import type { Pool } from 'pg';
+import type { DestinationStream } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
 import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import type { AppConfig } from './config/env.js';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+import { setupOpenApi } from './docs/openapi.js';
+import { createLogger, httpLogger, PinoNestLogger } from './logging/logging.js';
 
 function flatten(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((e) => [
@@ -19,19 +20,25 @@ function flatten(errors: ValidationError[], prefix = ''): string[] {
   ]);
 }
 
+export interface CreateAppOptions {
+  /** Where the JSON log lines go (default: stdout); tests capture them here. */
+  logDestination?: DestinationStream;
+}
+
 /**
  * Builds the configured app (not listening): the same for `npm start`, the
  * tests and the benchmark, so they exercise exactly what ships.
  */
-export async function createApp(config: AppConfig, databaseUrl: string): Promise<INestApplication> {
-  const level = Math.max(0, LEVELS.indexOf(config.logLevel as LogLevel));
+export async function createApp(config: AppConfig, databaseUrl: string, options: CreateAppOptions = {}): Promise<INestApplication> {
+  const logger = createLogger(config.logLevel, options.logDestination);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
     bodyParser: false,
     forceCloseConnections: true,
-    logger: LEVELS.slice(0, level === 0 ? 3 : level + 1),
+    logger: new PinoNestLogger(logger),
   });
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.disable('x-powered-by');
+  app.use(httpLogger(logger));
   app.use(rejectNulInUrl);
   app.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
   app.use(jsonBody(BODY_LIMIT));
@@ -47,5 +54,6 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
       exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ') || 'Invalid request'),
     }),
   );
+  setupOpenApi(app);
   return app;
 }

@@ -32,8 +32,12 @@ export interface AppConfig {
   readonly retentionDays: number;
   /** Safety-net poll of the notifications table, in case a bus message is lost. */
   readonly feedPollMs: number;
-  readonly logLevel: string;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  readonly logLevel: LogLevel;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 type Env = Record<string, string | undefined>;
 
@@ -59,6 +63,15 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
   return raw;
+}
+
+function logLevel(env: Env, def: LogLevel): LogLevel {
+  const raw = env.LOG_LEVEL;
+  if (raw === undefined || raw === '') return def;
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  }
+  return raw as LogLevel;
 }
 
 function email(env: Env, name: string, def: string): string {
@@ -125,6 +138,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     retentionDays: int(env, 'RETENTION_DAYS', 90, 1, 36500),
     feedPollMs: int(env, 'FEED_POLL_MS', 1000, 10, 600_000),
-    logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel: logLevel(env, nodeEnv === 'test' ? 'error' : 'info'),
   };
 }

@@ -1,21 +1,10 @@
+import { PageQueryDto } from '../common/page-query.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsObject, IsOptional, ValidateNested } from 'class-validator';
 import { CHANNELS, type Channel, SEVERITIES, type Severity } from './notification.types.js';
 
-export class InboxQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer from 1 to 100' })
-  @Min(1, { message: 'limit must be an integer from 1 to 100' })
-  @Max(100, { message: 'limit must be an integer from 1 to 100' })
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'Only notifications with a smaller id (the previous page\'s nextBefore)' })
-  @IsOptional()
-  @Matches(/^\d{1,18}$/, { message: 'before must be a decimal id' })
-  before?: string;
+export class InboxQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ enum: CHANNELS })
   @IsOptional()
@@ -44,6 +33,8 @@ export class ChannelTogglesDto {
 
 export class UpdatePreferencesDto {
   @ApiProperty({ type: ChannelTogglesDto })
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => ChannelTogglesDto)
   channels: ChannelTogglesDto;

@@ -21,8 +21,6 @@ export interface SseMessage {
  */
 export interface Frame {
   readonly seq: number;
-  /** The id as a bigint, made once here rather than per stream for the cursor comparison. */
-  readonly big: bigint;
   readonly channel: Channel;
   readonly critical: boolean;
   readonly message: SseMessage;
@@ -56,7 +54,6 @@ export function frameOf(row: NotificationRow): Frame {
   const id = String(row.id);
   return {
     seq: Number(row.id),
-    big: BigInt(row.id),
     channel: row.channel,
     critical: row.severity === 'critical',
     message: { type: row.channel, id, data },

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { Observable, Subscription } from 'rxjs';
 import { DataSource } from 'typeorm';
@@ -8,7 +8,6 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { Channel, NotificationRow } from './notification.types.js';
-import { PreferencesService } from './preferences.service.js';
 import { type ControlEvent, type Frame, type SseMessage, StreamHub, frameOf } from './stream-hub.js';
 import { SqlParams, readAtSql, visibleNotificationsSql } from './visibility.js';
 
@@ -34,10 +33,11 @@ export interface StreamRequest {
  */
 @Injectable()
 export class StreamService {
+  private readonly logger = new Logger('StreamService');
+
   constructor(
     private readonly db: DataSource,
     private readonly hub: StreamHub,
-    private readonly preferences: PreferencesService,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -75,8 +75,9 @@ export class StreamService {
     return new Observable<SseMessage>((subscriber) => {
       subscribed = true;
       response?.off('close', abandon);
-      let cursor = position.cursor;
-      let cursorText = cursor.toString();
+      // Ids that exist are far below 2^53, so the cursor compares as a number.
+      let cursor = Number(position.cursor);
+      let cursorText = position.cursor.toString();
       let replaying = r.lastEventId !== null && position.reset !== 'unknown-cursor';
       let closed = false;
       const socket = r.req.socket;
@@ -93,8 +94,8 @@ export class StreamService {
       };
 
       const writeFrame = (frame: Frame): void => {
-        if (frame.big <= cursor) return;
-        cursor = frame.big;
+        if (frame.seq <= cursor) return;
+        cursor = frame.seq;
         cursorText = frame.message.id!;
         bytesQueued += frame.size;
         subscriber.next(frame.message);
@@ -152,7 +153,13 @@ export class StreamService {
           backlog,
           socket,
         }).then(finishReplay, (err: unknown) => {
-          if (!closed) subscriber.error(err);
+          // Never error the observable once headers are out: Nest would write an
+          // `error` event with an auto-numbered id, corrupting the client's
+          // Last-Event-ID. Ending the stream makes EventSource reconnect and
+          // resume from the last id it really received.
+          this.logger.warn(`Replay failed, ending the stream: ${(err as Error).message}`);
+          closed = true;
+          subscriber.complete();
         });
       } else {
         finishReplay();

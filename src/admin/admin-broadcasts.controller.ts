@@ -1,0 +1,29 @@
+import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
+import type { SessionUser } from '../auth/session-user.js';
+import { BroadcastDto, BroadcastListQueryDto, BroadcastPageDto, SendBroadcastDto } from '../system/broadcasts.dto.js';
+import { BroadcastsService } from '../system/broadcasts.service.js';
+
+@ApiTags('admin')
+@Authenticated({ admin: true })
+@Controller('admin/broadcasts')
+export class AdminBroadcastsController {
+  constructor(private readonly broadcasts: BroadcastsService) {}
+
+  @Post()
+  @ApiCreatedResponse({
+    type: BroadcastDto,
+    description: 'The notification (channel system, type system.broadcast): one row for the whole audience',
+  })
+  @ApiBadRequestResponse({ description: 'Invalid title, body, severity, audience or expiresAt' })
+  send(@CurrentUser() admin: SessionUser, @Body() body: SendBroadcastDto) {
+    return this.broadcasts.send(admin.id, body);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: BroadcastPageDto })
+  list(@Query() q: BroadcastListQueryDto) {
+    return this.broadcasts.list({ limit: q.limit ?? 20, before: q.before });
+  }
+}

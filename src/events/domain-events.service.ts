@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import type { Tx } from '../database/transaction.js';
+import { NotificationPublisher } from '../notifications/notification.publisher.js';
+import type { NotificationRow } from '../notifications/notification.types.js';
+import { type BroadcastEventMap, type PersonalEvent, toBroadcastDraft, toPersonalDraft } from './domain-events.js';
+
+/**
+ * How event sources emit: inside their own transaction, as its last step, so
+ * the state change and its notifications commit together or not at all. The
+ * sources see only this and the catalogue; streams are the notifications
+ * module's business.
+ */
+@Injectable()
+export class DomainEvents {
+  constructor(private readonly publisher: NotificationPublisher) {}
+
+  /** Call last in the transaction: publishing takes the id-ordering lock, held until commit. */
+  emit(tx: Tx, events: PersonalEvent[]): Promise<NotificationRow[]> {
+    return this.publisher.publish(tx, events.map(toPersonalDraft));
+  }
+
+  /** One row for the whole audience. Call last in the transaction. */
+  broadcast(tx: Tx, payload: BroadcastEventMap['system.broadcast']): Promise<NotificationRow> {
+    return this.publisher.publishBroadcast(tx, toBroadcastDraft(payload));
+  }
+}

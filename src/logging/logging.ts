@@ -1,0 +1,136 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Request, RequestHandler, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { LogLevel } from '../config/env.js';
+import type { SessionUser } from '../auth/session-user.js';
+
+/**
+ * Structured JSON logs: one pino logger per app, one line per request.
+ *
+ * Secrets stay out by construction rather than by luck: the request and
+ * response serializers below list the few fields worth logging, so cookies,
+ * Set-Cookie, X-CSRF-Token and bodies (passwords, csrfToken answers) are never
+ * serialized at all. `redact` is the second line of defence for anything
+ * logged by hand under one of those names.
+ */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: [
+          'password',
+          '*.password',
+          'csrfToken',
+          '*.csrfToken',
+          'cookie',
+          '*.cookie',
+          '*.headers.cookie',
+          '*.headers["set-cookie"]',
+          '*.headers["x-csrf-token"]',
+          '*.headers.authorization',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}
+
+/**
+ * A client or proxy may pass its own X-Request-Id (nginx forwards its
+ * $request_id) so one id follows a request across hops; anything that is not
+ * a short token is replaced, so the header cannot smuggle text into logs.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/**
+ * The request logger: mounted first, so requests refused before routing (413,
+ * malformed JSON, U+0000 in the URL) get their line too. A stream's line is
+ * written when it ends, with its duration as responseTime.
+ */
+export function httpLogger(logger: Logger): RequestHandler {
+  const middleware = pinoHttp({
+    logger,
+    genReqId: requestId,
+    quietReqLogger: true,
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    customProps: (req) => {
+      const user = (req as Request).user as SessionUser | undefined;
+      return user ? { userId: user.id } : {};
+    },
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string; raw: Request }) => ({
+        method: req.method,
+        url: req.raw.originalUrl ?? req.url,
+        remoteAddress: req.raw.ip,
+        userAgent: req.raw.headers?.['user-agent'],
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+  return (req: Request, res: Response, next) => middleware(req, res, next);
+}
+
+/** Nest's bootstrap chatter: useful when debugging, noise at info. */
+const DEBUG_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
+/**
+ * Nest's own logs (bootstrap, the exception filter's 500s, services' `Logger`)
+ * as JSON lines through the same pino logger. Nest passes the context as the
+ * last string argument, and error() a stack before it.
+ */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    const context = contextOf(params);
+    this.write(context && DEBUG_CONTEXTS.has(context) ? 'debug' : 'info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  private write(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', message: unknown, params: unknown[]): void {
+    if (!this.logger.isLevelEnabled(level)) return;
+    const context = contextOf(params);
+    const rest = context === undefined ? params : params.slice(0, -1);
+    const fields: Record<string, unknown> = context ? { context } : {};
+    if (message instanceof Error) fields.err = message;
+    else if (message !== null && typeof message === 'object') fields.data = message;
+    const stack = rest.find((p): p is string => typeof p === 'string' && p.includes('\n    at '));
+    if (stack) fields.stack = stack;
+    const text = typeof message === 'string' ? message : message instanceof Error ? message.message : undefined;
+    this.logger[level](fields, text);
+  }
+}
+
+function contextOf(params: unknown[]): string | undefined {
+  const last = params.at(-1);
+  return params.length > 0 && typeof last === 'string' && !last.includes('\n') ? last : undefined;
+}

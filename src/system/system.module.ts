@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module.js';
+import { BroadcastsService } from './broadcasts.service.js';
+
+/** An event source: admin broadcasts (system.broadcast). Its routes live in admin/. */
+@Module({
+  imports: [EventsModule],
+  providers: [BroadcastsService],
+  exports: [BroadcastsService],
+})
+export class SystemModule {}

@@ -1,0 +1,382 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestApp, type TestApp } from './support/app.js';
+import { Client } from './support/http.js';
+import {
+  adminClient,
+  assertOnlyMarker,
+  ITEMS,
+  ITEMS_TOTAL,
+  liveStream,
+  placeOrder,
+  received,
+  signedIn,
+  snapshot,
+} from './support/shop.js';
+
+let t: TestApp;
+let admin: Client;
+before(async () => {
+  t = await startTestApp();
+  admin = await adminClient(t);
+});
+after(async () => {
+  await t.close();
+});
+
+/** Brings a fresh order of `client` to `status` through the public API. */
+async function orderIn(client: Client, status: 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled'): Promise<string> {
+  const id = await placeOrder(client);
+  if (status === 'placed') return id;
+  if (status === 'cancelled') {
+    assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'cancelled' })).status, 200);
+    return id;
+  }
+  const pay = await client.post(`/orders/${id}/payments`, { amount: ITEMS_TOTAL });
+  assert.equal(pay.status, 201, pay.text);
+  assert.equal((await admin.post(`/admin/payments/${pay.body.id}/settle`, { outcome: 'succeeded' })).status, 200);
+  if (status === 'paid') return id;
+  assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' })).status, 200);
+  if (status === 'shipped') return id;
+  assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'delivered' })).status, 200);
+  return id;
+}
+
+describe('placing an order', () => {
+  it("computes the total on the server and notifies the owner's stream (event: order), no one else's", async () => {
+    const alice = await signedIn(t, 'alice@example.com');
+    const bob = await signedIn(t, 'bob@example.com');
+    const aliceStream = await liveStream(t, alice.client);
+    const bobStream = await liveStream(t, bob.client);
+
+    const res = await alice.client.post('/orders', { items: ITEMS });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.status, 'placed');
+    assert.equal(res.body.total, ITEMS_TOTAL);
+    assert.deepEqual(res.body.items, [
+      { sku: 'TEE-RED-M', quantity: 2, unitPrice: 1999, lineTotal: 3998 },
+      { sku: 'MUG', quantity: 1, unitPrice: 850, lineTotal: 850 },
+    ]);
+    assert.match(res.body.id, /^\d+$/);
+
+    await aliceStream.waitForNotifications(1);
+    const [n] = received(aliceStream);
+    assert.equal(n.event, 'order');
+    assert.equal(n.id, n.json.id);
+    assert.equal(n.json.channel, 'order');
+    assert.equal(n.json.type, 'order.placed');
+    assert.equal(n.json.severity, 'info');
+    assert.equal(n.json.title, `Order #${res.body.id} placed`);
+    assert.deepEqual(n.json.data, { orderId: res.body.id, status: 'placed', total: ITEMS_TOTAL, itemCount: 2 });
+
+    await assertOnlyMarker(bobStream, () => placeOrder(bob.client), 0);
+    aliceStream.close();
+    bobStream.close();
+  });
+
+  it('stores the lines, the placed status and one notification in one go', async () => {
+    const carol = await signedIn(t, 'carol@example.com');
+    const id = await placeOrder(carol.client);
+    const { rows: lines } = await t.db.query(
+      `SELECT position, sku, quantity, unit_price::int AS unit_price FROM order_items WHERE order_id = $1 ORDER BY position`,
+      [id],
+    );
+    assert.deepEqual(lines, [
+      { position: 1, sku: 'TEE-RED-M', quantity: 2, unit_price: 1999 },
+      { position: 2, sku: 'MUG', quantity: 1, unit_price: 850 },
+    ]);
+    const { rows: history } = await t.db.query(`SELECT status, changed_by::text FROM order_status_changes WHERE order_id = $1`, [id]);
+    assert.deepEqual(history, [{ status: 'placed', changed_by: carol.id }]);
+    const { rows: notes } = await t.db.query(`SELECT user_id::text, type FROM notifications WHERE data->>'orderId' = $1`, [id]);
+    assert.deepEqual(notes, [{ user_id: carol.id, type: 'order.placed' }]);
+  });
+
+  it('rejects bad bodies with 400 and writes nothing', async () => {
+    const dan = await signedIn(t, 'dan@example.com');
+    const line = { sku: 'A', quantity: 1, unitPrice: 100 };
+    const bad: unknown[] = [
+      {},
+      { items: [] },
+      { items: 'TEE' },
+      { items: [null] },
+      { items: [42] },
+      { items: Array.from({ length: 101 }, () => line) },
+      { items: Array.from({ length: 1000 }, () => line) },
+      { items: [{ ...line, quantity: -1 }] },
+      { items: [{ ...line, quantity: 0 }] },
+      { items: [{ ...line, quantity: 1.5 }] },
+      { items: [{ ...line, quantity: '1' }] },
+      { items: [{ ...line, quantity: 10_001 }] },
+      { items: [{ ...line, unitPrice: -5 }] },
+      { items: [{ ...line, unitPrice: 9.99 }] },
+      { items: [{ ...line, unitPrice: 1e12 }] },
+      { items: [{ ...line, sku: '' }] },
+      { items: [{ ...line, sku: 'x'.repeat(101) }] },
+      { items: [{ ...line, sku: 7 }] },
+      { items: [{ quantity: 1, unitPrice: 100 }] },
+      { items: [line], total: 1 },
+      { items: [{ ...line, discount: 50 }] },
+      { items: [line], userId: '1' },
+      [line],
+    ];
+    const before = await snapshot(t);
+    for (const body of bad) {
+      const res = await dan.client.post('/orders', body);
+      assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 120)} → ${res.status} ${res.text}`);
+      assert.equal(res.body.statusCode, 400);
+      assert.equal(typeof res.body.message, 'string');
+    }
+    const nul = await dan.client.post('/orders', { items: [{ ...line, sku: 'A\u0000B' }] });
+    assert.equal(nul.status, 400);
+    assert.deepEqual(await snapshot(t), before);
+  });
+
+  it('accepts the largest order the bounds allow, exactly', async () => {
+    const erin = await signedIn(t, 'erin@example.com');
+    const items = Array.from({ length: 100 }, (_, i) => ({ sku: `SKU-${i}`, quantity: 10_000, unitPrice: 1_000_000_000 }));
+    const res = await erin.client.post('/orders', { items });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.total, 1e15);
+    assert.equal(res.body.items.length, 100);
+  });
+
+  it('needs a session', async () => {
+    const anon = new Client(t.baseUrl);
+    assert.equal((await anon.post('/orders', { items: ITEMS })).status, 401);
+    assert.equal((await anon.get('/orders')).status, 401);
+  });
+});
+
+describe('reading orders', () => {
+  it("lists only the user's own orders, newest first, in pages", async () => {
+    const fay = await signedIn(t, 'fay@example.com');
+    const gus = await signedIn(t, 'gus@example.com');
+    const mine = [await placeOrder(fay.client), await placeOrder(fay.client), await placeOrder(fay.client)];
+    await placeOrder(gus.client);
+
+    const all = await fay.client.get('/orders');
+    assert.equal(all.status, 200);
+    assert.deepEqual(
+      all.body.items.map((o: { id: string }) => o.id),
+      [...mine].reverse(),
+    );
+    assert.equal(all.body.nextBefore, null);
+
+    const first = await fay.client.get('/orders?limit=2');
+    assert.deepEqual(first.body.items.map((o: { id: string }) => o.id), [mine[2], mine[1]]);
+    assert.equal(first.body.nextBefore, mine[1]);
+    const second = await fay.client.get(`/orders?limit=2&before=${first.body.nextBefore}`);
+    assert.deepEqual(second.body.items.map((o: { id: string }) => o.id), [mine[0]]);
+    assert.equal(second.body.nextBefore, null);
+    assert.equal(second.body.items[0].total, ITEMS_TOTAL);
+    assert.equal(second.body.items[0].items.length, 2);
+
+    for (const q of ['limit=0', 'limit=101', 'limit=x', 'before=abc', 'extra=1']) {
+      assert.equal((await fay.client.get(`/orders?${q}`)).status, 400, q);
+    }
+  });
+
+  it("another user's order is 404, exactly like one that does not exist", async () => {
+    const hal = await signedIn(t, 'hal@example.com');
+    const ivy = await signedIn(t, 'ivy@example.com');
+    const id = await placeOrder(hal.client);
+    assert.equal((await hal.client.get(`/orders/${id}`)).status, 200);
+    const theirs = await ivy.client.get(`/orders/${id}`);
+    const missing = await ivy.client.get('/orders/999999999');
+    assert.equal(theirs.status, 404);
+    assert.deepEqual(theirs.body, missing.body);
+    assert.equal((await ivy.client.get('/orders/abc')).status, 400);
+    // Not even an admin sees other users' orders through the user routes.
+    assert.equal((await admin.get(`/orders/${id}`)).status, 404);
+  });
+});
+
+describe('admin status changes', () => {
+  it("ship and deliver a paid order: each step on the owner's stream, nowhere else", async () => {
+    const jay = await signedIn(t, 'jay@example.com');
+    const kim = await signedIn(t, 'kim@example.com');
+    const id = await orderIn(jay.client, 'paid');
+    const jayStream = await liveStream(t, jay.client);
+    const kimStream = await liveStream(t, kim.client);
+
+    const shipped = await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' });
+    assert.equal(shipped.status, 200, shipped.text);
+    assert.equal(shipped.body.status, 'shipped');
+    assert.equal(shipped.body.total, ITEMS_TOTAL);
+    const delivered = await admin.post(`/admin/orders/${id}/status`, { status: 'delivered' });
+    assert.equal(delivered.status, 200);
+    assert.equal(delivered.body.status, 'delivered');
+
+    await jayStream.waitForNotifications(2);
+    const got = received(jayStream);
+    assert.deepEqual(
+      got.map((g) => [g.event, g.json.type, g.json.title, g.json.data.orderId]),
+      [
+        ['order', 'order.shipped', `Order #${id} shipped`, id],
+        ['order', 'order.delivered', `Order #${id} delivered`, id],
+      ],
+    );
+    assert.ok(BigInt(got[0].json.id) < BigInt(got[1].json.id));
+    assert.equal((await jay.client.get(`/orders/${id}`)).body.status, 'delivered');
+
+    const { rows } = await t.db.query(`SELECT status FROM order_status_changes WHERE order_id = $1 ORDER BY id`, [id]);
+    assert.deepEqual(rows.map((r) => r.status), ['placed', 'paid', 'shipped', 'delivered']);
+
+    await assertOnlyMarker(kimStream, () => placeOrder(kim.client), 0);
+    jayStream.close();
+    kimStream.close();
+  });
+
+  it('cancels before shipping, from placed and from paid, with a warning', async () => {
+    const lee = await signedIn(t, 'lee@example.com');
+    const placed = await orderIn(lee.client, 'placed');
+    const paid = await orderIn(lee.client, 'paid');
+    const stream = await liveStream(t, lee.client);
+    for (const id of [placed, paid]) {
+      const res = await admin.post(`/admin/orders/${id}/status`, { status: 'cancelled' });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.status, 'cancelled');
+    }
+    await stream.waitForNotifications(2);
+    const got = received(stream);
+    assert.deepEqual(
+      got.map((g) => [g.event, g.json.type, g.json.severity, g.json.data.orderId, g.json.data.previousStatus]),
+      [
+        ['order', 'order.cancelled', 'warning', placed, 'placed'],
+        ['order', 'order.cancelled', 'warning', paid, 'paid'],
+      ],
+    );
+    stream.close();
+  });
+
+  it('every transition the state machine forbids is 409 and writes nothing', async () => {
+    const max = await signedIn(t, 'max@example.com');
+    const forbidden: Array<[Parameters<typeof orderIn>[1], string]> = [
+      ['placed', 'shipped'],
+      ['placed', 'delivered'],
+      ['paid', 'delivered'],
+      ['shipped', 'shipped'],
+      ['shipped', 'cancelled'],
+      ['delivered', 'shipped'],
+      ['delivered', 'delivered'],
+      ['delivered', 'cancelled'],
+      ['cancelled', 'shipped'],
+      ['cancelled', 'delivered'],
+      ['cancelled', 'cancelled'],
+    ];
+    for (const [from, to] of forbidden) {
+      const id = await orderIn(max.client, from);
+      const before = await snapshot(t);
+      const res = await admin.post(`/admin/orders/${id}/status`, { status: to });
+      assert.equal(res.status, 409, `${from} → ${to}: ${res.status} ${res.text}`);
+      assert.equal(res.body.message, `Order #${id} is ${from}; it cannot become ${to}`);
+      assert.deepEqual(await snapshot(t), before, `${from} → ${to} wrote something`);
+    }
+  });
+
+  it('the same transition submitted twice at once: one succeeds, one 409, one notification', async () => {
+    const ned = await signedIn(t, 'ned@example.com');
+    const id = await orderIn(ned.client, 'paid');
+    const results = await Promise.all([
+      admin.post(`/admin/orders/${id}/status`, { status: 'shipped' }),
+      admin.post(`/admin/orders/${id}/status`, { status: 'shipped' }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status).sort(), [200, 409]);
+    const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`, [id]);
+    assert.equal(rows[0].n, 1);
+    const { rows: history } = await t.db.query(`SELECT count(*)::int AS n FROM order_status_changes WHERE order_id = $1 AND status = 'shipped'`, [id]);
+    assert.equal(history[0].n, 1);
+  });
+
+  it('validates the target status and the id, and 404s an unknown order', async () => {
+    const oli = await signedIn(t, 'oli@example.com');
+    const id = await orderIn(oli.client, 'paid');
+    const before = await snapshot(t);
+    for (const body of [{ status: 'paid' }, { status: 'placed' }, { status: 'lost' }, {}, { status: 'shipped', note: 'x' }, { status: ['shipped'] }]) {
+      const res = await admin.post(`/admin/orders/${id}/status`, body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+    }
+    assert.equal((await admin.post('/admin/orders/abc/status', { status: 'shipped' })).status, 400);
+    assert.equal((await admin.post('/admin/orders/999999999/status', { status: 'shipped' })).status, 404);
+    assert.deepEqual(await snapshot(t), before);
+  });
+
+  it('is admin-only: a user, even the owner, gets 403 and nothing changes', async () => {
+    const pam = await signedIn(t, 'pam@example.com');
+    const id = await orderIn(pam.client, 'paid');
+    const before = await snapshot(t);
+    const res = await pam.client.post(`/admin/orders/${id}/status`, { status: 'shipped' });
+    assert.equal(res.status, 403);
+    assert.deepEqual(res.body, { statusCode: 403, message: 'Admin role required' });
+    assert.equal((await pam.client.post(`/admin/orders/${id}/status`, { status: 'cancelled' })).status, 403);
+    assert.deepEqual(await snapshot(t), before);
+  });
+});
+
+describe('atomicity', () => {
+  it('if the notification cannot be stored, the order does not move either', async () => {
+    const quinn = await signedIn(t, 'quinn@example.com');
+    const id = await orderIn(quinn.client, 'paid');
+    // Sabotage: the notifications table now refuses exactly the row this transition emits.
+    await t.db.query(`ALTER TABLE notifications ADD CONSTRAINT test_no_shipped CHECK (type <> 'order.shipped') NOT VALID`);
+    try {
+      const before = await snapshot(t);
+      const res = await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' });
+      assert.equal(res.status, 500);
+      assert.deepEqual(res.body, { statusCode: 500, message: 'Internal server error' });
+      assert.deepEqual(await snapshot(t), before);
+      const { rows } = await t.db.query(`SELECT status FROM orders WHERE id = $1`, [id]);
+      assert.equal(rows[0].status, 'paid');
+      const { rows: notes } = await t.db.query(
+        `SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`,
+        [id],
+      );
+      assert.equal(notes[0].n, 0);
+    } finally {
+      await t.db.query(`ALTER TABLE notifications DROP CONSTRAINT test_no_shipped`);
+    }
+    // With the database healthy again the same transition works, once.
+    assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' })).status, 200);
+    const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`, [id]);
+    assert.equal(rows[0].n, 1);
+  });
+
+  it('if the notification cannot be stored, placing the order leaves no order behind', async () => {
+    const rae = await signedIn(t, 'rae@example.com');
+    await t.db.query(`ALTER TABLE notifications ADD CONSTRAINT test_no_placed CHECK (type <> 'order.placed') NOT VALID`);
+    try {
+      const before = await snapshot(t);
+      const res = await rae.client.post('/orders', { items: ITEMS });
+      assert.equal(res.status, 500);
+      assert.deepEqual(await snapshot(t), before);
+    } finally {
+      await t.db.query(`ALTER TABLE notifications DROP CONSTRAINT test_no_placed`);
+    }
+  });
+});
+
+describe('CSRF on the event-source routes', () => {
+  it('every state-changing route is 403 without the session token, and writes nothing', async () => {
+    const sam = await signedIn(t, 'sam@example.com');
+    const orderId = await placeOrder(sam.client);
+    const pay = await sam.client.post(`/orders/${orderId}/payments`, { amount: ITEMS_TOTAL });
+    assert.equal(pay.status, 201);
+    const before = await snapshot(t);
+    const attempts: Array<[Client, string, unknown]> = [
+      [sam.client, '/orders', { items: ITEMS }],
+      [sam.client, `/orders/${orderId}/payments`, { amount: ITEMS_TOTAL }],
+      [admin, `/admin/payments/${pay.body.id}/settle`, { outcome: 'succeeded' }],
+      [admin, `/admin/orders/${orderId}/status`, { status: 'cancelled' }],
+      [admin, '/admin/broadcasts', { title: 'x', body: 'y' }],
+      [admin, '/admin/users', { email: 'csrf@example.com', password: 'password-123', role: 'admin' }],
+    ];
+    for (const [client, path, body] of attempts) {
+      const none = await client.post(path, body, { csrf: false });
+      assert.equal(none.status, 403, `${path} without a token`);
+      assert.deepEqual(none.body, { statusCode: 403, message: 'Missing or invalid CSRF token' });
+      assert.equal((await client.post(path, body, { csrf: 'x'.repeat(43) })).status, 403, `${path} with a wrong token`);
+    }
+    assert.deepEqual(await snapshot(t), before);
+    assert.equal((await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'csrf@example.com'`)).rows[0].n, 0);
+  });
+});
