@@ -50,10 +50,11 @@ function cpu(file: string, top: number): void {
   console.log(`${file}: ${(total / 1000).toFixed(0)} ms profiled, ${(busy / 1000).toFixed(0)} ms not idle\n`);
   const show = (m: Map<string, number>, n: number) =>
     [...m]
+      .filter(([k]) => !k.startsWith('(idle)'))
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .forEach(([k, us]) => console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${k}`));
-  console.log('by package / file (self time):');
+  console.log('by package / file (self time, % of the non-idle time):');
   show(cat, 25);
   console.log('\nby function (self time):');
   show(fn, top);
@@ -143,6 +144,17 @@ function heap(before: string, after: string, per: number, top: number): void {
   console.log(`growth ${before} → ${after}: ${(total / 1024 / 1024).toFixed(1)} MB, ${(total / per).toFixed(0)} B per unit (÷ ${per})\n`);
   console.log('   bytes/unit  objects/unit  constructor');
   for (const [k, d, c] of rows.slice(0, top)) console.log(`${(d / per).toFixed(0).padStart(12)}  ${(c / per).toFixed(2).padStart(12)}  ${k}`);
+  // Closures by the package that made them: who keeps per-connection state alive.
+  const byPkg = new Map<string, [number, number]>();
+  for (const [k, d, c] of rows) {
+    if (!k.startsWith('closure ')) continue;
+    const where = k.split(' ')[2] ?? '?';
+    const pkg = where.slice(0, where.lastIndexOf(':')) || where;
+    const e = byPkg.get(pkg) ?? [0, 0];
+    byPkg.set(pkg, [e[0] + d, e[1] + c]);
+  }
+  console.log('\nclosures by package: bytes/unit  closures/unit');
+  for (const [k, [d, c]] of [...byPkg].sort((a, b) => b[1][0] - a[1][0]).slice(0, 15)) console.log(`${(d / per).toFixed(0).padStart(12)}  ${(c / per).toFixed(2).padStart(12)}  ${k}`);
 }
 
 const [mode, a, b, c] = process.argv.slice(2);

@@ -55,6 +55,7 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     rows.push(row(`fan-out p99 @${level}`, 'ms', (s) => f(s)?.p99, results, isTop ? T('≤ 1.0× bare') : '', isTop ? C((r) => (r.ratio == null ? null : r.ratio <= 1.0)) : undefined));
     rows.push(row(`fan-out max @${level}`, 'ms', (s) => f(s)?.max, results));
   }
+  rows.push(row(`idle CPU with ${top} streams open`, '% core', (s) => s.idleCpuPct, results, '', undefined, 'heartbeats and per-connection timers'));
   const fTop = (s: ServerResult) => s.fanout.find((x) => x.streams === top);
   rows.push(row(`fan-out server CPU per delivery @${top}`, 'µs', (s) => fTop(s)?.cpuPerDeliveryUs, results, '', undefined, 'process CPU time over the rounds ÷ deliveries'));
   rows.push(row(`fan-out load-process CPU per receipt @${top}`, 'µs', (s) => fTop(s)?.loadCpuPerReceiptUs, results, '', undefined, 'the measuring side'));
@@ -116,8 +117,9 @@ export function markdownTable(rows: Row[]): string {
   return lines.join('\n');
 }
 
-export function printTable(rows: Row[], date: string, machine: { cpus: number; model: string; node: string }): void {
-  console.log(`\nBenchmark ${date} — ${machine.cpus} × ${machine.model}, Node ${machine.node}\n`);
+export function printTable(rows: Row[], date: string, machine: { cpus: number; model: string; node: string; loadAverage?: { start: number; end: number } }): void {
+  const load = machine.loadAverage ? `, load average ${machine.loadAverage.start} → ${machine.loadAverage.end}` : '';
+  console.log(`\nBenchmark ${date} — ${machine.cpus} × ${machine.model}, Node ${machine.node}${load}\n`);
   console.log(markdownTable(rows));
   console.log('');
 }

