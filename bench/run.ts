@@ -28,7 +28,7 @@ import { runMigrations } from '../src/database/migrate.js';
 import { hashPassword } from '../src/users/password.js';
 import { median, now, round, sleep } from './common.js';
 import type { HttpCall, StreamSpec, Target } from './load.js';
-import { printTable, summaryRows, writeFanoutSvg } from './report.js';
+import { markdownTable, printTable, summaryRows, writeFanoutSvg } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = resolve(here, '..', '..');
@@ -646,8 +646,13 @@ async function main(): Promise<void> {
   const suffix = smoke ? '-smoke' : '';
   writeFileSync(join(outDir, `results${suffix}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFanoutSvg(join(outDir, `fanout${suffix}.svg`), results, report.date, report.machine);
+  const m = report.machine;
+  writeFileSync(
+    join(outDir, `results${suffix}.md`),
+    `Benchmark ${report.date} — ${m.cpus} × ${m.model}, ${m.memoryGB} GB, Node ${m.node}, ${m.os}, load average ${m.loadAverage.start} → ${m.loadAverage.end}\n\n${markdownTable(report.summary)}\n`,
+  );
   printTable(report.summary, report.date, report.machine);
-  log(`wrote ${join(outDir, `results${suffix}.json`)} and fanout${suffix}.svg`);
+  log(`wrote ${join(outDir, `results${suffix}.json`)}, results${suffix}.md and fanout${suffix}.svg`);
 }
 
 main()
