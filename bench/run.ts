@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,7 +69,7 @@ const plan: Plan = smoke
       fanoutRounds: 7,
       rates: [1000, 2000, 5000, 7500, 10000, 15000, 20000, 25000, 30000, 40000],
       stepMs: 3000,
-      orderRates: [250, 500, 1000, 1500, 2000, 3000, 5000],
+      orderRates: [50, 100, 200, 400, 800, 1500, 3000, 5000],
       replay: 10000,
       replayRuns: 3,
       txLoopMs: 3000,
@@ -655,7 +655,23 @@ async function main(): Promise<void> {
   log(`wrote ${join(outDir, `results${suffix}.json`)}, results${suffix}.md and fanout${suffix}.svg`);
 }
 
-main()
+/** `--rebuild-report DIR`: the table, markdown and chart again from DIR/results.json, without running anything. */
+async function rebuild(dir: string): Promise<void> {
+  const file = join(dir, 'results.json');
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  report.summary = summaryRows(report.servers, report.plan);
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  writeFanoutSvg(join(dir, 'fanout.svg'), report.servers, report.date, report.machine);
+  const m = report.machine;
+  writeFileSync(
+    join(dir, 'results.md'),
+    `Benchmark ${report.date} — ${m.cpus} × ${m.model}, ${m.memoryGB} GB, Node ${m.node}, ${m.os}, load average ${m.loadAverage.start} → ${m.loadAverage.end}\n\n${markdownTable(report.summary)}\n`,
+  );
+  printTable(report.summary, report.date, m);
+}
+
+const rebuildDir = arg('--rebuild-report');
+(rebuildDir ? rebuild(resolve(rebuildDir)) : main())
   .then(async () => {
     await cleanup();
     process.exit(0);
