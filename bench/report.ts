@@ -128,9 +128,10 @@ export function printTable(rows: Row[], date: string, machine: { cpus: number; m
 
 // ------------------------------------------------------------------ chart
 export function writeFanoutSvg(file: string, results: Results, date: string, machine: { cpus: number; model: string; node: string }): void {
-  const W = 760;
+  const W = 820;
   const H = 440;
-  const m = { l: 70, r: 180, t: 60, b: 60 };
+  const m = { l: 70, r: 240, t: 60, b: 60 };
+  const lx = W - m.r + 85; // legend, right of the end-of-line labels
   const series: Array<{ kind: Kind; label: string; color: string }> = [
     { kind: 'app', label: 'app (NestJS)', color: '#d62728' },
     { kind: 'bare', label: 'bare node:http', color: '#1f77b4' },
@@ -171,17 +172,17 @@ export function writeFanoutSvg(file: string, results: Results, date: string, mac
         out.push(`<circle cx="${X(d.x).toFixed(1)}" cy="${Y(d[q]).toFixed(1)}" r="3" fill="${p.color}"><title>${esc(`${p.label} ${q} at ${d.x}: ${d[q]} ms`)}</title></circle>`);
       }
       const last = p.data[p.data.length - 1];
-      if (last && q === 'p99') out.push(`<text x="${X(last.x) + 6}" y="${Y(last.p99) - 6}" fill="${p.color}">${fmt(last.p99)} ms</text>`);
+      if (last && q === 'p99') out.push(`<text x="${X(last.x) + 8}" y="${Y(last.p99) + 4}" fill="${p.color}">${Math.round(last.p99)} ms</text>`);
     }
   }
   let ly = m.t + 10;
   for (const p of points) {
-    out.push(`<line x1="${W - m.r + 20}" x2="${W - m.r + 45}" y1="${ly}" y2="${ly}" stroke="${p.color}" stroke-width="2"/>`);
-    out.push(`<text x="${W - m.r + 52}" y="${ly + 4}">${esc(p.label)}</text>`);
+    out.push(`<line x1="${lx}" x2="${lx + 25}" y1="${ly}" y2="${ly}" stroke="${p.color}" stroke-width="2"/>`);
+    out.push(`<text x="${lx + 32}" y="${ly + 4}">${esc(p.label)}</text>`);
     ly += 20;
   }
-  out.push(`<line x1="${W - m.r + 20}" x2="${W - m.r + 45}" y1="${ly + 6}" y2="${ly + 6}" stroke="#333" stroke-width="2"/><text x="${W - m.r + 52}" y="${ly + 10}">p99</text>`);
-  out.push(`<line x1="${W - m.r + 20}" x2="${W - m.r + 45}" y1="${ly + 26}" y2="${ly + 26}" stroke="#333" stroke-width="2" stroke-dasharray="5 4"/><text x="${W - m.r + 52}" y="${ly + 30}">p50</text>`);
+  out.push(`<line x1="${lx}" x2="${lx + 25}" y1="${ly + 6}" y2="${ly + 6}" stroke="#333" stroke-width="2"/><text x="${lx + 32}" y="${ly + 10}">p99</text>`);
+  out.push(`<line x1="${lx}" x2="${lx + 25}" y1="${ly + 26}" y2="${ly + 26}" stroke="#333" stroke-width="2" stroke-dasharray="5 4"/><text x="${lx + 32}" y="${ly + 30}">p50</text>`);
   out.push('</svg>');
   writeFileSync(file, out.join('\n') + '\n');
 }
