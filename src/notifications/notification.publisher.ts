@@ -16,7 +16,14 @@ import type { BroadcastDraft, NotificationRow, PersonalDraft } from './notificat
  */
 export const ID_ORDER_LOCK = 0x6e6f7469; // "noti"
 
-/** Group commit: concurrent `send` calls share one transaction. */
+/**
+ * Group commit: concurrent `send` calls share one transaction. One batch is
+ * in flight at a time; what arrives while it commits waits for it and goes
+ * out together right after (up to BATCH_MAX rows), so the batch grows with
+ * the load instead of the number of transactions: every transaction takes
+ * the id lock, so parallel small batches would only queue on it, one fsync
+ * each. An idle publisher waits at most BATCH_WAIT_MS for company.
+ */
 const BATCH_MAX = 500;
 const BATCH_WAIT_MS = 2;
 
@@ -34,6 +41,7 @@ export class NotificationPublisher {
   private readonly logger = new Logger('NotificationPublisher');
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private inFlight = false;
 
   constructor(
     private readonly transactions: TransactionRunner,
@@ -99,13 +107,14 @@ export class NotificationPublisher {
   }
 
   /**
-   * Publish outside any domain transaction. Concurrent calls within ~2 ms (or
-   * 500 of them) are committed together: one transaction, one lock, one
-   * NOTIFY, one fsync for the whole burst.
+   * Publish outside any domain transaction. Calls that arrive within ~2 ms of
+   * each other, or while the previous batch commits, are committed together
+   * (up to 500): one transaction, one lock, one NOTIFY, one fsync per batch.
    */
   send(draft: PersonalDraft): Promise<NotificationRow> {
     return new Promise((resolve, reject) => {
       this.queue.push({ draft, resolve, reject });
+      if (this.inFlight) return; // flushed when the batch in flight ends
       if (this.queue.length >= BATCH_MAX) this.flush();
       else if (!this.timer) this.timer = setTimeout(() => this.flush(), BATCH_WAIT_MS);
     });
@@ -116,9 +125,9 @@ export class NotificationPublisher {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, BATCH_MAX);
+    this.inFlight = true;
     this.transactions
       .run((tx) => this.publish(tx, batch.map((p) => p.draft)))
       .then(
@@ -127,7 +136,12 @@ export class NotificationPublisher {
           this.logger.warn(`A batch of ${batch.length} notifications failed: ${(err as Error).message}`);
           batch.forEach((p) => p.reject(err));
         },
-      );
+      )
+      .finally(() => {
+        this.inFlight = false;
+        // These waited for a commit already: no extra delay.
+        if (this.queue.length > 0) this.flush();
+      });
   }
 
   private async lockIds(tx: Tx): Promise<void> {

@@ -37,9 +37,10 @@ export type ControlEvent =
 export interface StreamHandle {
   readonly viewer: Viewer;
   readonly sessionId: string;
-  /** One observable per channel this stream asked for; merged by the stream. */
-  readonly channels: Partial<Record<Channel, Subject<Frame>>>;
-  readonly control: Subject<ControlEvent>;
+  /** The channels this stream asked for: the hub filters, so per event a stream costs one Subject.next. */
+  readonly channels: ReadonlySet<Channel>;
+  /** Its notifications and control events, in the order they happened. */
+  readonly events: Subject<Frame | ControlEvent>;
 }
 
 class UserRoute {
@@ -108,8 +109,8 @@ export class StreamHub implements OnModuleDestroy {
     const handle: StreamHandle = {
       viewer,
       sessionId,
-      channels: Object.fromEntries(channels.map((c) => [c, new Subject<Frame>()])),
-      control: new Subject<ControlEvent>(),
+      channels: new Set(channels),
+      events: new Subject<Frame | ControlEvent>(),
     };
     let route = this.routes.get(viewer.id);
     if (!route) {
@@ -166,9 +167,8 @@ export class StreamHub implements OnModuleDestroy {
     if (!frame.critical && route.muted.has(frame.channel)) return 0;
     let n = 0;
     for (const stream of route.streams) {
-      const subject = stream.channels[frame.channel];
-      if (subject) {
-        subject.next(frame);
+      if (stream.channels.has(frame.channel)) {
+        stream.events.next(frame);
         n++;
       }
     }
@@ -179,7 +179,7 @@ export class StreamHub implements OnModuleDestroy {
   readChanged(userId: string, payload: ReadPayload): void {
     const route = this.routes.get(userId);
     if (!route) return;
-    for (const stream of route.streams) stream.control.next({ type: 'read', payload });
+    for (const stream of route.streams) stream.events.next({ type: 'read', payload });
   }
 
   /** Every open stream's session, user and role (to re-check them after a bus gap). */
@@ -192,16 +192,16 @@ export class StreamHub implements OnModuleDestroy {
   }
 
   endSession(sessionId: string): void {
-    for (const stream of [...(this.bySession.get(sessionId) ?? [])]) stream.control.next({ type: 'end' });
+    for (const stream of [...(this.bySession.get(sessionId) ?? [])]) stream.events.next({ type: 'end' });
   }
 
   endUser(userId: string): void {
-    for (const stream of [...(this.routes.get(userId)?.streams ?? [])]) stream.control.next({ type: 'end' });
+    for (const stream of [...(this.routes.get(userId)?.streams ?? [])]) stream.events.next({ type: 'end' });
   }
 
   endAll(): void {
     for (const route of [...this.routes.values()]) {
-      for (const stream of [...route.streams]) stream.control.next({ type: 'end' });
+      for (const stream of [...route.streams]) stream.events.next({ type: 'end' });
     }
   }
 

