@@ -18,6 +18,7 @@ import {
 } from '../client/index.js';
 
 const CHANNEL_LABEL: Record<Channel, string> = { order: 'Orders', payment: 'Payments', system: 'System' };
+const CHANNEL_NOUN: Record<Channel, string> = { order: 'order updates', payment: 'payment updates', system: 'announcements' };
 const SEVERITY_LABEL = { info: 'Info', warning: 'Warning', critical: 'Critical' } as const;
 
 function $<T extends HTMLElement = HTMLElement>(selector: string): T {
@@ -63,9 +64,12 @@ function signedIn(me: PublicUser): void {
   user = me;
   const name = me.displayName || me.email;
   $('#account-name').textContent = name;
-  $('#account-role').textContent = me.role === 'admin' ? 'Administrator' : me.email;
+  $('#account-email').textContent = me.displayName ? me.email : '';
+  $('#account-email').hidden = !me.displayName;
+  $('#account-role').textContent = me.role === 'admin' ? 'Admin' : '';
+  $('#account-role').hidden = me.role !== 'admin';
   $('#account-avatar').textContent = name.trim().charAt(0);
-  $('#admin-panel').hidden = me.role !== 'admin';
+  $('#new-broadcast').hidden = me.role !== 'admin';
   show('signed-in');
   if (first) {
     void inbox.reload();
@@ -75,6 +79,7 @@ function signedIn(me: PublicUser): void {
 
 function signedOut(notice?: string): void {
   user = null;
+  closeBroadcast();
   inbox.clear();
   const box = $('#auth-notice');
   box.hidden = !notice;
@@ -142,6 +147,7 @@ function itemElement(n: NotificationJson): HTMLLIElement {
   li.dataset.id = n.id;
   li.dataset.channel = n.channel;
   li.dataset.severity = n.severity;
+  li.dataset.type = n.type;
   li.append(el('span', 'item-icon'));
   const main = el('div', 'item-main');
   const top = el('div', 'item-top');
@@ -154,7 +160,6 @@ function itemElement(n: NotificationJson): HTMLLIElement {
   const meta = el('div', 'item-meta');
   meta.append(el('span', 'tag', CHANNEL_LABEL[n.channel]));
   if (n.severity !== 'info') meta.append(el('span', `tag sev-${n.severity}`, SEVERITY_LABEL[n.severity]));
-  meta.append(el('span', 'tag', n.type));
   main.append(meta);
   const read = el('button', 'item-read');
   read.type = 'button';
@@ -204,6 +209,8 @@ function render(): void {
   const current = [...list.children];
   if (current.length !== wanted.length || current.some((c, i) => c !== wanted[i])) list.replaceChildren(...wanted);
   $('#empty').hidden = !inbox.loaded || items.length > 0;
+  $('#empty-title').textContent = channel ? `No ${CHANNEL_NOUN[channel]} yet` : 'No notifications yet';
+  $('#empty-text').textContent = `${channel ? sentence(CHANNEL_NOUN[channel]) : 'Order updates, payments and announcements'} appear here the moment they happen.`;
   $('#load-more').hidden = !inbox.hasMore;
 }
 
@@ -307,29 +314,36 @@ $<HTMLFormElement>('#auth-form').addEventListener('submit', async (e) => {
     return;
   }
   const submit = $<HTMLButtonElement>('#auth-submit');
-  submit.disabled = true;
-  try {
-    if (registering) await api.register(email, password, displayName || undefined);
-    const me = await api.login(email, password);
-    form.reset();
-    setAuthMode(false);
-    // A new session, maybe another user: the shared stream starts over for every tab.
-    source.restart({ fresh: true });
-    signedIn(me);
-  } catch (err) {
-    error.textContent =
-      err instanceof ApiError && err.status === 409 ? 'That email already has an account. Sign in instead.' : message(err);
-    error.hidden = false;
-  } finally {
-    submit.disabled = false;
-  }
+  await busy(form, submit, registering ? 'Creating account…' : 'Signing in…', async () => {
+    try {
+      if (registering) await api.register(email, password, displayName || undefined);
+      const me = await api.login(email, password);
+      form.reset();
+      setAuthMode(false);
+      // A new session, maybe another user: the shared stream starts over for every tab.
+      source.restart({ fresh: true });
+      signedIn(me);
+    } catch (err) {
+      error.textContent =
+        err instanceof ApiError && err.status === 409 ? 'That email already has an account. Sign in instead.' : message(err);
+      error.hidden = false;
+      // The email stays for another try; a wrong password does not.
+      const input = form.elements.namedItem('password') as HTMLInputElement;
+      if (!registering) input.value = '';
+      input.focus();
+    }
+  });
 });
 
-$('#sign-out').addEventListener('click', async () => {
+$('#sign-out').addEventListener('click', async (e) => {
+  const button = e.currentTarget as HTMLButtonElement;
+  button.disabled = true;
   try {
     await api.logout();
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401)) return toast(message(err), true);
+  } finally {
+    button.disabled = false;
   }
   // The server ends this session's stream; every tab sees it close and signs out too.
   signedOut();
@@ -337,34 +351,90 @@ $('#sign-out').addEventListener('click', async () => {
 
 /* ---------- admin: broadcast ---------- */
 
-$<HTMLFormElement>('#broadcast-form').addEventListener('submit', async (e) => {
+const broadcastDialog = $<HTMLDialogElement>('#broadcast-dialog');
+const broadcastForm = $<HTMLFormElement>('#broadcast-form');
+
+function closeBroadcast(): void {
+  if (broadcastDialog.open) broadcastDialog.close();
+}
+
+$('#new-broadcast').addEventListener('click', () => {
+  $('#broadcast-error').hidden = true;
+  markInvalid(broadcastForm, null);
+  broadcastDialog.showModal();
+});
+$('#broadcast-close').addEventListener('click', closeBroadcast);
+$('#broadcast-cancel').addEventListener('click', closeBroadcast);
+// A click on the backdrop (the dialog itself, outside its form) closes it too.
+broadcastDialog.addEventListener('click', (e) => {
+  if (e.target === broadcastDialog) closeBroadcast();
+});
+
+/**
+ * The server's validation messages name their field first and are joined by
+ * "; " ("title must be …; body must be …"): mark those fields.
+ */
+function markInvalid(form: HTMLFormElement, text: string | null): void {
+  const parts = text === null ? [] : text.split('; ');
+  for (const field of form.querySelectorAll<HTMLElement>('[name]')) {
+    const name = field.getAttribute('name')!;
+    if (parts.some((part) => part.startsWith(`${name} `))) field.setAttribute('aria-invalid', 'true');
+    else field.removeAttribute('aria-invalid');
+  }
+}
+
+broadcastForm.addEventListener('input', (e) => (e.target as HTMLElement).removeAttribute('aria-invalid'));
+
+broadcastForm.addEventListener('submit', async (e) => {
   e.preventDefault();
-  const form = e.currentTarget as HTMLFormElement;
+  const form = broadcastForm;
   const data = new FormData(form);
-  const title = String(data.get('title') ?? '').trim();
-  const body = String(data.get('body') ?? '').trim();
   const severity = String(data.get('severity')) as 'info' | 'warning' | 'critical';
   const audience = String(data.get('audience'));
   const error = $('#broadcast-error');
   error.hidden = true;
-  if (!title) {
-    error.textContent = 'Give the broadcast a title.';
-    error.hidden = false;
-    return;
-  }
+  markInvalid(form, null);
+  // The server's rules (lengths, characters) are the only ones: its 400 says what is wrong.
+  const input = {
+    title: String(data.get('title') ?? '').trim(),
+    body: String(data.get('body') ?? '').trim(),
+    severity,
+    ...(audience === 'admin' ? { audience: { role: 'admin' as const } } : {}),
+  };
   const submit = form.querySelector<HTMLButtonElement>('button[type=submit]')!;
-  submit.disabled = true;
-  try {
-    await api.sendBroadcast({ title, body, severity, ...(audience === 'admin' ? { audience: { role: 'admin' as const } } : {}) });
-    form.reset();
-    toast(audience === 'admin' ? 'Broadcast sent to admins' : 'Broadcast sent to everyone');
-  } catch (err) {
-    error.textContent = message(err);
-    error.hidden = false;
-  } finally {
-    submit.disabled = false;
-  }
+  await busy(form, submit, 'Sending…', async () => {
+    try {
+      await api.sendBroadcast(input);
+      form.reset();
+      closeBroadcast();
+      toast(audience === 'admin' ? 'Broadcast sent to admins' : 'Broadcast sent to everyone');
+    } catch (err) {
+      error.textContent = sentence(message(err));
+      error.hidden = false;
+      markInvalid(form, message(err));
+      form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+    }
+  });
 });
+
+/**
+ * Runs a form's request with its button disabled and saying what happens,
+ * so a second click cannot send it twice.
+ */
+async function busy(form: HTMLFormElement, button: HTMLButtonElement, label: string, work: () => Promise<void>): Promise<void> {
+  const idle = button.textContent;
+  button.disabled = true;
+  button.textContent = label;
+  form.setAttribute('aria-busy', 'true');
+  try {
+    await work();
+  } finally {
+    form.removeAttribute('aria-busy');
+    // setAuthMode may have relabelled the button meanwhile: keep its label then.
+    if (button.textContent === label) button.textContent = idle;
+    button.disabled = false;
+  }
+}
 
 /* ---------- toast ---------- */
 
@@ -376,6 +446,11 @@ function toast(text: string, isError = false): void {
   box.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => (box.hidden = true), 3500);
+}
+
+/** "title must be …" → "Title must be …": the server's words, set as a sentence. */
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function message(err: unknown): string {

@@ -1,21 +1,41 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { Channel, Severity } from '../src/notifications/notification.types.js';
-import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
-import { collectErrors, launchChromium, screenshot } from './support/browser.js';
+import {
+  badge,
+  badges,
+  clientOf,
+  collectErrors,
+  eventually,
+  fetchFromPage,
+  launchChromium,
+  listedIds,
+  listIs,
+  live,
+  openInbox as open,
+  screenshot,
+  serverInbox,
+  settled,
+  shown,
+  shownRead,
+  shownTitled,
+  signInOnPage,
+  WAIT,
+} from './support/browser.js';
 import { Client } from './support/http.js';
+import { placeOrder } from './support/shop.js';
 
 /**
- * The inbox page in real Chromium against the real server: sign in, live
- * notifications, badges, read state across tabs, a server restart, and one
- * stream for all the tabs of a browser (SharedWorker, and the Web Lock +
- * BroadcastChannel fallback). A restart closes the app and starts a new one
- * on the same database and port.
+ * The inbox page in real Chromium against the real server, fed by the real
+ * product flow: the signed-in user places and pays for orders, an admin
+ * settles and ships them, and the page shows each notification as it
+ * happens. Also: read state across tabs, a server restart with what was
+ * missed arriving after the reconnect, and one stream for all the tabs of a
+ * browser (SharedWorker, and the Web Lock + BroadcastChannel fallback). A
+ * restart closes the app and starts a new one on the same database and port.
  */
 
-const WAIT = 30_000; // the page reconnects after its 3 s retry, doubling
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 let t: TestApp;
 let port: number;
@@ -46,69 +66,48 @@ after(async () => {
   await database?.drop();
 });
 
-async function userId(email: string): Promise<string> {
-  return (await t.db.query(`SELECT id::text FROM users WHERE email = $1`, [email])).rows[0].id;
-}
-
-function publish(app: TestApp, to: string, title: string, options: { channel?: Channel; type?: string; severity?: Severity; body?: string } = {}) {
-  const channel = options.channel ?? 'order';
-  return app.app.get(NotificationPublisher).send({
-    userId: to,
-    channel,
-    type: options.type ?? 'order.placed',
-    severity: options.severity ?? 'info',
-    title,
-    body: options.body ?? '',
-    data: {},
-  });
-}
-
-async function openInbox(context: BrowserContext, query = ''): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${t.baseUrl}/${query}`);
-  return page;
-}
-
-async function signInOnPage(page: Page, email: string, password = 'password-123'): Promise<void> {
-  await page.waitForSelector('body[data-view="signed-out"]');
-  await page.fill('#auth-form [name=email]', email);
-  await page.fill('#auth-form [name=password]', password);
-  await page.click('#auth-submit');
-  await live(page);
-}
-
-async function live(page: Page): Promise<void> {
-  await page.waitForSelector('body[data-view="signed-in"] #connection[data-state="live"]', { timeout: WAIT });
-}
-
-const shown = (page: Page, id: string) => page.waitForSelector(`#list .item[data-id="${id}"]`, { timeout: WAIT });
-const shownRead = (page: Page, id: string) => page.waitForSelector(`#list .item[data-id="${id}"]:not(.unread)`, { timeout: WAIT });
-async function badge(page: Page, key: Channel | 'total', count: number): Promise<void> {
-  try {
-    await page.waitForSelector(`[data-badge="${key}"][data-count="${count}"]`, { state: 'attached', timeout: WAIT }); // 0 is hidden
-  } catch (err) {
-    const actual = await page.getAttribute(`[data-badge="${key}"]`, 'data-count').catch(() => '?');
-    throw new Error(`badge ${key}: expected ${count}, shows ${actual}`, { cause: err });
-  }
-}
-const listedIds = (page: Page) => page.$$eval('#list .item', (items) => items.map((li) => (li as HTMLElement).dataset.id!));
+const openInbox = (context: BrowserContext, query = '') => open(context, t.baseUrl, query);
 
 /** Open streams on the server, as the admin sees them; waits until it equals `n`. */
 async function streamsBecome(n: number): Promise<void> {
-  const deadline = Date.now() + WAIT;
-  let last: unknown;
-  while (Date.now() < deadline) {
+  await eventually(async () => {
     const res = await admin.get('/admin/stats');
     assert.equal(res.status, 200);
-    last = res.body.streams;
-    if (last === n) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`expected ${n} open streams, the server has ${String(last)}`);
+    assert.equal(res.body.streams, n, `expected ${n} open streams, the server has ${String(res.body.streams)}`);
+  });
 }
 
+/** The page's user places an order from the page (its session cookie and CSRF token). */
+async function placeOrderOnPage(page: Page, items: { sku: string; quantity: number; unitPrice: number }[]) {
+  const res = await fetchFromPage<{ id: string; total: number }>(page, 'POST', '/orders', { items });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body;
+}
+
+async function payOnPage(page: Page, order: { id: string; total: number }): Promise<string> {
+  const res = await fetchFromPage<{ id: string }>(page, 'POST', `/orders/${order.id}/payments`, { amount: order.total });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.id;
+}
+
+async function settle(as: Client, paymentId: string, outcome: 'succeeded' | 'failed'): Promise<void> {
+  const res = await as.post(`/admin/payments/${paymentId}/settle`, { outcome });
+  assert.equal(res.status, 200, res.text);
+}
+
+async function setStatus(as: Client, orderId: string, status: 'shipped' | 'delivered' | 'cancelled'): Promise<void> {
+  const res = await as.post(`/admin/orders/${orderId}/status`, { status });
+  assert.equal(res.status, 200, res.text);
+}
+
+const SHIRTS = [
+  { sku: 'TEE-INDIGO-M', quantity: 2, unitPrice: 1995 },
+  { sku: 'SOCKS-3PK', quantity: 1, unitPrice: 1200 },
+];
+const MUG = [{ sku: 'MUG-ENAMEL', quantity: 1, unitPrice: 1450 }];
+
 describe('inbox page in Chromium', () => {
-  it('signs in, shows a live order notification and its badge, syncs read state across tabs, and catches up after a server restart', async () => {
+  it('signs up, and shows the live notifications of an order the user places and pays and an admin settles and ships, with badges and read state across tabs', async () => {
     const context = await newContext({ viewport: { width: 1280, height: 820 } });
     const a = await openInbox(context);
     const errors = collectErrors(a);
@@ -124,68 +123,127 @@ describe('inbox page in Chromium', () => {
     await live(a);
     assert.equal(await a.textContent('#account-name'), 'Ada Lovelace');
     await a.waitForSelector('#empty:not([hidden])');
-    const ada = await userId('ada@example.com');
+    await badges(a, { order: 0, payment: 0, system: 0 });
+    await screenshot(a, 'empty');
 
-    // A live order notification (the source the orders module uses: order.placed on the order channel).
-    const placed = await publish(t, ada, 'Order #1001 placed', { body: '2 items, 59.90 EUR. We will let you know when it ships.' });
-    await shown(a, placed.id);
-    await badge(a, 'order', 1);
-    await badge(a, 'total', 1);
-    assert.equal(await a.textContent(`.item[data-id="${placed.id}"] .item-title`), 'Order #1001 placed');
+    // Ada places an order from the page: POST /orders with the page's session and CSRF token.
+    const order = await placeOrderOnPage(a, SHIRTS);
+    const placed = await shownTitled(a, `Order #${order.id} placed`);
+    await badges(a, { order: 1, payment: 0, system: 0 });
+    await a.waitForSelector('#empty', { state: 'hidden' });
+    assert.equal(await a.textContent(`.item[data-id="${placed}"] .item-body`), '2 items, total 51.90. It ships once it is paid.');
 
     // A second tab of the same browser sees the same inbox.
     const b = await openInbox(context);
     errors.push(...collectErrors(b));
     await live(b);
-    await shown(b, placed.id);
+    await shown(b, placed);
     await badge(b, 'order', 1);
 
     // Marked read in one tab: the other follows through the stream's `read` event.
-    await a.click(`.item[data-id="${placed.id}"] .item-read`);
-    await shownRead(b, placed.id);
-    await badge(b, 'order', 0);
+    await a.click(`.item[data-id="${placed}"] .item-read`);
+    await shownRead(b, placed);
+    await badges(b, { order: 0, payment: 0, system: 0 });
     await badge(a, 'total', 0);
 
-    // The server goes away; what is committed meanwhile arrives after the reconnect.
-    await t.close();
-    await a.waitForSelector('#connection[data-state="reconnecting"]', { timeout: WAIT });
-    await b.waitForSelector('#connection[data-state="reconnecting"]', { timeout: WAIT });
-    await screenshot(a, 'reconnecting');
-    const writer = await startTestApp({}, database); // another instance, same database
-    const missed = [
-      await publish(writer, ada, 'Payment of 59.90 EUR received', { channel: 'payment', type: 'payment.succeeded', body: 'Thank you! Your order is being prepared.' }),
-      await publish(writer, ada, 'Order #1001 shipped', { type: 'order.shipped', body: 'It is on its way with DHL, tracking 00340434161094042557.' }),
-    ];
-    await writer.close();
-    t = await startTestApp({}, database, { port });
-    for (const page of [a, b]) {
-      await live(page);
-      for (const n of missed) await shown(page, n.id);
-      await badge(page, 'payment', 1);
-      await badge(page, 'order', 1);
-      await badge(page, 'total', 2);
-      const ids = await listedIds(page);
-      assert.deepEqual(ids, [missed[1].id, missed[0].id, placed.id], 'newest first, each once');
+    // Ada pays; an admin settles the payment and ships the order. Each step arrives live in both tabs.
+    const payment = await payOnPage(b, order);
+    for (const tab of [a, b]) {
+      await shownTitled(tab, `Payment for order #${order.id} pending`);
+      await badges(tab, { order: 0, payment: 1, system: 0 });
+    }
+    await settle(admin, payment, 'succeeded');
+    for (const tab of [a, b]) {
+      await shownTitled(tab, `Payment for order #${order.id} succeeded`);
+      await shownTitled(tab, `Order #${order.id} paid`);
+      await badges(tab, { order: 1, payment: 2, system: 0 });
+    }
+    await setStatus(admin, order.id, 'shipped');
+    for (const tab of [a, b]) {
+      await shownTitled(tab, `Order #${order.id} shipped`);
+      await badges(tab, { order: 2, payment: 2, system: 0 });
+    }
+    // Exactly the server's inbox, newest first, each once, with its read state.
+    const ada = await clientOf(context, t.baseUrl);
+    const inbox = await serverInbox(ada);
+    assert.equal(inbox.length, 5);
+    for (const tab of [a, b]) await listIs(tab, inbox);
+
+    // "Mark all as read" in one tab empties every badge in both.
+    await b.click('#mark-all');
+    for (const tab of [a, b]) {
+      await badges(tab, { order: 0, payment: 0, system: 0 });
+      await listIs(tab, inbox.map((n) => ({ ...n, unread: false })));
+    }
+    assert.deepEqual(errors, []);
+  });
+
+  it('after a server restart, what happened meanwhile (on another instance) arrives in every tab once the page has reconnected', async () => {
+    const context = await newContext({ viewport: { width: 1280, height: 820 } });
+    assert.equal((await new Client(t.baseUrl).register('grace@example.com', 'password-123', 'Grace Hopper')).status, 201);
+    const a = await openInbox(context);
+    const errors = collectErrors(a);
+    await signInOnPage(a, 'grace@example.com');
+    const b = await openInbox(context);
+    errors.push(...collectErrors(b));
+    await live(b);
+
+    const first = await placeOrderOnPage(a, SHIRTS);
+    for (const tab of [a, b]) await shownTitled(tab, `Order #${first.id} placed`);
+    const firstPayment = await payOnPage(a, first);
+    await settle(admin, firstPayment, 'succeeded');
+    for (const tab of [a, b]) {
+      await shownTitled(tab, `Order #${first.id} paid`);
+      await badges(tab, { order: 2, payment: 2, system: 0 });
     }
 
-    // A few more for a representative picture of the page.
-    await publish(t, ada, 'Scheduled maintenance tonight', {
-      channel: 'system',
-      type: 'system.broadcast',
-      severity: 'warning',
+    // The server goes away. Meanwhile another instance on the same database takes requests:
+    // the order ships, Grace (her browser's session) orders a mug and pays, the card is
+    // declined, and an admin announces maintenance.
+    await t.close();
+    for (const tab of [a, b]) await tab.waitForSelector('#connection[data-state="reconnecting"]', { timeout: WAIT });
+    await screenshot(a, 'reconnecting');
+    const other = await startTestApp({}, database);
+    const grace = await clientOf(context, other.baseUrl);
+    const adminThere = new Client(other.baseUrl);
+    assert.equal((await adminThere.login(other.adminEmail, other.adminPassword)).status, 200);
+    await setStatus(adminThere, first.id, 'shipped');
+    const mugOrder = await placeOrder(grace, MUG);
+    const mugPayment = await grace.post(`/orders/${mugOrder}/payments`, { amount: 1450 });
+    assert.equal(mugPayment.status, 201, mugPayment.text);
+    await settle(adminThere, mugPayment.body.id, 'failed');
+    const broadcast = await adminThere.post('/admin/broadcasts', {
+      title: 'Scheduled maintenance tonight',
       body: 'Checkout will be unavailable from 02:00 to 02:30 UTC.',
+      severity: 'warning',
     });
-    const last = await publish(t, ada, 'Card payment failed', {
-      channel: 'payment',
-      type: 'payment.failed',
-      severity: 'critical',
-      body: 'Your bank declined the payment for order #1002. Please try another card.',
-    });
-    await shown(a, last.id);
-    await badge(a, 'total', 4);
-    // The picture without the fading "new" highlight or a hover.
-    await a.mouse.move(0, 400);
-    await a.waitForFunction(() => document.getAnimations().every((x) => (x as CSSAnimation).animationName !== 'fresh'));
+    assert.equal(broadcast.status, 201, broadcast.text);
+    const missed = await serverInbox(grace);
+    await other.close();
+
+    t = await startTestApp({}, database, { port });
+    for (const tab of [a, b]) {
+      await live(tab);
+      await listIs(tab, missed); // newest first, each once: the ones before the restart and the missed ones
+      await badges(tab, { order: 4, payment: 4, system: 1 });
+    }
+    assert.deepEqual(
+      (await listedIds(a)).slice(0, 5).map((id) => missed.find((n) => n.id === id)!.title),
+      [
+        'Scheduled maintenance tonight',
+        `Payment for order #${mugOrder} failed`,
+        `Payment for order #${mugOrder} pending`,
+        `Order #${mugOrder} placed`,
+        `Order #${first.id} shipped`,
+      ],
+    );
+
+    // The picture for the README: every channel, some read, some not, no fading highlight.
+    for (const title of [`Payment for order #${mugOrder} pending`, `Order #${first.id} paid`]) {
+      await a.click(`.item[data-id="${missed.find((n) => n.title === title)!.id}"] .item-read`);
+    }
+    await badges(b, { order: 3, payment: 3, system: 1 });
+    await settled(a);
     await screenshot(a, 'inbox');
     assert.deepEqual(errors, []);
   });
@@ -195,9 +253,9 @@ describe('inbox page in Chromium', () => {
     const context = await newContext();
     const first = await openInbox(context);
     const errors = collectErrors(first);
-    await new Client(t.baseUrl).signUp('grace@example.com');
-    await signInOnPage(first, 'grace@example.com');
-    const grace = await userId('grace@example.com');
+    const shopper = new Client(t.baseUrl);
+    await shopper.signUp('katherine@example.com');
+    await signInOnPage(first, 'katherine@example.com');
     const tabs = [first, await openInbox(context), await openInbox(context)];
     for (const tab of tabs.slice(1)) errors.push(...collectErrors(tab));
     for (const tab of tabs) {
@@ -206,23 +264,24 @@ describe('inbox page in Chromium', () => {
     }
     await streamsBecome(1);
 
-    const n1 = await publish(t, grace, 'Order #2001 placed');
+    const o1 = await placeOrder(shopper);
+    const n1 = await shownTitled(tabs[0], `Order #${o1} placed`);
     for (const tab of tabs) {
-      await shown(tab, n1.id);
+      await shown(tab, n1);
       await badge(tab, 'order', 1);
     }
 
-    await tabs[1].click(`.item[data-id="${n1.id}"] .item-read`);
+    await tabs[1].click(`.item[data-id="${n1}"] .item-read`);
     for (const tab of [tabs[0], tabs[2]]) {
-      await shownRead(tab, n1.id);
+      await shownRead(tab, n1);
       await badge(tab, 'order', 0);
     }
 
     // The tab that opened the worker goes; the worker and its connection stay for the others.
     await tabs[0].close();
-    const n2 = await publish(t, grace, 'Order #2002 placed');
+    const o2 = await placeOrder(shopper);
     for (const tab of tabs.slice(1)) {
-      await shown(tab, n2.id);
+      await shownTitled(tab, `Order #${o2} placed`);
       await badge(tab, 'order', 1);
     }
     await streamsBecome(1);
@@ -238,11 +297,11 @@ describe('inbox page in Chromium', () => {
   it('without a SharedWorker, tabs elect a leader (Web Lock) that relays over BroadcastChannel; closing the leader hands over without a gap', async () => {
     await streamsBecome(0);
     const context = await newContext();
-    await new Client(t.baseUrl).signUp('hopper@example.com');
-    const hopper = await userId('hopper@example.com');
+    const shopper = new Client(t.baseUrl);
+    await shopper.signUp('dorothy@example.com');
     const first = await openInbox(context, '?share=leader');
     const errors = collectErrors(first);
-    await signInOnPage(first, 'hopper@example.com');
+    await signInOnPage(first, 'dorothy@example.com');
     const tabs = [first, await openInbox(context, '?share=leader'), await openInbox(context, '?share=leader')];
     for (const tab of tabs.slice(1)) errors.push(...collectErrors(tab));
     for (const tab of tabs) {
@@ -255,21 +314,23 @@ describe('inbox page in Chromium', () => {
     const leader = tabs[roles.indexOf('leader')];
     const followers = tabs.filter((tab) => tab !== leader);
 
-    const n1 = await publish(t, hopper, 'Order #3001 placed');
-    for (const tab of tabs) await shown(tab, n1.id);
-    await followers[0].click(`.item[data-id="${n1.id}"] .item-read`);
+    const o1 = await placeOrder(shopper);
+    const n1 = await shownTitled(leader, `Order #${o1} placed`);
+    for (const tab of tabs) await shown(tab, n1);
+    await followers[0].click(`.item[data-id="${n1}"] .item-read`);
     for (const tab of [leader, followers[1]]) {
-      await shownRead(tab, n1.id);
+      await shownRead(tab, n1);
       await badge(tab, 'order', 0);
     }
 
-    // The leader goes; published at once, before anyone has taken over: the new leader's replay brings them.
+    // The leader goes; orders placed at once, before anyone has taken over: the new leader's replay brings them.
     await leader.close();
-    const during = [await publish(t, hopper, 'Order #3002 placed'), await publish(t, hopper, 'Order #3003 placed')];
+    const during = [await placeOrder(shopper), await placeOrder(shopper)];
     for (const tab of followers) {
-      for (const n of during) await shown(tab, n.id);
+      const ids = [];
+      for (const o of during) ids.push(await shownTitled(tab, `Order #${o} placed`));
       await badge(tab, 'order', 2);
-      assert.deepEqual(await listedIds(tab), [during[1].id, during[0].id, n1.id]);
+      assert.deepEqual(await listedIds(tab), [ids[1], ids[0], n1]);
     }
     const after = await Promise.all(followers.map((tab) => tab.getAttribute('body', 'data-share-role')));
     assert.equal(after.filter((r) => r === 'leader').length, 1, `a new leader: ${after.join(', ')}`);

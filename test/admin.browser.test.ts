@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import { INVALID_CREDENTIALS } from '../src/auth/local.strategy.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import {
+  badges,
+  collectErrors,
+  launchChromium,
+  listedTitles,
+  live,
+  openInbox,
+  screenshot,
+  settled,
+  shownTitled,
+  signInOnPage,
+  eventually,
+  recordToasts,
+  toasted,
+  WAIT,
+} from './support/browser.js';
+import { Client } from './support/http.js';
+
+/**
+ * The admin's side of the inbox page and the page's forms, in real Chromium:
+ * a broadcast sent from the page's form reaches a user's browser and the
+ * admin's own page live; the server's validation message is shown and nothing
+ * is sent; buttons are disabled while their request is under way; a failed
+ * sign-in says why and leaves the page signed out.
+ */
+
+let t: TestApp;
+let browser: Browser;
+let admin: Client;
+
+before(async () => {
+  t = await startTestApp();
+  browser = await launchChromium();
+  admin = new Client(t.baseUrl);
+  assert.equal((await admin.login(t.adminEmail, t.adminPassword)).status, 200);
+});
+const contexts: BrowserContext[] = [];
+async function newContext(): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  contexts.push(context);
+  return context;
+}
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
+});
+after(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+/**
+ * Holds the page's next request to `path` until released, so the page can be
+ * seen while a request is under way. The request then goes to the real server.
+ */
+async function holdRequest(page: Page, path: string): Promise<{ arrived: Promise<void>; release: () => Promise<void> }> {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let arrived!: () => void;
+  const arrivedPromise = new Promise<void>((r) => (arrived = r));
+  let passed!: () => void;
+  const passedPromise = new Promise<void>((r) => (passed = r));
+  const pattern = `**${path}`;
+  await page.route(
+    pattern,
+    async (route: Route) => {
+      arrived();
+      await gate;
+      await route.continue();
+      passed();
+    },
+    { times: 1 },
+  );
+  return {
+    arrived: arrivedPromise,
+    release: async () => {
+      open();
+      await passedPromise;
+      await page.unroute(pattern);
+    },
+  };
+}
+
+async function broadcastsSent(): Promise<string[]> {
+  const res = await admin.get('/admin/broadcasts?limit=100');
+  assert.equal(res.status, 200, res.text);
+  return res.body.items.map((n: { title: string }) => n.title);
+}
+
+describe('admin panel and forms of the inbox page in Chromium', () => {
+  it('an admin sends broadcasts from the form: they arrive live on a user’s browser and the admin’s own page; a bad one shows the server’s 400 and sends nothing', async () => {
+    // A user, signed in in a browser of their own.
+    await new Client(t.baseUrl).signUp('margaret@example.com');
+    const userPage = await openInbox(await newContext(), t.baseUrl);
+    const errors = collectErrors(userPage);
+    await signInOnPage(userPage, 'margaret@example.com');
+    assert.equal(await userPage.isHidden('#new-broadcast'), true, 'no broadcasts for a user');
+
+    // The admin, in another browser.
+    const adminPage = await openInbox(await newContext(), t.baseUrl);
+    errors.push(...collectErrors(adminPage));
+    await signInOnPage(adminPage, t.adminEmail, t.adminPassword);
+    assert.equal(await adminPage.textContent('#account-role'), 'Admin');
+    await recordToasts(adminPage);
+    const form = '#broadcast-form';
+    const submit = '#broadcast-submit';
+    const compose = async () => {
+      await adminPage.click('#new-broadcast');
+      await adminPage.waitForSelector('#broadcast-dialog[open]');
+    };
+
+    // No title: the server's 400 message, under the form, with the title marked; nothing is sent,
+    // and the dialog stays open with what the admin typed.
+    await compose();
+    await adminPage.fill(`${form} [name=body]`, 'Checkout will be unavailable from 02:00 to 02:30 UTC.');
+    await adminPage.click(submit);
+    const expected = await admin.post('/admin/broadcasts', { title: '', body: 'x' }); // what the server says to that
+    assert.equal(expected.status, 400);
+    await adminPage.waitForSelector('#broadcast-error:not([hidden])');
+    const said: string = expected.body.message;
+    assert.match(said, /^title /);
+    assert.equal(await adminPage.textContent('#broadcast-error'), said.charAt(0).toUpperCase() + said.slice(1)); // as a sentence
+    assert.equal(await adminPage.isVisible('#broadcast-dialog[open]'), true);
+    assert.equal(await adminPage.getAttribute(`${form} [name=title]`, 'aria-invalid'), 'true');
+    assert.equal(await adminPage.inputValue(`${form} [name=body]`), 'Checkout will be unavailable from 02:00 to 02:30 UTC.');
+    assert.equal(await adminPage.isEnabled(submit), true);
+    assert.deepEqual(await broadcastsSent(), []);
+    await screenshot(adminPage, 'admin-broadcast-error');
+
+    // A good one. While it is under way the button is disabled (a second click cannot send it twice).
+    await adminPage.fill(`${form} [name=title]`, 'Scheduled maintenance tonight');
+    await adminPage.selectOption(`${form} [name=severity]`, 'warning');
+    const held = await holdRequest(adminPage, '/admin/broadcasts');
+    await adminPage.click(submit);
+    await held.arrived;
+    await adminPage.waitForSelector(`${submit}:disabled`);
+    assert.equal(await adminPage.getAttribute(form, 'aria-busy'), 'true');
+    assert.equal(await adminPage.textContent(submit), 'Sending…');
+    await screenshot(adminPage, 'admin-broadcast-sending');
+    await held.release();
+    await adminPage.waitForSelector(`${submit}:enabled`, { state: 'attached' });
+    await toasted(adminPage, 'Broadcast sent to everyone');
+    await adminPage.waitForSelector('#broadcast-dialog', { state: 'hidden' });
+    // Opened again: a clean form.
+    await compose();
+    assert.equal(await adminPage.isHidden('#broadcast-error'), true);
+    assert.equal(await adminPage.getAttribute(`${form} [name=title]`, 'aria-invalid'), null);
+    assert.equal(await adminPage.inputValue(`${form} [name=title]`), '', 'the form is cleared after sending');
+    await adminPage.click('#broadcast-cancel');
+    await adminPage.waitForSelector('#broadcast-dialog', { state: 'hidden' });
+
+    // Live on the user's page and on the admin's own.
+    for (const page of [userPage, adminPage]) {
+      const id = await shownTitled(page, 'Scheduled maintenance tonight');
+      assert.equal(await page.getAttribute(`.item[data-id="${id}"]`, 'data-severity'), 'warning');
+      assert.equal(await page.textContent(`.item[data-id="${id}"] .item-body`), 'Checkout will be unavailable from 02:00 to 02:30 UTC.');
+      await badges(page, { order: 0, payment: 0, system: 1 });
+    }
+    assert.deepEqual(await broadcastsSent(), ['Scheduled maintenance tonight'], 'sent once, the bad one not at all');
+
+    // To admins only: the admin's page shows it; the user's does not. A broadcast to everyone
+    // after it shows that the user's page has seen everything sent before.
+    await compose();
+    await adminPage.fill(`${form} [name=title]`, 'On call this weekend: Linus');
+    await adminPage.selectOption(`${form} [name=audience]`, 'admin');
+    await adminPage.click(submit);
+    await toasted(adminPage, 'Broadcast sent to admins');
+    await shownTitled(adminPage, 'On call this weekend: Linus');
+    await badges(adminPage, { order: 0, payment: 0, system: 2 });
+    await compose();
+    await adminPage.fill(`${form} [name=title]`, 'Maintenance is over');
+    await adminPage.fill(`${form} [name=body]`, 'Checkout is back.');
+    await adminPage.click(submit);
+    await shownTitled(userPage, 'Maintenance is over');
+    await badges(userPage, { order: 0, payment: 0, system: 2 });
+    assert.deepEqual(await listedTitles(userPage), ['Maintenance is over', 'Scheduled maintenance tonight']);
+    await shownTitled(adminPage, 'Maintenance is over');
+    await eventually(async () =>
+      assert.deepEqual(await listedTitles(adminPage), ['Maintenance is over', 'On call this weekend: Linus', 'Scheduled maintenance tonight']),
+    );
+
+    await settled(adminPage);
+    await screenshot(adminPage, 'admin');
+    assert.deepEqual(errors, []);
+  });
+
+  it('a failed sign-in shows the server’s message and stays signed out; the button is disabled while signing in; a taken email on sign-up is explained', async () => {
+    await new Client(t.baseUrl).signUp('barbara@example.com');
+    const page = await openInbox(await newContext(), t.baseUrl);
+    const errors = collectErrors(page);
+    await page.waitForSelector('body[data-view="signed-out"]');
+
+    // Nothing typed: the page asks for both, and sends nothing.
+    await page.click('#auth-submit');
+    await page.waitForSelector('#auth-error:not([hidden])');
+    assert.equal(await page.textContent('#auth-error'), 'Enter your email and password.');
+
+    await page.fill('#auth-form [name=email]', 'barbara@example.com');
+    await page.fill('#auth-form [name=password]', 'not-her-password');
+    const held = await holdRequest(page, '/auth/login');
+    await page.click('#auth-submit');
+    await held.arrived;
+    await page.waitForSelector('#auth-submit:disabled');
+    assert.equal(await page.textContent('#auth-submit'), 'Signing in…');
+    await held.release();
+    await page.waitForSelector('#auth-error:not([hidden])');
+    assert.equal(await page.textContent('#auth-error'), INVALID_CREDENTIALS);
+    await page.waitForSelector('#auth-submit:enabled');
+    assert.equal(await page.textContent('#auth-submit'), 'Sign in');
+    assert.equal(await page.getAttribute('body', 'data-view'), 'signed-out');
+    assert.equal(await page.inputValue('#auth-form [name=email]'), 'barbara@example.com', 'the email stays');
+    assert.equal(await page.inputValue('#auth-form [name=password]'), '', 'the wrong password is cleared');
+    await screenshot(page, 'sign-in-error');
+
+    // Creating an account with a taken email says so.
+    await page.click('#tab-register');
+    await page.waitForSelector('#auth-error', { state: 'hidden' });
+    await page.fill('#auth-form [name=password]', 'password-123');
+    await page.click('#auth-submit');
+    await page.waitForSelector('#auth-error:text-is("That email already has an account. Sign in instead.")');
+    assert.equal(await page.getAttribute('body', 'data-view'), 'signed-out');
+
+    // And the right password signs in.
+    await page.click('#tab-sign-in');
+    await page.fill('#auth-form [name=password]', 'password-123');
+    await page.click('#auth-submit');
+    await live(page);
+    await page.waitForSelector('#empty:not([hidden])', { timeout: WAIT });
+    assert.deepEqual(errors, []);
+  });
+});
