@@ -29,7 +29,7 @@ export class RegisterDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 100 })
   @IsOptional()
   @IsString()
-  @Length(1, 100)
+  @Length(1, 100, { message: 'displayName must be 1 to 100 characters' })
   displayName?: string;
 }
 

@@ -26,7 +26,7 @@ export const MAX_UNIT_PRICE = 1_000_000_000;
 export class OrderItemInputDto {
   @ApiProperty({ minLength: 1, maxLength: 100, example: 'TEE-RED-M' })
   @IsString()
-  @Length(1, 100)
+  @Length(1, 100, { message: 'sku must be 1 to 100 characters' })
   sku: string;
 
   @ApiProperty({ minimum: 1, maximum: MAX_QUANTITY, example: 2 })

@@ -43,12 +43,12 @@ export class AudienceDto {
 export class SendBroadcastDto {
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'Maintenance tonight' })
   @IsString()
-  @Length(1, 200)
+  @Length(1, 200, { message: 'title must be 1 to 200 characters' })
   title: string;
 
   @ApiProperty({ maxLength: 10_000, example: 'Checkout is unavailable from 02:00 to 02:30 UTC.' })
   @IsString()
-  @MaxLength(10_000)
+  @MaxLength(10_000, { message: 'body must be at most 10,000 characters' })
   body: string;
 
   @ApiPropertyOptional({ enum: SEVERITIES, default: 'info' })
