@@ -74,6 +74,8 @@ export class NotificationPublisher {
         drafts.map((d) => JSON.stringify(d.data)),
       ],
     );
+    // Identity values are drawn as the rows are inserted, in ORDER BY ord, under the lock:
+    // sorted by id, rows[i] is drafts[i] (send() relies on it to answer each caller).
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     await this.announce(tx, rows);
     return rows;

@@ -3,7 +3,7 @@ import { Observable, Subject, interval, map, share } from 'rxjs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { CHANNELS, type Channel, type NotificationRow, type ReadPayload, toJson } from './notification.types.js';
+import { type Channel, type NotificationRow, type ReadPayload, toJson } from './notification.types.js';
 import { canSee, type Viewer } from './visibility.js';
 
 /** The message Nest's SseStream writes; `data` is pre-serialised JSON. */
@@ -75,7 +75,6 @@ export class StreamHub implements OnModuleDestroy {
   private streamCount = 0;
   /** One timer for every stream's heartbeat. */
   readonly heartbeat$: Observable<SseMessage>;
-  private readonly destroyed = new Subject<void>();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -90,7 +89,6 @@ export class StreamHub implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.endAll();
-    this.destroyed.next();
   }
 
   get size(): number {
@@ -145,19 +143,21 @@ export class StreamHub implements OnModuleDestroy {
 
   /** Fan a committed row out to the streams of this instance that may see it. */
   dispatch(row: NotificationRow): void {
-    const frame = frameOf(row);
+    // Serialised at most once, and only if a stream of this instance receives it: behind
+    // several instances most personal notifications have no stream here.
+    let frame: Frame | undefined;
     let delivered = 0;
     if (row.user_id !== null) {
       const route = this.routes.get(String(row.user_id));
-      if (route) delivered = this.deliver(route, frame);
+      if (route) delivered = this.deliver(route, (frame = frameOf(row)));
     } else if (this.routes.size > 0) {
       const now = Date.now();
       const audience = row.audience_kind === 'users' ? new Set((row.audience_user_ids ?? []).map(String)) : undefined;
       for (const route of this.routes.values()) {
-        if (canSee(route.viewer, row, now, audience)) delivered += this.deliver(route, frame);
+        if (canSee(route.viewer, row, now, audience)) delivered += this.deliver(route, (frame ??= frameOf(row)));
       }
     }
-    if (delivered > 0) {
+    if (frame && delivered > 0) {
       this.metrics.delivered.inc(delivered);
       this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - frame.createdAt) / 1000);
     }
@@ -205,5 +205,4 @@ export class StreamHub implements OnModuleDestroy {
     }
   }
 
-  static readonly ALL_CHANNELS: readonly Channel[] = CHANNELS;
 }
