@@ -224,7 +224,11 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const probes: string[] = [];
       terminated = true;
       // A sign-in (argon2: tens of ms) in flight on a kept-alive connection when the signal comes.
-      const inFlight = users[0].client.login('hank@example.com').then(
+      // From a client of its own: a sign-in rotates its session, and the streaming clients must
+      // keep theirs (had it gone through on hank's own session, his resumes would get 401).
+      const signer = new Client(a.baseUrl);
+      await signer.fetchCsrf();
+      const inFlight = signer.login('hank@example.com').then(
         (r) => String(r.status),
         (err: Error) => `connection error: ${(err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.message}`,
       );
