@@ -23,7 +23,12 @@ function category(url: string, name: string): string {
 
 function cpu(file: string, top: number): void {
   const p = JSON.parse(readFileSync(file, 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }>;
+    nodes: Array<{
+      id: number;
+      callFrame: { functionName: string; url: string; lineNumber: number };
+      hitCount?: number;
+      children?: number[];
+    }>;
     samples: number[];
     timeDeltas: number[];
     startTime: number;
@@ -32,7 +37,8 @@ function cpu(file: string, top: number): void {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   // The first delta covers the profiler's own start-up: not the workload.
-  for (let i = 1; i < p.samples.length; i++) selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (let i = 1; i < p.samples.length; i++)
+    selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
   const total = p.endTime - p.startTime - (p.timeDeltas[0] ?? 0);
   const fn = new Map<string, number>();
   const cat = new Map<string, number>();
@@ -53,7 +59,9 @@ function cpu(file: string, top: number): void {
       .filter(([k]) => !k.startsWith('(idle)'))
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
-      .forEach(([k, us]) => console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${k}`));
+      .forEach(([k, us]) =>
+        console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${k}`),
+      );
   console.log('by package / file (self time, % of the non-idle time):');
   show(cat, 25);
   console.log('\nby function (self time):');
@@ -61,7 +69,15 @@ function cpu(file: string, top: number): void {
 }
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]]; location_fields: string[] } };
+  snapshot: {
+    meta: {
+      node_fields: string[];
+      node_types: [string[]];
+      edge_fields: string[];
+      edge_types: [string[]];
+      location_fields: string[];
+    };
+  };
   nodes: number[];
   edges: number[];
   locations: number[];
@@ -95,13 +111,15 @@ function heapBy(file: string): Map<string, { size: number; count: number }> {
     const end = firstEdge[idx] + s.nodes[node + EC] * ew;
     for (let e = firstEdge[idx]; e < end; e += ew) {
       const t = etypes[s.edges[e + ET]];
-      if ((t === 'internal' || t === 'property' || t === 'context') && s.strings[s.edges[e + EN]] === name) return s.edges[e + ETO];
+      if ((t === 'internal' || t === 'property' || t === 'context') && s.strings[s.edges[e + EN]] === name)
+        return s.edges[e + ETO];
     }
     return -1;
   };
   const line = new Map<number, number>();
   const lf = s.snapshot.meta.location_fields;
-  for (let i = 0; i < s.locations.length; i += lf.length) line.set(s.locations[i + lf.indexOf('object_index')], s.locations[i + lf.indexOf('line')] + 1);
+  for (let i = 0; i < s.locations.length; i += lf.length)
+    line.set(s.locations[i + lf.indexOf('object_index')], s.locations[i + lf.indexOf('line')] + 1);
   const scriptName = (closure: number): string => {
     const sfi = edge(closure, 'shared');
     if (sfi < 0) return '?';
@@ -141,9 +159,12 @@ function heap(before: string, after: string, per: number, top: number): void {
   }
   for (const [k, o] of a) if (!b.has(k)) rows.push([k, -o.size, -o.count]);
   rows.sort((x, y) => y[1] - x[1]);
-  console.log(`growth ${before} → ${after}: ${(total / 1024 / 1024).toFixed(1)} MB, ${(total / per).toFixed(0)} B per unit (÷ ${per})\n`);
+  console.log(
+    `growth ${before} → ${after}: ${(total / 1024 / 1024).toFixed(1)} MB, ${(total / per).toFixed(0)} B per unit (÷ ${per})\n`,
+  );
   console.log('   bytes/unit  objects/unit  constructor');
-  for (const [k, d, c] of rows.slice(0, top)) console.log(`${(d / per).toFixed(0).padStart(12)}  ${(c / per).toFixed(2).padStart(12)}  ${k}`);
+  for (const [k, d, c] of rows.slice(0, top))
+    console.log(`${(d / per).toFixed(0).padStart(12)}  ${(c / per).toFixed(2).padStart(12)}  ${k}`);
   // Closures by the package that made them: who keeps per-connection state alive.
   const byPkg = new Map<string, [number, number]>();
   for (const [k, d, c] of rows) {
@@ -154,7 +175,8 @@ function heap(before: string, after: string, per: number, top: number): void {
     byPkg.set(pkg, [e[0] + d, e[1] + c]);
   }
   console.log('\nclosures by package: bytes/unit  closures/unit');
-  for (const [k, [d, c]] of [...byPkg].sort((a, b) => b[1][0] - a[1][0]).slice(0, 15)) console.log(`${(d / per).toFixed(0).padStart(12)}  ${(c / per).toFixed(2).padStart(12)}  ${k}`);
+  for (const [k, [d, c]] of [...byPkg].sort((a, b) => b[1][0] - a[1][0]).slice(0, 15))
+    console.log(`${(d / per).toFixed(0).padStart(12)}  ${(c / per).toFixed(2).padStart(12)}  ${k}`);
 }
 
 const [mode, a, b, c] = process.argv.slice(2);

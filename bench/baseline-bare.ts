@@ -8,7 +8,18 @@
  *   PORT=… BENCH_PROBE_PORT=… node --expose-gc dist/bench/baseline-bare.js
  */
 import http from 'node:http';
-import { HeapSampler, SSE_HEADERS, TARGETED_TITLE, memoryNow, notificationJson, now, paced, profilingRoutes, readyFrame, startControlServer } from './common.js';
+import {
+  HeapSampler,
+  SSE_HEADERS,
+  TARGETED_TITLE,
+  memoryNow,
+  notificationJson,
+  now,
+  paced,
+  profilingRoutes,
+  readyFrame,
+  startControlServer,
+} from './common.js';
 
 const port = Number(process.env.PORT);
 const probePort = Number(process.env.BENCH_PROBE_PORT);
@@ -86,7 +97,10 @@ await startControlServer(probePort, {
     const first = lastId + 1;
     for (let i = 0; i < b.count; i++) {
       const id = ++lastId;
-      list.push([id, frame(id, 'order', notificationJson(id, 'order', 'order.shipped', TARGETED_TITLE, { t: now(), s: -1, i }))]);
+      list.push([
+        id,
+        frame(id, 'order', notificationJson(id, 'order', 'order.shipped', TARGETED_TITLE, { t: now(), s: -1, i })),
+      ]);
     }
     return { first: String(first), last: String(lastId) };
   },

@@ -9,7 +9,18 @@
  */
 import { EventEmitter } from 'node:events';
 import express from 'express';
-import { HeapSampler, SSE_HEADERS, TARGETED_TITLE, memoryNow, notificationJson, now, paced, profilingRoutes, readyFrame, startControlServer } from './common.js';
+import {
+  HeapSampler,
+  SSE_HEADERS,
+  TARGETED_TITLE,
+  memoryNow,
+  notificationJson,
+  now,
+  paced,
+  profilingRoutes,
+  readyFrame,
+  startControlServer,
+} from './common.js';
 
 const port = Number(process.env.PORT);
 const probePort = Number(process.env.BENCH_PROBE_PORT);
@@ -53,7 +64,13 @@ app.get('/stream', (req, res) => {
   });
 });
 
-function emit(userId: string | null, channel: string, type: string, title: string, data: Record<string, unknown>): Message {
+function emit(
+  userId: string | null,
+  channel: string,
+  type: string,
+  title: string,
+  data: Record<string, unknown>,
+): Message {
   const id = ++lastId;
   const m: Message = { userId, id, channel, json: notificationJson(id, channel, type, title, data) };
   events.emit('notification', m);
@@ -70,12 +87,21 @@ await startControlServer(probePort, {
   '/streams': () => ({ streams: open }),
   '/broadcast': (b: { title: string }) => ({ id: String(emit(null, 'system', 'system.broadcast', b.title, {}).id) }),
   '/targeted': (b: { rate: number; durationMs: number; users: string[]; step: number }) =>
-    paced(b.rate, b.durationMs, (i) => void emit(b.users[i % b.users.length], 'order', 'order.shipped', TARGETED_TITLE, { t: now(), s: b.step })),
+    paced(
+      b.rate,
+      b.durationMs,
+      (i) => void emit(b.users[i % b.users.length], 'order', 'order.shipped', TARGETED_TITLE, { t: now(), s: b.step }),
+    ),
   '/bulk': (b: { user: string; count: number }) => {
     const first = lastId + 1;
     for (let i = 0; i < b.count; i++) {
       const id = ++lastId;
-      history.push({ userId: b.user, id, channel: 'order', json: notificationJson(id, 'order', 'order.shipped', TARGETED_TITLE, { t: now(), s: -1, i }) });
+      history.push({
+        userId: b.user,
+        id,
+        channel: 'order',
+        json: notificationJson(id, 'order', 'order.shipped', TARGETED_TITLE, { t: now(), s: -1, i }),
+      });
     }
     return { first: String(first), last: String(lastId) };
   },

@@ -73,7 +73,13 @@ export class Samples {
  * "A notification as JSON"): `data.t` is the publish-call time (now()) and
  * `data.s` the step, which the load process reads without parsing the JSON.
  */
-export function notificationJson(id: number, channel: string, type: string, title: string, data: Record<string, unknown>) {
+export function notificationJson(
+  id: number,
+  channel: string,
+  type: string,
+  title: string,
+  data: Record<string, unknown>,
+) {
   return {
     id: String(id),
     channel,
@@ -120,7 +126,13 @@ export function memoryNow(): Memory {
     gc();
   }
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers };
+  return {
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    rss: m.rss,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
 }
 
 /** Samples heapUsed/rss every few ms (no forced GC: this is the heap as it really grows). */
@@ -158,7 +170,9 @@ export class HeapSampler {
 export function profilingRoutes(): Record<string, Handler> {
   let session: Session | null = null;
   const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) => session!.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+    new Promise<any>((resolve, reject) =>
+      session!.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))),
+    );
   return {
     /** CPU time this process has used (user + system, µs): work per event, whatever else the machine runs. */
     '/cpu': () => {
@@ -219,7 +233,9 @@ export function startControlServer(port: number, routes: Record<string, Handler>
             res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out ?? {}));
           },
           (err: Error) => {
-            res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: err.stack ?? String(err) }));
+            res
+              .writeHead(500, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ error: err.stack ?? String(err) }));
           },
         );
     });
@@ -240,7 +256,14 @@ export async function paced(
   rate: number,
   durationMs: number,
   send: (i: number) => Promise<unknown> | void,
-): Promise<{ offered: number; committed: number; failed: number; elapsedMs: number; lateMs: number; firstError?: string }> {
+): Promise<{
+  offered: number;
+  committed: number;
+  failed: number;
+  elapsedMs: number;
+  lateMs: number;
+  firstError?: string;
+}> {
   const total = Math.round((rate * durationMs) / 1000);
   const start = now();
   let offered = 0;

@@ -37,12 +37,19 @@ try {
   for (const [name, sql] of Object.entries(scripts)) {
     const file = join(dir, `${name}.sql`);
     writeFileSync(file, sql);
-    const out = spawnSync('pgbench', ['-n', '-c', '8', '-j', '2', '-T', String(SECONDS), '-f', file, url], { encoding: 'utf8' });
+    const out = spawnSync('pgbench', ['-n', '-c', '8', '-j', '2', '-T', String(SECONDS), '-f', file, url], {
+      encoding: 'utf8',
+    });
     const tps = Number(/tps = ([\d.]+)/.exec(out.stdout)?.[1] ?? NaN);
-    results[name] = { transactionsPerSecond: Math.round(tps), notificationsPerSecond: Math.round(tps * (name === 'batch' ? 100 : 1)) };
+    results[name] = {
+      transactionsPerSecond: Math.round(tps),
+      notificationsPerSecond: Math.round(tps * (name === 'batch' ? 100 : 1)),
+    };
   }
   console.table(results);
-  console.log(`lock / outbox writer throughput: ${(results.lock.transactionsPerSecond / results.outbox.transactionsPerSecond).toFixed(2)}×`);
+  console.log(
+    `lock / outbox writer throughput: ${(results.lock.transactionsPerSecond / results.outbox.transactionsPerSecond).toFixed(2)}×`,
+  );
 } finally {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -174,8 +174,17 @@ function connect(target: Target, s: Stream, extraHeaders: Record<string, string>
     s.sock = sock;
     sock.setNoDelay(true);
     sock.on('connect', () => {
-      const headers = { Host: `${target.host}:${target.port}`, Accept: 'text/event-stream', ...s.spec.headers, ...extraHeaders };
-      sock.write(`GET ${s.spec.path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      const headers = {
+        Host: `${target.host}:${target.port}`,
+        Accept: 'text/event-stream',
+        ...s.spec.headers,
+        ...extraHeaders,
+      };
+      sock.write(
+        `GET ${s.spec.path} HTTP/1.1\r\n${Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n`,
+      );
     });
     sock.on('error', (err) => {
       const cb = s.onReady;
@@ -191,7 +200,11 @@ function connect(target: Target, s: Stream, extraHeaders: Record<string, string>
   });
 }
 
-async function openMany(target: Target, specs: StreamSpec[], concurrency = 128): Promise<{ opened: number; failed: number; firstError?: string; ms: number }> {
+async function openMany(
+  target: Target,
+  specs: StreamSpec[],
+  concurrency = 128,
+): Promise<{ opened: number; failed: number; firstError?: string; ms: number }> {
   const started = now();
   let next = 0;
   let failed = 0;
@@ -234,11 +247,16 @@ function call(c: HttpCall): Promise<{ status: number; body: string; sentAt: numb
       headers['content-length'] = String(Buffer.byteLength(payload));
     }
     const sentAt = now();
-    const req = http.request({ host: '127.0.0.1', port: c.port, method: c.method, path: c.path, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), sentAt }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: c.port, method: c.method, path: c.path, headers, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), sentAt }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -294,7 +312,14 @@ async function targetedStep(publish: HttpCall, step: number, offset: number, gra
   const t0 = now();
   const res = await call(publish);
   if (res.status !== 200) throw new Error(`targeted publish answered ${res.status}: ${res.body.slice(0, 500)}`);
-  const r = JSON.parse(res.body) as { offered: number; committed: number; failed: number; elapsedMs: number; lateMs: number; firstError?: string };
+  const r = JSON.parse(res.body) as {
+    offered: number;
+    committed: number;
+    failed: number;
+    elapsedMs: number;
+    lateMs: number;
+    firstError?: string;
+  };
   const deadline = now() + graceMs;
   while (targeted.count < r.committed && now() < deadline) await sleep(5);
   const spanMs = Math.max(targeted.last, t0 + (publish.body as { durationMs: number }).durationMs) - t0;
@@ -308,7 +333,14 @@ async function targetedStep(publish: HttpCall, step: number, offset: number, gra
 }
 
 /** POST /orders at `rate` for `durationMs`, round-robin over users with no order outstanding. */
-async function ordersStep(o: { port: number; rate: number; durationMs: number; graceMs: number; users: Array<{ user: string; cookie: string; csrf: string }>; body: unknown }) {
+async function ordersStep(o: {
+  port: number;
+  rate: number;
+  durationMs: number;
+  graceMs: number;
+  users: Array<{ user: string; cookie: string; csrf: string }>;
+  body: unknown;
+}) {
   orders.delivered = 0;
   orders.last = 0;
   orders.lat.clear();
@@ -341,7 +373,13 @@ async function ordersStep(o: { port: number; rate: number; durationMs: number; g
         sent++;
         s.orderSentAt = now();
         pending.push(
-          call({ port: o.port, method: 'POST', path: '/orders', headers: { cookie: u.cookie, 'x-csrf-token': u.csrf, 'x-forwarded-proto': 'https' }, body: o.body }).then(
+          call({
+            port: o.port,
+            method: 'POST',
+            path: '/orders',
+            headers: { cookie: u.cookie, 'x-csrf-token': u.csrf, 'x-forwarded-proto': 'https' },
+            body: o.body,
+          }).then(
             (r) => {
               statuses[r.status] = (statuses[r.status] ?? 0) + 1;
               if (r.status !== 201) {
@@ -416,7 +454,15 @@ type Command =
   | { id: number; cmd: 'targeted'; publish: HttpCall; step: number; offset: number; graceMs: number }
   | { id: number; cmd: 'orders'; orders: Parameters<typeof ordersStep>[0] }
   | { id: number; cmd: 'cursor'; target: Target; spec: StreamSpec }
-  | { id: number; cmd: 'replay'; target: Target; spec: StreamSpec; lastEventId: string; expect: number; timeoutMs: number }
+  | {
+      id: number;
+      cmd: 'replay';
+      target: Target;
+      spec: StreamSpec;
+      lastEventId: string;
+      expect: number;
+      timeoutMs: number;
+    }
   | { id: number; cmd: 'exit' };
 
 async function handle(m: Command): Promise<unknown> {
@@ -426,7 +472,10 @@ async function handle(m: Command): Promise<unknown> {
     case 'closeAll':
       return closeAll();
     case 'count':
-      return { open: [...streams.values()].filter((s) => !s.closed).length, events: [...streams.values()].reduce((a, s) => a + s.events, 0) };
+      return {
+        open: [...streams.values()].filter((s) => !s.closed).length,
+        events: [...streams.values()].reduce((a, s) => a + s.events, 0),
+      };
     case 'clock':
       return clockOffset(m.probePort);
     case 'call':

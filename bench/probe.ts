@@ -14,7 +14,16 @@ import { TransactionRunner } from '../src/database/transaction.js';
 import { ID_ORDER_LOCK, NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import type { PersonalDraft } from '../src/notifications/notification.types.js';
 import { StreamHub } from '../src/notifications/stream-hub.js';
-import { BODY, HeapSampler, TARGETED_TITLE, memoryNow, now, paced, profilingRoutes, startControlServer } from './common.js';
+import {
+  BODY,
+  HeapSampler,
+  TARGETED_TITLE,
+  memoryNow,
+  now,
+  paced,
+  profilingRoutes,
+  startControlServer,
+} from './common.js';
 
 const port = Number(process.env.BENCH_PROBE_PORT);
 if (!port) throw new Error('bench/probe.js needs BENCH_PROBE_PORT');
@@ -76,7 +85,9 @@ await startControlServer(port, {
   '/bulk': async (b: { user: string; count: number }) => {
     const publisher = get(NotificationPublisher);
     const started = now();
-    const rows = await Promise.all(Array.from({ length: b.count }, (_, i) => publisher.send(draft(b.user, { t: now(), s: -1, i }))));
+    const rows = await Promise.all(
+      Array.from({ length: b.count }, (_, i) => publisher.send(draft(b.user, { t: now(), s: -1, i }))),
+    );
     return { first: rows[0]?.id, last: rows[rows.length - 1]?.id, ms: now() - started };
   },
 

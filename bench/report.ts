@@ -23,13 +23,31 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
   return a == null || b == null || b === 0 ? null : r2(a / b);
 }
 
-function row(metric: string, unit: string, pick: (s: ServerResult) => number | null | undefined, results: Results, target = '', check?: (r: Row) => boolean | null, note?: string): Row {
+function row(
+  metric: string,
+  unit: string,
+  pick: (s: ServerResult) => number | null | undefined,
+  results: Results,
+  target = '',
+  check?: (r: Row) => boolean | null,
+  note?: string,
+): Row {
   const v = (k: Kind) => {
     const s = results[k];
     const x = s ? pick(s) : null;
     return x == null ? null : x;
   };
-  const r: Row = { metric, unit, app: v('app'), bare: v('bare'), naive: v('naive'), ratio: null, target, met: null, note };
+  const r: Row = {
+    metric,
+    unit,
+    app: v('app'),
+    bare: v('bare'),
+    naive: v('naive'),
+    ratio: null,
+    target,
+    met: null,
+    note,
+  };
   r.ratio = ratio(r.app, r.bare);
   r.met = check ? check(r) : null;
   return r;
@@ -45,37 +63,123 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
   for (const level of plan.levels) {
     const idle = (s: ServerResult) => s.idle.find((x) => x.streams === level);
     const isTop = level === top;
-    rows.push(row(`idle heap per stream @${level}`, 'KB', (s) => idle(s)?.heapPerStreamKB, results, isTop ? T('≤ 1.2× bare') : '', isTop ? C((r) => (r.ratio == null ? null : r.ratio <= 1.2)) : undefined));
+    rows.push(
+      row(
+        `idle heap per stream @${level}`,
+        'KB',
+        (s) => idle(s)?.heapPerStreamKB,
+        results,
+        isTop ? T('≤ 1.2× bare') : '',
+        isTop ? C((r) => (r.ratio == null ? null : r.ratio <= 1.2)) : undefined,
+      ),
+    );
     rows.push(row(`idle RSS per stream @${level}`, 'KB', (s) => idle(s)?.rssPerStreamKB, results));
   }
   for (const level of plan.levels) {
     const f = (s: ServerResult) => s.fanout.find((x) => x.streams === level);
     const isTop = level === top;
     rows.push(row(`fan-out p50 @${level}`, 'ms', (s) => f(s)?.p50, results));
-    rows.push(row(`fan-out p99 @${level}`, 'ms', (s) => f(s)?.p99, results, isTop ? T('≤ 1.0× bare') : '', isTop ? C((r) => (r.ratio == null ? null : r.ratio <= 1.0)) : undefined));
+    rows.push(
+      row(
+        `fan-out p99 @${level}`,
+        'ms',
+        (s) => f(s)?.p99,
+        results,
+        isTop ? T('≤ 1.0× bare') : '',
+        isTop ? C((r) => (r.ratio == null ? null : r.ratio <= 1.0)) : undefined,
+      ),
+    );
     rows.push(row(`fan-out max @${level}`, 'ms', (s) => f(s)?.max, results));
   }
-  rows.push(row(`idle CPU with ${top} streams open`, '% core', (s) => s.idleCpuPct, results, '', undefined, 'heartbeats and per-connection timers'));
-  const fTop = (s: ServerResult) => s.fanout.find((x) => x.streams === top);
-  rows.push(row(`fan-out server CPU per delivery @${top}`, 'µs', (s) => fTop(s)?.cpuPerDeliveryUs, results, '', undefined, 'process CPU time over the rounds ÷ deliveries'));
-  rows.push(row(`fan-out load-process CPU per receipt @${top}`, 'µs', (s) => fTop(s)?.loadCpuPerReceiptUs, results, '', undefined, 'the measuring side'));
   rows.push(
-    row('targeted sustained, internal publish', '/s', (s) => s.targeted.sustained, results, T('≥ 20,000/s'), C((r) => (r.app == null ? null : r.app >= 20000)), 'highest offered rate delivered completely at ≥ 90 % of that rate (step start → last receipt); app = persisted and delivered'),
+    row(
+      `idle CPU with ${top} streams open`,
+      '% core',
+      (s) => s.idleCpuPct,
+      results,
+      '',
+      undefined,
+      'heartbeats and per-connection timers',
+    ),
+  );
+  const fTop = (s: ServerResult) => s.fanout.find((x) => x.streams === top);
+  rows.push(
+    row(
+      `fan-out server CPU per delivery @${top}`,
+      'µs',
+      (s) => fTop(s)?.cpuPerDeliveryUs,
+      results,
+      '',
+      undefined,
+      'process CPU time over the rounds ÷ deliveries',
+    ),
+  );
+  rows.push(
+    row(
+      `fan-out load-process CPU per receipt @${top}`,
+      'µs',
+      (s) => fTop(s)?.loadCpuPerReceiptUs,
+      results,
+      '',
+      undefined,
+      'the measuring side',
+    ),
+  );
+  rows.push(
+    row(
+      'targeted sustained, internal publish',
+      '/s',
+      (s) => s.targeted.sustained,
+      results,
+      T('≥ 20,000/s'),
+      C((r) => (r.app == null ? null : r.app >= 20000)),
+      'highest offered rate delivered completely at ≥ 90 % of that rate (step start → last receipt); app = persisted and delivered',
+    ),
   );
   rows.push(row('targeted capacity (max delivered/s)', '/s', (s) => s.targeted.capacity, results));
   rows.push(row('targeted p50 @5,000/s', 'ms', (s) => s.targeted.at5k?.p50, results));
-  rows.push(row('targeted p99 @5,000/s', 'ms', (s) => s.targeted.at5k?.p99, results, T('≤ 50 ms'), C((r) => (r.app == null ? null : r.app <= 50))));
-  rows.push(row('targeted server CPU per notification @5,000/s', 'µs', (s) => s.targeted.steps.find((x) => x.rate === 5000)?.cpuPerNotificationUs, results));
+  rows.push(
+    row(
+      'targeted p99 @5,000/s',
+      'ms',
+      (s) => s.targeted.at5k?.p99,
+      results,
+      T('≤ 50 ms'),
+      C((r) => (r.app == null ? null : r.app <= 50)),
+    ),
+  );
+  rows.push(
+    row(
+      'targeted server CPU per notification @5,000/s',
+      'µs',
+      (s) => s.targeted.steps.find((x) => x.rate === 5000)?.cpuPerNotificationUs,
+      results,
+    ),
+  );
   const orders = results.app?.orders;
   if (orders) {
-    const pickBare = (x: (s: ServerResult) => number | null | undefined) => (s: ServerResult) => (s.kind === 'app' ? x(s) : null);
+    const pickBare = (x: (s: ServerResult) => number | null | undefined) => (s: ServerResult) =>
+      s.kind === 'app' ? x(s) : null;
     const available = orders.available;
-    const note = available ? 'ratio: to the bare baseline\'s internal publish' : orders.note;
-    const o = row('targeted sustained, POST /orders', '/s', pickBare((s) => (available ? s.orders!.sustained : null)), results, T('≥ 20,000/s'), C((r) => (r.app == null ? null : r.app >= 20000)), note);
+    const note = available ? "ratio: to the bare baseline's internal publish" : orders.note;
+    const o = row(
+      'targeted sustained, POST /orders',
+      '/s',
+      pickBare((s) => (available ? s.orders!.sustained : null)),
+      results,
+      T('≥ 20,000/s'),
+      C((r) => (r.app == null ? null : r.app >= 20000)),
+      note,
+    );
     o.bare = results.bare?.targeted.sustained ?? null;
     o.ratio = ratio(o.app, o.bare);
     rows.push(o);
-    const c = row('POST /orders capacity (max delivered/s)', '/s', pickBare((s) => (available ? s.orders!.capacity : null)), results);
+    const c = row(
+      'POST /orders capacity (max delivered/s)',
+      '/s',
+      pickBare((s) => (available ? s.orders!.capacity : null)),
+      results,
+    );
     c.bare = results.bare?.targeted.capacity ?? null;
     c.ratio = ratio(c.app, c.bare);
     rows.push(c);
@@ -86,18 +190,45 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     const st = orders.steps.find((x) => x.rate === at);
     for (const q of ['p50', 'p99'] as const) {
       const lagging = at !== null && !orders.steps.find((x) => x.rate === at)?.keptUp;
-      const r = row(`POST /orders ${q} @${at ?? '—'}/s${lagging ? ' (lagging)' : ''}`, 'ms', pickBare(() => st?.latency[q] ?? null), results, q === 'p99' && at === 5000 ? T('≤ 50 ms') : '', q === 'p99' && at === 5000 ? C((x) => (x.app == null ? null : x.app <= 50)) : undefined);
+      const r = row(
+        `POST /orders ${q} @${at ?? '—'}/s${lagging ? ' (lagging)' : ''}`,
+        'ms',
+        pickBare(() => st?.latency[q] ?? null),
+        results,
+        q === 'p99' && at === 5000 ? T('≤ 50 ms') : '',
+        q === 'p99' && at === 5000 ? C((x) => (x.app == null ? null : x.app <= 50)) : undefined,
+      );
       const bareStep = results.bare?.targeted.steps.find((x) => x.rate === at);
       r.bare = bareStep?.latency[q] ?? null;
       r.ratio = ratio(r.app, r.bare);
       rows.push(r);
     }
   }
-  rows.push(row(`replay of ${plan.replay} after Last-Event-ID`, 'ms', (s) => s.replay.ms, results, T('≤ 1,000 ms'), C((r) => (r.app == null ? null : r.app <= 1000))));
+  rows.push(
+    row(
+      `replay of ${plan.replay} after Last-Event-ID`,
+      'ms',
+      (s) => s.replay.ms,
+      results,
+      T('≤ 1,000 ms'),
+      C((r) => (r.app == null ? null : r.app <= 1000)),
+    ),
+  );
   rows.push(row('replay heap peak over before', 'MB', (s) => s.replay.heapPeakDeltaMB, results, T('flat')));
   const ids = results.app?.idOrdering;
   if (ids) {
-    const only = (label: string, v: number | null) => rows.push({ metric: label, unit: '/s', app: v, bare: null, naive: null, ratio: null, target: '', met: null, note: 'issue 3: persisted/s' });
+    const only = (label: string, v: number | null) =>
+      rows.push({
+        metric: label,
+        unit: '/s',
+        app: v,
+        bare: null,
+        naive: null,
+        ratio: null,
+        target: '',
+        met: null,
+        note: 'issue 3: persisted/s',
+      });
     only('ids: group commit (send), persisted+delivered', ids.groupCommitSend);
     only(`ids: 1 tx/notification + lock, ${ids.concurrency} writers`, ids.txPerNotificationWithLock);
     only(`ids: 1 tx/notification, no lock, ${ids.concurrency} writers`, ids.txPerNotificationNoLock);
@@ -106,7 +237,8 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
   return rows;
 }
 
-const fmt = (x: number | null) => (x == null ? '—' : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : String(Math.round(x * 100) / 100));
+const fmt = (x: number | null) =>
+  x == null ? '—' : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : String(Math.round(x * 100) / 100);
 
 export function markdownTable(rows: Row[]): string {
   const lines = [
@@ -114,12 +246,18 @@ export function markdownTable(rows: Row[]): string {
     '| --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.metric} | ${r.unit} | ${fmt(r.app)} | ${fmt(r.bare)} | ${fmt(r.naive)} | ${r.ratio == null ? '—' : `${r.ratio}×`} | ${r.target} | ${r.met == null ? '' : r.met ? 'yes' : '**no**'} |`);
+    lines.push(
+      `| ${r.metric} | ${r.unit} | ${fmt(r.app)} | ${fmt(r.bare)} | ${fmt(r.naive)} | ${r.ratio == null ? '—' : `${r.ratio}×`} | ${r.target} | ${r.met == null ? '' : r.met ? 'yes' : '**no**'} |`,
+    );
   }
   return lines.join('\n');
 }
 
-export function printTable(rows: Row[], date: string, machine: { cpus: number; model: string; node: string; loadAverage?: { start: number; end: number } }): void {
+export function printTable(
+  rows: Row[],
+  date: string,
+  machine: { cpus: number; model: string; node: string; loadAverage?: { start: number; end: number } },
+): void {
   const load = machine.loadAverage ? `, load average ${machine.loadAverage.start} → ${machine.loadAverage.end}` : '';
   console.log(`\nBenchmark ${date} — ${machine.cpus} × ${machine.model}, Node ${machine.node}${load}\n`);
   console.log(markdownTable(rows));
@@ -127,7 +265,12 @@ export function printTable(rows: Row[], date: string, machine: { cpus: number; m
 }
 
 // ------------------------------------------------------------------ chart
-export function writeFanoutSvg(file: string, results: Results, date: string, machine: { cpus: number; model: string; node: string }): void {
+export function writeFanoutSvg(
+  file: string,
+  results: Results,
+  date: string,
+  machine: { cpus: number; model: string; node: string },
+): void {
   const W = 820;
   const H = 440;
   const m = { l: 70, r: 240, t: 60, b: 60 };
@@ -139,7 +282,10 @@ export function writeFanoutSvg(file: string, results: Results, date: string, mac
   ];
   const points = series
     .filter((s) => results[s.kind])
-    .map((s) => ({ ...s, data: results[s.kind]!.fanout.map((f) => ({ x: f.streams, p50: f.p50 ?? 0, p99: f.p99 ?? 0 })) }));
+    .map((s) => ({
+      ...s,
+      data: results[s.kind]!.fanout.map((f) => ({ x: f.streams, p50: f.p50 ?? 0, p99: f.p99 ?? 0 })),
+    }));
   const xMax = Math.max(1, ...points.flatMap((p) => p.data.map((d) => d.x)));
   const yRaw = Math.max(1, ...points.flatMap((p) => p.data.map((d) => d.p99)));
   const step = niceStep(yRaw / 5);
@@ -147,10 +293,16 @@ export function writeFanoutSvg(file: string, results: Results, date: string, mac
   const X = (x: number) => m.l + (x / xMax) * (W - m.l - m.r);
   const Y = (y: number) => H - m.b - (y / yMax) * (H - m.t - m.b);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  out.push(`<text x="${m.l}" y="24" font-size="15" font-weight="bold">Broadcast fan-out: publish call → receipt on every stream</text>`);
-  out.push(`<text x="${m.l}" y="42" fill="#555">${esc(`${date.slice(0, 10)} · ${machine.cpus} × ${machine.model} · Node ${machine.node} · medians of rounds`)}</text>`);
+  out.push(
+    `<text x="${m.l}" y="24" font-size="15" font-weight="bold">Broadcast fan-out: publish call → receipt on every stream</text>`,
+  );
+  out.push(
+    `<text x="${m.l}" y="42" fill="#555">${esc(`${date.slice(0, 10)} · ${machine.cpus} × ${machine.model} · Node ${machine.node} · medians of rounds`)}</text>`,
+  );
   for (let y = 0; y <= yMax + 1e-9; y += step) {
     out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${Y(y)}" y2="${Y(y)}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${m.l - 8}" y="${Y(y) + 4}" text-anchor="end">${fmt(y)}</text>`);
@@ -163,16 +315,25 @@ export function writeFanoutSvg(file: string, results: Results, date: string, mac
   out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#333"/>`);
   out.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#333"/>`);
   out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 16}" text-anchor="middle">open streams</text>`);
-  out.push(`<text transform="translate(20 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">latency (ms)</text>`);
+  out.push(
+    `<text transform="translate(20 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">latency (ms)</text>`,
+  );
   for (const p of points) {
     for (const q of ['p99', 'p50'] as const) {
       const path = p.data.map((d, i) => `${i ? 'L' : 'M'}${X(d.x).toFixed(1)},${Y(d[q]).toFixed(1)}`).join(' ');
-      out.push(`<path d="${path}" fill="none" stroke="${p.color}" stroke-width="2"${q === 'p50' ? ' stroke-dasharray="5 4"' : ''}/>`);
+      out.push(
+        `<path d="${path}" fill="none" stroke="${p.color}" stroke-width="2"${q === 'p50' ? ' stroke-dasharray="5 4"' : ''}/>`,
+      );
       for (const d of p.data) {
-        out.push(`<circle cx="${X(d.x).toFixed(1)}" cy="${Y(d[q]).toFixed(1)}" r="3" fill="${p.color}"><title>${esc(`${p.label} ${q} at ${d.x}: ${d[q]} ms`)}</title></circle>`);
+        out.push(
+          `<circle cx="${X(d.x).toFixed(1)}" cy="${Y(d[q]).toFixed(1)}" r="3" fill="${p.color}"><title>${esc(`${p.label} ${q} at ${d.x}: ${d[q]} ms`)}</title></circle>`,
+        );
       }
       const last = p.data[p.data.length - 1];
-      if (last && q === 'p99') out.push(`<text x="${X(last.x) + 8}" y="${Y(last.p99) + 4}" fill="${p.color}">${Math.round(last.p99)} ms</text>`);
+      if (last && q === 'p99')
+        out.push(
+          `<text x="${X(last.x) + 8}" y="${Y(last.p99) + 4}" fill="${p.color}">${Math.round(last.p99)} ms</text>`,
+        );
     }
   }
   let ly = m.t + 10;
@@ -181,8 +342,12 @@ export function writeFanoutSvg(file: string, results: Results, date: string, mac
     out.push(`<text x="${lx + 32}" y="${ly + 4}">${esc(p.label)}</text>`);
     ly += 20;
   }
-  out.push(`<line x1="${lx}" x2="${lx + 25}" y1="${ly + 6}" y2="${ly + 6}" stroke="#333" stroke-width="2"/><text x="${lx + 32}" y="${ly + 10}">p99</text>`);
-  out.push(`<line x1="${lx}" x2="${lx + 25}" y1="${ly + 26}" y2="${ly + 26}" stroke="#333" stroke-width="2" stroke-dasharray="5 4"/><text x="${lx + 32}" y="${ly + 30}">p50</text>`);
+  out.push(
+    `<line x1="${lx}" x2="${lx + 25}" y1="${ly + 6}" y2="${ly + 6}" stroke="#333" stroke-width="2"/><text x="${lx + 32}" y="${ly + 10}">p99</text>`,
+  );
+  out.push(
+    `<line x1="${lx}" x2="${lx + 25}" y1="${ly + 26}" y2="${ly + 26}" stroke="#333" stroke-width="2" stroke-dasharray="5 4"/><text x="${lx + 32}" y="${ly + 30}">p50</text>`,
+  );
   out.push('</svg>');
   writeFileSync(file, out.join('\n') + '\n');
 }

@@ -63,7 +63,17 @@ export interface Plan {
 }
 
 const plan: Plan = smoke
-  ? { levels: [100, 200], fanoutRounds: 3, rates: [500, 2000], stepMs: 1000, orderRates: [100], replay: 1000, replayRuns: 1, txLoopMs: 500, txConcurrency: 8 }
+  ? {
+      levels: [100, 200],
+      fanoutRounds: 3,
+      rates: [500, 2000],
+      stepMs: 1000,
+      orderRates: [100],
+      replay: 1000,
+      replayRuns: 1,
+      txLoopMs: 500,
+      txConcurrency: 8,
+    }
   : {
       levels: [1000, 5000, 10000],
       fanoutRounds: 7,
@@ -208,10 +218,21 @@ async function seed(url: string, count: number): Promise<BenchUser[]> {
       [hash, count],
     );
     const expires = new Date(Date.now() + 7 * 24 * 3600 * 1000);
-    const users = rows.map((r) => ({ id: r.id, sid: randomBytes(24).toString('base64url'), csrf: randomBytes(32).toString('base64url') }));
+    const users = rows.map((r) => ({
+      id: r.id,
+      sid: randomBytes(24).toString('base64url'),
+      csrf: randomBytes(32).toString('base64url'),
+    }));
     const sess = users.map((u) =>
       JSON.stringify({
-        cookie: { originalMaxAge: 7 * 24 * 3600 * 1000, expires: expires.toISOString(), secure: true, httpOnly: true, path: '/', sameSite: 'lax' },
+        cookie: {
+          originalMaxAge: 7 * 24 * 3600 * 1000,
+          expires: expires.toISOString(),
+          secure: true,
+          httpOnly: true,
+          path: '/',
+          sameSite: 'lax',
+        },
         csrfToken: u.csrf,
         passport: { user: u.id },
       }),
@@ -233,7 +254,11 @@ function cookieFrom(res: Response, fallback: string): string {
 }
 
 /** Sign in through the API: GET /auth/csrf, then POST /auth/login with the token. */
-async function login(base: string, email: string, password: string): Promise<{ cookie: string; csrf: string; id: string }> {
+async function login(
+  base: string,
+  email: string,
+  password: string,
+): Promise<{ cookie: string; csrf: string; id: string }> {
   const r1 = await fetch(`${base}/auth/csrf`, { headers: HTTPS });
   const { csrfToken } = (await r1.json()) as { csrfToken: string };
   const cookie1 = cookieFrom(r1, '');
@@ -256,7 +281,13 @@ interface Running {
   tail: () => string;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, tail: () => string, ms = 90_000): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  child: ChildProcess,
+  tail: () => string,
+  ms = 90_000,
+): Promise<void> {
   const deadline = now() + ms;
   while (now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}\n${tail()}`);
@@ -273,22 +304,26 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
   if (kind === 'app') {
     const dataDir = join(tmp, 'app-data');
     mkdirSync(dataDir, { recursive: true });
-    child = spawn(process.execPath, ['--expose-gc', '--import', join(here, 'probe.js'), join(root, 'dist/src/main.js')], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        PORT: String(port),
-        DATABASE_URL: databaseUrl,
-        DATA_DIR: dataDir,
-        SESSION_SECRET,
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        MAX_STREAMS_PER_USER: '1000',
-        BENCH_PROBE_PORT: String(probePort),
+    child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', join(here, 'probe.js'), join(root, 'dist/src/main.js')],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          PORT: String(port),
+          DATABASE_URL: databaseUrl,
+          DATA_DIR: dataDir,
+          SESSION_SECRET,
+          ADMIN_EMAIL,
+          ADMIN_PASSWORD,
+          MAX_STREAMS_PER_USER: '1000',
+          BENCH_PROBE_PORT: String(probePort),
+        },
       },
-    });
+    );
   } else {
     child = spawn(process.execPath, ['--expose-gc', join(here, `baseline-${kind}.js`)], {
       cwd: root,
@@ -340,11 +375,50 @@ export interface ServerResult {
   memory0: { heapUsed: number; rss: number };
   /** CPU the server uses with every stream open and nothing published, % of one core. */
   idleCpuPct?: number;
-  idle: Array<{ streams: number; openMs: number; failed: number; heapUsed: number; rss: number; heapPerStreamKB: number; rssPerStreamKB: number }>;
-  fanout: Array<{ streams: number; via: string; cpuPerDeliveryUs: number | null; loadCpuPerReceiptUs: number | null; rounds: any[]; p50: number | null; p99: number | null; max: number | null; missing: number }>;
-  targeted: { via: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null };
-  orders?: { via: string; available: boolean; note?: string; steps: any[]; sustained: number; capacity: number; at5k: { p50: number | null; p99: number | null } | null; bestLatency?: any };
-  replay: { count: number; runs: any[]; ms: number | null; heapBeforeMB: number | null; heapPeakDeltaMB: number | null };
+  idle: Array<{
+    streams: number;
+    openMs: number;
+    failed: number;
+    heapUsed: number;
+    rss: number;
+    heapPerStreamKB: number;
+    rssPerStreamKB: number;
+  }>;
+  fanout: Array<{
+    streams: number;
+    via: string;
+    cpuPerDeliveryUs: number | null;
+    loadCpuPerReceiptUs: number | null;
+    rounds: any[];
+    p50: number | null;
+    p99: number | null;
+    max: number | null;
+    missing: number;
+  }>;
+  targeted: {
+    via: string;
+    steps: any[];
+    sustained: number;
+    capacity: number;
+    at5k: { p50: number | null; p99: number | null } | null;
+  };
+  orders?: {
+    via: string;
+    available: boolean;
+    note?: string;
+    steps: any[];
+    sustained: number;
+    capacity: number;
+    at5k: { p50: number | null; p99: number | null } | null;
+    bestLatency?: any;
+  };
+  replay: {
+    count: number;
+    runs: any[];
+    ms: number | null;
+    heapBeforeMB: number | null;
+    heapPeakDeltaMB: number | null;
+  };
   idOrdering?: Record<string, any>;
 }
 
@@ -355,11 +429,24 @@ const MB = 1024 * 1024;
  * no less than 90 % of the offered rate measured from the step's start to the
  * last receipt (so a backlog that drains late counts against it).
  */
-function keptUp(step: { rate: number; offered: number; delivered: number; deliveredPerSecond: number; failed?: number }): boolean {
+function keptUp(step: {
+  rate: number;
+  offered: number;
+  delivered: number;
+  deliveredPerSecond: number;
+  failed?: number;
+}): boolean {
   return (step.failed ?? 0) === 0 && step.delivered >= step.offered && step.deliveredPerSecond >= 0.9 * step.rate;
 }
 
-async function runServer(kind: ServerKind, databaseUrl: string, tmp: string, users: BenchUser[], replayUser: BenchUser, sinkUser: BenchUser): Promise<ServerResult> {
+async function runServer(
+  kind: ServerKind,
+  databaseUrl: string,
+  tmp: string,
+  users: BenchUser[],
+  replayUser: BenchUser,
+  sinkUser: BenchUser,
+): Promise<ServerResult> {
   log(`── ${kind}: starting`);
   const s = await startServer(kind, databaseUrl, tmp);
   try {
@@ -374,11 +461,18 @@ async function runServer(kind: ServerKind, databaseUrl: string, tmp: string, use
   }
 }
 
-async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, sinkUser: BenchUser): Promise<ServerResult> {
+async function scenarios(
+  s: Running,
+  users: BenchUser[],
+  replayUser: BenchUser,
+  sinkUser: BenchUser,
+): Promise<ServerResult> {
   const base = `http://127.0.0.1:${s.target.port}`;
   const isApp = s.kind === 'app';
   const spec = (u: BenchUser, key: string): StreamSpec =>
-    isApp ? { key, user: u.id, path: '/notifications/stream', headers: { Cookie: u.cookie } } : { key, user: u.id, path: `/stream?user=${u.id}`, headers: {} };
+    isApp
+      ? { key, user: u.id, path: '/notifications/stream', headers: { Cookie: u.cookie } }
+      : { key, user: u.id, path: `/stream?user=${u.id}`, headers: {} };
 
   let broadcastVia = 'probe: bare Set broadcast';
   let admin: { cookie: string; csrf: string } | null = null;
@@ -389,7 +483,8 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     // Sessions made with SQL must be real sessions to the app.
     const me = await fetch(`${base}/auth/me`, { headers: { cookie: users[0].cookie } });
     const meBody = (await me.json()) as { id?: string };
-    if (me.status !== 200 || String(meBody.id) !== users[0].id) throw new Error(`a seeded session is not accepted: ${me.status} ${JSON.stringify(meBody)}`);
+    if (me.status !== 200 || String(meBody.id) !== users[0].id)
+      throw new Error(`a seeded session is not accepted: ${me.status} ${JSON.stringify(meBody)}`);
     admin = await login(base, ADMIN_EMAIL, ADMIN_PASSWORD);
     // A few users sign in through the API too; their streams use those sessions.
     for (let i = 0; i < Math.min(3, users.length); i++) {
@@ -398,14 +493,22 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
       users[i] = { id: l.id, cookie: l.cookie, csrf: l.csrf };
     }
     const list = await fetch(`${base}/admin/broadcasts?limit=1`, { headers: { cookie: admin.cookie } });
-    broadcastVia = list.status === 200 ? 'POST /admin/broadcasts' : 'probe: NotificationPublisher.publishBroadcast (no POST /admin/broadcasts in this build)';
+    broadcastVia =
+      list.status === 200
+        ? 'POST /admin/broadcasts'
+        : 'probe: NotificationPublisher.publishBroadcast (no POST /admin/broadcasts in this build)';
     const orders = await fetch(`${base}/orders`, { headers: { cookie: users[0].cookie } });
     if (orders.status === 200) {
       for (const unitPrice of [1999, '19.99']) {
         const body = { items: [{ sku: 'BENCH-1', quantity: 1, unitPrice }] };
         const r = await fetch(`${base}/orders`, {
           method: 'POST',
-          headers: { ...HTTPS, cookie: users[0].cookie, 'x-csrf-token': users[0].csrf, 'content-type': 'application/json' },
+          headers: {
+            ...HTTPS,
+            cookie: users[0].cookie,
+            'x-csrf-token': users[0].csrf,
+            'content-type': 'application/json',
+          },
           body: JSON.stringify(body),
         });
         if (r.status === 201) {
@@ -416,11 +519,19 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
         ordersNote = `POST /orders answered ${r.status}: ${(await r.text()).slice(0, 200)}`;
       }
     } else ordersNote = `GET /orders answered ${orders.status}: POST /orders is not in this build`;
-    log(`app: fan-out through ${broadcastVia}; orders ${ordersAvailable ? 'available' : `unavailable (${ordersNote})`}`);
+    log(
+      `app: fan-out through ${broadcastVia}; orders ${ordersAvailable ? 'available' : `unavailable (${ordersNote})`}`,
+    );
   }
   const broadcastCall = (marker: string): HttpCall =>
     isApp && admin && broadcastVia.startsWith('POST')
-      ? { port: s.target.port, method: 'POST', path: '/admin/broadcasts', headers: { ...HTTPS, cookie: admin.cookie, 'x-csrf-token': admin.csrf }, body: { title: marker, body: 'Scheduled maintenance tonight.' } }
+      ? {
+          port: s.target.port,
+          method: 'POST',
+          path: '/admin/broadcasts',
+          headers: { ...HTTPS, cookie: admin.cookie, 'x-csrf-token': admin.csrf },
+          body: { title: marker, body: 'Scheduled maintenance tonight.' },
+        }
       : { port: s.probePort, method: 'POST', path: '/broadcast', body: { title: marker } };
 
   const { offset, rtt } = await ask<{ offset: number; rtt: number }>({ cmd: 'clock', probePort: s.probePort });
@@ -439,14 +550,24 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     memory0: { heapUsed: m0.heapUsed, rss: m0.rss },
     idle: [],
     fanout: [],
-    targeted: { via: isApp ? 'NotificationPublisher.send (probe)' : 'in-process publish (probe)', steps: [], sustained: 0, capacity: 0, at5k: null },
+    targeted: {
+      via: isApp ? 'NotificationPublisher.send (probe)' : 'in-process publish (probe)',
+      steps: [],
+      sustained: 0,
+      capacity: 0,
+      at5k: null,
+    },
     replay: { count: plan.replay, runs: [], ms: null, heapBeforeMB: null, heapPeakDeltaMB: null },
   };
 
   // (1) idle memory and (2) fan-out, at each stream count.
   let open = 0;
   for (const level of plan.levels) {
-    const r = await ask({ cmd: 'open', target: s.target, specs: users.slice(open, level).map((u, i) => spec(u, `s${open + i}`)) });
+    const r = await ask({
+      cmd: 'open',
+      target: s.target,
+      specs: users.slice(open, level).map((u, i) => spec(u, `s${open + i}`)),
+    });
     if (r.failed) throw new Error(`${r.failed} of ${level - open} streams failed to open: ${r.firstError}`);
     const count = await ask<{ open: number }>({ cmd: 'count' });
     if (count.open !== level) throw new Error(`${count.open} streams open, expected ${level}`);
@@ -464,7 +585,9 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     };
     result.idle.push(idle);
     if (level === plan.levels[0]) await snapshot(s, String(level));
-    log(`${s.kind}: ${level} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`);
+    log(
+      `${s.kind}: ${level} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`,
+    );
     const rounds: any[] = [];
     const cpu0 = (await probe(s, '/cpu')).us;
     await profiled(s, `fanout-${level}`, async () => {
@@ -488,7 +611,9 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
       missing: rounds.reduce((a, x) => a + x.missing, 0),
     };
     result.fanout.push(f);
-    log(`${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`);
+    log(
+      `${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`,
+    );
   }
 
   // Idle cost of the open streams (timers, heartbeats): the floor under every per-notification CPU figure.
@@ -504,9 +629,16 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
   const streamUsers = users.slice(0, open).map((u) => u.id);
   for (let i = 0; runs('targeted') && i < plan.rates.length; i++) {
     const rate = plan.rates[i];
-    const publish: HttpCall = { port: s.probePort, method: 'POST', path: '/targeted', body: { rate, durationMs: plan.stepMs, users: shuffle(streamUsers), step: i } };
+    const publish: HttpCall = {
+      port: s.probePort,
+      method: 'POST',
+      path: '/targeted',
+      body: { rate, durationMs: plan.stepMs, users: shuffle(streamUsers), step: i },
+    };
     const cpu0 = (await probe(s, '/cpu')).us;
-    const step = await profiled(s, `targeted-${rate}`, () => ask({ cmd: 'targeted', publish, step: i, offset, graceMs: 10_000 }));
+    const step = await profiled(s, `targeted-${rate}`, () =>
+      ask({ cmd: 'targeted', publish, step: i, offset, graceMs: 10_000 }),
+    );
     step.rate = rate;
     step.cpuPerNotificationUs = step.delivered ? round(((await probe(s, '/cpu')).us - cpu0) / step.delivered, 1) : null;
     step.keptUp = keptUp(step);
@@ -514,25 +646,49 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     result.targeted.capacity = Math.max(result.targeted.capacity, step.deliveredPerSecond);
     if (step.keptUp) result.targeted.sustained = rate;
     if (rate === 5000) result.targeted.at5k = { p50: step.latency.p50, p99: step.latency.p99 };
-    log(`${s.kind}: targeted ${rate}/s: ${step.committed}/${step.offered} committed, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, server CPU ${step.cpuPerNotificationUs} µs/notification${step.keptUp ? '' : '  ← lags'}`);
+    log(
+      `${s.kind}: targeted ${rate}/s: ${step.committed}/${step.offered} committed, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, server CPU ${step.cpuPerNotificationUs} µs/notification${step.keptUp ? '' : '  ← lags'}`,
+    );
     if (!step.keptUp) break;
     await sleep(300);
   }
 
   // (3b) the same through POST /orders (the app only: a domain transaction per request).
   if (isApp && runs('orders')) {
-    result.orders = { via: 'POST /orders', available: ordersAvailable, note: ordersNote, steps: [], sustained: 0, capacity: 0, at5k: null };
+    result.orders = {
+      via: 'POST /orders',
+      available: ordersAvailable,
+      note: ordersNote,
+      steps: [],
+      sustained: 0,
+      capacity: 0,
+      at5k: null,
+    };
     if (ordersAvailable) {
       const orderUsers = users.slice(0, open).map((u) => ({ user: u.id, cookie: u.cookie, csrf: u.csrf }));
       for (const rate of plan.orderRates) {
-        const step = await profiled(s, `orders-${rate}`, () => ask({ cmd: 'orders', orders: { port: s.target.port, rate, durationMs: plan.stepMs, graceMs: 10_000, users: orderUsers, body: orderBody } }));
+        const step = await profiled(s, `orders-${rate}`, () =>
+          ask({
+            cmd: 'orders',
+            orders: {
+              port: s.target.port,
+              rate,
+              durationMs: plan.stepMs,
+              graceMs: 10_000,
+              users: orderUsers,
+              body: orderBody,
+            },
+          }),
+        );
         step.rate = rate;
         step.keptUp = keptUp({ ...step, failed: step.sent - (step.statuses['201'] ?? 0) });
         result.orders.steps.push(step);
         result.orders.capacity = Math.max(result.orders.capacity, step.deliveredPerSecond);
         if (step.keptUp) result.orders.sustained = rate;
         if (rate === 5000) result.orders.at5k = { p50: step.latency.p50, p99: step.latency.p99 };
-        log(`app: POST /orders ${rate}/s: ${JSON.stringify(step.statuses)}, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms${step.keptUp ? '' : '  ← lags'}${step.firstError ? ` (${step.firstError})` : ''}`);
+        log(
+          `app: POST /orders ${rate}/s: ${JSON.stringify(step.statuses)}, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms${step.keptUp ? '' : '  ← lags'}${step.firstError ? ` (${step.firstError})` : ''}`,
+        );
         if (!step.keptUp) break;
         await sleep(300);
       }
@@ -547,7 +703,16 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     const bulk = await probe(s, '/bulk', { user: replayUser.id, count: plan.replay });
     await sleep(300);
     const before = await probe(s, '/sample/start');
-    const r = await profiled(s, `replay-${run}`, () => ask({ cmd: 'replay', target: s.target, spec: replaySpec, lastEventId: cursor, expect: plan.replay, timeoutMs: 60_000 }));
+    const r = await profiled(s, `replay-${run}`, () =>
+      ask({
+        cmd: 'replay',
+        target: s.target,
+        spec: replaySpec,
+        lastEventId: cursor,
+        expect: plan.replay,
+        timeoutMs: 60_000,
+      }),
+    );
     const sampled = await probe(s, '/sample/stop');
     r.cursor = cursor;
     r.backlog = bulk;
@@ -555,7 +720,9 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
     r.heapPeakDeltaMB = round((sampled.maxHeap - before.heapUsed) / MB, 2);
     r.rssPeakDeltaMB = round((sampled.maxRss - before.rss) / MB, 2);
     result.replay.runs.push(r);
-    log(`${s.kind}: replay of ${r.received}/${plan.replay} after Last-Event-ID ${cursor}: ${r.ms} ms, heap peak +${r.heapPeakDeltaMB} MB over ${r.heapBeforeMB} MB`);
+    log(
+      `${s.kind}: replay of ${r.received}/${plan.replay} after Last-Event-ID ${cursor}: ${r.ms} ms, heap peak +${r.heapPeakDeltaMB} MB over ${r.heapBeforeMB} MB`,
+    );
   }
   result.replay.ms = median(result.replay.runs.map((r) => (r.received === plan.replay ? r.ms : null)));
   result.replay.heapBeforeMB = median(result.replay.runs.map((r) => r.heapBeforeMB));
@@ -563,8 +730,18 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
 
   // Issue 3: what ordering ids costs writers.
   if (isApp && runs('ids')) {
-    const lock = await probe(s, '/tx-loop', { mode: 'lock', concurrency: plan.txConcurrency, durationMs: plan.txLoopMs, user: sinkUser.id });
-    const nolock = await probe(s, '/tx-loop', { mode: 'nolock', concurrency: plan.txConcurrency, durationMs: plan.txLoopMs, user: sinkUser.id });
+    const lock = await probe(s, '/tx-loop', {
+      mode: 'lock',
+      concurrency: plan.txConcurrency,
+      durationMs: plan.txLoopMs,
+      user: sinkUser.id,
+    });
+    const nolock = await probe(s, '/tx-loop', {
+      mode: 'nolock',
+      concurrency: plan.txConcurrency,
+      durationMs: plan.txLoopMs,
+      user: sinkUser.id,
+    });
     result.idOrdering = {
       concurrency: plan.txConcurrency,
       groupCommitSend: result.targeted.capacity,
@@ -572,7 +749,9 @@ async function scenarios(s: Running, users: BenchUser[], replayUser: BenchUser, 
       txPerNotificationNoLock: round(nolock.perSecond, 1),
       postOrders: result.orders?.available ? result.orders.capacity : null,
     };
-    log(`app: id ordering: one tx per notification with the lock ${round(lock.perSecond, 0)}/s, without ${round(nolock.perSecond, 0)}/s (${plan.txConcurrency} writers); group commit ${result.targeted.capacity}/s`);
+    log(
+      `app: id ordering: one tx per notification with the lock ${round(lock.perSecond, 0)}/s, without ${round(nolock.perSecond, 0)}/s (${plan.txConcurrency} writers); group commit ${result.targeted.capacity}/s`,
+    );
   }
   return result;
 }

@@ -57,7 +57,10 @@ export class NotificationsApi {
   }
 
   async login(email: string, password: string): Promise<PublicUser> {
-    const answer = await this.request<{ user: PublicUser; csrfToken: string }>('POST', '/auth/login', { email, password });
+    const answer = await this.request<{ user: PublicUser; csrfToken: string }>('POST', '/auth/login', {
+      email,
+      password,
+    });
     this.csrf = answer.csrfToken; // the session is new, and so is its token
     return answer.user;
   }
@@ -71,7 +74,9 @@ export class NotificationsApi {
     this.csrf = null;
   }
 
-  list(query: { limit?: number; before?: string | null; channel?: Channel | null; unread?: boolean } = {}): Promise<InboxPage> {
+  list(
+    query: { limit?: number; before?: string | null; channel?: Channel | null; unread?: boolean } = {},
+  ): Promise<InboxPage> {
     const qs = new URLSearchParams();
     if (query.limit) qs.set('limit', String(query.limit));
     if (query.before) qs.set('before', query.before);

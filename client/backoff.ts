@@ -8,7 +8,12 @@
  * attempt n waits between base·2ⁿ and base·2ⁿ⁺¹; at the cap, between half the
  * cap and the cap (but still never under the server's minimum).
  */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const cap = Math.max(maxMs, baseMs);
   const exp = baseMs * 2 ** Math.max(0, attempt);
   if (exp >= cap) return Math.round(Math.max(baseMs, cap / 2 + (random() * cap) / 2));

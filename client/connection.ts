@@ -1,6 +1,14 @@
 import { backoffDelay } from './backoff.js';
 import { Emitter } from './emitter.js';
-import type { Channel, ChannelNotification, ConnectionState, NotificationSource, StateChange, StreamEvents, WireEvent } from './types.js';
+import type {
+  Channel,
+  ChannelNotification,
+  ConnectionState,
+  NotificationSource,
+  StateChange,
+  StreamEvents,
+  WireEvent,
+} from './types.js';
 import { CHANNELS } from './types.js';
 
 /** One event as the wire carried it, before its JSON is read. */

@@ -1,6 +1,14 @@
 import type { NotificationsApi } from './api.js';
 import { Emitter } from './emitter.js';
-import { CHANNELS, type Channel, type ConnectionState, type NotificationJson, type NotificationSource, type ReadPayload, type UnreadCounts } from './types.js';
+import {
+  CHANNELS,
+  type Channel,
+  type ConnectionState,
+  type NotificationJson,
+  type NotificationSource,
+  type ReadPayload,
+  type UnreadCounts,
+} from './types.js';
 
 export interface InboxOptions {
   /** Notifications per page (1–100, default 30). */
@@ -246,7 +254,10 @@ export class Inbox {
     if (this.byId.has(n.id)) return;
     if (this.countsLoading) this.countsAgain = true; // it may have missed this one
     if (n.readAt === null) {
-      this._counts = { total: this._counts.total + 1, byChannel: { ...this._counts.byChannel, [n.channel]: this._counts.byChannel[n.channel] + 1 } };
+      this._counts = {
+        total: this._counts.total + 1,
+        byChannel: { ...this._counts.byChannel, [n.channel]: this._counts.byChannel[n.channel] + 1 },
+      };
     }
     if (this._channel === null || n.channel === this._channel) {
       this.byId.set(n.id, { ...n });

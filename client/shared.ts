@@ -144,7 +144,13 @@ function detectMode(): SharingMode {
 }
 
 function streamOptions(options: SharedStreamOptions, lastEventId: string | null) {
-  return { transport: eventSourceTransport(), baseUrl: options.baseUrl, lastEventId, retryMs: options.retryMs, maxRetryMs: options.maxRetryMs };
+  return {
+    transport: eventSourceTransport(),
+    baseUrl: options.baseUrl,
+    lastEventId,
+    retryMs: options.retryMs,
+    maxRetryMs: options.maxRetryMs,
+  };
 }
 
 /** Wires a stream held here to a tab (and, for a leader, to a relay). */
@@ -231,9 +237,7 @@ class LeaderBackend implements Backend {
     this.channel = new BroadcastChannel(name);
     tab.setRole('follower');
     this.channel.onmessage = (e: MessageEvent<ToHub | FromHub>) => this.onMessage(e.data);
-    navigator.locks
-      .request(`${name}:leader`, { signal: this.abort.signal }, () => this.lead())
-      .catch(() => undefined); // aborted by close()
+    navigator.locks.request(`${name}:leader`, { signal: this.abort.signal }, () => this.lead()).catch(() => undefined); // aborted by close()
     this.channel.postMessage({ t: 'hello', baseUrl: options.baseUrl ?? '' } satisfies ToHub);
   }
 

@@ -17,7 +17,18 @@ import type {
 import type { Preferences } from '../src/notifications/preferences.service.js';
 import type { PublicUser } from '../src/users/user.entity.js';
 
-export type { Channel, InboxPage, NotificationJson, Preferences, PublicUser, ReadPayload, ReadyPayload, ResetPayload, Severity, UnreadCounts };
+export type {
+  Channel,
+  InboxPage,
+  NotificationJson,
+  Preferences,
+  PublicUser,
+  ReadPayload,
+  ReadyPayload,
+  ResetPayload,
+  Severity,
+  UnreadCounts,
+};
 
 /** The channels at run time; the compiler checks this list against the server's `Channel`. */
 export const CHANNELS = ['order', 'payment', 'system'] as const satisfies readonly Channel[];

@@ -18,7 +18,11 @@ import {
 } from '../client/index.js';
 
 const CHANNEL_LABEL: Record<Channel, string> = { order: 'Orders', payment: 'Payments', system: 'System' };
-const CHANNEL_NOUN: Record<Channel, string> = { order: 'order updates', payment: 'payment updates', system: 'announcements' };
+const CHANNEL_NOUN: Record<Channel, string> = {
+  order: 'order updates',
+  payment: 'payment updates',
+  system: 'announcements',
+};
 const SEVERITY_LABEL = { info: 'Info', warning: 'Warning', critical: 'Critical' } as const;
 
 function $<T extends HTMLElement = HTMLElement>(selector: string): T {
@@ -27,7 +31,11 @@ function $<T extends HTMLElement = HTMLElement>(selector: string): T {
   return el;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
@@ -36,7 +44,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
 
 // ?share=shared-worker|leader|direct forces a mode (for trying the fallbacks).
 const forced = new URLSearchParams(location.search).get('share');
-const mode = (['shared-worker', 'leader', 'direct'] as const).find((m) => m === forced) satisfies SharingMode | undefined;
+const mode = (['shared-worker', 'leader', 'direct'] as const).find((m) => m === forced) satisfies
+  SharingMode | undefined;
 
 const api = new NotificationsApi();
 const source = new SharedStream({ mode: mode ?? 'auto' });
@@ -108,7 +117,10 @@ function renderConnection(change: StateChange): void {
   else if (change.state === 'connecting') label.textContent = 'Connecting…';
   else if (change.state === 'reconnecting') label.textContent = 'Reconnecting…';
   else label.textContent = change.reason === 'unauthorized' ? 'Signed out' : 'Offline';
-  pill.title = change.state === 'reconnecting' && change.retryInMs ? `Next attempt in ${Math.ceil(change.retryInMs / 1000)} s` : '';
+  pill.title =
+    change.state === 'reconnecting' && change.retryInMs
+      ? `Next attempt in ${Math.ceil(change.retryInMs / 1000)} s`
+      : '';
 }
 
 source.on('state', (change) => {
@@ -210,7 +222,8 @@ function render(): void {
   if (current.length !== wanted.length || current.some((c, i) => c !== wanted[i])) list.replaceChildren(...wanted);
   $('#empty').hidden = !inbox.loaded || items.length > 0;
   $('#empty-title').textContent = channel ? `No ${CHANNEL_NOUN[channel]} yet` : 'No notifications yet';
-  $('#empty-text').textContent = `${channel ? sentence(CHANNEL_NOUN[channel]) : 'Order updates, payments and announcements'} appear here the moment they happen.`;
+  $('#empty-text').textContent =
+    `${channel ? sentence(CHANNEL_NOUN[channel]) : 'Order updates, payments and announcements'} appear here the moment they happen.`;
   $('#load-more').hidden = !inbox.hasMore;
 }
 
@@ -226,7 +239,8 @@ inbox.on('error', (err) => {
   if (user) toast(message(err), true);
 });
 setInterval(() => {
-  for (const time of document.querySelectorAll<HTMLTimeElement>('.item-time')) time.textContent = timeAgo(time.dateTime);
+  for (const time of document.querySelectorAll<HTMLTimeElement>('.item-time'))
+    time.textContent = timeAgo(time.dateTime);
 }, 30_000);
 
 $('#list').addEventListener('click', (e) => {
@@ -325,7 +339,9 @@ $<HTMLFormElement>('#auth-form').addEventListener('submit', async (e) => {
       signedIn(me);
     } catch (err) {
       error.textContent =
-        err instanceof ApiError && err.status === 409 ? 'That email already has an account. Sign in instead.' : message(err);
+        err instanceof ApiError && err.status === 409
+          ? 'That email already has an account. Sign in instead.'
+          : message(err);
       error.hidden = false;
       // The email stays for another try; a wrong password does not.
       const input = form.elements.namedItem('password') as HTMLInputElement;
@@ -421,7 +437,12 @@ broadcastForm.addEventListener('submit', async (e) => {
  * Runs a form's request with its button disabled and saying what happens,
  * so a second click cannot send it twice.
  */
-async function busy(form: HTMLFormElement, button: HTMLButtonElement, label: string, work: () => Promise<void>): Promise<void> {
+async function busy(
+  form: HTMLFormElement,
+  button: HTMLButtonElement,
+  label: string,
+  work: () => Promise<void>,
+): Promise<void> {
   const idle = button.textContent;
   button.disabled = true;
   button.textContent = label;

@@ -11,7 +11,11 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
 
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+const tsc = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')],
+  { stdio: 'inherit' },
+);
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const { startEmbeddedPostgres } = await import(join(root, 'dist/src/database/embedded-postgres.js'));
@@ -23,7 +27,11 @@ let adminUrl = process.env.TEST_DATABASE_URL;
 if (!adminUrl) {
   const dir = mkdtempSync(join(tmpdir(), 'notif-test-pg-'));
   chmodSync(dir, 0o755); // the server runs as the "postgres" user when we are root
-  server = await startEmbeddedPostgres({ databaseDir: join(dir, 'data'), ephemeral: true, settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } });
+  server = await startEmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    ephemeral: true,
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+  });
   adminUrl = server.url;
   console.log(`# test database: embedded PostgreSQL on port ${server.port}`);
 } else {
@@ -44,12 +52,25 @@ function find(dir) {
 // dependency is missing is left out with a note; under CI=true every suite runs, and one
 // whose dependency is missing fails rather than skips.
 const ci = !!process.env.CI && !['false', '0'].includes(process.env.CI);
-const onPath = (bin) => [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin'].some((d) => d && existsSync(join(d, bin)));
+const onPath = (bin) =>
+  [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin'].some((d) => d && existsSync(join(d, bin)));
 const redisUrl = process.env.TEST_REDIS_URL || process.env.REDIS_URL;
 const extras = [
-  { suffix: '.redis.test.js', name: 'Redis bus', ok: !!redisUrl, where: redisUrl, hint: 'set TEST_REDIS_URL=redis://…' },
+  {
+    suffix: '.redis.test.js',
+    name: 'Redis bus',
+    ok: !!redisUrl,
+    where: redisUrl,
+    hint: 'set TEST_REDIS_URL=redis://…',
+  },
   { suffix: '.nginx.test.js', name: 'nginx proxy', ok: onPath('nginx'), where: 'nginx', hint: 'apt-get install nginx' },
-  { suffix: '.browser.test.js', name: 'browser', ok: existsSync('/usr/bin/chromium'), where: '/usr/bin/chromium', hint: 'apt-get install chromium' },
+  {
+    suffix: '.browser.test.js',
+    name: 'browser',
+    ok: existsSync('/usr/bin/chromium'),
+    where: '/usr/bin/chromium',
+    hint: 'apt-get install chromium',
+  },
 ];
 const testDir = join(root, 'dist/test');
 let files = find(testDir)
@@ -60,7 +81,10 @@ for (const extra of extras) {
   if (suite.length === 0) continue;
   const names = suite.map((f) => relative(testDir, f)).join(', ');
   if (extra.ok) console.log(`# ${extra.name} suites (${names}) against ${extra.where}`);
-  else if (ci) console.log(`# ${extra.name} suites (${names}) run under CI without their dependency: they will fail (${extra.hint})`);
+  else if (ci)
+    console.log(
+      `# ${extra.name} suites (${names}) run under CI without their dependency: they will fail (${extra.hint})`,
+    );
   else {
     console.log(`# ${extra.name} suites not run (${names}): ${extra.hint}, or CI=true`);
     files = files.filter((f) => !suite.includes(f));
@@ -74,7 +98,13 @@ if (files.length === 0) console.log('# no test files to run');
 else {
   const child = spawn(
     process.execPath,
-    ['--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
+    [
+      '--test',
+      '--test-concurrency=2',
+      '--test-timeout=300000',
+      '--test-reporter=spec',
+      ...files.map((f) => relative(root, f)),
+    ],
     { stdio: 'inherit', env, cwd: root },
   );
   code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));

@@ -30,7 +30,11 @@ export interface CreateAppOptions {
  * Builds the configured app (not listening): the same for `npm start`, the
  * tests and the benchmark, so they exercise exactly what ships.
  */
-export async function createApp(config: AppConfig, databaseUrl: string, options: CreateAppOptions = {}): Promise<INestApplication> {
+export async function createApp(
+  config: AppConfig,
+  databaseUrl: string,
+  options: CreateAppOptions = {},
+): Promise<INestApplication> {
   const logger = createLogger(config.logLevel, options.logDestination);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
     bodyParser: false,

@@ -57,7 +57,10 @@ after(async () => {
  * Holds the page's next request to `path` until released, so the page can be
  * seen while a request is under way. The request then goes to the real server.
  */
-async function holdRequest(page: Page, path: string): Promise<{ arrived: Promise<void>; release: () => Promise<void> }> {
+async function holdRequest(
+  page: Page,
+  path: string,
+): Promise<{ arrived: Promise<void>; release: () => Promise<void> }> {
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
   let arrived!: () => void;
@@ -126,7 +129,10 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     assert.equal(await adminPage.textContent('#broadcast-error'), said.charAt(0).toUpperCase() + said.slice(1)); // as a sentence
     assert.equal(await adminPage.isVisible('#broadcast-dialog[open]'), true);
     assert.equal(await adminPage.getAttribute(`${form} [name=title]`, 'aria-invalid'), 'true');
-    assert.equal(await adminPage.inputValue(`${form} [name=body]`), 'Checkout will be unavailable from 02:00 to 02:30 UTC.');
+    assert.equal(
+      await adminPage.inputValue(`${form} [name=body]`),
+      'Checkout will be unavailable from 02:00 to 02:30 UTC.',
+    );
     assert.equal(await adminPage.isEnabled(submit), true);
     assert.deepEqual(await broadcastsSent(), []);
     await screenshot(adminPage, 'admin-broadcast-error');
@@ -157,7 +163,10 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     for (const page of [userPage, adminPage]) {
       const id = await shownTitled(page, 'Scheduled maintenance tonight');
       assert.equal(await page.getAttribute(`.item[data-id="${id}"]`, 'data-severity'), 'warning');
-      assert.equal(await page.textContent(`.item[data-id="${id}"] .item-body`), 'Checkout will be unavailable from 02:00 to 02:30 UTC.');
+      assert.equal(
+        await page.textContent(`.item[data-id="${id}"] .item-body`),
+        'Checkout will be unavailable from 02:00 to 02:30 UTC.',
+      );
       await badges(page, { order: 0, payment: 0, system: 1 });
     }
     assert.deepEqual(await broadcastsSent(), ['Scheduled maintenance tonight'], 'sent once, the bad one not at all');
@@ -180,7 +189,11 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     assert.deepEqual(await listedTitles(userPage), ['Maintenance is over', 'Scheduled maintenance tonight']);
     await shownTitled(adminPage, 'Maintenance is over');
     await eventually(async () =>
-      assert.deepEqual(await listedTitles(adminPage), ['Maintenance is over', 'On call this weekend: Linus', 'Scheduled maintenance tonight']),
+      assert.deepEqual(await listedTitles(adminPage), [
+        'Maintenance is over',
+        'On call this weekend: Linus',
+        'Scheduled maintenance tonight',
+      ]),
     );
 
     await settled(adminPage);

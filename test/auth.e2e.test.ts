@@ -13,8 +13,12 @@ after(async () => {
 
 const userCount = async (email?: string) =>
   Number(
-    (await t.db.query(`SELECT count(*) FROM users ${email ? 'WHERE lower(email) = lower($1)' : ''}`, email ? [email] : []))
-      .rows[0].count,
+    (
+      await t.db.query(
+        `SELECT count(*) FROM users ${email ? 'WHERE lower(email) = lower($1)' : ''}`,
+        email ? [email] : [],
+      )
+    ).rows[0].count,
   );
 
 describe('sign-up, sign-in, sign-out', () => {
@@ -157,7 +161,11 @@ describe('registration validation', () => {
   it('a body over 64 KB is 413 and writes nothing', async () => {
     const c = new Client(t.baseUrl);
     const before = await userCount();
-    const res = await c.post('/auth/register', { email: 'big@example.com', password: 'password-123', displayName: 'x'.repeat(70_000) });
+    const res = await c.post('/auth/register', {
+      email: 'big@example.com',
+      password: 'password-123',
+      displayName: 'x'.repeat(70_000),
+    });
     assert.equal(res.status, 413);
     assert.equal(res.body.statusCode, 413);
     assert.equal(await userCount(), before);

@@ -23,10 +23,14 @@ let output = '';
 before(async () => {
   db = await freshDatabase();
   out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
-  const child = spawn(process.execPath, [join(root, 'dist/bench/run.js'), '--smoke', '--database-url', db.url, '--out', out], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'dist/bench/run.js'), '--smoke', '--database-url', db.url, '--out', out],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -89,7 +93,8 @@ describe('npm run bench -- --smoke', () => {
 
   it('leaves no process and no directory behind', () => {
     assert.equal(exitCode, 0, output.slice(-3000));
-    for (const kind of ['app', 'bare', 'naive']) assert.ok(gone(report.servers[kind].pid), `${kind} process still running`);
+    for (const kind of ['app', 'bare', 'naive'])
+      assert.ok(gone(report.servers[kind].pid), `${kind} process still running`);
     assert.ok(gone(report.cleanup.loadPid), 'load process still running');
     assert.equal(existsSync(report.cleanup.tmpDir), false);
   });

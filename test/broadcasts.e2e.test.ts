@@ -47,12 +47,16 @@ describe('a broadcast to everyone, with 10,000 users', () => {
     );
     bulkIds = rows.map((r) => r.id);
     // 50 of them sign in and open a real stream each.
-    const signedInUsers = await inBatches(Array.from({ length: 50 }, (_, i) => i + 1), 5, async (i) => {
-      const client = new Client(t.baseUrl);
-      const res = await client.login(`bulk${i}@example.com`);
-      assert.equal(res.status, 200, res.text);
-      return { client, id: res.body.user.id as string };
-    });
+    const signedInUsers = await inBatches(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+      5,
+      async (i) => {
+        const client = new Client(t.baseUrl);
+        const res = await client.login(`bulk${i}@example.com`);
+        assert.equal(res.status, 200, res.text);
+        return { client, id: res.body.user.id as string };
+      },
+    );
     for (const u of signedInUsers) connected.push({ ...u, stream: await liveStream(t, u.client) });
   });
   after(() => {
@@ -123,7 +127,11 @@ describe('a broadcast to everyone, with 10,000 users', () => {
     await Promise.all(connected.map((c) => c.stream.waitForNotifications(2)));
     assert.ok(connected.every((c) => received(c.stream)[1].json.id === sent.id));
 
-    const tooMany = await admin.post('/admin/broadcasts', { title: 'x', body: '', audience: { userIds: [...bulkIds, '1'] } });
+    const tooMany = await admin.post('/admin/broadcasts', {
+      title: 'x',
+      body: '',
+      audience: { userIds: [...bulkIds, '1'] },
+    });
     assert.equal(tooMany.status, 400);
     assert.equal(await notificationRows(), before + 1);
   });
@@ -151,12 +159,20 @@ describe('audiences', () => {
     const opsStream = await liveStream(t, opsClient);
     const userStream = await liveStream(t, user.client);
 
-    const sent = await broadcast({ title: 'Admins only', body: 'Deploy at noon', severity: 'warning', audience: { role: 'admin' } });
+    const sent = await broadcast({
+      title: 'Admins only',
+      body: 'Deploy at noon',
+      severity: 'warning',
+      audience: { role: 'admin' },
+    });
     assert.deepEqual(sent.audience, { kind: 'role', role: 'admin' });
     assert.equal(sent.severity, 'warning');
     for (const s of [adminStream, opsStream]) {
       await s.waitForNotifications(1);
-      assert.deepEqual(received(s).map((g) => [g.event, g.json.id]), [['system', sent.id]]);
+      assert.deepEqual(
+        received(s).map((g) => [g.event, g.json.id]),
+        [['system', sent.id]],
+      );
     }
     await assertOnlyMarker(userStream, () => placeOrder(user.client), 0);
     for (const s of [adminStream, opsStream, userStream]) s.close();
@@ -167,10 +183,17 @@ describe('audiences', () => {
     const cal = await signedIn(t, 'cal@example.com');
     const beaStream = await liveStream(t, bea.client);
     const calStream = await liveStream(t, cal.client);
-    const sent = await broadcast({ title: 'Just for Bea', body: 'Your voucher is ready', audience: { userIds: [bea.id, bea.id] } });
+    const sent = await broadcast({
+      title: 'Just for Bea',
+      body: 'Your voucher is ready',
+      audience: { userIds: [bea.id, bea.id] },
+    });
     assert.deepEqual(sent.audience, { kind: 'users', userIds: [bea.id] });
     await beaStream.waitForNotifications(1);
-    assert.deepEqual(received(beaStream).map((g) => [g.event, g.json.id, g.json.title]), [['system', sent.id, 'Just for Bea']]);
+    assert.deepEqual(
+      received(beaStream).map((g) => [g.event, g.json.id, g.json.title]),
+      [['system', sent.id, 'Just for Bea']],
+    );
     await assertOnlyMarker(calStream, () => placeOrder(cal.client), 0);
     assert.equal((await cal.client.post(`/notifications/${sent.id}/read`)).status, 404);
     beaStream.close();
@@ -180,9 +203,17 @@ describe('audiences', () => {
   it('once expiresAt has passed it is neither listed nor replayed, but admins still see it', async () => {
     const dee = await signedIn(t, 'dee@example.com');
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
-    const sent = await broadcast({ title: 'Flash sale', body: 'One hour only', audience: { userIds: [dee.id] }, expiresAt });
+    const sent = await broadcast({
+      title: 'Flash sale',
+      body: 'One hour only',
+      audience: { userIds: [dee.id] },
+      expiresAt,
+    });
     assert.equal(sent.expiresAt, expiresAt);
-    assert.deepEqual((await dee.client.get('/notifications')).body.items.map((n: { id: string }) => n.id), [sent.id]);
+    assert.deepEqual(
+      (await dee.client.get('/notifications')).body.items.map((n: { id: string }) => n.id),
+      [sent.id],
+    );
 
     // Let the hour pass.
     await t.db.query(`UPDATE notifications SET expires_at = now() - interval '1 minute' WHERE id = $1`, [sent.id]);
@@ -192,7 +223,9 @@ describe('audiences', () => {
     await assertOnlyMarker(replay, () => placeOrder(dee.client), 0);
     replay.close();
 
-    const listed = (await admin.get('/admin/broadcasts?limit=100')).body.items.find((b: { id: string }) => b.id === sent.id);
+    const listed = (await admin.get('/admin/broadcasts?limit=100')).body.items.find(
+      (b: { id: string }) => b.id === sent.id,
+    );
     assert.ok(listed, 'expired broadcasts stay in the admin list');
     assert.ok(new Date(listed.expiresAt).getTime() < Date.now());
     assert.deepEqual(listed.audience, { kind: 'users', userIds: [dee.id] });
@@ -205,12 +238,28 @@ describe('GET /admin/broadcasts', () => {
     const b = await broadcast({ title: 'page B', body: '' });
     const first = await admin.get('/admin/broadcasts?limit=1');
     assert.equal(first.status, 200);
-    assert.deepEqual(first.body.items.map((x: { id: string }) => x.id), [b.id]);
+    assert.deepEqual(
+      first.body.items.map((x: { id: string }) => x.id),
+      [b.id],
+    );
     assert.equal(first.body.nextBefore, b.id);
     const second = await admin.get(`/admin/broadcasts?limit=1&before=${first.body.nextBefore}`);
-    assert.deepEqual(second.body.items.map((x: { id: string }) => x.id), [a.id]);
+    assert.deepEqual(
+      second.body.items.map((x: { id: string }) => x.id),
+      [a.id],
+    );
     assert.deepEqual(Object.keys(second.body.items[0]).sort(), [
-      'audience', 'body', 'channel', 'createdAt', 'data', 'expiresAt', 'id', 'readAt', 'severity', 'title', 'type',
+      'audience',
+      'body',
+      'channel',
+      'createdAt',
+      'data',
+      'expiresAt',
+      'id',
+      'readAt',
+      'severity',
+      'title',
+      'type',
     ]);
     for (const q of ['limit=0', 'limit=101', 'before=x', 'channel=order']) {
       assert.equal((await admin.get(`/admin/broadcasts?${q}`)).status, 400, q);
@@ -292,7 +341,12 @@ describe('validation and access', () => {
 
 describe('POST /admin/users', () => {
   it('creates users and admins; the new admin can use admin routes', async () => {
-    const res = await admin.post('/admin/users', { email: 'Root2@Example.com', password: 'password-123', role: 'admin', displayName: 'Root Two' });
+    const res = await admin.post('/admin/users', {
+      email: 'Root2@Example.com',
+      password: 'password-123',
+      role: 'admin',
+      displayName: 'Root Two',
+    });
     assert.equal(res.status, 201, res.text);
     assert.deepEqual(Object.keys(res.body).sort(), ['displayName', 'email', 'id', 'role']);
     assert.equal(res.body.role, 'admin');
@@ -301,7 +355,11 @@ describe('POST /admin/users', () => {
     assert.equal((await root2.login('root2@example.com')).status, 200);
     assert.equal((await root2.get('/admin/stats')).status, 200);
 
-    const plain = await admin.post('/admin/users', { email: 'plain@example.com', password: 'password-123', role: 'user' });
+    const plain = await admin.post('/admin/users', {
+      email: 'plain@example.com',
+      password: 'password-123',
+      role: 'user',
+    });
     assert.equal(plain.status, 201);
     assert.equal(plain.body.role, 'user');
   });

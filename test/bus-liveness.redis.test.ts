@@ -45,7 +45,10 @@ describe('the Redis bus when Redis fails', () => {
     redis.resume();
     await a.waitHealthy(20_000);
     await stream.waitForNotifications(1, 20_000);
-    assert.deepEqual(stream.notifications.map((e) => e.id), [id]);
+    assert.deepEqual(
+      stream.notifications.map((e) => e.id),
+      [id],
+    );
     assert.equal(stream.ended, false, 'the stream stayed open throughout');
     stream.close();
   });
@@ -66,7 +69,10 @@ describe('the Redis bus when Redis fails', () => {
     await redis.restart();
     await b.waitHealthy(20_000);
     await stream.waitForNotifications(1, 20_000);
-    assert.deepEqual(stream.notifications.map((e) => e.id), [id]);
+    assert.deepEqual(
+      stream.notifications.map((e) => e.id),
+      [id],
+    );
     stream.close();
   });
 });

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { NotificationStream, fetchTransport, type NotificationJson, type ResetPayload, type StateChange } from '../client/node.js';
+import {
+  NotificationStream,
+  fetchTransport,
+  type NotificationJson,
+  type ResetPayload,
+  type StateChange,
+} from '../client/node.js';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
@@ -43,7 +49,10 @@ function countingFetch() {
 }
 
 /** A client stream with everything it emitted recorded, and a way to wait for a condition. */
-function open(cookie: string | null, options: { lastEventId?: string; channels?: Array<'order' | 'payment' | 'system'> } = {}) {
+function open(
+  cookie: string | null,
+  options: { lastEventId?: string; channels?: Array<'order' | 'payment' | 'system'> } = {},
+) {
   const counter = countingFetch();
   const stream = new NotificationStream({
     baseUrl: t.baseUrl,
@@ -51,7 +60,12 @@ function open(cookie: string | null, options: { lastEventId?: string; channels?:
     lastEventId: options.lastEventId,
     channels: options.channels,
   });
-  const seen = { notifications: [] as NotificationJson[], orders: [] as NotificationJson[], states: [] as StateChange[], resets: [] as ResetPayload[] };
+  const seen = {
+    notifications: [] as NotificationJson[],
+    orders: [] as NotificationJson[],
+    states: [] as StateChange[],
+    resets: [] as ResetPayload[],
+  };
   const waiters = new Set<() => void>();
   const wake = () => waiters.forEach((w) => w());
   stream.on('notification', (n) => (seen.notifications.push(n), wake()));
@@ -65,7 +79,10 @@ function open(cookie: string | null, options: { lastEventId?: string; channels?:
     const deadline = Date.now() + timeoutMs;
     while (!check()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; states: ${seen.states.map((s) => s.state + (s.cause ? ` (${s.cause})` : '')).join(' → ')}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what}; states: ${seen.states.map((s) => s.state + (s.cause ? ` (${s.cause})` : '')).join(' → ')}`,
+        );
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -121,14 +138,29 @@ describe('client fetch transport against the real server', () => {
     for (let i = 1; i <= 2; i++) await publish(t, userId, `after ${i}`);
     await s.until(() => s.seen.notifications.length === 9, '2 more live notifications');
 
-    const stored = (await t.db.query(`SELECT id::text FROM notifications WHERE user_id = $1 ORDER BY id`, [userId])).rows.map((r) => r.id);
+    const stored = (
+      await t.db.query(`SELECT id::text FROM notifications WHERE user_id = $1 ORDER BY id`, [userId])
+    ).rows.map((r) => r.id);
     const received = s.seen.notifications.map((n) => n.id);
     assert.deepEqual(received, stored, 'every stored notification exactly once, in id order');
     assert.deepEqual(
       s.seen.notifications.map((n) => n.title),
-      ['before 1', 'before 2', 'before 3', 'while down 1', 'while down 2', 'while down 3', 'while down 4', 'after 1', 'after 2'],
+      [
+        'before 1',
+        'before 2',
+        'before 3',
+        'while down 1',
+        'while down 2',
+        'while down 3',
+        'while down 4',
+        'after 1',
+        'after 2',
+      ],
     );
-    assert.deepEqual(s.seen.orders.map((n) => n.title), s.seen.notifications.filter((n) => n.channel === 'order').map((n) => n.title));
+    assert.deepEqual(
+      s.seen.orders.map((n) => n.title),
+      s.seen.notifications.filter((n) => n.channel === 'order').map((n) => n.title),
+    );
     assert.equal(s.stream.lastEventId, stored.at(-1));
     s.stream.close();
     assert.equal(s.stream.state, 'closed');
@@ -149,11 +181,17 @@ describe('client fetch transport against the real server', () => {
     // Every 200 ms (the server's retry:) would be 20; doubling from 200 ms fits at most 4 in 4 s.
     assert.ok(attempts >= 2, `kept trying (${attempts} attempts)`);
     assert.ok(attempts <= 5, `backed off: ${attempts} attempts in ${windowMs} ms`);
-    const delays = s.seen.states.slice(statesBefore).filter((x) => x.state === 'reconnecting').map((x) => x.retryInMs!);
+    const delays = s.seen.states
+      .slice(statesBefore)
+      .filter((x) => x.state === 'reconnecting')
+      .map((x) => x.retryInMs!);
     assert.ok(delays.length >= 2);
     delays.forEach((d, i) => {
       const floor = RETRY_MS * 2 ** i;
-      assert.ok(d >= floor && d <= 2 * floor, `delay ${i} = ${d} ms, expected ${floor}–${2 * floor} (base = the server's retry: ${RETRY_MS})`);
+      assert.ok(
+        d >= floor && d <= 2 * floor,
+        `delay ${i} = ${d} ms, expected ${floor}–${2 * floor} (base = the server's retry: ${RETRY_MS})`,
+      );
     });
 
     await restart();

@@ -33,12 +33,21 @@ describe('backoffDelay', () => {
   });
 
   it('spreads clients with jitter', () => {
-    assert.notEqual(backoffDelay(0, 1000, 30_000, () => 0), backoffDelay(0, 1000, 30_000, () => 0.9));
-    assert.notEqual(backoffDelay(9, 1000, 30_000, () => 0), backoffDelay(9, 1000, 30_000, () => 0.9));
+    assert.notEqual(
+      backoffDelay(0, 1000, 30_000, () => 0),
+      backoffDelay(0, 1000, 30_000, () => 0.9),
+    );
+    assert.notEqual(
+      backoffDelay(9, 1000, 30_000, () => 0),
+      backoffDelay(9, 1000, 30_000, () => 0.9),
+    );
   });
 
   it('honours a server retry above the cap', () => {
-    assert.equal(backoffDelay(5, 60_000, 30_000, () => 0), 60_000);
+    assert.equal(
+      backoffDelay(5, 60_000, 30_000, () => 0),
+      60_000,
+    );
   });
 });
 
@@ -79,7 +88,11 @@ class ScriptedTransport implements Transport {
   }
 }
 
-const note = (id: string, channel: NotificationJson['channel'] = 'order', readAt: string | null = null): NotificationJson => ({
+const note = (
+  id: string,
+  channel: NotificationJson['channel'] = 'order',
+  readAt: string | null = null,
+): NotificationJson => ({
   id,
   channel,
   type: `${channel}.test`,
@@ -161,7 +174,10 @@ function fakeInbox(items: NotificationJson[]) {
     return { total: byChannel.order + byChannel.payment + byChannel.system, byChannel };
   };
   const api = {
-    list: async () => (server.lists++, { items: [...server.items].sort((a, b) => compareIds(b.id, a.id)).map((n) => ({ ...n })), nextBefore: null }),
+    list: async () => (
+      server.lists++,
+      { items: [...server.items].sort((a, b) => compareIds(b.id, a.id)).map((n) => ({ ...n })), nextBefore: null }
+    ),
     unreadCount: async () => counts(),
     markRead: async (id: string) => void (server.items.find((n) => n.id === id)!.readAt = 'now'),
     markAllRead: async () => server.items.forEach((n) => (n.readAt ??= 'now')),
@@ -176,7 +192,10 @@ describe('Inbox', () => {
     const { inbox, transport, server, source } = fakeInbox([note('1'), note('2', 'payment', 'x')]);
     transport.send('ready', '2', { cursor: '2' });
     await settle();
-    assert.deepEqual(inbox.items.map((n) => n.id), ['2', '1']);
+    assert.deepEqual(
+      inbox.items.map((n) => n.id),
+      ['2', '1'],
+    );
     assert.deepEqual(inbox.counts, { total: 1, byChannel: { order: 1, payment: 0, system: 0 } });
 
     const before = inbox.getSnapshot();
@@ -184,9 +203,15 @@ describe('Inbox', () => {
     server.items.push(note('3', 'system'));
     transport.send('system', '3', note('3', 'system'));
     assert.notEqual(inbox.getSnapshot(), before);
-    assert.deepEqual(inbox.getSnapshot().items.map((n) => n.id), ['3', '2', '1']);
+    assert.deepEqual(
+      inbox.getSnapshot().items.map((n) => n.id),
+      ['3', '2', '1'],
+    );
     transport.send('system', '3', note('3', 'system')); // a duplicate changes nothing
-    assert.deepEqual(inbox.items.map((n) => n.id), ['3', '2', '1']);
+    assert.deepEqual(
+      inbox.items.map((n) => n.id),
+      ['3', '2', '1'],
+    );
     assert.deepEqual(inbox.counts.byChannel, { order: 1, payment: 0, system: 1 });
     assert.equal(inbox.counts.total, 2);
 
@@ -217,7 +242,10 @@ describe('Inbox', () => {
     api.unreadCount = async () => (await listDone, unreadCount());
     transport.send('ready', '1', { cursor: '1' });
     await settle();
-    assert.deepEqual(inbox.items.map((n) => n.id), ['1']);
+    assert.deepEqual(
+      inbox.items.map((n) => n.id),
+      ['1'],
+    );
     assert.equal(inbox.counts.total, 2);
     transport.send('order', '2', note('2')); // not in the list: counted once more, for now
     assert.equal(inbox.counts.total, 3);

@@ -72,11 +72,14 @@ describe('PostgreSQL stopped and started under running instances', () => {
        SELECT $1, 'order', 'order.placed', 'info', 'History ' || i, repeat('h', 4000), '{}' FROM generate_series(1, 3000) AS i`,
       [readerUser.id],
     );
-    const history = (await pool.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [readerUser.id])).rows.map((r) =>
-      String(r.id),
-    );
+    const history = (
+      await pool.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [readerUser.id])
+    ).rows.map((r) => String(r.id));
     await pool.end();
-    const replaying = await PausableStream.open(`${a.baseUrl}/notifications/stream`, { cookie: reader.cookieHeader, 'last-event-id': '0' });
+    const replaying = await PausableStream.open(`${a.baseUrl}/notifications/stream`, {
+      cookie: reader.cookieHeader,
+      'last-event-id': '0',
+    });
     replaying.pause();
 
     await server!.stop();
@@ -88,7 +91,11 @@ describe('PostgreSQL stopped and started under running instances', () => {
         me: await alice.get('/auth/me'),
         inbox: await alice.get('/notifications'),
         csrf: await anonymous.get('/auth/csrf'),
-        login: await anonymous.post('/auth/login', { email: 'alice@example.com', password: 'password-123' }, { csrf: 'x' }),
+        login: await anonymous.post(
+          '/auth/login',
+          { email: 'alice@example.com', password: 'password-123' },
+          { csrf: 'x' },
+        ),
         stream: await openStream(a.baseUrl, alice.cookieHeader),
       };
       for (const [what, answer] of Object.entries(during)) {
@@ -106,10 +113,16 @@ describe('PostgreSQL stopped and started under running instances', () => {
       // The interrupted replay: what it got is a prefix of the history, then a clean end (or, had
       // it finished before the outage, the whole history); never an error event.
       replaying.resume();
-      await eventually(() => replaying.ended || replaying.ids.length === history.length, 'the replay ends or completes', 30_000);
+      await eventually(
+        () => replaying.ended || replaying.ids.length === history.length,
+        'the replay ends or completes',
+        30_000,
+      );
       assert.ok(!replaying.eventNames.includes('error'), 'no error event');
       assert.deepEqual(replaying.ids, history.slice(0, replaying.ids.length));
-      console.log(`# the replay under the outage ${replaying.ended ? `ended cleanly after ${replaying.ids.length} of ${history.length}` : 'completed first'}`);
+      console.log(
+        `# the replay under the outage ${replaying.ended ? `ended cleanly after ${replaying.ids.length} of ${history.length}` : 'completed first'}`,
+      );
     } finally {
       await startPostgres();
     }
@@ -122,15 +135,23 @@ describe('PostgreSQL stopped and started under running instances', () => {
     await fresh.waitForEvent('ready');
     const ids = await publisher.publish([draft(user.id, 1), draft(user.id, 2)]);
     await fresh.waitForNotifications(2);
-    assert.deepEqual(fresh.notifications.map((e) => e.id), ids);
+    assert.deepEqual(
+      fresh.notifications.map((e) => e.id),
+      ids,
+    );
     if (!stream.ended) {
       await stream.waitForNotifications(2);
-      assert.deepEqual(stream.notifications.map((e) => e.id), ids);
+      assert.deepEqual(
+        stream.notifications.map((e) => e.id),
+        ids,
+      );
     }
     fresh.close();
     stream.close();
     // The reader resumes from the last id it really received and gets the rest of its history.
-    const rest = await openStream(b.baseUrl, reader.cookieHeader, { lastEventId: replaying.ids[replaying.ids.length - 1] ?? '0' });
+    const rest = await openStream(b.baseUrl, reader.cookieHeader, {
+      lastEventId: replaying.ids[replaying.ids.length - 1] ?? '0',
+    });
     await rest.waitForNotifications(history.length - replaying.ids.length, 30_000);
     assert.deepEqual([...replaying.ids, ...rest.notifications.map((e) => e.id)], history);
     rest.close();
@@ -145,7 +166,10 @@ describe('PostgreSQL stopped and started under running instances', () => {
     try {
       const bob = new Client(a.baseUrl);
       const user = await bob.signUp('bob@example.com');
-      const streams = await Promise.all([openStream(a.baseUrl, bob.cookieHeader), openStream(b.baseUrl, bob.cookieHeader)]);
+      const streams = await Promise.all([
+        openStream(a.baseUrl, bob.cookieHeader),
+        openStream(b.baseUrl, bob.cookieHeader),
+      ]);
       await Promise.all(streams.map((s) => s.waitForEvent('ready')));
       const carol = new Client(a.baseUrl);
       await carol.signUp('carol@example.com');
@@ -168,12 +192,19 @@ describe('PostgreSQL stopped and started under running instances', () => {
       assert.equal((await carol.post('/auth/logout')).status, 204);
       // The 5-second check times out, each instance opens a new listener and catches up.
       await Promise.all(streams.map((s) => s.waitForNotifications(1, 30_000)));
-      for (const s of streams) assert.deepEqual(s.notifications.map((e) => e.id), [id]);
+      for (const s of streams)
+        assert.deepEqual(
+          s.notifications.map((e) => e.id),
+          [id],
+        );
       // B re-checked its open streams against the database after reconnecting.
       await carolOnB.waitForEnd(10_000);
       assert.equal(streams[1].ended, false, 'a stream whose session is valid stays');
       const now = await listeners();
-      assert.ok(now.some((pid) => !frozen.includes(pid)), 'new listening connections');
+      assert.ok(
+        now.some((pid) => !frozen.includes(pid)),
+        'new listening connections',
+      );
       streams.forEach((s) => s.close());
     } finally {
       for (const pid of frozen) {

@@ -25,13 +25,16 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
  * The docs' own routes, and the inbox page (HTML for people, not API), if it is
  * a route; everything else the app serves must be in the document.
  */
-const isDocsRoute = (path: string) => path === '/docs' || path.startsWith('/docs/') || path.startsWith('/docs-') || path === '/';
+const isDocsRoute = (path: string) =>
+  path === '/docs' || path.startsWith('/docs/') || path.startsWith('/docs-') || path === '/';
 
 /** Every (method, path) the Express router serves, Nest's routes and any added by hand. */
 function registeredRoutes(): Array<{ method: string; path: string }> {
   const express = t.app.getHttpAdapter().getInstance();
   const routes: Array<{ method: string; path: string }> = [];
-  for (const layer of express.router.stack as Array<{ route?: { path: string | string[]; methods: Record<string, boolean> } }>) {
+  for (const layer of express.router.stack as Array<{
+    route?: { path: string | string[]; methods: Record<string, boolean> };
+  }>) {
     if (!layer.route) continue;
     const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
     for (const path of paths) {
@@ -94,10 +97,16 @@ describe('OpenAPI document at /docs-json', () => {
     const routes = registeredRoutes().filter((r) => !isDocsRoute(r.path));
     const found = new Set(routes.map((r) => `${r.method} ${r.path}`));
     for (const route of CONTRACT_ROUTES) assert.ok(found.has(route), `the router enumeration finds ${route}`);
-    const missing = routes.filter((r) => !doc.paths[r.path]?.[r.method]).map((r) => `${r.method.toUpperCase()} ${r.path}`);
+    const missing = routes
+      .filter((r) => !doc.paths[r.path]?.[r.method])
+      .map((r) => `${r.method.toUpperCase()} ${r.path}`);
     assert.deepEqual(missing, [], 'routes served but absent from /docs-json');
     const documented = operations().map((o) => `${o.method} ${o.path}`);
-    assert.deepEqual(documented.filter((o) => !found.has(o)), [], 'documented operations the app does not serve');
+    assert.deepEqual(
+      documented.filter((o) => !found.has(o)),
+      [],
+      'documented operations the app does not serve',
+    );
   });
 
   it('gives every operation a described success answer and JSON error answers', () => {
@@ -140,7 +149,8 @@ describe('OpenAPI document at /docs-json', () => {
           if (expected.session) assert.ok(op.responses['401'], `${name} documents 401`);
           if (expected.csrf) assert.ok(op.responses['403'], `${name} documents 403`);
 
-          const args: Record<string, { index: number }> = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, key) ?? {};
+          const args: Record<string, { index: number }> =
+            Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, key) ?? {};
           const takesBody = Object.keys(args).some((k) => k.split(':')[0] === String(RouteParamtypes.BODY));
           if (takesBody) {
             const schema = op.requestBody?.content?.['application/json']?.schema;
@@ -169,7 +179,11 @@ describe('OpenAPI document at /docs-json', () => {
         continue;
       }
       const res = await anon.request(method.toUpperCase(), url, body);
-      assert.equal(res.status === 401, needsSession, `${method.toUpperCase()} ${path}: ${res.status} ${res.text.slice(0, 80)}`);
+      assert.equal(
+        res.status === 401,
+        needsSession,
+        `${method.toUpperCase()} ${path}: ${res.status} ${res.text.slice(0, 80)}`,
+      );
     }
   });
 
@@ -200,8 +214,14 @@ describe('Swagger UI at /docs', () => {
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     const html = await page.text();
     const assets = [...html.matchAll(/(?:src|href)=['"]([^'"]+)['"]/g)].map((m) => m[1]);
-    assert.ok(assets.some((a) => a.endsWith('swagger-ui-bundle.js')), 'loads the bundle');
-    assert.ok(assets.some((a) => a.endsWith('swagger-ui-init.js')), 'loads the init script');
+    assert.ok(
+      assets.some((a) => a.endsWith('swagger-ui-bundle.js')),
+      'loads the bundle',
+    );
+    assert.ok(
+      assets.some((a) => a.endsWith('swagger-ui-init.js')),
+      'loads the init script',
+    );
     for (const asset of assets) {
       assert.doesNotMatch(asset, /^(https?:)?\/\//, `${asset} is local`);
       const res = await fetch(new URL(asset, `${t.baseUrl}/docs`));

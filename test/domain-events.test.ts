@@ -16,7 +16,11 @@ describe('order state machine', () => {
     const allowed = new Set(['placed→paid', 'placed→cancelled', 'paid→shipped', 'paid→cancelled', 'shipped→delivered']);
     for (const from of ORDER_STATUSES) {
       for (const to of ORDER_STATUSES) {
-        assert.equal(canTransition(from as OrderStatus, to as OrderStatus), allowed.has(`${from}→${to}`), `${from}→${to}`);
+        assert.equal(
+          canTransition(from as OrderStatus, to as OrderStatus),
+          allowed.has(`${from}→${to}`),
+          `${from}→${to}`,
+        );
       }
     }
   });

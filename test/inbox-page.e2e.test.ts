@@ -20,7 +20,13 @@ describe('inbox page static files', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
     const csp = res.headers.get('content-security-policy') ?? '';
-    for (const directive of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "worker-src 'self'", "frame-ancestors 'none'"]) {
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "connect-src 'self'",
+      "worker-src 'self'",
+      "frame-ancestors 'none'",
+    ]) {
       assert.ok(csp.includes(directive), `CSP has ${directive}: ${csp}`);
     }
     assert.ok(!/unsafe-inline|unsafe-eval/.test(csp));
@@ -42,7 +48,10 @@ describe('inbox page static files', () => {
       const res = await fetch(t.baseUrl + path);
       assert.equal(res.status, 200, path);
       assert.match(res.headers.get('content-type') ?? '', type, path);
-      assert.ok(res.headers.get('content-security-policy'), `${path} carries the CSP (a worker's own policy comes from its script)`);
+      assert.ok(
+        res.headers.get('content-security-policy'),
+        `${path} carries the CSP (a worker's own policy comes from its script)`,
+      );
     }
   });
 
@@ -50,7 +59,13 @@ describe('inbox page static files', () => {
     const c = new Client(t.baseUrl);
     assert.deepEqual((await c.get('/notifications')).body, { statusCode: 401, message: 'Authentication required' });
     assert.equal((await c.get('/auth/csrf')).status, 200);
-    for (const path of ['/assets/../package.json', '/assets/%2e%2e/package.json', '/client/../../src/main.ts', '/index.html', '/assets/missing.js']) {
+    for (const path of [
+      '/assets/../package.json',
+      '/assets/%2e%2e/package.json',
+      '/client/../../src/main.ts',
+      '/index.html',
+      '/assets/missing.js',
+    ]) {
       const res = await c.get(path);
       assert.equal(res.status, 404, path);
       assert.equal(res.body.statusCode, 404, `${path} answers JSON like the API`);
@@ -61,7 +76,9 @@ describe('inbox page static files', () => {
   it('browser-side modules import only relative paths (no bundler needed)', () => {
     const root = new URL('../', import.meta.url); // dist/
     const files = [
-      ...readdirSync(new URL('client/', root)).filter((f) => f.endsWith('.js') && f !== 'fetch-transport.js' && f !== 'node.js').map((f) => new URL(`client/${f}`, root)),
+      ...readdirSync(new URL('client/', root))
+        .filter((f) => f.endsWith('.js') && f !== 'fetch-transport.js' && f !== 'node.js')
+        .map((f) => new URL(`client/${f}`, root)),
       new URL('public/inbox.js', root),
     ];
     assert.ok(files.length >= 8);

@@ -85,7 +85,9 @@ async function placeOrderOnPage(page: Page, items: { sku: string; quantity: numb
 }
 
 async function payOnPage(page: Page, order: { id: string; total: number }): Promise<string> {
-  const res = await fetchFromPage<{ id: string }>(page, 'POST', `/orders/${order.id}/payments`, { amount: order.total });
+  const res = await fetchFromPage<{ id: string }>(page, 'POST', `/orders/${order.id}/payments`, {
+    amount: order.total,
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body.id;
 }
@@ -131,7 +133,10 @@ describe('inbox page in Chromium', () => {
     const placed = await shownTitled(a, `Order #${order.id} placed`);
     await badges(a, { order: 1, payment: 0, system: 0 });
     await a.waitForSelector('#empty', { state: 'hidden' });
-    assert.equal(await a.textContent(`.item[data-id="${placed}"] .item-body`), '2 items, total 51.90. It ships once it is paid.');
+    assert.equal(
+      await a.textContent(`.item[data-id="${placed}"] .item-body`),
+      '2 items, total 51.90. It ships once it is paid.',
+    );
 
     // A second tab of the same browser sees the same inbox.
     const b = await openInbox(context);
@@ -173,14 +178,20 @@ describe('inbox page in Chromium', () => {
     await b.click('#mark-all');
     for (const tab of [a, b]) {
       await badges(tab, { order: 0, payment: 0, system: 0 });
-      await listIs(tab, inbox.map((n) => ({ ...n, unread: false })));
+      await listIs(
+        tab,
+        inbox.map((n) => ({ ...n, unread: false })),
+      );
     }
     assert.deepEqual(errors, []);
   });
 
   it('after a server restart, what happened meanwhile (on another instance) arrives in every tab once the page has reconnected', async () => {
     const context = await newContext({ viewport: { width: 1280, height: 820 } });
-    assert.equal((await new Client(t.baseUrl).register('grace@example.com', 'password-123', 'Grace Hopper')).status, 201);
+    assert.equal(
+      (await new Client(t.baseUrl).register('grace@example.com', 'password-123', 'Grace Hopper')).status,
+      201,
+    );
     const a = await openInbox(context);
     const errors = collectErrors(a);
     await signInOnPage(a, 'grace@example.com');

@@ -40,7 +40,10 @@ describe("user B never sees user A's notifications", () => {
     for (let i = 0; i < 5; i++) aRows.push(await publishTo(t, a.id, { title: `secret ${i}` }));
     const bRow = await publishTo(t, b.id, { title: 'for b' });
     await bStream.waitForNotifications(1);
-    assert.deepEqual(bStream.notifications.map((e) => e.id), [String(bRow.id)]);
+    assert.deepEqual(
+      bStream.notifications.map((e) => e.id),
+      [String(bRow.id)],
+    );
     bStream.close();
 
     for (const lastEventId of ['0', String(Number(aRows[0].id) - 1), String(aRows[2].id)]) {
@@ -48,7 +51,10 @@ describe("user B never sees user A's notifications", () => {
       await s.waitForNotifications(Number(lastEventId) < Number(bRow.id) ? 1 : 0);
       await s.waitForEvent('ready');
       // The latest id is B's own, so once it arrived (or the cursor is past it) replay is complete.
-      assert.ok(s.notifications.every((e) => e.id === String(bRow.id)), `Last-Event-ID ${lastEventId}`);
+      assert.ok(
+        s.notifications.every((e) => e.id === String(bRow.id)),
+        `Last-Event-ID ${lastEventId}`,
+      );
       s.close();
     }
 
@@ -107,7 +113,10 @@ describe('broadcast audiences', () => {
     await late.waitForEvent('ready');
     const own = await publishTo(t, latecomer.id);
     await late.waitForNotifications(1);
-    assert.deepEqual(late.notifications.map((e) => e.id), [String(own.id)]);
+    assert.deepEqual(
+      late.notifications.map((e) => e.id),
+      [String(own.id)],
+    );
     late.close();
     assert.equal((await latecomer.c.post(`/notifications/${all.id}/read`)).status, 404);
 
@@ -131,15 +140,22 @@ describe('broadcast audiences', () => {
     assert.equal((await u.c.get('/notifications/unread-count')).body.byChannel.system, 1);
     const s = await openStream(t.baseUrl, u.c.cookieHeader, { lastEventId: String(Number(soon.id) - 1) });
     await s.waitForNotifications(1);
-    assert.deepEqual(s.notifications.map((e) => e.id), [String(keep.id)]);
+    assert.deepEqual(
+      s.notifications.map((e) => e.id),
+      [String(keep.id)],
+    );
     s.close();
     assert.equal((await u.c.post(`/notifications/${soon.id}/read`)).status, 404);
   });
 
   it('the SQL and in-memory forms of visibility agree on every row', async () => {
-    const viewers: Viewer[] = (
-      await t.db.query(`SELECT id::text, role, created_at FROM users ORDER BY id`)
-    ).rows.map((r: { id: string; role: 'user' | 'admin'; created_at: Date }) => ({ id: r.id, role: r.role, createdAt: r.created_at }));
+    const viewers: Viewer[] = (await t.db.query(`SELECT id::text, role, created_at FROM users ORDER BY id`)).rows.map(
+      (r: { id: string; role: 'user' | 'admin'; created_at: Date }) => ({
+        id: r.id,
+        role: r.role,
+        createdAt: r.created_at,
+      }),
+    );
     const { rows } = await t.db.query(
       `SELECT id::text AS id, user_id::text AS user_id, channel, type, severity, title, body, data, audience_kind, audience_role,
               audience_user_ids::text[] AS audience_user_ids, created_at, expires_at FROM notifications`,
@@ -151,7 +167,11 @@ describe('broadcast audiences', () => {
       const sql = visibleNotificationsSql(params, { viewer, order: 'ASC' });
       const fromSql = (await t.db.query(sql, params.values)).rows.map((r: { id: string }) => String(r.id));
       const inMemory = rows.filter((r: NotificationRow) => canSee(viewer, r, now)).map((r: { id: string }) => r.id);
-      assert.deepEqual(fromSql, inMemory.sort((a: string, b: string) => Number(a) - Number(b)), `viewer ${viewer.id}`);
+      assert.deepEqual(
+        fromSql,
+        inMemory.sort((a: string, b: string) => Number(a) - Number(b)),
+        `viewer ${viewer.id}`,
+      );
     }
   });
 });
@@ -162,27 +182,55 @@ describe('inbox', () => {
     const rows: NotificationRow[] = [];
     for (let i = 0; i < 7; i++) rows.push(await publishTo(t, u.id, { channel: CHANNELS[i % 3], title: `n${i}` }));
     const page1 = (await u.c.get('/notifications?limit=3')).body;
-    assert.deepEqual(page1.items.map((n: { title: string }) => n.title), ['n6', 'n5', 'n4']);
+    assert.deepEqual(
+      page1.items.map((n: { title: string }) => n.title),
+      ['n6', 'n5', 'n4'],
+    );
     assert.equal(page1.nextBefore, String(rows[4].id));
     const page2 = (await u.c.get(`/notifications?limit=3&before=${page1.nextBefore}`)).body;
-    assert.deepEqual(page2.items.map((n: { title: string }) => n.title), ['n3', 'n2', 'n1']);
+    assert.deepEqual(
+      page2.items.map((n: { title: string }) => n.title),
+      ['n3', 'n2', 'n1'],
+    );
     const page3 = (await u.c.get(`/notifications?limit=3&before=${page2.nextBefore}`)).body;
-    assert.deepEqual(page3.items.map((n: { title: string }) => n.title), ['n0']);
+    assert.deepEqual(
+      page3.items.map((n: { title: string }) => n.title),
+      ['n0'],
+    );
     assert.equal(page3.nextBefore, null);
     const orders = (await u.c.get('/notifications?channel=order')).body.items;
-    assert.deepEqual(orders.map((n: { title: string }) => n.title), ['n6', 'n3', 'n0']);
+    assert.deepEqual(
+      orders.map((n: { title: string }) => n.title),
+      ['n6', 'n3', 'n0'],
+    );
 
-    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, { total: 7, byChannel: { order: 3, payment: 2, system: 2 } });
+    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, {
+      total: 7,
+      byChannel: { order: 3, payment: 2, system: 2 },
+    });
     assert.equal((await u.c.post(`/notifications/${rows[6].id}/read`)).status, 204);
     assert.equal((await u.c.post(`/notifications/${rows[6].id}/read`)).status, 204, 'idempotent');
     assert.equal((await u.c.post('/notifications/read-all', { channel: 'payment' })).status, 204);
-    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, { total: 4, byChannel: { order: 2, payment: 0, system: 2 } });
+    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, {
+      total: 4,
+      byChannel: { order: 2, payment: 0, system: 2 },
+    });
     const unread = (await u.c.get('/notifications?unread=true')).body.items;
-    assert.deepEqual(unread.map((n: { title: string }) => n.title), ['n5', 'n3', 'n2', 'n0']);
+    assert.deepEqual(
+      unread.map((n: { title: string }) => n.title),
+      ['n5', 'n3', 'n2', 'n0'],
+    );
     const after = await publishTo(t, u.id, { channel: 'payment', title: 'after' });
-    assert.equal((await u.c.get('/notifications/unread-count')).body.byChannel.payment, 1, 'a later notification is unread');
+    assert.equal(
+      (await u.c.get('/notifications/unread-count')).body.byChannel.payment,
+      1,
+      'a later notification is unread',
+    );
     assert.equal((await u.c.post('/notifications/read-all')).status, 204);
-    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, { total: 0, byChannel: { order: 0, payment: 0, system: 0 } });
+    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, {
+      total: 0,
+      byChannel: { order: 0, payment: 0, system: 0 },
+    });
     const all = (await u.c.get('/notifications')).body.items;
     assert.ok(all.every((n: { readAt: string | null }) => typeof n.readAt === 'string'));
     assert.equal(all[0].id, String(after.id));

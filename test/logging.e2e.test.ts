@@ -80,7 +80,11 @@ describe('structured request logs', () => {
     remember();
     assert.equal((await c.login('logs@example.com', 'Wrong-Pass-5555')).status, 401);
     secrets.push('Wrong-Pass-5555');
-    const login = await c.post('/auth/login', { email: 'logs@example.com', password: PASSWORD }, { headers: { 'x-request-id': 'req-login-1' } });
+    const login = await c.post(
+      '/auth/login',
+      { email: 'logs@example.com', password: PASSWORD },
+      { headers: { 'x-request-id': 'req-login-1' } },
+    );
     assert.equal(login.status, 200);
     c.csrfToken = login.body.csrfToken;
     assert.equal(login.headers.get('x-request-id'), 'req-login-1', 'a given request id is echoed');
@@ -92,7 +96,10 @@ describe('structured request logs', () => {
     stream.close();
     assert.equal((await c.post('/auth/logout')).status, 204);
 
-    await capture.waitFor('the stream, logged when it ends', () => capture.requestLines('GET', '/notifications/stream').length === 1);
+    await capture.waitFor(
+      'the stream, logged when it ends',
+      () => capture.requestLines('GET', '/notifications/stream').length === 1,
+    );
     await capture.waitFor('logout', () => capture.requestLines('POST', '/auth/logout').length === 1);
     const records = capture.records; // every line parses as JSON
 
@@ -107,11 +114,18 @@ describe('structured request logs', () => {
     const [meLine] = capture.requestLines('GET', '/auth/me');
     assert.equal(meLine.reqId, me.headers.get('x-request-id'), 'a generated id is echoed and logged');
     assert.match(meLine.reqId, /^[0-9a-f-]{36}$/);
-    for (const [method, url] of [['POST', '/auth/register'], ['GET', '/auth/csrf'], ['POST', '/auth/logout']]) {
+    for (const [method, url] of [
+      ['POST', '/auth/register'],
+      ['GET', '/auth/csrf'],
+      ['POST', '/auth/logout'],
+    ]) {
       assert.equal(capture.requestLines(method, url).length, 1, `one line for ${method} ${url}`);
     }
     assert.equal(capture.requestLines('POST', '/auth/login').length, 2, 'failed and successful login');
-    assert.ok(records.some((r) => r.context === 'NestApplication'), "Nest's own logs are JSON lines too");
+    assert.ok(
+      records.some((r) => r.context === 'NestApplication'),
+      "Nest's own logs are JSON lines too",
+    );
 
     const text = capture.text;
     for (const secret of new Set(secrets)) {
@@ -151,6 +165,9 @@ describe('LOG_LEVEL', () => {
   });
 
   it('a level pino does not know stops the start, naming the variable', () => {
-    assert.throws(() => loadConfig({ LOG_LEVEL: 'verbose', SESSION_SECRET: 'x'.repeat(32) }), /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/);
+    assert.throws(
+      () => loadConfig({ LOG_LEVEL: 'verbose', SESSION_SECRET: 'x'.repeat(32) }),
+      /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/,
+    );
   });
 });

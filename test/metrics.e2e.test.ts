@@ -96,7 +96,9 @@ describe('GET /metrics', () => {
     assert.equal(value(afterLive, key.delivered) - value(base, key.delivered), 3, 'delivered +3');
     assert.ok(value(afterLive, key.latency) - value(base, key.latency) >= 1, 'latency observed');
     assert.equal(value(afterLive, key.replayed), value(base, key.replayed), 'nothing replayed yet');
-    const buckets = [...afterLive.keys()].filter((k) => k.startsWith('notifications_publish_to_delivery_seconds_bucket'));
+    const buckets = [...afterLive.keys()].filter((k) =>
+      k.startsWith('notifications_publish_to_delivery_seconds_bucket'),
+    );
     assert.ok(buckets.length >= 10, 'latency histogram buckets');
 
     // A reconnect from before the three replays them.
@@ -124,7 +126,11 @@ describe('GET /metrics', () => {
     // A client that reads the headers and then nothing: the socket buffers fill,
     // the server's queue passes SLOW_CLIENT_BYTES and it drops the stream.
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.get(`${t.baseUrl}/notifications/stream`, { headers: { cookie: c.cookieHeader, accept: 'text/event-stream' } }, resolve);
+      const req = http.get(
+        `${t.baseUrl}/notifications/stream`,
+        { headers: { cookie: c.cookieHeader, accept: 'text/event-stream' } },
+        resolve,
+      );
       req.on('error', reject);
     });
     assert.equal(res.statusCode, 200);

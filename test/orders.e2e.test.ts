@@ -25,7 +25,10 @@ after(async () => {
 });
 
 /** Brings a fresh order of `client` to `status` through the public API. */
-async function orderIn(client: Client, status: 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled'): Promise<string> {
+async function orderIn(
+  client: Client,
+  status: 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled',
+): Promise<string> {
   const id = await placeOrder(client);
   if (status === 'placed') return id;
   if (status === 'cancelled') {
@@ -85,9 +88,15 @@ describe('placing an order', () => {
       { position: 1, sku: 'TEE-RED-M', quantity: 2, unit_price: 1999 },
       { position: 2, sku: 'MUG', quantity: 1, unit_price: 850 },
     ]);
-    const { rows: history } = await t.db.query(`SELECT status, changed_by::text FROM order_status_changes WHERE order_id = $1`, [id]);
+    const { rows: history } = await t.db.query(
+      `SELECT status, changed_by::text FROM order_status_changes WHERE order_id = $1`,
+      [id],
+    );
     assert.deepEqual(history, [{ status: 'placed', changed_by: carol.id }]);
-    const { rows: notes } = await t.db.query(`SELECT user_id::text, type FROM notifications WHERE data->>'orderId' = $1`, [id]);
+    const { rows: notes } = await t.db.query(
+      `SELECT user_id::text, type FROM notifications WHERE data->>'orderId' = $1`,
+      [id],
+    );
     assert.deepEqual(notes, [{ user_id: carol.id, type: 'order.placed' }]);
   });
 
@@ -133,7 +142,11 @@ describe('placing an order', () => {
 
   it('accepts the largest order the bounds allow, exactly', async () => {
     const erin = await signedIn(t, 'erin@example.com');
-    const items = Array.from({ length: 100 }, (_, i) => ({ sku: `SKU-${i}`, quantity: 10_000, unitPrice: 1_000_000_000 }));
+    const items = Array.from({ length: 100 }, (_, i) => ({
+      sku: `SKU-${i}`,
+      quantity: 10_000,
+      unitPrice: 1_000_000_000,
+    }));
     const res = await erin.client.post('/orders', { items });
     assert.equal(res.status, 201, res.text);
     assert.equal(res.body.total, 1e15);
@@ -163,10 +176,16 @@ describe('reading orders', () => {
     assert.equal(all.body.nextBefore, null);
 
     const first = await fay.client.get('/orders?limit=2');
-    assert.deepEqual(first.body.items.map((o: { id: string }) => o.id), [mine[2], mine[1]]);
+    assert.deepEqual(
+      first.body.items.map((o: { id: string }) => o.id),
+      [mine[2], mine[1]],
+    );
     assert.equal(first.body.nextBefore, mine[1]);
     const second = await fay.client.get(`/orders?limit=2&before=${first.body.nextBefore}`);
-    assert.deepEqual(second.body.items.map((o: { id: string }) => o.id), [mine[0]]);
+    assert.deepEqual(
+      second.body.items.map((o: { id: string }) => o.id),
+      [mine[0]],
+    );
     assert.equal(second.body.nextBefore, null);
     assert.equal(second.body.items[0].total, ITEMS_TOTAL);
     assert.equal(second.body.items[0].items.length, 2);
@@ -220,7 +239,10 @@ describe('admin status changes', () => {
     assert.equal((await jay.client.get(`/orders/${id}`)).body.status, 'delivered');
 
     const { rows } = await t.db.query(`SELECT status FROM order_status_changes WHERE order_id = $1 ORDER BY id`, [id]);
-    assert.deepEqual(rows.map((r) => r.status), ['placed', 'paid', 'shipped', 'delivered']);
+    assert.deepEqual(
+      rows.map((r) => r.status),
+      ['placed', 'paid', 'shipped', 'delivered'],
+    );
 
     await assertOnlyMarker(kimStream, () => placeOrder(kim.client), 0);
     jayStream.close();
@@ -282,9 +304,15 @@ describe('admin status changes', () => {
       admin.post(`/admin/orders/${id}/status`, { status: 'shipped' }),
     ]);
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 409]);
-    const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`, [id]);
+    const { rows } = await t.db.query(
+      `SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`,
+      [id],
+    );
     assert.equal(rows[0].n, 1);
-    const { rows: history } = await t.db.query(`SELECT count(*)::int AS n FROM order_status_changes WHERE order_id = $1 AND status = 'shipped'`, [id]);
+    const { rows: history } = await t.db.query(
+      `SELECT count(*)::int AS n FROM order_status_changes WHERE order_id = $1 AND status = 'shipped'`,
+      [id],
+    );
     assert.equal(history[0].n, 1);
   });
 
@@ -292,7 +320,14 @@ describe('admin status changes', () => {
     const oli = await signedIn(t, 'oli@example.com');
     const id = await orderIn(oli.client, 'paid');
     const before = await snapshot(t);
-    for (const body of [{ status: 'paid' }, { status: 'placed' }, { status: 'lost' }, {}, { status: 'shipped', note: 'x' }, { status: ['shipped'] }]) {
+    for (const body of [
+      { status: 'paid' },
+      { status: 'placed' },
+      { status: 'lost' },
+      {},
+      { status: 'shipped', note: 'x' },
+      { status: ['shipped'] },
+    ]) {
       const res = await admin.post(`/admin/orders/${id}/status`, body);
       assert.equal(res.status, 400, JSON.stringify(body));
     }
@@ -318,7 +353,9 @@ describe('atomicity', () => {
     const quinn = await signedIn(t, 'quinn@example.com');
     const id = await orderIn(quinn.client, 'paid');
     // Sabotage: the notifications table now refuses exactly the row this transition emits.
-    await t.db.query(`ALTER TABLE notifications ADD CONSTRAINT test_no_shipped CHECK (type <> 'order.shipped') NOT VALID`);
+    await t.db.query(
+      `ALTER TABLE notifications ADD CONSTRAINT test_no_shipped CHECK (type <> 'order.shipped') NOT VALID`,
+    );
     try {
       const before = await snapshot(t);
       const res = await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' });
@@ -337,13 +374,18 @@ describe('atomicity', () => {
     }
     // With the database healthy again the same transition works, once.
     assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' })).status, 200);
-    const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`, [id]);
+    const { rows } = await t.db.query(
+      `SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`,
+      [id],
+    );
     assert.equal(rows[0].n, 1);
   });
 
   it('if the notification cannot be stored, placing the order leaves no order behind', async () => {
     const rae = await signedIn(t, 'rae@example.com');
-    await t.db.query(`ALTER TABLE notifications ADD CONSTRAINT test_no_placed CHECK (type <> 'order.placed') NOT VALID`);
+    await t.db.query(
+      `ALTER TABLE notifications ADD CONSTRAINT test_no_placed CHECK (type <> 'order.placed') NOT VALID`,
+    );
     try {
       const before = await snapshot(t);
       const res = await rae.client.post('/orders', { items: ITEMS });
@@ -377,6 +419,9 @@ describe('CSRF on the event-source routes', () => {
       assert.equal((await client.post(path, body, { csrf: 'x'.repeat(43) })).status, 403, `${path} with a wrong token`);
     }
     assert.deepEqual(await snapshot(t), before);
-    assert.equal((await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'csrf@example.com'`)).rows[0].n, 0);
+    assert.equal(
+      (await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'csrf@example.com'`)).rows[0].n,
+      0,
+    );
   });
 });

@@ -53,7 +53,12 @@ describe('paying for an order', () => {
     const [pending] = received(aliceStream);
     assert.equal(pending.event, 'payment');
     assert.equal(pending.json.type, 'payment.pending');
-    assert.deepEqual(pending.json.data, { paymentId: created.body.id, orderId, status: 'pending', amount: ITEMS_TOTAL });
+    assert.deepEqual(pending.json.data, {
+      paymentId: created.body.id,
+      orderId,
+      status: 'pending',
+      amount: ITEMS_TOTAL,
+    });
 
     const settled = await admin.post(`/admin/payments/${created.body.id}/settle`, { outcome: 'succeeded' });
     assert.equal(settled.status, 200, settled.text);
@@ -62,7 +67,10 @@ describe('paying for an order', () => {
 
     await aliceStream.waitForNotifications(3);
     const [, succeeded, paid] = received(aliceStream);
-    assert.deepEqual([succeeded.event, succeeded.json.type, succeeded.json.severity], ['payment', 'payment.succeeded', 'info']);
+    assert.deepEqual(
+      [succeeded.event, succeeded.json.type, succeeded.json.severity],
+      ['payment', 'payment.succeeded', 'info'],
+    );
     assert.deepEqual([paid.event, paid.json.type], ['order', 'order.paid']);
     assert.deepEqual(paid.json.data, { orderId, status: 'paid', total: ITEMS_TOTAL, paymentId: created.body.id });
     // One transaction, one publish: consecutive ids.
@@ -132,7 +140,15 @@ describe('payment rules', () => {
     const gus = await signedIn(t, 'gus@example.com');
     const orderId = await placeOrder(gus.client);
     const before = await snapshot(t);
-    for (const body of [{}, { amount: -1 }, { amount: 48.48 }, { amount: '4848' }, { amount: null }, { amount: ITEMS_TOTAL, currency: 'EUR' }, [ITEMS_TOTAL]]) {
+    for (const body of [
+      {},
+      { amount: -1 },
+      { amount: 48.48 },
+      { amount: '4848' },
+      { amount: null },
+      { amount: ITEMS_TOTAL, currency: 'EUR' },
+      [ITEMS_TOTAL],
+    ]) {
       const res = await gus.client.post(`/orders/${orderId}/payments`, body);
       assert.equal(res.status, 400, JSON.stringify(body));
     }
@@ -186,7 +202,12 @@ describe('settling', () => {
       assert.equal(res.body.message, `Payment ${paymentId} is already settled`);
     }
     assert.deepEqual(await snapshot(t), before);
-    assert.deepEqual(await notificationsOfOrder(orderId), ['order.placed', 'payment.pending', 'payment.succeeded', 'order.paid']);
+    assert.deepEqual(await notificationsOfOrder(orderId), [
+      'order.placed',
+      'payment.pending',
+      'payment.succeeded',
+      'order.paid',
+    ]);
   });
 
   it('two settles submitted at once: one 200, one 409, one set of notifications', async () => {
@@ -224,7 +245,13 @@ describe('settling', () => {
     const orderId = await placeOrder(max.client);
     const paymentId = await pay(max.client, orderId);
     const before = await snapshot(t);
-    for (const body of [{}, { outcome: 'refunded' }, { outcome: 'SUCCEEDED' }, { outcome: 1 }, { outcome: 'failed', reason: 'x' }]) {
+    for (const body of [
+      {},
+      { outcome: 'refunded' },
+      { outcome: 'SUCCEEDED' },
+      { outcome: 1 },
+      { outcome: 'failed', reason: 'x' },
+    ]) {
       const res = await admin.post(`/admin/payments/${paymentId}/settle`, body);
       assert.equal(res.status, 400, JSON.stringify(body));
     }
@@ -254,12 +281,20 @@ describe('settling', () => {
       const res = await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' });
       assert.equal(res.status, 500);
       assert.deepEqual(await snapshot(t), before);
-      const { rows } = await t.db.query(`SELECT p.status AS payment, o.status AS order FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = $1`, [paymentId]);
+      const { rows } = await t.db.query(
+        `SELECT p.status AS payment, o.status AS order FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = $1`,
+        [paymentId],
+      );
       assert.deepEqual(rows, [{ payment: 'pending', order: 'placed' }]);
     } finally {
       await t.db.query(`ALTER TABLE notifications DROP CONSTRAINT test_no_paid`);
     }
     assert.equal((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' })).status, 200);
-    assert.deepEqual(await notificationsOfOrder(orderId), ['order.placed', 'payment.pending', 'payment.succeeded', 'order.paid']);
+    assert.deepEqual(await notificationsOfOrder(orderId), [
+      'order.placed',
+      'payment.pending',
+      'payment.succeeded',
+      'order.paid',
+    ]);
   });
 });

@@ -11,7 +11,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -76,8 +87,13 @@ function writeConfig(dir: string, ports: Ports, apps: { a: number; b: number; co
   servers = swap(servers, 'listen 80;', `listen 127.0.0.1:${ports.http};`, 'servers.conf');
   servers = swap(servers, 'listen 443 ssl http2;', `listen 127.0.0.1:${ports.https} ssl http2;`, 'servers.conf');
   writeFileSync(join(dir, 'servers.conf'), servers);
-  writeFileSync(join(dir, 'proxy.conf'), swap(read('proxy.conf'), 'proxy_read_timeout 1h;', `proxy_read_timeout ${READ_TIMEOUT_S}s;`, 'proxy.conf'));
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${join(dir, k)};`).join('\n    ');
+  writeFileSync(
+    join(dir, 'proxy.conf'),
+    swap(read('proxy.conf'), 'proxy_read_timeout 1h;', `proxy_read_timeout ${READ_TIMEOUT_S}s;`, 'proxy.conf'),
+  );
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((k) => `${k}_temp_path ${join(dir, k)};`)
+    .join('\n    ');
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
@@ -166,7 +182,10 @@ before(async () => {
   accessLog = openSync(join(dir, 'access.log'), 'a');
   // The container's main file too, over the same included files: it must at least load.
   writeFileSync(join(dir, 'nginx.prod.conf'), readFileSync(join(DEPLOY, 'nginx.conf')));
-  writeFileSync(join(dir, 'mime.types'), existsSync('/etc/nginx/mime.types') ? readFileSync('/etc/nginx/mime.types') : 'types {}\n');
+  writeFileSync(
+    join(dir, 'mime.types'),
+    existsSync('/etc/nginx/mime.types') ? readFileSync('/etc/nginx/mime.types') : 'types {}\n',
+  );
   const prod = spawnSync(bin, ['-e', 'stderr', '-p', `${dir}/`, '-c', join(dir, 'nginx.prod.conf'), '-t'], {
     encoding: 'utf8',
     stdio: ['ignore', accessLog, 'pipe'],
@@ -208,7 +227,15 @@ async function stream(baseUrl: string, cookie: string): Promise<SseConnection> {
 }
 
 function draft(userId: string, i: number): PersonalDraft {
-  return { userId, channel: 'order', type: 'order.placed', severity: 'info', title: `Order #${i}`, body: 'Thanks!', data: { i } };
+  return {
+    userId,
+    channel: 'order',
+    type: 'order.placed',
+    severity: 'info',
+    title: `Order #${i}`,
+    body: 'Thanks!',
+    data: { i },
+  };
 }
 
 describe('nginx in front of two instances (deploy/nginx)', () => {
@@ -235,7 +262,11 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
       latency.direct.push(d1, d2);
     }
     const expected = direct[0].notifications.map((e) => [e.id, e.data]);
-    for (const s of [...proxied, direct[1]]) assert.deepEqual(s.notifications.map((e) => [e.id, e.data]), expected);
+    for (const s of [...proxied, direct[1]])
+      assert.deepEqual(
+        s.notifications.map((e) => [e.id, e.data]),
+        expected,
+      );
     console.log(
       `# publish→receive over ${N} events, median: direct ${median(latency.direct).toFixed(2)} ms, ` +
         `through nginx ${median(latency.proxied).toFixed(2)} ms ` +
@@ -276,11 +307,17 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
       await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
       assert.equal(session.alpnProtocol, 'h2');
       const health = session.request({ ':path': '/health' });
-      const status = await new Promise<number>((resolve) => health.once('response', (h) => resolve(Number(h[':status']))));
+      const status = await new Promise<number>((resolve) =>
+        health.once('response', (h) => resolve(Number(h[':status']))),
+      );
       health.resume();
       assert.equal(status, 200);
 
-      const req = session.request({ ':path': '/notifications/stream', cookie: c.cookieHeader, accept: 'text/event-stream' });
+      const req = session.request({
+        ':path': '/notifications/stream',
+        cookie: c.cookieHeader,
+        accept: 'text/event-stream',
+      });
       let body = '';
       const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => req.once('response', resolve));
       assert.equal(headers[':status'], 200);
@@ -337,7 +374,10 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     assert.equal((await fetch(`${a.baseUrl}/metrics`)).status, 200);
 
     // The access log: JSON lines with the same request id, and no cookie.
-    const lines = readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(dir, 'access.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const edge = lines.find((l) => l.requestId === 'edge-42');
     assert.ok(edge, 'the access log line carries the request id');
     assert.equal(edge.status, 200);

@@ -50,16 +50,26 @@ describe('a client that stops reading', () => {
     slow.resume();
     await slow.waitForEnd(10_000);
     const firstPart = slow.ids;
-    const expected = (await t.db.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [user.id])).rows.map(
-      (r) => String(r.id),
-    );
+    const expected = (
+      await t.db.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [user.id])
+    ).rows.map((r) => String(r.id));
     assert.ok(firstPart.length < expected.length, 'it was dropped before receiving everything');
-    assert.deepEqual(firstPart, expected.slice(0, firstPart.length), 'what it got before the drop is a prefix, in order');
+    assert.deepEqual(
+      firstPart,
+      expected.slice(0, firstPart.length),
+      'what it got before the drop is a prefix, in order',
+    );
 
-    const resumed = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: firstPart[firstPart.length - 1] ?? '0' });
+    const resumed = await openStream(t.baseUrl, c.cookieHeader, {
+      lastEventId: firstPart[firstPart.length - 1] ?? '0',
+    });
     assert.equal(resumed.status, 200);
     await resumed.waitForNotifications(expected.length - firstPart.length, 30_000);
-    assert.deepEqual([...firstPart, ...resumed.notifications.map((e) => e.id)], expected, 'nothing lost, nothing twice');
+    assert.deepEqual(
+      [...firstPart, ...resumed.notifications.map((e) => e.id)],
+      expected,
+      'nothing lost, nothing twice',
+    );
     resumed.close();
   });
 
@@ -71,15 +81,23 @@ describe('a client that stops reading', () => {
     await live.waitForEvent('ready');
     const publisher = t.app.get(NotificationPublisher);
     // 300 × 9 KB = 2.7 MB committed together: one page of the feed, written to the stream in one go.
-    const rows = await Promise.all(Array.from({ length: 300 }, (_, i) => publisher.send(draft(user.id, i, 'y'.repeat(9000)))));
+    const rows = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => publisher.send(draft(user.id, i, 'y'.repeat(9000)))),
+    );
     const ids = rows.map((r) => String(r.id));
     await live.waitForNotifications(300, 30_000);
-    assert.deepEqual(live.notifications.map((e) => e.id), ids);
+    assert.deepEqual(
+      live.notifications.map((e) => e.id),
+      ids,
+    );
     assert.equal(live.ended, false);
 
     const replay = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
     await replay.waitForNotifications(300, 30_000);
-    assert.deepEqual(replay.notifications.map((e) => e.id), ids);
+    assert.deepEqual(
+      replay.notifications.map((e) => e.id),
+      ids,
+    );
     assert.equal(replay.ended, false);
     assert.equal(await droppedCount(), before, 'nobody was dropped');
     live.close();

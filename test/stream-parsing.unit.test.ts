@@ -64,7 +64,10 @@ describe('visibility (in-memory form)', () => {
     assert.equal(canSee(viewer, row({ created_at: new Date('2026-10-01T00:00:00Z') }), now), false);
     assert.equal(canSee(viewer, row({ expires_at: new Date(now - 1) }), now), false);
     assert.equal(canSee(viewer, row({ audience_kind: 'role', audience_role: 'admin' }), now), false);
-    assert.equal(canSee({ ...viewer, role: 'admin' }, row({ audience_kind: 'role', audience_role: 'admin' }), now), true);
+    assert.equal(
+      canSee({ ...viewer, role: 'admin' }, row({ audience_kind: 'role', audience_role: 'admin' }), now),
+      true,
+    );
     assert.equal(canSee(viewer, row({ audience_kind: 'users', audience_user_ids: ['70', '7'] }), now), true);
     assert.equal(canSee(viewer, row({ audience_kind: 'users', audience_user_ids: ['70'] }), now), false);
   });
@@ -92,7 +95,12 @@ describe('configuration', () => {
         JSON.stringify(env),
       );
     }
-    const ok = loadConfig({ SESSION_SECRET: 's'.repeat(32), PORT: '8080', NODE_ENV: 'production', ADMIN_PASSWORD: 'long-enough-1' });
+    const ok = loadConfig({
+      SESSION_SECRET: 's'.repeat(32),
+      PORT: '8080',
+      NODE_ENV: 'production',
+      ADMIN_PASSWORD: 'long-enough-1',
+    });
     assert.equal(ok.port, 8080);
     assert.equal(ok.production, true);
   });

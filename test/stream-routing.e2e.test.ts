@@ -42,7 +42,8 @@ describe('stream routing', () => {
     await all.waitForEvent('ready');
 
     const rows = [];
-    for (const c of ['order', 'payment', 'system', 'order'] as Channel[]) rows.push(await publisher.send(draft(me.id, c, `to ${c}`)));
+    for (const c of ['order', 'payment', 'system', 'order'] as Channel[])
+      rows.push(await publisher.send(draft(me.id, c, `to ${c}`)));
     await all.waitForNotifications(4);
     await onlyOrders.waitForNotifications(2);
     assert.deepEqual(
@@ -91,7 +92,9 @@ describe('stream routing', () => {
     let publishing = true;
     const producer = (async () => {
       while (publishing) {
-        const batch = await Promise.all(Array.from({ length: 20 }, (_, i) => publisher.send(draft(me.id, 'order', `n${i}`))));
+        const batch = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => publisher.send(draft(me.id, 'order', `n${i}`))),
+        );
         sent.push(...batch.map((r) => String(r.id)));
       }
     })();
@@ -102,7 +105,10 @@ describe('stream routing', () => {
     await second.waitForNotifications(100);
     publishing = false;
     await producer;
-    await second.until(() => second.notifications.length > 0 && second.lastId === sent[sent.length - 1], 'the last one published');
+    await second.until(
+      () => second.notifications.length > 0 && second.lastId === sent[sent.length - 1],
+      'the last one published',
+    );
     second.close();
     const union = [...seen, ...second.notifications.map((e) => e.id!)];
     assert.deepEqual(union, sent);

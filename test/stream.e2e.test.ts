@@ -21,7 +21,8 @@ async function user(email: string): Promise<{ c: Client; id: string }> {
   return { c, id: u.id };
 }
 
-const newestId = async () => (await t.db.query(`SELECT COALESCE(max(id), 0)::text AS m FROM notifications`)).rows[0].m as string;
+const newestId = async () =>
+  (await t.db.query(`SELECT COALESCE(max(id), 0)::text AS m FROM notifications`)).rows[0].m as string;
 
 describe('stream bytes', () => {
   it('answers with SSE headers and a ready event at once', async () => {
@@ -41,7 +42,10 @@ describe('stream bytes', () => {
       assert.equal(s.retry, 2500);
       // The exact frame: retry, id, event and data lines, then a blank line.
       const frame = s.raw.slice(s.raw.indexOf('event: ready') - 0).split('\n\n')[0];
-      assert.deepEqual(frame.split('\n').sort(), [`data: {"cursor":"${cursor}"}`, 'event: ready', `id: ${cursor}`, 'retry: 2500'].sort());
+      assert.deepEqual(
+        frame.split('\n').sort(),
+        [`data: {"cursor":"${cursor}"}`, 'event: ready', `id: ${cursor}`, 'retry: 2500'].sort(),
+      );
     } finally {
       s.close();
     }
@@ -52,13 +56,28 @@ describe('stream bytes', () => {
     const s = await openStream(t.baseUrl, c.cookieHeader);
     try {
       await s.waitForEvent('ready');
-      const row = await publishTo(t, id, { channel: 'payment', type: 'payment.pending', title: 'Payment pending', data: { orderId: '7' } });
+      const row = await publishTo(t, id, {
+        channel: 'payment',
+        type: 'payment.pending',
+        title: 'Payment pending',
+        data: { orderId: '7' },
+      });
       await s.waitForNotifications(1);
       const e = s.notifications[0];
       assert.equal(e.event, 'payment');
       assert.equal(e.id, String(row.id));
       const json = JSON.parse(e.data);
-      assert.deepEqual(Object.keys(json).sort(), ['body', 'channel', 'createdAt', 'data', 'id', 'readAt', 'severity', 'title', 'type']);
+      assert.deepEqual(Object.keys(json).sort(), [
+        'body',
+        'channel',
+        'createdAt',
+        'data',
+        'id',
+        'readAt',
+        'severity',
+        'title',
+        'type',
+      ]);
       assert.equal(json.id, String(row.id));
       assert.equal(json.channel, 'payment');
       assert.equal(json.type, 'payment.pending');
@@ -175,13 +194,22 @@ describe('replay with Last-Event-ID', () => {
     const { c, id } = await user('query@example.com');
     const rows = await publishMany(t, id, 3);
     const q = await openStream(t.baseUrl, c.cookieHeader, { query: `lastEventId=${rows[0].id}` });
-    const h = await openStream(t.baseUrl, c.cookieHeader, { query: `lastEventId=${rows[0].id}`, lastEventId: String(rows[1].id) });
+    const h = await openStream(t.baseUrl, c.cookieHeader, {
+      query: `lastEventId=${rows[0].id}`,
+      lastEventId: String(rows[1].id),
+    });
     try {
       await q.waitForNotifications(2);
-      assert.deepEqual(q.notifications.map((e) => e.id), [String(rows[1].id), String(rows[2].id)]);
+      assert.deepEqual(
+        q.notifications.map((e) => e.id),
+        [String(rows[1].id), String(rows[2].id)],
+      );
       await h.waitForNotifications(1);
       await h.waitForEvent('ready');
-      assert.deepEqual(h.notifications.map((e) => e.id), [String(rows[2].id)]);
+      assert.deepEqual(
+        h.notifications.map((e) => e.id),
+        [String(rows[2].id)],
+      );
     } finally {
       q.close();
       h.close();
@@ -212,7 +240,11 @@ describe('replay with Last-Event-ID', () => {
     seen.push(...s.notifications.map((e) => e.id!));
     s.close();
     assert.equal(new Set(seen).size, seen.length, 'no duplicate');
-    assert.deepEqual(seen, [...seen].sort((a, b) => Number(a) - Number(b)), 'ascending');
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => Number(a) - Number(b)),
+      'ascending',
+    );
     assert.deepEqual(seen, expected);
   });
 
@@ -222,10 +254,13 @@ describe('replay with Last-Event-ID', () => {
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '9223372036854775807' });
     try {
       await s.waitForEvent('reset');
-      assert.deepEqual(s.events.slice(0, 2).map((e) => [e.event, e.id]), [
-        ['ready', newest],
-        ['reset', newest],
-      ]);
+      assert.deepEqual(
+        s.events.slice(0, 2).map((e) => [e.event, e.id]),
+        [
+          ['ready', newest],
+          ['reset', newest],
+        ],
+      );
       assert.deepEqual(JSON.parse(s.events[0].data), { cursor: newest });
       assert.deepEqual(JSON.parse(s.events[1].data), { reason: 'unknown-cursor' });
     } finally {
@@ -236,9 +271,10 @@ describe('replay with Last-Event-ID', () => {
   it('a Last-Event-ID older than what is kept: reset history-truncated, then what is kept', async () => {
     const { c, id } = await user('retention@example.com');
     const old = await publishMany(t, id, 3);
-    await t.db.query(`UPDATE notifications SET created_at = now() - interval '100 days' WHERE id = ANY ($1::bigint[])`, [
-      old.slice(0, 2).map((r) => r.id),
-    ]);
+    await t.db.query(
+      `UPDATE notifications SET created_at = now() - interval '100 days' WHERE id = ANY ($1::bigint[])`,
+      [old.slice(0, 2).map((r) => r.id)],
+    );
     const { RetentionService } = await import('../src/notifications/retention.service.js');
     assert.ok((await t.app.get(RetentionService).run(90)) >= 2);
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
@@ -275,16 +311,23 @@ describe('commit order', () => {
     const fast = publishTo(t, id, { title: 'fast' });
     // The fast writer is blocked on the id lock, not committed ahead of the slow one.
     await waitUntil(
-      async () => (await t.db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount! > 0,
+      async () =>
+        (await t.db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount! > 0,
       'the fast writer waits for the id lock',
     );
-    assert.equal((await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [id])).rows[0].n, 0);
+    assert.equal(
+      (await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [id])).rows[0].n,
+      0,
+    );
     release();
     await slow;
     const fastRow = await fast;
     assert.ok(Number(fastRow.id) > Number(firstId), 'the later commit has the larger id');
     await s.waitForNotifications(2);
-    assert.deepEqual(s.notifications.map((e) => JSON.parse(e.data).title), ['slow', 'fast']);
+    assert.deepEqual(
+      s.notifications.map((e) => JSON.parse(e.data).title),
+      ['slow', 'fast'],
+    );
     s.close();
   });
 });
@@ -298,7 +341,10 @@ describe('channels, preferences and limits', () => {
       await publishTo(t, id, { channel: 'order' });
       const p = await publishTo(t, id, { channel: 'payment', type: 'payment.pending' });
       await s.waitForNotifications(1);
-      assert.deepEqual(s.notifications.map((e) => e.id), [String(p.id)]);
+      assert.deepEqual(
+        s.notifications.map((e) => e.id),
+        [String(p.id)],
+      );
     } finally {
       s.close();
     }
@@ -316,11 +362,17 @@ describe('channels, preferences and limits', () => {
     const crit = await publishTo(t, id, { channel: 'order', severity: 'critical', title: 'critical' });
     const pay = await publishTo(t, id, { channel: 'payment', title: 'payment' });
     await s.waitForNotifications(2);
-    assert.deepEqual(s.notifications.map((e) => e.id), [String(crit.id), String(pay.id)]);
+    assert.deepEqual(
+      s.notifications.map((e) => e.id),
+      [String(crit.id), String(pay.id)],
+    );
     s.close();
     const r = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
     await r.waitForNotifications(2);
-    assert.deepEqual(r.notifications.map((e) => e.id), [String(crit.id), String(pay.id)]);
+    assert.deepEqual(
+      r.notifications.map((e) => e.id),
+      [String(crit.id), String(pay.id)],
+    );
     r.close();
   });
 
@@ -341,7 +393,7 @@ describe('channels, preferences and limits', () => {
     open.slice(1).forEach((s) => s.close());
   });
 
-  it('logout ends the session\'s open streams, and the reconnect is 401', async () => {
+  it("logout ends the session's open streams, and the reconnect is 401", async () => {
     const { c } = await user('logout@example.com');
     const cookie = c.cookieHeader;
     const s = await openStream(t.baseUrl, cookie);
@@ -356,7 +408,17 @@ describe('channels, preferences and limits', () => {
 describe('bad input', () => {
   it('malformed Last-Event-ID, unknown channel: 400 JSON, no stream', async () => {
     const { c } = await user('bad@example.com');
-    for (const bad of ['abc', '-1', '12345678901234567890', '9223372036854775808', '1 OR 1=1', '1.5', '0x10', '1e3', '']) {
+    for (const bad of [
+      'abc',
+      '-1',
+      '12345678901234567890',
+      '9223372036854775808',
+      '1 OR 1=1',
+      '1.5',
+      '0x10',
+      '1e3',
+      '',
+    ]) {
       const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: bad });
       assert.equal(s.status, 400, `Last-Event-ID ${JSON.stringify(bad)}`);
       assert.equal(s.headers['content-type']?.startsWith('application/json'), true);

@@ -10,7 +10,10 @@ export class AdminStatsController {
   constructor(private readonly hub: StreamHub) {}
 
   @Get()
-  @ApiOkResponse({ description: '{ streams, users } open on this instance', schema: { example: { streams: 3, users: 2 } } })
+  @ApiOkResponse({
+    description: '{ streams, users } open on this instance',
+    schema: { example: { streams: 3, users: 2 } },
+  })
   stats(): { streams: number; users: number } {
     return { streams: this.hub.size, users: this.hub.userCount };
   }

@@ -1,5 +1,12 @@
 import { Body, Controller, Patch, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 import { CreateUserDto, UserDto } from '../auth/auth.dto.js';
 import { AuthService } from '../auth/auth.service.js';
@@ -46,7 +53,11 @@ export class AdminUsersController {
   })
   @ApiNotFoundResponse({ description: 'No such user' })
   @ApiConflictResponse({ description: 'An admin changing their own role or disabling themselves' })
-  update(@CurrentUser() admin: SessionUser, @IdParam() id: string, @Body() body: UpdateUserDto): Promise<AdminUserView> {
+  update(
+    @CurrentUser() admin: SessionUser,
+    @IdParam() id: string,
+    @Body() body: UpdateUserDto,
+  ): Promise<AdminUserView> {
     return this.users.update(admin.id, id, body);
   }
 }

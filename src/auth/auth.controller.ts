@@ -20,7 +20,12 @@ import { SessionRevocations } from './session-revocations.js';
 import type { SessionUser } from './session-user.js';
 import { SESSION_COOKIE } from './session.middleware.js';
 
-const publicUser = (u: SessionUser): PublicUser => ({ id: u.id, email: u.email, role: u.role, displayName: u.displayName });
+const publicUser = (u: SessionUser): PublicUser => ({
+  id: u.id,
+  email: u.email,
+  role: u.role,
+  displayName: u.displayName,
+});
 
 @ApiTags('auth')
 @Controller('auth')

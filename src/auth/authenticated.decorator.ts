@@ -26,8 +26,10 @@ export class SessionAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const options =
-      this.reflector.getAllAndOverride<AuthenticatedOptions>(AUTH_OPTIONS, [context.getHandler(), context.getClass()]) ??
-      {};
+      this.reflector.getAllAndOverride<AuthenticatedOptions>(AUTH_OPTIONS, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? {};
     const req = context.switchToHttp().getRequest<Request>();
     const user = req.user as SessionUser | undefined;
     if (!user) throw new UnauthorizedException('Authentication required');

@@ -30,6 +30,12 @@ export class LocalStrategy extends PassportStrategy(Strategy) {
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
     await this.throttle.recordSuccess(email);
-    return { id: user.id, email: user.email, role: user.role, displayName: user.displayName, createdAt: user.createdAt };
+    return {
+      id: user.id,
+      email: user.email,
+      role: user.role,
+      displayName: user.displayName,
+      createdAt: user.createdAt,
+    };
   }
 }

@@ -21,7 +21,10 @@ function jsonErrors(inner: RequestHandler): RequestHandler {
       if (!err) return next();
       const body = errorBody(err);
       const status = body.statusCode === 500 ? 503 : body.statusCode;
-      if (!res.headersSent) res.status(status).json({ statusCode: status, message: status === 503 ? 'Service temporarily unavailable' : body.message });
+      if (!res.headersSent)
+        res
+          .status(status)
+          .json({ statusCode: status, message: status === 503 ? 'Service temporarily unavailable' : body.message });
     });
   };
 }
@@ -30,7 +33,10 @@ function jsonErrors(inner: RequestHandler): RequestHandler {
  * Cookie sessions stored in Postgres (connect-pg-simple, table from a
  * migration), then Passport reading the user out of them.
  */
-export function sessionMiddlewares(config: AppConfig, pool: Pool): { handlers: RequestHandler[]; store: session.Store } {
+export function sessionMiddlewares(
+  config: AppConfig,
+  pool: Pool,
+): { handlers: RequestHandler[]; store: session.Store } {
   const PgStore = connectPgSimple(session);
   const store = new PgStore({
     pool,
@@ -55,7 +61,11 @@ export function sessionMiddlewares(config: AppConfig, pool: Pool): { handlers: R
     },
   });
   return {
-    handlers: [jsonErrors(sessions), passport.initialize() as RequestHandler, jsonErrors(passport.session() as RequestHandler)],
+    handlers: [
+      jsonErrors(sessions),
+      passport.initialize() as RequestHandler,
+      jsonErrors(passport.session() as RequestHandler),
+    ],
     store,
   };
 }

@@ -10,7 +10,9 @@ import { revertAllMigrations, runMigrations } from '../database/migrate.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
   try {
     const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
     if (process.argv.includes('--revert')) {

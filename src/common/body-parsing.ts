@@ -31,8 +31,10 @@ export function jsonBody(limit: number): RequestHandler {
     parse(req, res, (err?: unknown) => {
       if (err) {
         const e = err as { status?: number; type?: string };
-        if (e.status === 413 || e.type === 'entity.too.large') return send(res, 413, `Request body is larger than ${limit} bytes`);
-        if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return send(res, 415, 'Unsupported body encoding');
+        if (e.status === 413 || e.type === 'entity.too.large')
+          return send(res, 413, `Request body is larger than ${limit} bytes`);
+        if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+          return send(res, 415, 'Unsupported body encoding');
         return send(res, 400, 'Malformed JSON body');
       }
       if (containsNul(req.body)) return send(res, 400, 'Text must not contain U+0000');

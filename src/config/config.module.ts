@@ -17,9 +17,7 @@ export class AppConfigModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppConfigModule,
-      imports: [
-        ConfigModule.forRoot({ ignoreEnvFile: true, load: [registerAs('app', () => config)] }),
-      ],
+      imports: [ConfigModule.forRoot({ ignoreEnvFile: true, load: [registerAs('app', () => config)] })],
       providers: [
         {
           provide: APP_CONFIG,

@@ -18,7 +18,9 @@ type Operation = {
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -96,8 +98,15 @@ export function setupOpenApi(app: INestApplication): void {
         'the X-CSRF-Token header (GET /auth/csrf, or the login answer). Errors are `{ statusCode, message }`.',
     )
     .setVersion(version())
-    .addCookieAuth(SESSION_COOKIE, { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Session cookie set by POST /auth/login' }, 'session')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'From GET /auth/csrf or the login answer' }, 'csrf')
+    .addCookieAuth(
+      SESSION_COOKIE,
+      { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Session cookie set by POST /auth/login' },
+      'session',
+    )
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'From GET /auth/csrf or the login answer' },
+      'csrf',
+    )
     .addTag('auth', 'Sign-up, sign-in, sessions and CSRF tokens')
     .addTag('notifications', 'The live stream, the inbox and preferences')
     .addTag('admin', 'Admin-only routes')

@@ -1,4 +1,10 @@
-import type { Audience, BroadcastDraft, Channel, PersonalDraft, Severity } from '../notifications/notification.types.js';
+import type {
+  Audience,
+  BroadcastDraft,
+  Channel,
+  PersonalDraft,
+  Severity,
+} from '../notifications/notification.types.js';
 
 /**
  * THE CATALOGUE OF DOMAIN EVENTS: every event an event source may emit, its
@@ -148,7 +154,10 @@ export const CATALOGUE: { readonly [K in DomainEventName]: CatalogueEntry<K> } =
 };
 
 /** How a notification of this event reads (typed by the event's name). */
-export function render<K extends DomainEventName>(type: K, payload: DomainEventMap[K]): Rendering & { channel: Channel } {
+export function render<K extends DomainEventName>(
+  type: K,
+  payload: DomainEventMap[K],
+): Rendering & { channel: Channel } {
   const entry: CatalogueEntry<K> = CATALOGUE[type];
   return { channel: entry.channel, ...entry.render(payload) };
 }

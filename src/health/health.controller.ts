@@ -17,6 +17,9 @@ export class HealthController {
   @ApiOkResponse({ description: '{ "status": "ok", … } when the database and the bus answer' })
   @ApiServiceUnavailableResponse({ description: 'The database or the bus does not answer' })
   check(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 1500 }), () => this.bus.healthCheck('bus')]);
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: 1500 }),
+      () => this.bus.healthCheck('bus'),
+    ]);
   }
 }

@@ -9,12 +9,38 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class MetricsService {
   readonly registry = new Registry();
 
-  readonly openStreams = new Gauge({ name: 'notifications_open_streams', help: 'Open SSE streams on this instance', registers: [this.registry] });
-  readonly published = new Counter({ name: 'notifications_published_total', help: 'Notifications committed by this instance', labelNames: ['channel'], registers: [this.registry] });
-  readonly delivered = new Counter({ name: 'notifications_delivered_total', help: 'Live notification events written to streams', registers: [this.registry] });
-  readonly replayed = new Counter({ name: 'notifications_replayed_total', help: 'Notification events replayed after Last-Event-ID', registers: [this.registry] });
-  readonly droppedSlowClients = new Counter({ name: 'notifications_dropped_slow_clients_total', help: 'Streams dropped because the client did not read', registers: [this.registry] });
-  readonly busReconnects = new Counter({ name: 'notifications_bus_reconnects_total', help: 'Reconnections of the cross-instance bus', labelNames: ['bus'], registers: [this.registry] });
+  readonly openStreams = new Gauge({
+    name: 'notifications_open_streams',
+    help: 'Open SSE streams on this instance',
+    registers: [this.registry],
+  });
+  readonly published = new Counter({
+    name: 'notifications_published_total',
+    help: 'Notifications committed by this instance',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly delivered = new Counter({
+    name: 'notifications_delivered_total',
+    help: 'Live notification events written to streams',
+    registers: [this.registry],
+  });
+  readonly replayed = new Counter({
+    name: 'notifications_replayed_total',
+    help: 'Notification events replayed after Last-Event-ID',
+    registers: [this.registry],
+  });
+  readonly droppedSlowClients = new Counter({
+    name: 'notifications_dropped_slow_clients_total',
+    help: 'Streams dropped because the client did not read',
+    registers: [this.registry],
+  });
+  readonly busReconnects = new Counter({
+    name: 'notifications_bus_reconnects_total',
+    help: 'Reconnections of the cross-instance bus',
+    labelNames: ['bus'],
+    registers: [this.registry],
+  });
   readonly deliveryLatency = new Histogram({
     name: 'notifications_publish_to_delivery_seconds',
     help: 'From the publishing transaction to the write on a stream of this instance',

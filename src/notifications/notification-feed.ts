@@ -46,7 +46,10 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
             if (Number(m.upTo) > this.lastSeen) this.wake();
             break;
           case 'read':
-            this.hub.readChanged(m.userId, m.ids ? { ids: m.ids } : { all: true, ...(m.channel ? { channel: m.channel } : {}) });
+            this.hub.readChanged(
+              m.userId,
+              m.ids ? { ids: m.ids } : { all: true, ...(m.channel ? { channel: m.channel } : {}) },
+            );
             break;
           case 'revoke-session':
             this.hub.endSession(m.sessionId);
@@ -66,7 +69,10 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
       this.revocations.revoked$.subscribe((r) => {
         if (r.kind === 'session') this.hub.endSession(r.sessionId);
         else this.hub.endUser(r.userId);
-        const message = r.kind === 'session' ? { t: 'revoke-session' as const, sessionId: r.sessionId } : { t: 'revoke-user' as const, userId: r.userId };
+        const message =
+          r.kind === 'session'
+            ? { t: 'revoke-session' as const, sessionId: r.sessionId }
+            : { t: 'revoke-user' as const, userId: r.userId };
         this.bus.send(message).catch((err: Error) => this.logger.warn(`Could not relay a revocation: ${err.message}`));
       }),
     );

@@ -131,7 +131,12 @@ export class NotificationPublisher {
     const batch = this.queue.splice(0, BATCH_MAX);
     this.inFlight = true;
     this.transactions
-      .run((tx) => this.publish(tx, batch.map((p) => p.draft)))
+      .run((tx) =>
+        this.publish(
+          tx,
+          batch.map((p) => p.draft),
+        ),
+      )
       .then(
         (rows) => batch.forEach((p, i) => p.resolve(rows[i])),
         (err) => {

@@ -5,7 +5,6 @@ import { IsBoolean, IsDefined, IsIn, IsObject, IsOptional, ValidateNested } from
 import { CHANNELS, type Channel, SEVERITIES, type Severity } from './notification.types.js';
 
 export class InboxQueryDto extends PageQueryDto {
-
   @ApiPropertyOptional({ enum: CHANNELS })
   @IsOptional()
   @IsIn(CHANNELS)

@@ -28,8 +28,13 @@ import { MetricsService } from '../metrics/metrics.service.js';
 const busProvider: Provider = {
   provide: NotificationBus,
   inject: [APP_CONFIG, DATABASE_URL, DataSource, HealthIndicatorService, MetricsService],
-  useFactory: (config: AppConfig, url: string, db: DataSource, health: HealthIndicatorService, metrics: MetricsService) =>
-    config.redisUrl ? new RedisBus(config, url, health, metrics) : new PgNotifyBus(url, db, health, metrics),
+  useFactory: (
+    config: AppConfig,
+    url: string,
+    db: DataSource,
+    health: HealthIndicatorService,
+    metrics: MetricsService,
+  ) => (config.redisUrl ? new RedisBus(config, url, health, metrics) : new PgNotifyBus(url, db, health, metrics)),
 };
 
 /**

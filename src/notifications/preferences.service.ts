@@ -43,5 +43,11 @@ export class PreferencesService {
 }
 
 function toPreferences(muted: Channel[]): Preferences {
-  return { channels: { order: !muted.includes('order'), payment: !muted.includes('payment'), system: !muted.includes('system') } };
+  return {
+    channels: {
+      order: !muted.includes('order'),
+      payment: !muted.includes('payment'),
+      system: !muted.includes('system'),
+    },
+  };
 }

@@ -29,9 +29,7 @@ export interface Frame {
   readonly createdAt: number;
 }
 
-export type ControlEvent =
-  | { type: 'read'; payload: ReadPayload }
-  | { type: 'end' };
+export type ControlEvent = { type: 'read'; payload: ReadPayload } | { type: 'end' };
 
 /** One open stream, as the hub routes to it. */
 export interface StreamHandle {
@@ -204,5 +202,4 @@ export class StreamHub implements OnModuleDestroy {
       for (const stream of [...route.streams]) stream.events.next({ type: 'end' });
     }
   }
-
 }

@@ -53,7 +53,8 @@ export class StreamRevalidation implements OnApplicationBootstrap, OnModuleDestr
       return 0;
     }
     for (const { sid } of stale) this.hub.endSession(sid);
-    if (stale.length > 0) this.logger.log(`Ended the streams of ${stale.length} sessions revoked while the bus was away`);
+    if (stale.length > 0)
+      this.logger.log(`Ended the streams of ${stale.length} sessions revoked while the bus was away`);
     return stale.length;
   }
 }

@@ -52,7 +52,11 @@ export class StreamController {
       'Server-Sent Events. `ready` {cursor} first (with `retry:`), then named events `order`, `payment`, `system` ' +
       '(the notification JSON, id = notification id), `read` {ids}|{all,channel?} and `reset` {reason} ' +
       '(id = the stream cursor), and `: ping` comments every HEARTBEAT_MS.',
-    schema: { type: 'string', example: 'retry: 3000\nid: 41\nevent: ready\ndata: {"cursor":"41"}\n\nid: 42\nevent: order\ndata: {"id":"42",…}\n\n' },
+    schema: {
+      type: 'string',
+      example:
+        'retry: 3000\nid: 41\nevent: ready\ndata: {"cursor":"41"}\n\nid: 42\nevent: order\ndata: {"id":"42",…}\n\n',
+    },
   })
   @ApiTooManyRequestsResponse({ description: 'MAX_STREAMS_PER_USER reached' })
   stream(

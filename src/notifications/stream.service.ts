@@ -150,7 +150,12 @@ export class StreamService {
         retry: this.config.stream.retryMs,
         data: JSON.stringify({ cursor: cursorText } satisfies ReadyPayload),
       });
-      if (position.reset) subscriber.next({ type: 'reset', id: cursorText, data: JSON.stringify({ reason: position.reset } satisfies ResetPayload) });
+      if (position.reset)
+        subscriber.next({
+          type: 'reset',
+          id: cursorText,
+          data: JSON.stringify({ reason: position.reset } satisfies ResetPayload),
+        });
 
       const finishReplay = () => {
         replaying = false;

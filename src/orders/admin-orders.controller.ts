@@ -14,7 +14,10 @@ export class AdminOrdersController {
 
   @Post(':id/status')
   @HttpCode(200)
-  @ApiOkResponse({ type: OrderDto, description: 'Moved; the owner is notified (order.shipped / delivered / cancelled)' })
+  @ApiOkResponse({
+    type: OrderDto,
+    description: 'Moved; the owner is notified (order.shipped / delivered / cancelled)',
+  })
   @ApiNotFoundResponse({ description: 'No such order' })
   @ApiConflictResponse({ description: 'The state machine forbids this transition (nothing was written)' })
   changeStatus(@CurrentUser() admin: SessionUser, @IdParam() id: string, @Body() body: ChangeOrderStatusDto) {

@@ -70,7 +70,10 @@ export class OrdersService {
   }
 
   /** The user's own orders, newest first, keyset-paginated by id. */
-  async list(userId: string, q: { limit: number; before?: string }): Promise<{ items: OrderJson[]; nextBefore: string | null }> {
+  async list(
+    userId: string,
+    q: { limit: number; before?: string },
+  ): Promise<{ items: OrderJson[]; nextBefore: string | null }> {
     const rows: OrderRow[] = await this.db.query(
       `SELECT ${ORDER_COLUMNS} FROM orders
         WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)

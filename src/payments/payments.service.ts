@@ -51,10 +51,12 @@ export class PaymentsService {
   create(userId: string, orderId: string, amount: number): Promise<PaymentJson> {
     return this.transactions.run(async (tx) => {
       const order = await this.orders.lock(tx, orderId, userId);
-      if (order.status !== 'placed') throw conflict(`Order #${order.id} is ${order.status}; only a placed order can be paid`);
-      const pending: unknown[] = await tx.manager.query(`SELECT 1 FROM payments WHERE order_id = $1 AND status = 'pending'`, [
-        order.id,
-      ]);
+      if (order.status !== 'placed')
+        throw conflict(`Order #${order.id} is ${order.status}; only a placed order can be paid`);
+      const pending: unknown[] = await tx.manager.query(
+        `SELECT 1 FROM payments WHERE order_id = $1 AND status = 'pending'`,
+        [order.id],
+      );
       if (pending.length > 0) throw conflict(`Order #${order.id} already has a pending payment`);
       if (amount !== Number(order.total)) throw invalid(`amount must equal the order's total (${order.total})`);
       const [payment]: PaymentRow[] = await tx.manager.query(
@@ -62,7 +64,11 @@ export class PaymentsService {
         [order.id, amount],
       );
       await this.events.emit(tx, [
-        { type: 'payment.pending', recipient: order.user_id, payload: { paymentId: payment.id, orderId: order.id, amount } },
+        {
+          type: 'payment.pending',
+          recipient: order.user_id,
+          payload: { paymentId: payment.id, orderId: order.id, amount },
+        },
       ]);
       return toJson(payment);
     });

@@ -41,7 +41,13 @@ function securityHeaders(res: Response): void {
  * every other path falls through to the API untouched.
  */
 export function serveInboxPage(app: NestExpressApplication): void {
-  const options = { index: false, fallthrough: true, redirect: false, dotfiles: 'ignore' as const, setHeaders: securityHeaders };
+  const options = {
+    index: false,
+    fallthrough: true,
+    redirect: false,
+    dotfiles: 'ignore' as const,
+    setHeaders: securityHeaders,
+  };
   app.useStaticAssets(join(ROOT, 'public'), { prefix: '/assets/', ...options });
   app.useStaticAssets(join(ROOT, 'dist/public'), { prefix: '/assets/', ...options });
   app.useStaticAssets(join(ROOT, 'dist/client'), { prefix: '/client/', ...options });

@@ -16,7 +16,8 @@ import { ensureDatabase } from '../../src/database/ensure-database.js';
 export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const adminUrl = process.env.TEST_PG_ADMIN_URL;
   const template = process.env.TEST_PG_TEMPLATE;
-  if (!adminUrl || !template) throw new Error('Run the tests through `npm test` (it starts PostgreSQL and migrates a template)');
+  if (!adminUrl || !template)
+    throw new Error('Run the tests through `npm test` (it starts PostgreSQL and migrates a template)');
   const name = `nt_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const url = await ensureDatabase(adminUrl, name, template);
   return {

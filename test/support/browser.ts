@@ -81,17 +81,22 @@ export async function live(page: Page): Promise<void> {
   await page.waitForSelector('body[data-view="signed-in"] #connection[data-state="live"]', { timeout: WAIT });
 }
 
-export const shown = (page: Page, id: string) => page.waitForSelector(`#list .item[data-id="${id}"]`, { timeout: WAIT });
+export const shown = (page: Page, id: string) =>
+  page.waitForSelector(`#list .item[data-id="${id}"]`, { timeout: WAIT });
 export const shownRead = (page: Page, id: string) =>
   page.waitForSelector(`#list .item[data-id="${id}"]:not(.unread)`, { timeout: WAIT });
 
 /** Waits for the item with exactly this title and returns its notification id. */
 export async function shownTitled(page: Page, title: string): Promise<string> {
-  const item = page.locator('#list .item').filter({ has: page.locator('.item-title', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) });
+  const item = page
+    .locator('#list .item')
+    .filter({ has: page.locator('.item-title', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) });
   try {
     await item.waitFor({ timeout: WAIT });
   } catch (err) {
-    throw new Error(`no item titled "${title}"; the list shows ${JSON.stringify(await listedTitles(page))}`, { cause: err });
+    throw new Error(`no item titled "${title}"; the list shows ${JSON.stringify(await listedTitles(page))}`, {
+      cause: err,
+    });
   }
   return (await item.getAttribute('data-id'))!;
 }
@@ -111,8 +116,10 @@ export async function badges(page: Page, counts: Record<Channel, number>): Promi
   await badge(page, 'total', counts.order + counts.payment + counts.system);
 }
 
-export const listedIds = (page: Page) => page.$$eval('#list .item', (items) => items.map((li) => (li as HTMLElement).dataset.id!));
-export const listedTitles = (page: Page) => page.$$eval('#list .item .item-title', (titles) => titles.map((x) => x.textContent));
+export const listedIds = (page: Page) =>
+  page.$$eval('#list .item', (items) => items.map((li) => (li as HTMLElement).dataset.id!));
+export const listedTitles = (page: Page) =>
+  page.$$eval('#list .item .item-title', (titles) => titles.map((x) => x.textContent));
 
 export interface ListedItem {
   id: string;
@@ -151,9 +158,12 @@ export async function listIs(page: Page, expected: ListedItem[]): Promise<void> 
       { timeout: WAIT, polling: 100 },
     );
   } catch (err) {
-    throw new Error(`expected the list ${JSON.stringify(expected)}, it shows ${JSON.stringify(await shows().catch(() => '?'))}`, {
-      cause: err,
-    });
+    throw new Error(
+      `expected the list ${JSON.stringify(expected)}, it shows ${JSON.stringify(await shows().catch(() => '?'))}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -161,7 +171,11 @@ export async function listIs(page: Page, expected: ListedItem[]): Promise<void> 
 export async function serverInbox(user: Client): Promise<ListedItem[]> {
   const res = await user.get('/notifications?limit=100');
   if (res.status !== 200) throw new Error(`GET /notifications: ${res.status} ${res.text}`);
-  return res.body.items.map((n: { id: string; title: string; readAt: string | null }) => ({ id: n.id, title: n.title, unread: n.readAt === null }));
+  return res.body.items.map((n: { id: string; title: string; readAt: string | null }) => ({
+    id: n.id,
+    title: n.title,
+    unread: n.readAt === null,
+  }));
 }
 
 export interface PageAnswer<T = any> {
@@ -173,7 +187,12 @@ export interface PageAnswer<T = any> {
  * A request from inside the page, as the page's own scripts would send it: the
  * browser's session cookie, and the session's CSRF token from GET /auth/csrf.
  */
-export async function fetchFromPage<T = any>(page: Page, method: string, path: string, body?: unknown): Promise<PageAnswer<T>> {
+export async function fetchFromPage<T = any>(
+  page: Page,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<PageAnswer<T>> {
   return page.evaluate(
     async ({ method, path, body }) => {
       const { csrfToken } = await (await fetch('/auth/csrf', { credentials: 'same-origin' })).json();
@@ -207,9 +226,13 @@ export async function clientOf(context: BrowserContext, baseUrl: string): Promis
 export async function settled(page: Page): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.mouse.move(0, 600);
-  await page.waitForFunction(() => document.getAnimations().every((x) => (x as CSSAnimation).animationName !== 'fresh'), undefined, {
-    timeout: WAIT,
-  });
+  await page.waitForFunction(
+    () => document.getAnimations().every((x) => (x as CSSAnimation).animationName !== 'fresh'),
+    undefined,
+    {
+      timeout: WAIT,
+    },
+  );
 }
 
 /**
@@ -222,7 +245,8 @@ export async function recordToasts(page: Page): Promise<void> {
     const box = document.querySelector('#toast')!;
     const seen: string[] = ((window as unknown as { toasts: string[] }).toasts = []);
     new MutationObserver(() => {
-      if (!box.hasAttribute('hidden')) seen.push(`${box.classList.contains('error') ? 'error: ' : ''}${box.textContent}`);
+      if (!box.hasAttribute('hidden'))
+        seen.push(`${box.classList.contains('error') ? 'error: ' : ''}${box.textContent}`);
     }).observe(box, { attributes: true, childList: true, characterData: true, subtree: true });
   });
 }
@@ -230,7 +254,10 @@ export async function recordToasts(page: Page): Promise<void> {
 /** Waits until the page has shown this toast (since recordToasts); says what it showed otherwise. */
 export async function toasted(page: Page, text: string): Promise<void> {
   try {
-    await page.waitForFunction((want) => (window as unknown as { toasts: string[] }).toasts.includes(want), text, { timeout: WAIT, polling: 100 });
+    await page.waitForFunction((want) => (window as unknown as { toasts: string[] }).toasts.includes(want), text, {
+      timeout: WAIT,
+      polling: 100,
+    });
   } catch (err) {
     const seen = await page.evaluate(() => (window as unknown as { toasts: string[] }).toasts).catch(() => '?');
     throw new Error(`expected the toast "${text}", the page showed ${JSON.stringify(seen)}`, { cause: err });

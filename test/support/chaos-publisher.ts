@@ -56,7 +56,9 @@ async function worker(index: number, quota: number): Promise<void> {
 }
 
 const share = Math.floor(count / workers);
-await Promise.all(Array.from({ length: workers }, (_, i) => worker(i, i === workers - 1 ? count - share * (workers - 1) : share)));
+await Promise.all(
+  Array.from({ length: workers }, (_, i) => worker(i, i === workers - 1 ? count - share * (workers - 1) : share)),
+);
 await app.close();
 console.log(JSON.stringify({ label, published, retries }));
 process.exit(0);

@@ -47,7 +47,14 @@ const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
  * user's notifications as the database has them, ascending, none twice.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const { bus, total = 10_000, publishMs = 25_000, users: userCount = 4, clientsPerUser = 2, instances: instanceCount = 3 } = options;
+  const {
+    bus,
+    total = 10_000,
+    publishMs = 25_000,
+    users: userCount = 4,
+    clientsPerUser = 2,
+    instances: instanceCount = 3,
+  } = options;
   const events: string[] = [];
   const t0 = Date.now();
   const log = (what: string) => events.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
@@ -63,7 +70,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     nodes.push(
       ...(await Promise.all(
-        Array.from({ length: instanceCount }, (_, i) => Instance.start({ databaseUrl: database.url, redisUrl: redis?.url, env, name: `i${i}` })),
+        Array.from({ length: instanceCount }, (_, i) =>
+          Instance.start({ databaseUrl: database.url, redisUrl: redis?.url, env, name: `i${i}` }),
+        ),
       )),
     );
     nodes.forEach((_, i) => up.add(i));
@@ -156,7 +165,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await redis!.kill();
         log('kill -9 redis-server');
         // While Redis is away the instances say so.
-        await eventually(async () => (await fetch(`${nodes[[...up][0]].baseUrl}/health`)).status === 503, '/health 503 without Redis', 10_000);
+        await eventually(
+          async () => (await fetch(`${nodes[[...up][0]].baseUrl}/health`)).status === 503,
+          '/health 503 without Redis',
+          10_000,
+        );
         await sleep(between(500, 1500));
         await redis!.restart();
         log('redis-server restarted');
@@ -182,13 +195,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Settle: every client on a live stream until it has everything its user has (or a deadline).
     const expected = new Map<string, number[]>();
     for (const id of userIds) {
-      expected.set(id, (await db.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [id])).rows.map((r) => Number(r.id)));
+      expected.set(
+        id,
+        (await db.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [id])).rows.map((r) =>
+          Number(r.id),
+        ),
+      );
     }
     const [{ count: published }] = (await db.query(`SELECT count(*)::int AS count FROM notifications`)).rows;
     await Promise.all(
       clients.map((c, i) => {
         const want = expected.get(userIds[Math.floor(i / clientsPerUser)])!;
-        return c.until(() => c.received.length >= want.length, `${want.length} notifications`, 30_000).catch(() => undefined);
+        return c
+          .until(() => c.received.length >= want.length, `${want.length} notifications`, 30_000)
+          .catch(() => undefined);
       }),
     );
     clients.forEach((c) => c.stop());

@@ -31,7 +31,12 @@ export class Client {
   /** The raw Set-Cookie headers of the last answer. */
   lastSetCookie: string[] = [];
 
-  async request<T = any>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<Answer<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: RequestOptions = {},
+  ): Promise<Answer<T>> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (this.cookies.size > 0) headers.cookie = this.cookieHeader;
     if (!['GET', 'HEAD'].includes(method)) {

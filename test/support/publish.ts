@@ -1,6 +1,11 @@
 import { TransactionRunner } from '../../src/database/transaction.js';
 import { NotificationPublisher } from '../../src/notifications/notification.publisher.js';
-import type { Audience, BroadcastDraft, NotificationRow, PersonalDraft } from '../../src/notifications/notification.types.js';
+import type {
+  Audience,
+  BroadcastDraft,
+  NotificationRow,
+  PersonalDraft,
+} from '../../src/notifications/notification.types.js';
 import type { TestApp } from './app.js';
 
 /** Publishes through the real publisher of a running test app. */
@@ -17,8 +22,15 @@ export function publishTo(t: TestApp, userId: string, draft: Partial<PersonalDra
   });
 }
 
-export async function publishMany(t: TestApp, userId: string, n: number, draft: Partial<PersonalDraft> = {}): Promise<NotificationRow[]> {
-  const rows = await Promise.all(Array.from({ length: n }, (_, i) => publishTo(t, userId, { title: `n${i}`, ...draft })));
+export async function publishMany(
+  t: TestApp,
+  userId: string,
+  n: number,
+  draft: Partial<PersonalDraft> = {},
+): Promise<NotificationRow[]> {
+  const rows = await Promise.all(
+    Array.from({ length: n }, (_, i) => publishTo(t, userId, { title: `n${i}`, ...draft })),
+  );
   return rows.sort((a, b) => Number(a.id) - Number(b.id));
 }
 

@@ -42,7 +42,8 @@ export async function startPublisherApp(databaseUrl: string, env: Record<string,
     app,
     publisher,
     transactions,
-    publish: (drafts) => transactions.run((tx) => publisher.publish(tx, drafts)).then((rows) => rows.map((r) => String(r.id))),
+    publish: (drafts) =>
+      transactions.run((tx) => publisher.publish(tx, drafts)).then((rows) => rows.map((r) => String(r.id))),
     close: async () => {
       await app.close();
       rmSync(config.dataDir, { recursive: true, force: true });

@@ -15,7 +15,12 @@ export async function redisUrlForTests(): Promise<string> {
 }
 
 async function ping(url: string, timeoutMs = 3000): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -50,9 +55,13 @@ export class RedisServer {
   }
 
   private async launch(): Promise<void> {
-    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     proc.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
     proc.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
     this.proc = proc;
@@ -62,7 +71,8 @@ export class RedisServer {
         await ping(this.url, 500);
         return;
       } catch (err) {
-        if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start: ${(err as Error).message}\n${this.output}`);
+        if (proc.exitCode !== null || Date.now() > deadline)
+          throw new Error(`redis-server did not start: ${(err as Error).message}\n${this.output}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     }

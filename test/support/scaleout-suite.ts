@@ -37,7 +37,10 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
         Instance.start({ databaseUrl: database.url, redisUrl: redis, env, name: 'A' }),
         Instance.start({ databaseUrl: database.url, redisUrl: redis, env, name: 'B' }),
       ]);
-      publisher = await startPublisherApp(database.url, { ...(redis ? { REDIS_URL: redis } : {}), FEED_POLL_MS: '600000' });
+      publisher = await startPublisherApp(database.url, {
+        ...(redis ? { REDIS_URL: redis } : {}),
+        FEED_POLL_MS: '600000',
+      });
     });
 
     after(async () => {
@@ -57,7 +60,9 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
     };
 
     const idsOf = async (userId: string): Promise<number[]> =>
-      (await db.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [userId])).rows.map((r) => Number(r.id));
+      (await db.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [userId])).rows.map((r) =>
+        Number(r.id),
+      );
 
     it(`/health names the ${bus} bus`, async () => {
       for (const instance of [a, b]) {
@@ -79,18 +84,31 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       await aliceOnB.waitForEvent('ready');
       await bobOnA.waitForEvent('ready');
 
-      const aliceIds = await publisher.publish([draft(aliceUser.id, 1), draft(aliceUser.id, 2), draft(aliceUser.id, 3)]);
+      const aliceIds = await publisher.publish([
+        draft(aliceUser.id, 1),
+        draft(aliceUser.id, 2),
+        draft(aliceUser.id, 3),
+      ]);
       const bobIds = await publisher.publish([draft(bobUser.id, 4)]);
 
       await aliceOnB.waitForNotifications(3);
       await bobOnA.waitForNotifications(1);
-      assert.deepEqual(aliceOnB.notifications.map((e) => e.id), aliceIds);
-      assert.deepEqual(bobOnA.notifications.map((e) => e.id), bobIds);
+      assert.deepEqual(
+        aliceOnB.notifications.map((e) => e.id),
+        aliceIds,
+      );
+      assert.deepEqual(
+        bobOnA.notifications.map((e) => e.id),
+        bobIds,
+      );
       assert.deepEqual(JSON.parse(aliceOnB.notifications[0].data).title, 'Notification 1');
       // One more for alice: had bob's leaked onto her stream, it would show up before it.
       const [last] = await publisher.publish([draft(aliceUser.id, 5)]);
       await aliceOnB.waitForNotifications(4);
-      assert.deepEqual(aliceOnB.notifications.map((e) => e.id), [...aliceIds, last]);
+      assert.deepEqual(
+        aliceOnB.notifications.map((e) => e.id),
+        [...aliceIds, last],
+      );
       assert.equal(bobOnA.notifications.length, 1);
       aliceOnB.close();
       bobOnA.close();
@@ -106,7 +124,10 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const cut = await cutBusConnections(bus, db, redis);
       assert.ok(cut >= 2, `cut the bus connections of both instances (${cut})`);
       await onB.waitForNotifications(1, 15_000);
-      assert.deepEqual(onB.notifications.map((e) => e.id), [id]);
+      assert.deepEqual(
+        onB.notifications.map((e) => e.id),
+        [id],
+      );
       onB.close();
     });
 
@@ -135,7 +156,10 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       assert.equal((await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status, 200);
       const dave = new Client(a.baseUrl);
       const daveUser = await dave.signUp('dave@example.com');
-      const streams = await Promise.all([openStream(a.baseUrl, dave.cookieHeader), openStream(b.baseUrl, dave.cookieHeader)]);
+      const streams = await Promise.all([
+        openStream(a.baseUrl, dave.cookieHeader),
+        openStream(b.baseUrl, dave.cookieHeader),
+      ]);
       await Promise.all(streams.map((s) => s.waitForEvent('ready')));
       const erin = new Client(b.baseUrl);
       await erin.signUp('erin@example.com');
@@ -144,11 +168,21 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
 
       const res = await admin.request('PATCH', `/admin/users/${daveUser.id}`, { disabled: true });
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { id: daveUser.id, email: 'dave@example.com', role: 'user', displayName: null, disabled: true });
+      assert.deepEqual(res.body, {
+        id: daveUser.id,
+        email: 'dave@example.com',
+        role: 'user',
+        displayName: null,
+        disabled: true,
+      });
       await Promise.all(streams.map((s) => s.waitForEnd(1000)));
       assert.equal((await openStream(b.baseUrl, dave.cookieHeader)).status, 401);
       assert.equal((await on(dave, b).get('/auth/me')).status, 401);
-      assert.equal((await new Client(b.baseUrl).login('dave@example.com')).status, 401, 'a disabled user cannot sign in');
+      assert.equal(
+        (await new Client(b.baseUrl).login('dave@example.com')).status,
+        401,
+        'a disabled user cannot sign in',
+      );
       assert.equal(erinOnB.ended, false, 'another user’s stream is not touched');
 
       const enabled = await on(admin, b).request('PATCH', `/admin/users/${daveUser.id}`, { disabled: false });
@@ -189,8 +223,10 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       assert.equal((await patch(admin, '999999', { disabled: true })).status, 404);
       assert.equal((await patch(admin, me.id, { role: 'user' })).status, 409);
       assert.equal((await patch(gina, ginaUser.id, { role: 'admin' })).status, 403);
-      assert.equal((await patch(admin, ginaUser.id, { disabled: true }, )).status, 200);
-      const { rows } = await db.query(`SELECT role, disabled_at IS NOT NULL AS disabled FROM users WHERE id = $1`, [ginaUser.id]);
+      assert.equal((await patch(admin, ginaUser.id, { disabled: true })).status, 200);
+      const { rows } = await db.query(`SELECT role, disabled_at IS NOT NULL AS disabled FROM users WHERE id = $1`, [
+        ginaUser.id,
+      ]);
       assert.deepEqual(rows[0], { role: 'user', disabled: true }, 'only the valid request changed anything');
     });
 
@@ -203,11 +239,22 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       );
       let terminated = false;
       const clients = users.flatMap(({ client, user }) =>
-        [1, 2].map((n) => new ResumingClient(`${user.email}#${n}`, client.cookieHeader, () => (terminated ? b.baseUrl : a.baseUrl), '0')),
+        [1, 2].map(
+          (n) =>
+            new ResumingClient(
+              `${user.email}#${n}`,
+              client.cookieHeader,
+              () => (terminated ? b.baseUrl : a.baseUrl),
+              '0',
+            ),
+        ),
       );
       resuming.push(...clients);
       clients.forEach((c) => c.connect());
-      await eventually(() => clients.every((c) => c.connects === 1 && c.lastEventId !== undefined), 'streams open on A');
+      await eventually(
+        () => clients.every((c) => c.connects === 1 && c.lastEventId !== undefined),
+        'streams open on A',
+      );
 
       let publishing = true;
       let published = 0;
@@ -244,7 +291,10 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       assert.deepEqual(exit, { code: 0, signal: null }, a.output.slice(-3000));
       // Refused, or reset if it raced the closing of the listening socket: either way a browser retries.
       assert.match(probes[probes.length - 1], /ECONNREFUSED|ECONNRESET/);
-      assert.ok(probes.slice(0, -1).every((p) => p === '200'), probes.join(','));
+      assert.ok(
+        probes.slice(0, -1).every((p) => p === '200'),
+        probes.join(','),
+      );
       const signIn = await inFlight;
       assert.ok(signIn === '200' || signIn.startsWith('connection error'), `the request in flight: ${signIn}`);
       console.log(`# ${bus}: request in flight during SIGTERM: ${signIn}; probes: ${probes.join(',')}`);
@@ -258,7 +308,10 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
           assert.equal(c.outOfOrder, 0, `${c.name} out of order`);
           assert.deepEqual(c.received, expected, `${c.name} received exactly its user's notifications`);
           assert.ok(c.connects >= 2, `${c.name} resumed on B`);
-          assert.ok(c.problems.every((p) => !/: [45]\d\d$/.test(p)), `${c.name}: ${c.problems.join(', ')}`);
+          assert.ok(
+            c.problems.every((p) => !/: [45]\d\d$/.test(p)),
+            `${c.name}: ${c.problems.join(', ')}`,
+          );
         }
       }
       assert.ok(published >= 80);
@@ -271,7 +324,11 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
  * listening connections (application_name notifications-bus), or the Redis
  * subscriber connections (client name notifications-bus). Returns how many.
  */
-async function cutBusConnections(bus: 'postgres' | 'redis', db: pg.Pool, redisUrl: string | undefined): Promise<number> {
+async function cutBusConnections(
+  bus: 'postgres' | 'redis',
+  db: pg.Pool,
+  redisUrl: string | undefined,
+): Promise<number> {
   if (bus === 'postgres') {
     const { rows } = await db.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'notifications-bus' AND datname = current_database()`,

@@ -29,7 +29,16 @@ export async function liveStream(t: TestApp, client: Client): Promise<SseConnect
 export interface Received {
   event: string;
   id: string | undefined;
-  json: { id: string; channel: string; type: string; severity: string; title: string; body: string; data: any; readAt: string | null };
+  json: {
+    id: string;
+    channel: string;
+    type: string;
+    severity: string;
+    title: string;
+    body: string;
+    data: any;
+    readAt: string | null;
+  };
 }
 
 /** The notification events a stream has received so far, parsed. */
@@ -66,7 +75,11 @@ export const ITEMS_TOTAL = 2 * 1999 + 850;
  * something later (a marker) and waits for it. The feed delivers in id order,
  * so once the marker is there, anything committed before it would be too.
  */
-export async function assertOnlyMarker(conn: SseConnection, sendMarker: () => Promise<string>, before: number): Promise<void> {
+export async function assertOnlyMarker(
+  conn: SseConnection,
+  sendMarker: () => Promise<string>,
+  before: number,
+): Promise<void> {
   const orderId = await sendMarker();
   await conn.waitForNotifications(before + 1);
   const got = received(conn).slice(before);

@@ -104,8 +104,8 @@ export class SseConnection {
   }
 
   waitForEvent(name: string, timeoutMs?: number): Promise<SseEvent> {
-    return this.until(() => this.events.some((e) => e.event === name), `event ${name}`, timeoutMs).then(
-      () => this.events.find((e) => e.event === name)!,
+    return this.until(() => this.events.some((e) => e.event === name), `event ${name}`, timeoutMs).then(() =>
+      this.events.find((e) => e.event === name)!,
     );
   }
 

@@ -63,7 +63,11 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'notifications-bus', keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'notifications-bus',
+      keepAlive: true,
+    });
     client.on('notification', (msg) => {
       if (msg.channel !== PG_CHANNEL || !msg.payload) return;
       try {
@@ -148,6 +152,8 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
 
   async healthCheck(key: string) {
     const indicator = this.health.check(key);
-    return this.connected ? indicator.up({ bus: this.name }) : indicator.down({ bus: this.name, message: 'listener not connected' });
+    return this.connected
+      ? indicator.up({ bus: this.name })
+      : indicator.down({ bus: this.name, message: 'listener not connected' });
   }
 }

@@ -82,7 +82,11 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
     };
     // State messages (revocations, read, prefs) wait in the offline queue while
     // the publisher reconnects; "committed" ones are coalesced instead (below).
-    this.publisher = new Redis(config.redisUrl!, { ...common, connectionName: 'notifications-pub', maxRetriesPerRequest: null });
+    this.publisher = new Redis(config.redisUrl!, {
+      ...common,
+      connectionName: 'notifications-pub',
+      maxRetriesPerRequest: null,
+    });
     // autoResubscribe off: we subscribe ourselves on every "ready", so we know
     // when the subscription is back and can emit reconnected$ after it.
     this.subscriber = new Redis(config.redisUrl!, {
