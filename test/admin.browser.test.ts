@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { INVALID_CREDENTIALS } from '../src/auth/local.strategy.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -33,11 +32,11 @@ let t: TestApp;
 let browser: Browser;
 let admin: Client;
 
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp();
   browser = await launchChromium();
   admin = new Client(t.baseUrl);
-  assert.equal((await admin.login(t.adminEmail, t.adminPassword)).status, 200);
+  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
 });
 const contexts: BrowserContext[] = [];
 async function newContext(): Promise<BrowserContext> {
@@ -48,7 +47,7 @@ async function newContext(): Promise<BrowserContext> {
 afterEach(async () => {
   for (const context of contexts.splice(0)) await context.close();
 });
-after(async () => {
+afterAll(async () => {
   await browser?.close();
   await t?.close();
 });
@@ -90,7 +89,7 @@ async function holdRequest(
 
 async function broadcastsSent(): Promise<string[]> {
   const res = await admin.get('/admin/broadcasts?limit=100');
-  assert.equal(res.status, 200, res.text);
+  expect(res.status).toBe(200); // res.text
   return res.body.items.map((n: { title: string }) => n.title);
 }
 
@@ -101,13 +100,13 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     const userPage = await openInbox(await newContext(), t.baseUrl);
     const errors = collectErrors(userPage);
     await signInOnPage(userPage, 'margaret@example.com');
-    assert.equal(await userPage.isHidden('#new-broadcast'), true, 'no broadcasts for a user');
+    expect(await userPage.isHidden('#new-broadcast')).toBe(true); // no broadcasts for a user
 
     // The admin, in another browser.
     const adminPage = await openInbox(await newContext(), t.baseUrl);
     errors.push(...collectErrors(adminPage));
     await signInOnPage(adminPage, t.adminEmail, t.adminPassword);
-    assert.equal(await adminPage.textContent('#account-role'), 'Admin');
+    expect(await adminPage.textContent('#account-role')).toBe('Admin');
     await recordToasts(adminPage);
     const form = '#broadcast-form';
     const submit = '#broadcast-submit';
@@ -122,19 +121,16 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     await adminPage.fill(`${form} [name=body]`, 'Checkout will be unavailable from 02:00 to 02:30 UTC.');
     await adminPage.click(submit);
     const expected = await admin.post('/admin/broadcasts', { title: '', body: 'x' }); // what the server says to that
-    assert.equal(expected.status, 400);
+    expect(expected.status).toBe(400);
     await adminPage.waitForSelector('#broadcast-error:not([hidden])');
     const said: string = expected.body.message;
-    assert.match(said, /^title /);
-    assert.equal(await adminPage.textContent('#broadcast-error'), said.charAt(0).toUpperCase() + said.slice(1)); // as a sentence
-    assert.equal(await adminPage.isVisible('#broadcast-dialog[open]'), true);
-    assert.equal(await adminPage.getAttribute(`${form} [name=title]`, 'aria-invalid'), 'true');
-    assert.equal(
-      await adminPage.inputValue(`${form} [name=body]`),
-      'Checkout will be unavailable from 02:00 to 02:30 UTC.',
-    );
-    assert.equal(await adminPage.isEnabled(submit), true);
-    assert.deepEqual(await broadcastsSent(), []);
+    expect(said).toMatch(/^title /);
+    expect(await adminPage.textContent('#broadcast-error')).toBe(said.charAt(0).toUpperCase() + said.slice(1)); // as a sentence
+    expect(await adminPage.isVisible('#broadcast-dialog[open]')).toBe(true);
+    expect(await adminPage.getAttribute(`${form} [name=title]`, 'aria-invalid')).toBe('true');
+    expect(await adminPage.inputValue(`${form} [name=body]`)).toBe('Checkout will be unavailable from 02:00 to 02:30 UTC.');
+    expect(await adminPage.isEnabled(submit)).toBe(true);
+    expect(await broadcastsSent()).toStrictEqual([]);
     await screenshot(adminPage, 'admin-broadcast-error');
 
     // A good one. While it is under way the button is disabled (a second click cannot send it twice).
@@ -144,8 +140,8 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     await adminPage.click(submit);
     await held.arrived;
     await adminPage.waitForSelector(`${submit}:disabled`);
-    assert.equal(await adminPage.getAttribute(form, 'aria-busy'), 'true');
-    assert.equal(await adminPage.textContent(submit), 'Sending…');
+    expect(await adminPage.getAttribute(form, 'aria-busy')).toBe('true');
+    expect(await adminPage.textContent(submit)).toBe('Sending…');
     await screenshot(adminPage, 'admin-broadcast-sending');
     await held.release();
     await adminPage.waitForSelector(`${submit}:enabled`, { state: 'attached' });
@@ -153,23 +149,20 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     await adminPage.waitForSelector('#broadcast-dialog', { state: 'hidden' });
     // Opened again: a clean form.
     await compose();
-    assert.equal(await adminPage.isHidden('#broadcast-error'), true);
-    assert.equal(await adminPage.getAttribute(`${form} [name=title]`, 'aria-invalid'), null);
-    assert.equal(await adminPage.inputValue(`${form} [name=title]`), '', 'the form is cleared after sending');
+    expect(await adminPage.isHidden('#broadcast-error')).toBe(true);
+    expect(await adminPage.getAttribute(`${form} [name=title]`, 'aria-invalid')).toBe(null);
+    expect(await adminPage.inputValue(`${form} [name=title]`)).toBe(''); // the form is cleared after sending
     await adminPage.click('#broadcast-cancel');
     await adminPage.waitForSelector('#broadcast-dialog', { state: 'hidden' });
 
     // Live on the user's page and on the admin's own.
     for (const page of [userPage, adminPage]) {
       const id = await shownTitled(page, 'Scheduled maintenance tonight');
-      assert.equal(await page.getAttribute(`.item[data-id="${id}"]`, 'data-severity'), 'warning');
-      assert.equal(
-        await page.textContent(`.item[data-id="${id}"] .item-body`),
-        'Checkout will be unavailable from 02:00 to 02:30 UTC.',
-      );
+      expect(await page.getAttribute(`.item[data-id="${id}"]`, 'data-severity')).toBe('warning');
+      expect(await page.textContent(`.item[data-id="${id}"] .item-body`)).toBe('Checkout will be unavailable from 02:00 to 02:30 UTC.');
       await badges(page, { order: 0, payment: 0, system: 1 });
     }
-    assert.deepEqual(await broadcastsSent(), ['Scheduled maintenance tonight'], 'sent once, the bad one not at all');
+    expect(await broadcastsSent()).toStrictEqual(['Scheduled maintenance tonight']); // sent once, the bad one not at all
 
     // To admins only: the admin's page shows it; the user's does not. A broadcast to everyone
     // after it shows that the user's page has seen everything sent before.
@@ -186,10 +179,10 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     await adminPage.click(submit);
     await shownTitled(userPage, 'Maintenance is over');
     await badges(userPage, { order: 0, payment: 0, system: 2 });
-    assert.deepEqual(await listedTitles(userPage), ['Maintenance is over', 'Scheduled maintenance tonight']);
+    expect(await listedTitles(userPage)).toStrictEqual(['Maintenance is over', 'Scheduled maintenance tonight']);
     await shownTitled(adminPage, 'Maintenance is over');
     await eventually(async () =>
-      assert.deepEqual(await listedTitles(adminPage), [
+      expect(await listedTitles(adminPage)).toStrictEqual([
         'Maintenance is over',
         'On call this weekend: Linus',
         'Scheduled maintenance tonight',
@@ -198,7 +191,7 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
 
     await settled(adminPage);
     await screenshot(adminPage, 'admin');
-    assert.deepEqual(errors, []);
+    expect(errors).toStrictEqual([]);
   });
 
   it('a failed sign-in shows the server’s message and stays signed out; the button is disabled while signing in; a taken email on sign-up is explained', async () => {
@@ -210,7 +203,7 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     // Nothing typed: the page asks for both, and sends nothing.
     await page.click('#auth-submit');
     await page.waitForSelector('#auth-error:not([hidden])');
-    assert.equal(await page.textContent('#auth-error'), 'Enter your email and password.');
+    expect(await page.textContent('#auth-error')).toBe('Enter your email and password.');
 
     await page.fill('#auth-form [name=email]', 'barbara@example.com');
     await page.fill('#auth-form [name=password]', 'not-her-password');
@@ -218,15 +211,15 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     await page.click('#auth-submit');
     await held.arrived;
     await page.waitForSelector('#auth-submit:disabled');
-    assert.equal(await page.textContent('#auth-submit'), 'Signing in…');
+    expect(await page.textContent('#auth-submit')).toBe('Signing in…');
     await held.release();
     await page.waitForSelector('#auth-error:not([hidden])');
-    assert.equal(await page.textContent('#auth-error'), INVALID_CREDENTIALS);
+    expect(await page.textContent('#auth-error')).toBe(INVALID_CREDENTIALS);
     await page.waitForSelector('#auth-submit:enabled');
-    assert.equal(await page.textContent('#auth-submit'), 'Sign in');
-    assert.equal(await page.getAttribute('body', 'data-view'), 'signed-out');
-    assert.equal(await page.inputValue('#auth-form [name=email]'), 'barbara@example.com', 'the email stays');
-    assert.equal(await page.inputValue('#auth-form [name=password]'), '', 'the wrong password is cleared');
+    expect(await page.textContent('#auth-submit')).toBe('Sign in');
+    expect(await page.getAttribute('body', 'data-view')).toBe('signed-out');
+    expect(await page.inputValue('#auth-form [name=email]')).toBe('barbara@example.com'); // the email stays
+    expect(await page.inputValue('#auth-form [name=password]')).toBe(''); // the wrong password is cleared
     await screenshot(page, 'sign-in-error');
 
     // Creating an account with a taken email says so.
@@ -235,7 +228,7 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     await page.fill('#auth-form [name=password]', 'password-123');
     await page.click('#auth-submit');
     await page.waitForSelector('#auth-error:text-is("That email already has an account. Sign in instead.")');
-    assert.equal(await page.getAttribute('body', 'data-view'), 'signed-out');
+    expect(await page.getAttribute('body', 'data-view')).toBe('signed-out');
 
     // And the right password signs in.
     await page.click('#tab-sign-in');
@@ -243,6 +236,6 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     await page.click('#auth-submit');
     await live(page);
     await page.waitForSelector('#empty:not([hidden])', { timeout: WAIT });
-    assert.deepEqual(errors, []);
+    expect(errors).toStrictEqual([]);
   });
 });

@@ -1,9 +1,8 @@
-import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freshDatabase } from './support/app.js';
 
 /**
@@ -13,14 +12,14 @@ import { freshDatabase } from './support/app.js';
  * scenario. Asserts that it completes, that every stream got every event, and
  * that it leaves no process or directory behind — never how fast anything was.
  */
-const root = new URL('../..', import.meta.url).pathname;
+const root = new URL('..', import.meta.url).pathname;
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let out: string;
 let report: any;
 let exitCode: number | null;
 let output = '';
 
-before(async () => {
+beforeAll(async () => {
   db = await freshDatabase();
   out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   const child = spawn(
@@ -37,7 +36,7 @@ before(async () => {
   if (exitCode === 0) report = JSON.parse(readFileSync(join(out, 'results-smoke.json'), 'utf8'));
 });
 
-after(async () => {
+afterAll(async () => {
   rmSync(out, { recursive: true, force: true });
   await db.drop();
 });
@@ -53,49 +52,46 @@ function gone(pid: number): boolean {
 
 describe('npm run bench -- --smoke', () => {
   it('completes and writes results, table and chart', () => {
-    assert.equal(exitCode, 0, output.slice(-3000));
-    assert.equal(report.mode, 'smoke');
-    assert.match(output, /\| metric \| unit \| app \| bare node:http \| naive Express \| app ÷ bare \|/);
-    assert.match(readFileSync(join(out, 'fanout-smoke.svg'), 'utf8'), /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
-    assert.ok(report.summary.length > 10);
+    expect(exitCode).toBe(0); // output.slice(-3000)
+    expect(report.mode).toBe('smoke');
+    expect(output).toMatch(/\| metric \| unit \| app \| bare node:http \| naive Express \| app ÷ bare \|/);
+    expect(readFileSync(join(out, 'fanout-smoke.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+    expect(report.summary.length > 10).toBeTruthy();
   });
 
   for (const kind of ['app', 'bare', 'naive']) {
     it(`${kind}: every stream opened and got every broadcast, targeted and replayed event`, () => {
-      assert.equal(exitCode, 0, output.slice(-3000));
+      expect(exitCode).toBe(0); // output.slice(-3000)
       const s = report.servers[kind];
-      assert.deepEqual(
-        s.idle.map((x: any) => [x.streams, x.failed]),
-        [
+      expect(s.idle.map((x: any) => [x.streams, x.failed])).toStrictEqual([
           [100, 0],
           [200, 0],
-        ],
-      );
+        ]);
       for (const f of s.fanout) {
-        assert.equal(f.missing, 0, `${kind} fan-out to ${f.streams}`);
-        for (const r of f.rounds) assert.equal(r.n, f.streams);
+        expect(f.missing).toBe(0); // `${kind} fan-out to ${f.streams}`
+        for (const r of f.rounds) expect(r.n).toBe(f.streams);
       }
       const first = s.targeted.steps[0];
-      assert.equal(first.failed, 0);
-      assert.equal(first.committed, first.offered);
-      assert.equal(first.delivered, first.offered, `${kind} targeted: delivered`);
-      for (const r of s.replay.runs) assert.equal(r.received, r.expected, `${kind} replay`);
+      expect(first.failed).toBe(0);
+      expect(first.committed).toBe(first.offered);
+      expect(first.delivered).toBe(first.offered); // `${kind} targeted: delivered`
+      for (const r of s.replay.runs) expect(r.received).toBe(r.expected); // `${kind} replay`
     });
   }
 
   it('the app ran in production mode with sessions it accepted, and measured the id-ordering alternatives', () => {
-    assert.equal(exitCode, 0, output.slice(-3000));
+    expect(exitCode).toBe(0); // output.slice(-3000)
     const app = report.servers.app;
-    assert.ok(app.idOrdering.txPerNotificationWithLock > 0);
-    assert.ok(app.idOrdering.txPerNotificationNoLock > 0);
-    assert.ok(app.orders, 'the orders scenario ran or said why not');
+    expect(app.idOrdering.txPerNotificationWithLock > 0).toBeTruthy();
+    expect(app.idOrdering.txPerNotificationNoLock > 0).toBeTruthy();
+    expect(app.orders).toBeTruthy(); // the orders scenario ran or said why not
   });
 
   it('leaves no process and no directory behind', () => {
-    assert.equal(exitCode, 0, output.slice(-3000));
+    expect(exitCode).toBe(0); // output.slice(-3000)
     for (const kind of ['app', 'bare', 'naive'])
-      assert.ok(gone(report.servers[kind].pid), `${kind} process still running`);
-    assert.ok(gone(report.cleanup.loadPid), 'load process still running');
-    assert.equal(existsSync(report.cleanup.tmpDir), false);
+      expect(gone(report.servers[kind].pid)).toBeTruthy(); // `${kind} process still running`
+    expect(gone(report.cleanup.loadPid)).toBeTruthy(); // load process still running
+    expect(existsSync(report.cleanup.tmpDir)).toBe(false);
   });
 });

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashPassword } from '../src/users/password.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
@@ -8,11 +7,11 @@ import { adminClient, assertOnlyMarker, count, liveStream, placeOrder, received,
 
 let t: TestApp;
 let admin: Client;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp();
   admin = await adminClient(t);
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
@@ -21,7 +20,7 @@ const userRows = () => count(t, `SELECT count(*) FROM users`);
 
 async function broadcast(body: Record<string, unknown>): Promise<any> {
   const res = await admin.post('/admin/broadcasts', body);
-  assert.equal(res.status, 201, res.text);
+  expect(res.status).toBe(201); // res.text
   return res.body;
 }
 
@@ -36,7 +35,7 @@ describe('a broadcast to everyone, with 10,000 users', () => {
   const connected: Array<{ client: Client; id: string; stream: SseConnection }> = [];
   let bulkIds: string[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     // 10,000 users in one statement, all with the same (real argon2id) password hash.
     const hash = await hashPassword('password-123');
     const { rows } = await t.db.query(
@@ -53,38 +52,38 @@ describe('a broadcast to everyone, with 10,000 users', () => {
       async (i) => {
         const client = new Client(t.baseUrl);
         const res = await client.login(`bulk${i}@example.com`);
-        assert.equal(res.status, 200, res.text);
+        expect(res.status).toBe(200); // res.text
         return { client, id: res.body.user.id as string };
       },
     );
     for (const u of signedInUsers) connected.push({ ...u, stream: await liveStream(t, u.client) });
   });
-  after(() => {
+  afterAll(() => {
     for (const c of connected) c.stream.close();
   });
 
   it('is one row, delivered live to every connected user as event: system', async () => {
-    assert.equal(await userRows(), 10_001);
+    expect(await userRows()).toBe(10_001);
     const stats = await admin.get('/admin/stats');
-    assert.deepEqual(stats.body, { streams: 50, users: 50 });
+    expect(stats.body).toStrictEqual({ streams: 50, users: 50 });
 
     const before = await notificationRows();
     const sent = await broadcast({ title: 'Maintenance tonight', body: 'Checkout pauses from 02:00 to 02:30 UTC.' });
-    assert.equal(sent.channel, 'system');
-    assert.equal(sent.type, 'system.broadcast');
-    assert.equal(sent.severity, 'info');
-    assert.equal(sent.title, 'Maintenance tonight');
-    assert.deepEqual(sent.audience, { kind: 'all' });
-    assert.equal(sent.expiresAt, null);
-    assert.equal(await notificationRows(), before + 1);
+    expect(sent.channel).toBe('system');
+    expect(sent.type).toBe('system.broadcast');
+    expect(sent.severity).toBe('info');
+    expect(sent.title).toBe('Maintenance tonight');
+    expect(sent.audience).toStrictEqual({ kind: 'all' });
+    expect(sent.expiresAt).toBe(null);
+    expect(await notificationRows()).toBe(before + 1);
 
     await Promise.all(connected.map((c) => c.stream.waitForNotifications(1)));
     for (const c of connected) {
       const got = received(c.stream);
-      assert.equal(got.length, 1);
-      assert.equal(got[0].event, 'system');
-      assert.equal(got[0].id, sent.id);
-      assert.deepEqual(got[0].json, {
+      expect(got.length).toBe(1);
+      expect(got[0].event).toBe('system');
+      expect(got[0].id).toBe(sent.id);
+      expect(got[0].json).toStrictEqual({
         id: sent.id,
         channel: 'system',
         type: 'system.broadcast',
@@ -101,59 +100,59 @@ describe('a broadcast to everyone, with 10,000 users', () => {
   it('has read state per user: one marks it read, the other still has it unread', async () => {
     const [first, second] = connected;
     const sent = received(first.stream)[0].json;
-    assert.equal((await first.client.post(`/notifications/${sent.id}/read`)).status, 204);
+    expect((await first.client.post(`/notifications/${sent.id}/read`)).status).toBe(204);
 
     const firstCount = await first.client.get('/notifications/unread-count');
     const secondCount = await second.client.get('/notifications/unread-count');
-    assert.equal(firstCount.body.byChannel.system, 0);
-    assert.equal(secondCount.body.byChannel.system, 1);
+    expect(firstCount.body.byChannel.system).toBe(0);
+    expect(secondCount.body.byChannel.system).toBe(1);
 
     const firstInbox = await first.client.get('/notifications?channel=system');
     const secondInbox = await second.client.get('/notifications?channel=system');
-    assert.equal(firstInbox.body.items[0].id, sent.id);
-    assert.ok(firstInbox.body.items[0].readAt);
-    assert.equal(secondInbox.body.items[0].id, sent.id);
-    assert.equal(secondInbox.body.items[0].readAt, null);
+    expect(firstInbox.body.items[0].id).toBe(sent.id);
+    expect(firstInbox.body.items[0].readAt).toBeTruthy();
+    expect(secondInbox.body.items[0].id).toBe(sent.id);
+    expect(secondInbox.body.items[0].readAt).toBe(null);
     // Marking read wrote a receipt for one user, not a row per recipient.
-    assert.equal(await count(t, `SELECT count(*) FROM notification_reads WHERE notification_id = $1`, [sent.id]), 1);
+    expect(await count(t, `SELECT count(*) FROM notification_reads WHERE notification_id = $1`, [sent.id])).toBe(1);
   });
 
   it('a userIds audience of 10,000 ids (a body over 64 KB) is one row; 10,001 ids is 400', async () => {
     const before = await notificationRows();
     const sent = await broadcast({ title: 'For the bulk users', body: '', audience: { userIds: bulkIds } });
-    assert.equal(sent.audience.kind, 'users');
-    assert.equal(sent.audience.userIds.length, 10_000);
-    assert.equal(await notificationRows(), before + 1);
+    expect(sent.audience.kind).toBe('users');
+    expect(sent.audience.userIds.length).toBe(10_000);
+    expect(await notificationRows()).toBe(before + 1);
     await Promise.all(connected.map((c) => c.stream.waitForNotifications(2)));
-    assert.ok(connected.every((c) => received(c.stream)[1].json.id === sent.id));
+    expect(connected.every((c) => received(c.stream)[1].json.id === sent.id)).toBeTruthy();
 
     const tooMany = await admin.post('/admin/broadcasts', {
       title: 'x',
       body: '',
       audience: { userIds: [...bulkIds, '1'] },
     });
-    assert.equal(tooMany.status, 400);
-    assert.equal(await notificationRows(), before + 1);
+    expect(tooMany.status).toBe(400);
+    expect(await notificationRows()).toBe(before + 1);
   });
 
   it('does not reach users created after it was sent', async () => {
     const sent = (await admin.get('/admin/broadcasts?limit=100')).body.items.find(
       (b: { title: string }) => b.title === 'Maintenance tonight',
     );
-    assert.ok(sent);
+    expect(sent).toBeTruthy();
     const late = await signedIn(t, 'late@example.com');
     const inbox = await late.client.get('/notifications');
-    assert.equal(inbox.body.items.length, 0);
-    assert.equal((await late.client.post(`/notifications/${sent.id}/read`)).status, 404);
+    expect(inbox.body.items.length).toBe(0);
+    expect((await late.client.post(`/notifications/${sent.id}/read`)).status).toBe(404);
   });
 });
 
 describe('audiences', () => {
   it('{ role: "admin" } reaches admins and not users', async () => {
     const ops = await admin.post('/admin/users', { email: 'ops@example.com', password: 'password-123', role: 'admin' });
-    assert.equal(ops.status, 201);
+    expect(ops.status).toBe(201);
     const opsClient = new Client(t.baseUrl);
-    assert.equal((await opsClient.login('ops@example.com')).status, 200);
+    expect((await opsClient.login('ops@example.com')).status).toBe(200);
     const user = await signedIn(t, 'ann@example.com');
     const adminStream = await liveStream(t, admin);
     const opsStream = await liveStream(t, opsClient);
@@ -165,14 +164,11 @@ describe('audiences', () => {
       severity: 'warning',
       audience: { role: 'admin' },
     });
-    assert.deepEqual(sent.audience, { kind: 'role', role: 'admin' });
-    assert.equal(sent.severity, 'warning');
+    expect(sent.audience).toStrictEqual({ kind: 'role', role: 'admin' });
+    expect(sent.severity).toBe('warning');
     for (const s of [adminStream, opsStream]) {
       await s.waitForNotifications(1);
-      assert.deepEqual(
-        received(s).map((g) => [g.event, g.json.id]),
-        [['system', sent.id]],
-      );
+      expect(received(s).map((g) => [g.event, g.json.id])).toStrictEqual([['system', sent.id]]);
     }
     await assertOnlyMarker(userStream, () => placeOrder(user.client), 0);
     for (const s of [adminStream, opsStream, userStream]) s.close();
@@ -188,14 +184,11 @@ describe('audiences', () => {
       body: 'Your voucher is ready',
       audience: { userIds: [bea.id, bea.id] },
     });
-    assert.deepEqual(sent.audience, { kind: 'users', userIds: [bea.id] });
+    expect(sent.audience).toStrictEqual({ kind: 'users', userIds: [bea.id] });
     await beaStream.waitForNotifications(1);
-    assert.deepEqual(
-      received(beaStream).map((g) => [g.event, g.json.id, g.json.title]),
-      [['system', sent.id, 'Just for Bea']],
-    );
+    expect(received(beaStream).map((g) => [g.event, g.json.id, g.json.title])).toStrictEqual([['system', sent.id, 'Just for Bea']]);
     await assertOnlyMarker(calStream, () => placeOrder(cal.client), 0);
-    assert.equal((await cal.client.post(`/notifications/${sent.id}/read`)).status, 404);
+    expect((await cal.client.post(`/notifications/${sent.id}/read`)).status).toBe(404);
     beaStream.close();
     calStream.close();
   });
@@ -209,15 +202,12 @@ describe('audiences', () => {
       audience: { userIds: [dee.id] },
       expiresAt,
     });
-    assert.equal(sent.expiresAt, expiresAt);
-    assert.deepEqual(
-      (await dee.client.get('/notifications')).body.items.map((n: { id: string }) => n.id),
-      [sent.id],
-    );
+    expect(sent.expiresAt).toBe(expiresAt);
+    expect((await dee.client.get('/notifications')).body.items.map((n: { id: string }) => n.id)).toStrictEqual([sent.id]);
 
     // Let the hour pass.
     await t.db.query(`UPDATE notifications SET expires_at = now() - interval '1 minute' WHERE id = $1`, [sent.id]);
-    assert.deepEqual((await dee.client.get('/notifications')).body.items, []);
+    expect((await dee.client.get('/notifications')).body.items).toStrictEqual([]);
     const replay = await openStream(t.baseUrl, dee.client.cookieHeader, { lastEventId: '0' });
     await replay.waitForEvent('ready');
     await assertOnlyMarker(replay, () => placeOrder(dee.client), 0);
@@ -226,9 +216,9 @@ describe('audiences', () => {
     const listed = (await admin.get('/admin/broadcasts?limit=100')).body.items.find(
       (b: { id: string }) => b.id === sent.id,
     );
-    assert.ok(listed, 'expired broadcasts stay in the admin list');
-    assert.ok(new Date(listed.expiresAt).getTime() < Date.now());
-    assert.deepEqual(listed.audience, { kind: 'users', userIds: [dee.id] });
+    expect(listed).toBeTruthy(); // expired broadcasts stay in the admin list
+    expect(new Date(listed.expiresAt).getTime() < Date.now()).toBeTruthy();
+    expect(listed.audience).toStrictEqual({ kind: 'users', userIds: [dee.id] });
   });
 });
 
@@ -237,18 +227,12 @@ describe('GET /admin/broadcasts', () => {
     const a = await broadcast({ title: 'page A', body: '' });
     const b = await broadcast({ title: 'page B', body: '' });
     const first = await admin.get('/admin/broadcasts?limit=1');
-    assert.equal(first.status, 200);
-    assert.deepEqual(
-      first.body.items.map((x: { id: string }) => x.id),
-      [b.id],
-    );
-    assert.equal(first.body.nextBefore, b.id);
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((x: { id: string }) => x.id)).toStrictEqual([b.id]);
+    expect(first.body.nextBefore).toBe(b.id);
     const second = await admin.get(`/admin/broadcasts?limit=1&before=${first.body.nextBefore}`);
-    assert.deepEqual(
-      second.body.items.map((x: { id: string }) => x.id),
-      [a.id],
-    );
-    assert.deepEqual(Object.keys(second.body.items[0]).sort(), [
+    expect(second.body.items.map((x: { id: string }) => x.id)).toStrictEqual([a.id]);
+    expect(Object.keys(second.body.items[0]).sort()).toStrictEqual([
       'audience',
       'body',
       'channel',
@@ -262,7 +246,7 @@ describe('GET /admin/broadcasts', () => {
       'type',
     ]);
     for (const q of ['limit=0', 'limit=101', 'before=x', 'channel=order']) {
-      assert.equal((await admin.get(`/admin/broadcasts?${q}`)).status, 400, q);
+      expect((await admin.get(`/admin/broadcasts?${q}`)).status).toBe(400); // q
     }
   });
 });
@@ -305,18 +289,18 @@ describe('validation and access', () => {
     const before = await notificationRows();
     for (const body of bad) {
       const res = await admin.post('/admin/broadcasts', body);
-      assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 120)} → ${res.status} ${res.text}`);
-      assert.equal(res.body.statusCode, 400);
+      expect(res.status).toBe(400); // `${JSON.stringify(body).slice(0, 120)} → ${res.status} ${res.text}`
+      expect(res.body.statusCode).toBe(400);
     }
-    assert.equal((await admin.post('/admin/broadcasts', { ...ok, title: 'a\u0000b' })).status, 400);
-    assert.equal(await notificationRows(), before);
+    expect((await admin.post('/admin/broadcasts', { ...ok, title: 'a\u0000b' })).status).toBe(400);
+    expect(await notificationRows()).toBe(before);
   });
 
   it('a title of exactly 200 and a body of exactly 10,000 characters are accepted', async () => {
     const sent = await broadcast({ title: 't'.repeat(200), body: 'b'.repeat(10_000), severity: 'critical' });
-    assert.equal(sent.title.length, 200);
-    assert.equal(sent.body.length, 10_000);
-    assert.equal(sent.severity, 'critical');
+    expect(sent.title.length).toBe(200);
+    expect(sent.body.length).toBe(10_000);
+    expect(sent.severity).toBe('critical');
   });
 
   it('every admin route is 403 for a user, and writes nothing', async () => {
@@ -330,12 +314,12 @@ describe('validation and access', () => {
     ];
     for (const [method, path, body] of attempts) {
       const res = await fox.client.request(method, path, body);
-      assert.equal(res.status, 403, `${method} ${path}`);
-      assert.deepEqual(res.body, { statusCode: 403, message: 'Admin role required' });
+      expect(res.status).toBe(403); // `${method} ${path}`
+      expect(res.body).toStrictEqual({ statusCode: 403, message: 'Admin role required' });
     }
     const anon = new Client(t.baseUrl);
-    assert.equal((await anon.get('/admin/broadcasts')).status, 401);
-    assert.deepEqual([await notificationRows(), await userRows()], [notes, users]);
+    expect((await anon.get('/admin/broadcasts')).status).toBe(401);
+    expect([await notificationRows(), await userRows()]).toStrictEqual([notes, users]);
   });
 });
 
@@ -347,28 +331,28 @@ describe('POST /admin/users', () => {
       role: 'admin',
       displayName: 'Root Two',
     });
-    assert.equal(res.status, 201, res.text);
-    assert.deepEqual(Object.keys(res.body).sort(), ['displayName', 'email', 'id', 'role']);
-    assert.equal(res.body.role, 'admin');
-    assert.equal(res.body.email, 'root2@example.com');
+    expect(res.status).toBe(201); // res.text
+    expect(Object.keys(res.body).sort()).toStrictEqual(['displayName', 'email', 'id', 'role']);
+    expect(res.body.role).toBe('admin');
+    expect(res.body.email).toBe('root2@example.com');
     const root2 = new Client(t.baseUrl);
-    assert.equal((await root2.login('root2@example.com')).status, 200);
-    assert.equal((await root2.get('/admin/stats')).status, 200);
+    expect((await root2.login('root2@example.com')).status).toBe(200);
+    expect((await root2.get('/admin/stats')).status).toBe(200);
 
     const plain = await admin.post('/admin/users', {
       email: 'plain@example.com',
       password: 'password-123',
       role: 'user',
     });
-    assert.equal(plain.status, 201);
-    assert.equal(plain.body.role, 'user');
+    expect(plain.status).toBe(201);
+    expect(plain.body.role).toBe('user');
   });
 
   it('bad or duplicate users: 400 / 409, nothing written', async () => {
     await admin.post('/admin/users', { email: 'dup@example.com', password: 'password-123', role: 'user' });
     const before = await userRows();
     const dup = await admin.post('/admin/users', { email: 'DUP@example.com', password: 'password-123', role: 'admin' });
-    assert.equal(dup.status, 409);
+    expect(dup.status).toBe(409);
     for (const body of [
       { email: 'x@example.com', password: 'password-123' },
       { email: 'x@example.com', password: 'password-123', role: 'root' },
@@ -376,8 +360,8 @@ describe('POST /admin/users', () => {
       { email: 'not-an-email', password: 'password-123', role: 'user' },
       { email: 'x@example.com', password: 'password-123', role: 'user', team: 'ops' },
     ]) {
-      assert.equal((await admin.post('/admin/users', body)).status, 400, JSON.stringify(body));
+      expect((await admin.post('/admin/users', body)).status).toBe(400); // JSON.stringify(body)
     }
-    assert.equal(await userRows(), before);
+    expect(await userRows()).toBe(before);
   });
 });

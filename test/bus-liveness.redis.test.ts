@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { freshDatabase } from './support/app.js';
 import { Instance, eventually } from './support/cluster.js';
@@ -17,13 +16,13 @@ describe('the Redis bus when Redis fails', () => {
   const env = { FEED_POLL_MS: '600000', HEARTBEAT_MS: '1000' };
   const health = async (i: Instance) => (await fetch(`${i.baseUrl}/health`)).status;
 
-  before(async () => {
+  beforeAll(async () => {
     database = await freshDatabase();
     db = new pg.Pool({ connectionString: database.url, max: 2 });
     redis = await RedisServer.start();
   });
 
-  after(async () => {
+  afterAll(async () => {
     await Promise.all(instances.map((i) => i.stop()));
     await redis?.stop();
     await db?.end();
@@ -45,11 +44,8 @@ describe('the Redis bus when Redis fails', () => {
     redis.resume();
     await a.waitHealthy(20_000);
     await stream.waitForNotifications(1, 20_000);
-    assert.deepEqual(
-      stream.notifications.map((e) => e.id),
-      [id],
-    );
-    assert.equal(stream.ended, false, 'the stream stayed open throughout');
+    expect(stream.notifications.map((e) => e.id)).toStrictEqual([id]);
+    expect(stream.ended).toBe(false); // the stream stayed open throughout
     stream.close();
   });
 
@@ -57,22 +53,19 @@ describe('the Redis bus when Redis fails', () => {
     await redis.kill();
     const b = await Instance.start({ databaseUrl: database.url, redisUrl: redis.url, env });
     instances.push(b);
-    assert.match(b.output, /Redis at REDIS_URL is unreachable/);
-    assert.equal(await health(b), 503);
+    expect(b.output).toMatch(/Redis at REDIS_URL is unreachable/);
+    expect(await health(b)).toBe(503);
     const c = new Client(b.baseUrl);
     const user = await c.signUp('early@example.com');
     const stream = await openStream(b.baseUrl, c.cookieHeader);
-    assert.equal(stream.status, 200, 'streams are served meanwhile');
+    expect(stream.status).toBe(200); // streams are served meanwhile
     await stream.waitForEvent('ready');
     const id = await insertUnannounced(db, user.id);
 
     await redis.restart();
     await b.waitHealthy(20_000);
     await stream.waitForNotifications(1, 20_000);
-    assert.deepEqual(
-      stream.notifications.map((e) => e.id),
-      [id],
-    );
+    expect(stream.notifications.map((e) => e.id)).toStrictEqual([id]);
     stream.close();
   });
 });

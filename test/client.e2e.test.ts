@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   NotificationStream,
   fetchTransport,
@@ -22,12 +21,12 @@ let database: Awaited<ReturnType<typeof freshDatabase>>;
 let t: TestApp;
 let port: number;
 
-before(async () => {
+beforeAll(async () => {
   database = await freshDatabase();
   t = await startTestApp({ RETRY_MS: String(RETRY_MS) }, database);
   port = t.port;
 });
-after(async () => {
+afterAll(async () => {
   await t?.close();
   await database?.drop();
 });
@@ -70,7 +69,7 @@ function open(
   const wake = () => waiters.forEach((w) => w());
   stream.on('notification', (n) => (seen.notifications.push(n), wake()));
   stream.on('order', (n) => {
-    assert.equal(n.channel, 'order'); // a channel listener gets that channel's notifications only
+    expect(n.channel).toBe('order'); // a channel listener gets that channel's notifications only
     seen.orders.push(n);
   });
   stream.on('reset', (r) => (seen.resets.push(r), wake()));
@@ -142,10 +141,8 @@ describe('client fetch transport against the real server', () => {
       await t.db.query(`SELECT id::text FROM notifications WHERE user_id = $1 ORDER BY id`, [userId])
     ).rows.map((r) => r.id);
     const received = s.seen.notifications.map((n) => n.id);
-    assert.deepEqual(received, stored, 'every stored notification exactly once, in id order');
-    assert.deepEqual(
-      s.seen.notifications.map((n) => n.title),
-      [
+    expect(received).toStrictEqual(stored); // every stored notification exactly once, in id order
+    expect(s.seen.notifications.map((n) => n.title)).toStrictEqual([
         'before 1',
         'before 2',
         'before 3',
@@ -155,15 +152,11 @@ describe('client fetch transport against the real server', () => {
         'while down 4',
         'after 1',
         'after 2',
-      ],
-    );
-    assert.deepEqual(
-      s.seen.orders.map((n) => n.title),
-      s.seen.notifications.filter((n) => n.channel === 'order').map((n) => n.title),
-    );
-    assert.equal(s.stream.lastEventId, stored.at(-1));
+      ]);
+    expect(s.seen.orders.map((n) => n.title)).toStrictEqual(s.seen.notifications.filter((n) => n.channel === 'order').map((n) => n.title));
+    expect(s.stream.lastEventId).toBe(stored.at(-1));
     s.stream.close();
-    assert.equal(s.stream.state, 'closed');
+    expect(s.stream.state).toBe('closed');
   });
 
   it("backs off while the server is down, starting from the server's retry:", async () => {
@@ -179,19 +172,16 @@ describe('client fetch transport against the real server', () => {
     await new Promise((resolve) => setTimeout(resolve, windowMs));
     const attempts = s.counter.streamAttempts - before;
     // Every 200 ms (the server's retry:) would be 20; doubling from 200 ms fits at most 4 in 4 s.
-    assert.ok(attempts >= 2, `kept trying (${attempts} attempts)`);
-    assert.ok(attempts <= 5, `backed off: ${attempts} attempts in ${windowMs} ms`);
+    expect(attempts >= 2).toBeTruthy(); // `kept trying (${attempts} attempts)`
+    expect(attempts <= 5).toBeTruthy(); // `backed off: ${attempts} attempts in ${windowMs} ms`
     const delays = s.seen.states
       .slice(statesBefore)
       .filter((x) => x.state === 'reconnecting')
       .map((x) => x.retryInMs!);
-    assert.ok(delays.length >= 2);
+    expect(delays.length >= 2).toBeTruthy();
     delays.forEach((d, i) => {
       const floor = RETRY_MS * 2 ** i;
-      assert.ok(
-        d >= floor && d <= 2 * floor,
-        `delay ${i} = ${d} ms, expected ${floor}–${2 * floor} (base = the server's retry: ${RETRY_MS})`,
-      );
+      expect(d >= floor && d <= 2 * floor).toBeTruthy(); // `delay ${i} = ${d} ms, expected ${floor}–${2 * floor} (base = the server's retry: ${RETRY_MS})`
     });
 
     await restart();
@@ -204,20 +194,20 @@ describe('client fetch transport against the real server', () => {
   it('stops on 401: without a session, and when the session is signed out', async () => {
     const anonymous = open(null);
     await anonymous.until(() => anonymous.stream.state === 'closed', 'closed');
-    assert.equal(anonymous.seen.states.at(-1)!.reason, 'unauthorized');
-    assert.equal(anonymous.counter.streamAttempts, 1);
+    expect(anonymous.seen.states.at(-1)!.reason).toBe('unauthorized');
+    expect(anonymous.counter.streamAttempts).toBe(1);
 
     const { client } = await signedIn('signout@example.com');
     const s = open(client.cookieHeader);
     await s.until(() => s.stream.state === 'live', 'live');
-    assert.equal((await client.post('/auth/logout')).status, 204); // ends this session's streams
+    expect((await client.post('/auth/logout')).status).toBe(204); // ends this session's streams
     await s.until(() => s.stream.state === 'closed', 'closed after sign-out');
-    assert.equal(s.seen.states.at(-1)!.reason, 'unauthorized');
-    assert.equal(s.counter.streamAttempts, 2, 'one reconnect, answered 401, then no more');
+    expect(s.seen.states.at(-1)!.reason).toBe('unauthorized');
+    expect(s.counter.streamAttempts).toBe(2); // one reconnect, answered 401, then no more
     // Nothing is scheduled any more: no attempt within many retry periods.
     await new Promise((resolve) => setTimeout(resolve, 5 * RETRY_MS));
-    assert.equal(s.counter.streamAttempts, 2);
-    assert.equal(anonymous.counter.streamAttempts, 1);
+    expect(s.counter.streamAttempts).toBe(2);
+    expect(anonymous.counter.streamAttempts).toBe(1);
   });
 
   it('follows the server to its cursor when the saved position does not exist (reset: unknown-cursor)', async () => {
@@ -225,8 +215,8 @@ describe('client fetch transport against the real server', () => {
     const newest = (await t.db.query(`SELECT max(id)::text AS id FROM notifications`)).rows[0].id as string;
     const s = open(client.cookieHeader, { lastEventId: '9000000000000000000' });
     await s.until(() => s.seen.resets.length === 1, 'reset');
-    assert.deepEqual(s.seen.resets, [{ reason: 'unknown-cursor' }]);
-    assert.equal(s.stream.lastEventId, newest);
+    expect(s.seen.resets).toStrictEqual([{ reason: 'unknown-cursor' }]);
+    expect(s.stream.lastEventId).toBe(newest);
     await publish(t, userId, 'after reset');
     await s.until(() => s.seen.notifications.length === 1, 'the next notification');
     s.stream.close();

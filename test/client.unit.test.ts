@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import {
   CHANNELS as CLIENT_CHANNELS,
   Inbox,
@@ -23,49 +22,40 @@ describe('backoffDelay', () => {
   it('never goes under the server retry, doubles per attempt, and stays within the cap', () => {
     for (const r of [0, 0.25, 0.5, 0.999]) {
       const random = () => r;
-      assert.ok(backoffDelay(0, 3000, 30_000, random) >= 3000 && backoffDelay(0, 3000, 30_000, random) <= 6000);
-      assert.ok(backoffDelay(2, 3000, 30_000, random) >= 12_000 && backoffDelay(2, 3000, 30_000, random) <= 24_000);
+      expect(backoffDelay(0, 3000, 30_000, random) >= 3000 && backoffDelay(0, 3000, 30_000, random) <= 6000).toBeTruthy();
+      expect(backoffDelay(2, 3000, 30_000, random) >= 12_000 && backoffDelay(2, 3000, 30_000, random) <= 24_000).toBeTruthy();
       for (const attempt of [4, 10, 60]) {
         const d = backoffDelay(attempt, 3000, 30_000, random);
-        assert.ok(d >= 15_000 && d <= 30_000, `attempt ${attempt}: ${d}`);
+        expect(d >= 15_000 && d <= 30_000).toBeTruthy(); // `attempt ${attempt}: ${d}`
       }
     }
   });
 
   it('spreads clients with jitter', () => {
-    assert.notEqual(
-      backoffDelay(0, 1000, 30_000, () => 0),
-      backoffDelay(0, 1000, 30_000, () => 0.9),
-    );
-    assert.notEqual(
-      backoffDelay(9, 1000, 30_000, () => 0),
-      backoffDelay(9, 1000, 30_000, () => 0.9),
-    );
+    expect(backoffDelay(0, 1000, 30_000, () => 0)).not.toBe(backoffDelay(0, 1000, 30_000, () => 0.9));
+    expect(backoffDelay(9, 1000, 30_000, () => 0)).not.toBe(backoffDelay(9, 1000, 30_000, () => 0.9));
   });
 
   it('honours a server retry above the cap', () => {
-    assert.equal(
-      backoffDelay(5, 60_000, 30_000, () => 0),
-      60_000,
-    );
+    expect(backoffDelay(5, 60_000, 30_000, () => 0)).toBe(60_000);
   });
 });
 
 describe('shared types', () => {
   it('the client lists the same channels as the server', () => {
-    assert.deepEqual([...CLIENT_CHANNELS], [...SERVER_CHANNELS]);
+    expect([...CLIENT_CHANNELS]).toStrictEqual([...SERVER_CHANNELS]);
   });
 
   it('ids compare as numbers, beyond 2^53', () => {
-    assert.ok(compareIds('9', '10') < 0);
-    assert.ok(compareIds('9223372036854775807', '9223372036854775806') > 0);
-    assert.equal(compareIds('42', '42'), 0);
+    expect(compareIds('9', '10') < 0).toBeTruthy();
+    expect(compareIds('9223372036854775807', '9223372036854775806') > 0).toBeTruthy();
+    expect(compareIds('42', '42')).toBe(0);
   });
 
   it('narrows the stream URL only when asked for fewer channels', () => {
-    assert.equal(streamUrl('http://x/'), 'http://x/notifications/stream');
-    assert.equal(streamUrl('', ['order', 'payment', 'system']), '/notifications/stream');
-    assert.equal(streamUrl('', ['payment', 'order']), '/notifications/stream?channels=payment,order');
+    expect(streamUrl('http://x/')).toBe('http://x/notifications/stream');
+    expect(streamUrl('', ['order', 'payment', 'system'])).toBe('/notifications/stream');
+    expect(streamUrl('', ['payment', 'order'])).toBe('/notifications/stream?channels=payment,order');
   });
 });
 
@@ -115,7 +105,7 @@ describe('NotificationStream (scripted transport)', () => {
     stream.on('payment', (n) => got.push(`payment ${n.id}`));
     stream.on('read', (r) => got.push(`read ${JSON.stringify(r)}`));
     stream.on('state', (s) => states.push(s));
-    assert.equal(transport.last.lastEventId, null);
+    expect(transport.last.lastEventId).toBe(null);
 
     transport.last.handlers.retry(7);
     transport.send('ready', '10', { cursor: '10' });
@@ -123,16 +113,16 @@ describe('NotificationStream (scripted transport)', () => {
     transport.send('surprise', '11', { future: true }); // unknown: ignored
     transport.last.handlers.event({ event: 'payment', id: '12', data: 'not json' }); // position kept, not emitted
     transport.send('read', '12', { ids: ['11'] });
-    assert.deepEqual(got, ['ready 10', 'order 11 n11', `read {"ids":["11"]}`]);
-    assert.equal(stream.state, 'live');
-    assert.equal(stream.lastEventId, '12');
+    expect(got).toStrictEqual(['ready 10', 'order 11 n11', `read {"ids":["11"]}`]);
+    expect(stream.state).toBe('live');
+    expect(stream.lastEventId).toBe('12');
 
     transport.end({ kind: 'ended' });
-    assert.equal(stream.state, 'reconnecting');
-    assert.equal(states.at(-1)!.retryInMs, 7, "the server's retry: is the base delay");
+    expect(stream.state).toBe('reconnecting');
+    expect(states.at(-1)!.retryInMs).toBe(7); // the server's retry: is the base delay
     await new Promise((r) => setTimeout(r, 20));
-    assert.equal(transport.connections.length, 2);
-    assert.equal(transport.last.lastEventId, '12');
+    expect(transport.connections.length).toBe(2);
+    expect(transport.last.lastEventId).toBe('12');
     stream.close();
   });
 
@@ -140,12 +130,12 @@ describe('NotificationStream (scripted transport)', () => {
     const transport = new ScriptedTransport();
     const stream = new NotificationStream({ transport, retryMs: 1 });
     transport.end({ kind: 'unauthorized' });
-    assert.equal(stream.state, 'closed');
+    expect(stream.state).toBe('closed');
     await new Promise((r) => setTimeout(r, 20));
-    assert.equal(transport.connections.length, 1);
+    expect(transport.connections.length).toBe(1);
     stream.restart();
-    assert.equal(transport.connections.length, 2, 'restart() tries again (after signing in)');
-    assert.equal(stream.state, 'connecting');
+    expect(transport.connections.length).toBe(2); // restart() tries again (after signing in)
+    expect(stream.state).toBe('connecting');
     stream.close();
   });
 
@@ -154,11 +144,11 @@ describe('NotificationStream (scripted transport)', () => {
     const stream = new NotificationStream({ transport });
     const old = transport.last;
     stream.restart({ fresh: true });
-    assert.ok(old.closed);
+    expect(old.closed).toBeTruthy();
     old.handlers.event({ event: 'ready', id: '5', data: '{"cursor":"5"}' });
     old.handlers.end({ kind: 'unauthorized' });
-    assert.equal(stream.state, 'connecting');
-    assert.equal(stream.lastEventId, null);
+    expect(stream.state).toBe('connecting');
+    expect(stream.lastEventId).toBe(null);
     stream.close();
   });
 });
@@ -192,37 +182,28 @@ describe('Inbox', () => {
     const { inbox, transport, server, source } = fakeInbox([note('1'), note('2', 'payment', 'x')]);
     transport.send('ready', '2', { cursor: '2' });
     await settle();
-    assert.deepEqual(
-      inbox.items.map((n) => n.id),
-      ['2', '1'],
-    );
-    assert.deepEqual(inbox.counts, { total: 1, byChannel: { order: 1, payment: 0, system: 0 } });
+    expect(inbox.items.map((n) => n.id)).toStrictEqual(['2', '1']);
+    expect(inbox.counts).toStrictEqual({ total: 1, byChannel: { order: 1, payment: 0, system: 0 } });
 
     const before = inbox.getSnapshot();
-    assert.equal(inbox.getSnapshot(), before, 'the same snapshot while nothing changes (useSyncExternalStore)');
+    expect(inbox.getSnapshot()).toBe(before); // the same snapshot while nothing changes (useSyncExternalStore)
     server.items.push(note('3', 'system'));
     transport.send('system', '3', note('3', 'system'));
-    assert.notEqual(inbox.getSnapshot(), before);
-    assert.deepEqual(
-      inbox.getSnapshot().items.map((n) => n.id),
-      ['3', '2', '1'],
-    );
+    expect(inbox.getSnapshot()).not.toBe(before);
+    expect(inbox.getSnapshot().items.map((n) => n.id)).toStrictEqual(['3', '2', '1']);
     transport.send('system', '3', note('3', 'system')); // a duplicate changes nothing
-    assert.deepEqual(
-      inbox.items.map((n) => n.id),
-      ['3', '2', '1'],
-    );
-    assert.deepEqual(inbox.counts.byChannel, { order: 1, payment: 0, system: 1 });
-    assert.equal(inbox.counts.total, 2);
+    expect(inbox.items.map((n) => n.id)).toStrictEqual(['3', '2', '1']);
+    expect(inbox.counts.byChannel).toStrictEqual({ order: 1, payment: 0, system: 1 });
+    expect(inbox.counts.total).toBe(2);
 
     transport.send('read', '3', { ids: ['1'] }); // marked in another tab
-    assert.equal(inbox.items.find((n) => n.id === '1')!.readAt !== null, true);
-    assert.deepEqual(inbox.counts.byChannel, { order: 0, payment: 0, system: 1 });
+    expect(inbox.items.find((n) => n.id === '1')!.readAt !== null).toBe(true);
+    expect(inbox.counts.byChannel).toStrictEqual({ order: 0, payment: 0, system: 1 });
 
     await inbox.markAllRead();
     await settle();
-    assert.equal(inbox.counts.total, 0);
-    assert.ok(inbox.items.every((n) => n.readAt !== null));
+    expect(inbox.counts.total).toBe(0);
+    expect(inbox.items.every((n) => n.readAt !== null)).toBeTruthy();
     source.close();
   });
 
@@ -242,15 +223,12 @@ describe('Inbox', () => {
     api.unreadCount = async () => (await listDone, unreadCount());
     transport.send('ready', '1', { cursor: '1' });
     await settle();
-    assert.deepEqual(
-      inbox.items.map((n) => n.id),
-      ['1'],
-    );
-    assert.equal(inbox.counts.total, 2);
+    expect(inbox.items.map((n) => n.id)).toStrictEqual(['1']);
+    expect(inbox.counts.total).toBe(2);
     transport.send('order', '2', note('2')); // not in the list: counted once more, for now
-    assert.equal(inbox.counts.total, 3);
+    expect(inbox.counts.total).toBe(3);
     for (let i = 0; i < 200 && inbox.counts.total !== 2; i++) await settle();
-    assert.equal(inbox.counts.total, 2, "the server's count wins once the events settle");
+    expect(inbox.counts.total).toBe(2); // the server's count wins once the events settle
     inbox.dispose();
     source.close();
   });
@@ -263,15 +241,15 @@ describe('Inbox', () => {
     server.items[0].readAt = 'elsewhere'; // read while we were away: no event will say so
     transport.end({ kind: 'ended' });
     for (let i = 0; i < 100 && transport.connections.length < 2; i++) await settle();
-    assert.equal(transport.connections.length, 2);
-    assert.equal(transport.last.lastEventId, '1');
+    expect(transport.connections.length).toBe(2);
+    expect(transport.last.lastEventId).toBe('1');
     transport.send('ready', '1', { cursor: '1' });
     await settle();
-    assert.equal(server.lists, loads + 1);
-    assert.equal(inbox.counts.total, 0);
+    expect(server.lists).toBe(loads + 1);
+    expect(inbox.counts.total).toBe(0);
     transport.send('reset', '1', { reason: 'history-truncated' });
     await settle();
-    assert.equal(server.lists, loads + 2);
+    expect(server.lists).toBe(loads + 2);
     source.close();
   });
 });

@@ -1,8 +1,7 @@
-import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { type EmbeddedServer, freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { ensureDatabase } from '../src/database/ensure-database.js';
@@ -35,7 +34,7 @@ describe('PostgreSQL stopped and started under running instances', () => {
     });
   };
 
-  before(async () => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'notif-outage-pg-'));
     chmodSync(dir, 0o755); // the server runs as the "postgres" user when we are root
     port = await freePort();
@@ -49,7 +48,7 @@ describe('PostgreSQL stopped and started under running instances', () => {
     ]);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await publisher?.close();
     await Promise.all([a?.stop(), b?.stop()]);
     await server?.stop();
@@ -99,16 +98,17 @@ describe('PostgreSQL stopped and started under running instances', () => {
         stream: await openStream(a.baseUrl, alice.cookieHeader),
       };
       for (const [what, answer] of Object.entries(during)) {
-        assert.equal(answer.status, 503, `${what}: ${'text' in answer ? answer.text : answer.raw}`);
+        // the route's name in the comparison, so a failure says which one answered what
+        expect([what, answer.status, 'text' in answer ? answer.text : answer.raw]).toStrictEqual([what, 503, expect.anything()]);
       }
-      assert.deepEqual(during.me.body, { statusCode: 503, message: 'Service temporarily unavailable' });
-      assert.equal((await fetch(`${b.baseUrl}/health`)).status, 503);
+      expect(during.me.body).toStrictEqual({ statusCode: 503, message: 'Service temporarily unavailable' });
+      expect((await fetch(`${b.baseUrl}/health`)).status).toBe(503);
 
       // The open stream: still alive (heartbeats keep coming) or ended, never an error event.
       const pings = stream.comments.length;
       await stream.until(() => stream.comments.length > pings + 2 || stream.ended, 'heartbeats or a clean end');
-      assert.ok(!stream.events.some((e) => e.event === 'error'), stream.raw);
-      assert.ok(a.running && b.running, 'no instance crashed');
+      expect(!stream.events.some((e) => e.event === 'error')).toBeTruthy(); // stream.raw
+      expect(a.running && b.running).toBeTruthy(); // no instance crashed
       console.log(`# the stream open during the outage ${stream.ended ? 'ended' : 'stayed open'}`);
       // The interrupted replay: what it got is a prefix of the history, then a clean end (or, had
       // it finished before the outage, the whole history); never an error event.
@@ -118,8 +118,8 @@ describe('PostgreSQL stopped and started under running instances', () => {
         'the replay ends or completes',
         30_000,
       );
-      assert.ok(!replaying.eventNames.includes('error'), 'no error event');
-      assert.deepEqual(replaying.ids, history.slice(0, replaying.ids.length));
+      expect(!replaying.eventNames.includes('error')).toBeTruthy(); // no error event
+      expect(replaying.ids).toStrictEqual(history.slice(0, replaying.ids.length));
       console.log(
         `# the replay under the outage ${replaying.ended ? `ended cleanly after ${replaying.ids.length} of ${history.length}` : 'completed first'}`,
       );
@@ -129,22 +129,16 @@ describe('PostgreSQL stopped and started under running instances', () => {
 
     // Back without a restart: health, the same session, new streams, and the bus.
     await Promise.all([a.waitHealthy(30_000), b.waitHealthy(30_000)]);
-    assert.equal((await alice.get('/auth/me')).status, 200);
+    expect((await alice.get('/auth/me')).status).toBe(200);
     publisher = await startPublisherApp(url, { FEED_POLL_MS: '600000' });
     const fresh = await openStream(a.baseUrl, alice.cookieHeader);
     await fresh.waitForEvent('ready');
     const ids = await publisher.publish([draft(user.id, 1), draft(user.id, 2)]);
     await fresh.waitForNotifications(2);
-    assert.deepEqual(
-      fresh.notifications.map((e) => e.id),
-      ids,
-    );
+    expect(fresh.notifications.map((e) => e.id)).toStrictEqual(ids);
     if (!stream.ended) {
       await stream.waitForNotifications(2);
-      assert.deepEqual(
-        stream.notifications.map((e) => e.id),
-        ids,
-      );
+      expect(stream.notifications.map((e) => e.id)).toStrictEqual(ids);
     }
     fresh.close();
     stream.close();
@@ -153,11 +147,11 @@ describe('PostgreSQL stopped and started under running instances', () => {
       lastEventId: replaying.ids[replaying.ids.length - 1] ?? '0',
     });
     await rest.waitForNotifications(history.length - replaying.ids.length, 30_000);
-    assert.deepEqual([...replaying.ids, ...rest.notifications.map((e) => e.id)], history);
+    expect([...replaying.ids, ...rest.notifications.map((e) => e.id)]).toStrictEqual(history);
     rest.close();
-    assert.ok(a.running && b.running, 'no instance crashed');
+    expect(a.running && b.running).toBeTruthy(); // no instance crashed
     // 503s are logged as warnings; an ERROR line would be a 500 or a crash.
-    assert.doesNotMatch(a.output + b.output, /ERROR|Unhandled|uncaught/, (a.output + b.output).slice(-4000));
+    expect(a.output + b.output).not.toMatch(/ERROR|Unhandled|uncaught/); // (a.output + b.output).slice(-4000)
   });
 
   it('a listening connection that goes silent (its backend frozen) is found by the periodic check and replaced; a logout it missed still ends the stream', async () => {
@@ -186,25 +180,19 @@ describe('PostgreSQL stopped and started under running instances', () => {
         process.kill(pid, 'SIGSTOP');
         frozen.push(pid);
       }
-      assert.ok(frozen.length >= 2);
+      expect(frozen.length >= 2).toBeTruthy();
       const id = await insertUnannounced(pool, user.id);
       // The revocation's bus message goes to B's frozen listener and is lost with it.
-      assert.equal((await carol.post('/auth/logout')).status, 204);
+      expect((await carol.post('/auth/logout')).status).toBe(204);
       // The 5-second check times out, each instance opens a new listener and catches up.
       await Promise.all(streams.map((s) => s.waitForNotifications(1, 30_000)));
       for (const s of streams)
-        assert.deepEqual(
-          s.notifications.map((e) => e.id),
-          [id],
-        );
+        expect(s.notifications.map((e) => e.id)).toStrictEqual([id]);
       // B re-checked its open streams against the database after reconnecting.
       await carolOnB.waitForEnd(10_000);
-      assert.equal(streams[1].ended, false, 'a stream whose session is valid stays');
+      expect(streams[1].ended).toBe(false); // a stream whose session is valid stays
       const now = await listeners();
-      assert.ok(
-        now.some((pid) => !frozen.includes(pid)),
-        'new listening connections',
-      );
+      expect(now.some((pid) => !frozen.includes(pid))).toBeTruthy(); // new listening connections
       streams.forEach((s) => s.close());
     } finally {
       for (const pid of frozen) {

@@ -1,22 +1,21 @@
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SessionAuthGuard } from '../src/auth/authenticated.decorator.js';
 import { Client } from './support/http.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 let t: TestApp;
 let doc: any;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp();
   const res = await fetch(`${t.baseUrl}/docs-json`);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type') ?? '').toMatch(/^application\/json/);
   doc = await res.json();
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
@@ -82,45 +81,35 @@ const CONTRACT_ROUTES = [
 
 describe('OpenAPI document at /docs-json', () => {
   it('declares the cookie session and the X-CSRF-Token header as security schemes', () => {
-    assert.match(doc.openapi, /^3\./);
-    assert.deepEqual(
-      { ...doc.components.securitySchemes.session, description: undefined },
-      { type: 'apiKey', in: 'cookie', name: 'sid', description: undefined },
-    );
-    assert.deepEqual(
-      { ...doc.components.securitySchemes.csrf, description: undefined },
-      { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: undefined },
-    );
+    expect(doc.openapi).toMatch(/^3\./);
+    expect({ ...doc.components.securitySchemes.session, description: undefined }).toStrictEqual({ type: 'apiKey', in: 'cookie', name: 'sid', description: undefined });
+    expect({ ...doc.components.securitySchemes.csrf, description: undefined }).toStrictEqual({ type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: undefined });
   });
 
   it('documents every route the app serves', () => {
     const routes = registeredRoutes().filter((r) => !isDocsRoute(r.path));
     const found = new Set(routes.map((r) => `${r.method} ${r.path}`));
-    for (const route of CONTRACT_ROUTES) assert.ok(found.has(route), `the router enumeration finds ${route}`);
+    for (const route of CONTRACT_ROUTES) expect(found.has(route)).toBeTruthy(); // `the router enumeration finds ${route}`
     const missing = routes
       .filter((r) => !doc.paths[r.path]?.[r.method])
       .map((r) => `${r.method.toUpperCase()} ${r.path}`);
-    assert.deepEqual(missing, [], 'routes served but absent from /docs-json');
+    expect(missing).toStrictEqual([]); // routes served but absent from /docs-json
     const documented = operations().map((o) => `${o.method} ${o.path}`);
-    assert.deepEqual(
-      documented.filter((o) => !found.has(o)),
-      [],
-      'documented operations the app does not serve',
-    );
+    expect(documented.filter((o) => !found.has(o))).toStrictEqual([]); // documented operations the app does not serve
   });
 
   it('gives every operation a described success answer and JSON error answers', () => {
     for (const { method, path, op } of operations()) {
       const name = `${method.toUpperCase()} ${path}`;
       const success = Object.entries(op.responses).filter(([s]) => /^2\d\d$/.test(s));
-      assert.ok(success.length > 0, `${name} has a 2xx answer`);
+      expect([name, success.length > 0]).toStrictEqual([name, true]); // a 2xx answer
       for (const [status, res] of success as Array<[string, any]>) {
-        assert.ok(res.description || res.content || status === '204', `${name} ${status} is described`);
+        expect([name, status, !!(res.description || res.content || status === '204')]).toStrictEqual([name, status, true]); // described
       }
       for (const [status, res] of Object.entries(op.responses) as Array<[string, any]>) {
         if (Number(status) >= 400) {
           // The contract's { statusCode, message } unless the route documents its own (health's 503).
-          assert.ok(res.content?.['application/json']?.schema, `${name} ${status} has a JSON body`);
+          expect([name, status, !!res.content?.['application/json']?.schema]).toStrictEqual([name, status, true]); // a JSON body
         }
       }
     }
@@ -138,30 +127,31 @@ describe('OpenAPI document at /docs-json', () => {
           const handler = controller.prototype[key];
           if (key === 'constructor' || Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
           const found = byId.get(`${controller.name}_${key}`);
-          assert.ok(found, `${controller.name}.${key} is documented (operationId ${controller.name}_${key})`);
-          const { method, path, op } = found;
+          // documented, with operationId Controller_method
+          expect([`${controller.name}_${key}`, !!found]).toStrictEqual([`${controller.name}_${key}`, true]);
+          const { method, path, op } = found!;
           const name = `${method.toUpperCase()} ${path}`;
           const guards: unknown[] = [...classGuards, ...(Reflect.getMetadata(GUARDS_METADATA, handler) ?? [])];
           const expected: Record<string, string[]> = {};
           if (guards.includes(SessionAuthGuard)) expected.session = [];
           if (['post', 'put', 'patch', 'delete'].includes(method)) expected.csrf = [];
-          assert.deepEqual(op.security ?? [], Object.keys(expected).length ? [expected] : [], `${name} security`);
-          if (expected.session) assert.ok(op.responses['401'], `${name} documents 401`);
-          if (expected.csrf) assert.ok(op.responses['403'], `${name} documents 403`);
+          expect([name, op.security ?? []]).toStrictEqual([name, Object.keys(expected).length ? [expected] : []]);
+          if (expected.session) expect([name, !!op.responses['401']]).toStrictEqual([name, true]); // documents 401
+          if (expected.csrf) expect([name, !!op.responses['403']]).toStrictEqual([name, true]); // documents 403
 
           const args: Record<string, { index: number }> =
             Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, key) ?? {};
           const takesBody = Object.keys(args).some((k) => k.split(':')[0] === String(RouteParamtypes.BODY));
           if (takesBody) {
             const schema = op.requestBody?.content?.['application/json']?.schema;
-            assert.ok(schema?.$ref || schema?.properties, `${name} documents its request body`);
-            assert.ok(op.responses['400'] && op.responses['413'], `${name} documents 400 and 413`);
+            expect(schema?.$ref || schema?.properties).toBeTruthy(); // `${name} documents its request body`
+            expect(op.responses['400'] && op.responses['413']).toBeTruthy(); // `${name} documents 400 and 413`
           }
           checked++;
         }
       }
     }
-    assert.ok(checked >= CONTRACT_ROUTES.length, `checked ${checked} handlers`);
+    expect(checked >= CONTRACT_ROUTES.length).toBeTruthy(); // `checked ${checked} handlers`
   });
 
   it('matches behaviour: a route answers 401 to an anonymous caller exactly when it documents the session', async () => {
@@ -174,62 +164,52 @@ describe('OpenAPI document at /docs-json', () => {
       const body = ['post', 'put', 'patch'].includes(method) ? {} : undefined;
       if (path === '/notifications/stream') {
         const res = await fetch(t.baseUrl + url, { headers: { cookie: anon.cookieHeader } });
-        assert.equal(res.status, 401, 'the stream needs a session');
+        expect(res.status).toBe(401); // the stream needs a session
         await res.body?.cancel();
         continue;
       }
       const res = await anon.request(method.toUpperCase(), url, body);
-      assert.equal(
-        res.status === 401,
-        needsSession,
-        `${method.toUpperCase()} ${path}: ${res.status} ${res.text.slice(0, 80)}`,
-      );
+      expect(res.status === 401).toBe(needsSession); // `${method.toUpperCase()} ${path}: ${res.status} ${res.text.slice(0, 80)}`
     }
   });
 
   it('describes the stream with its media type and event types', () => {
     const op = doc.paths['/notifications/stream'].get;
-    assert.ok(op.responses['200'].content['text/event-stream'], 'text/event-stream answer');
+    expect(op.responses['200'].content['text/event-stream']).toBeTruthy(); // text/event-stream answer
     for (const event of ['ready', 'order', 'payment', 'system', 'read', 'reset', 'ping']) {
-      assert.match(op.responses['200'].description, new RegExp(event), `mentions ${event}`);
+      expect(op.responses['200'].description).toMatch(new RegExp(event)); // `mentions ${event}`
     }
-    assert.ok(op.responses['429'], '429 past MAX_STREAMS_PER_USER');
+    expect(op.responses['429']).toBeTruthy(); // 429 past MAX_STREAMS_PER_USER
     const params = op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`);
-    assert.ok(params.includes('header:Last-Event-ID'));
-    assert.ok(params.includes('query:channels'));
+    expect(params.includes('header:Last-Event-ID')).toBeTruthy();
+    expect(params.includes('query:channels')).toBeTruthy();
   });
 
   it('documents bodies with their constraints (register)', () => {
     const ref: string = doc.paths['/auth/register'].post.requestBody.content['application/json'].schema.$ref;
     const schema = doc.components.schemas[ref.split('/').pop()!];
-    assert.deepEqual([...schema.required].sort(), ['email', 'password']);
-    assert.equal(schema.properties.password.minLength, 8);
+    expect([...schema.required].sort()).toStrictEqual(['email', 'password']);
+    expect(schema.properties.password.minLength).toBe(8);
   });
 });
 
 describe('Swagger UI at /docs', () => {
   it('serves the page and every asset it loads from the app itself, no CDN', async () => {
     const page = await fetch(`${t.baseUrl}/docs`);
-    assert.equal(page.status, 200);
-    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type') ?? '').toMatch(/text\/html/);
     const html = await page.text();
     const assets = [...html.matchAll(/(?:src|href)=['"]([^'"]+)['"]/g)].map((m) => m[1]);
-    assert.ok(
-      assets.some((a) => a.endsWith('swagger-ui-bundle.js')),
-      'loads the bundle',
-    );
-    assert.ok(
-      assets.some((a) => a.endsWith('swagger-ui-init.js')),
-      'loads the init script',
-    );
+    expect(assets.some((a) => a.endsWith('swagger-ui-bundle.js'))).toBeTruthy(); // loads the bundle
+    expect(assets.some((a) => a.endsWith('swagger-ui-init.js'))).toBeTruthy(); // loads the init script
     for (const asset of assets) {
-      assert.doesNotMatch(asset, /^(https?:)?\/\//, `${asset} is local`);
+      expect(asset).not.toMatch(/^(https?:)?\/\//); // `${asset} is local`
       const res = await fetch(new URL(asset, `${t.baseUrl}/docs`));
-      assert.equal(res.status, 200, `${asset} is served`);
+      expect(res.status).toBe(200); // `${asset} is served`
       await res.arrayBuffer();
     }
     const init = await (await fetch(`${t.baseUrl}/docs/swagger-ui-init.js`)).text();
-    assert.match(init, /"validatorUrl": null/, 'the online validator is off');
-    assert.match(init, /"\/notifications\/stream"/, 'the document is embedded');
+    expect(init).toMatch(/"validatorUrl": null/); // the online validator is off
+    expect(init).toMatch(/"\/notifications\/stream"/); // the document is embedded
   });
 });

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import {
   CATALOGUE,
   type DomainEventName,
@@ -16,11 +15,7 @@ describe('order state machine', () => {
     const allowed = new Set(['placed→paid', 'placed→cancelled', 'paid→shipped', 'paid→cancelled', 'shipped→delivered']);
     for (const from of ORDER_STATUSES) {
       for (const to of ORDER_STATUSES) {
-        assert.equal(
-          canTransition(from as OrderStatus, to as OrderStatus),
-          allowed.has(`${from}→${to}`),
-          `${from}→${to}`,
-        );
+        expect(canTransition(from as OrderStatus, to as OrderStatus)).toBe(allowed.has(`${from}→${to}`)); // `${from}→${to}`
       }
     }
   });
@@ -40,25 +35,25 @@ describe('domain event catalogue', () => {
 
   it('covers every event, each on the channel its name starts with', () => {
     const names = Object.keys(CATALOGUE) as DomainEventName[];
-    assert.deepEqual(names.sort(), [...samples.map((s) => s.type), 'system.broadcast'].sort());
+    expect(names.sort()).toStrictEqual([...samples.map((s) => s.type), 'system.broadcast'].sort());
     for (const name of names) {
-      assert.ok(CHANNELS.includes(CATALOGUE[name].channel));
-      assert.equal(CATALOGUE[name].channel, name.split('.')[0]);
+      expect(CHANNELS.includes(CATALOGUE[name].channel)).toBeTruthy();
+      expect(CATALOGUE[name].channel).toBe(name.split('.')[0]);
     }
   });
 
   it('renders personal events into drafts the notifications table accepts', () => {
     for (const event of samples) {
       const draft = toPersonalDraft(event);
-      assert.equal(draft.userId, '7');
-      assert.equal(draft.type, event.type);
-      assert.equal(draft.channel, event.type.split('.')[0]);
-      assert.ok(SEVERITIES.includes(draft.severity));
-      assert.ok(draft.title.length >= 1 && draft.title.length <= 200, draft.title);
-      assert.ok(draft.body.length <= 10_000);
-      assert.equal(draft.data.orderId, '1001');
+      expect(draft.userId).toBe('7');
+      expect(draft.type).toBe(event.type);
+      expect(draft.channel).toBe(event.type.split('.')[0]);
+      expect(SEVERITIES.includes(draft.severity)).toBeTruthy();
+      expect(draft.title.length >= 1 && draft.title.length <= 200).toBeTruthy(); // draft.title
+      expect(draft.body.length <= 10_000).toBeTruthy();
+      expect(draft.data.orderId).toBe('1001');
     }
-    assert.deepEqual(toPersonalDraft(samples[2]), {
+    expect(toPersonalDraft(samples[2])).toStrictEqual({
       userId: '7',
       type: 'order.shipped',
       channel: 'order',
@@ -67,8 +62,8 @@ describe('domain event catalogue', () => {
       body: 'It is on its way.',
       data: { orderId: '1001', status: 'shipped' },
     });
-    assert.equal(toPersonalDraft(samples[4]).severity, 'warning');
-    assert.equal(toPersonalDraft(samples[7]).severity, 'warning');
+    expect(toPersonalDraft(samples[4]).severity).toBe('warning');
+    expect(toPersonalDraft(samples[7]).severity).toBe('warning');
   });
 
   it('renders a broadcast as given, with its audience and expiry', () => {
@@ -81,7 +76,7 @@ describe('domain event catalogue', () => {
       expiresAt,
       sentBy: '1',
     });
-    assert.deepEqual(draft, {
+    expect(draft).toStrictEqual({
       type: 'system.broadcast',
       channel: 'system',
       severity: 'critical',
@@ -95,10 +90,10 @@ describe('domain event catalogue', () => {
   });
 
   it('formats minor units without floating point', () => {
-    assert.equal(formatMinor(0), '0.00');
-    assert.equal(formatMinor(5), '0.05');
-    assert.equal(formatMinor(4848), '48.48');
-    assert.equal(formatMinor(1e15), '10000000000000.00');
-    assert.equal(formatMinor(-105), '-1.05');
+    expect(formatMinor(0)).toBe('0.00');
+    expect(formatMinor(5)).toBe('0.05');
+    expect(formatMinor(4848)).toBe('48.48');
+    expect(formatMinor(1e15)).toBe('10000000000000.00');
+    expect(formatMinor(-105)).toBe('-1.05');
   });
 });

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import {
@@ -42,13 +41,13 @@ let port: number;
 let browser: Browser;
 let admin: Client;
 
-before(async () => {
+beforeAll(async () => {
   database = await freshDatabase();
   t = await startTestApp({}, database);
   port = t.port;
   browser = await launchChromium();
   admin = new Client(t.baseUrl);
-  assert.equal((await admin.login(t.adminEmail, t.adminPassword)).status, 200);
+  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
 });
 const contexts: BrowserContext[] = [];
 async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
@@ -60,7 +59,7 @@ afterEach(async () => {
   // A failed test must not leave its tabs (and their streams) behind for the next.
   for (const context of contexts.splice(0)) await context.close();
 });
-after(async () => {
+afterAll(async () => {
   await browser?.close();
   await t?.close();
   await database?.drop();
@@ -72,15 +71,15 @@ const openInbox = (context: BrowserContext, query = '') => open(context, t.baseU
 async function streamsBecome(n: number): Promise<void> {
   await eventually(async () => {
     const res = await admin.get('/admin/stats');
-    assert.equal(res.status, 200);
-    assert.equal(res.body.streams, n, `expected ${n} open streams, the server has ${String(res.body.streams)}`);
+    expect(res.status).toBe(200);
+    expect(res.body.streams).toBe(n); // `expected ${n} open streams, the server has ${String(res.body.streams)}`
   });
 }
 
 /** The page's user places an order from the page (its session cookie and CSRF token). */
 async function placeOrderOnPage(page: Page, items: { sku: string; quantity: number; unitPrice: number }[]) {
   const res = await fetchFromPage<{ id: string; total: number }>(page, 'POST', '/orders', { items });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
+  expect(res.status).toBe(201); // JSON.stringify(res.body)
   return res.body;
 }
 
@@ -88,18 +87,18 @@ async function payOnPage(page: Page, order: { id: string; total: number }): Prom
   const res = await fetchFromPage<{ id: string }>(page, 'POST', `/orders/${order.id}/payments`, {
     amount: order.total,
   });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
+  expect(res.status).toBe(201); // JSON.stringify(res.body)
   return res.body.id;
 }
 
 async function settle(as: Client, paymentId: string, outcome: 'succeeded' | 'failed'): Promise<void> {
   const res = await as.post(`/admin/payments/${paymentId}/settle`, { outcome });
-  assert.equal(res.status, 200, res.text);
+  expect(res.status).toBe(200); // res.text
 }
 
 async function setStatus(as: Client, orderId: string, status: 'shipped' | 'delivered' | 'cancelled'): Promise<void> {
   const res = await as.post(`/admin/orders/${orderId}/status`, { status });
-  assert.equal(res.status, 200, res.text);
+  expect(res.status).toBe(200); // res.text
 }
 
 const SHIRTS = [
@@ -123,7 +122,7 @@ describe('inbox page in Chromium', () => {
     await a.fill('#auth-form [name=password]', 'password-123');
     await a.click('#auth-submit');
     await live(a);
-    assert.equal(await a.textContent('#account-name'), 'Ada Lovelace');
+    expect(await a.textContent('#account-name')).toBe('Ada Lovelace');
     await a.waitForSelector('#empty:not([hidden])');
     await badges(a, { order: 0, payment: 0, system: 0 });
     await screenshot(a, 'empty');
@@ -133,10 +132,7 @@ describe('inbox page in Chromium', () => {
     const placed = await shownTitled(a, `Order #${order.id} placed`);
     await badges(a, { order: 1, payment: 0, system: 0 });
     await a.waitForSelector('#empty', { state: 'hidden' });
-    assert.equal(
-      await a.textContent(`.item[data-id="${placed}"] .item-body`),
-      '2 items, total 51.90. It ships once it is paid.',
-    );
+    expect(await a.textContent(`.item[data-id="${placed}"] .item-body`)).toBe('2 items, total 51.90. It ships once it is paid.');
 
     // A second tab of the same browser sees the same inbox.
     const b = await openInbox(context);
@@ -171,7 +167,7 @@ describe('inbox page in Chromium', () => {
     // Exactly the server's inbox, newest first, each once, with its read state.
     const ada = await clientOf(context, t.baseUrl);
     const inbox = await serverInbox(ada);
-    assert.equal(inbox.length, 5);
+    expect(inbox.length).toBe(5);
     for (const tab of [a, b]) await listIs(tab, inbox);
 
     // "Mark all as read" in one tab empties every badge in both.
@@ -183,15 +179,12 @@ describe('inbox page in Chromium', () => {
         inbox.map((n) => ({ ...n, unread: false })),
       );
     }
-    assert.deepEqual(errors, []);
+    expect(errors).toStrictEqual([]);
   });
 
   it('after a server restart, what happened meanwhile (on another instance) arrives in every tab once the page has reconnected', async () => {
     const context = await newContext({ viewport: { width: 1280, height: 820 } });
-    assert.equal(
-      (await new Client(t.baseUrl).register('grace@example.com', 'password-123', 'Grace Hopper')).status,
-      201,
-    );
+    expect((await new Client(t.baseUrl).register('grace@example.com', 'password-123', 'Grace Hopper')).status).toBe(201);
     const a = await openInbox(context);
     const errors = collectErrors(a);
     await signInOnPage(a, 'grace@example.com');
@@ -217,18 +210,18 @@ describe('inbox page in Chromium', () => {
     const other = await startTestApp({}, database);
     const grace = await clientOf(context, other.baseUrl);
     const adminThere = new Client(other.baseUrl);
-    assert.equal((await adminThere.login(other.adminEmail, other.adminPassword)).status, 200);
+    expect((await adminThere.login(other.adminEmail, other.adminPassword)).status).toBe(200);
     await setStatus(adminThere, first.id, 'shipped');
     const mugOrder = await placeOrder(grace, MUG);
     const mugPayment = await grace.post(`/orders/${mugOrder}/payments`, { amount: 1450 });
-    assert.equal(mugPayment.status, 201, mugPayment.text);
+    expect(mugPayment.status).toBe(201); // mugPayment.text
     await settle(adminThere, mugPayment.body.id, 'failed');
     const broadcast = await adminThere.post('/admin/broadcasts', {
       title: 'Scheduled maintenance tonight',
       body: 'Checkout will be unavailable from 02:00 to 02:30 UTC.',
       severity: 'warning',
     });
-    assert.equal(broadcast.status, 201, broadcast.text);
+    expect(broadcast.status).toBe(201); // broadcast.text
     const missed = await serverInbox(grace);
     await other.close();
 
@@ -238,16 +231,13 @@ describe('inbox page in Chromium', () => {
       await listIs(tab, missed); // newest first, each once: the ones before the restart and the missed ones
       await badges(tab, { order: 4, payment: 4, system: 1 });
     }
-    assert.deepEqual(
-      (await listedIds(a)).slice(0, 5).map((id) => missed.find((n) => n.id === id)!.title),
-      [
+    expect((await listedIds(a)).slice(0, 5).map((id) => missed.find((n) => n.id === id)!.title)).toStrictEqual([
         'Scheduled maintenance tonight',
         `Payment for order #${mugOrder} failed`,
         `Payment for order #${mugOrder} pending`,
         `Order #${mugOrder} placed`,
         `Order #${first.id} shipped`,
-      ],
-    );
+      ]);
 
     // The picture for the README: every channel, some read, some not, no fading highlight.
     for (const title of [`Payment for order #${mugOrder} pending`, `Order #${first.id} paid`]) {
@@ -256,7 +246,7 @@ describe('inbox page in Chromium', () => {
     await badges(b, { order: 3, payment: 3, system: 1 });
     await settled(a);
     await screenshot(a, 'inbox');
-    assert.deepEqual(errors, []);
+    expect(errors).toStrictEqual([]);
   });
 
   it('three tabs share one stream through a SharedWorker; read state and new notifications reach all; closing the first tab loses nothing; signing out reaches all', async () => {
@@ -271,7 +261,7 @@ describe('inbox page in Chromium', () => {
     for (const tab of tabs.slice(1)) errors.push(...collectErrors(tab));
     for (const tab of tabs) {
       await live(tab);
-      assert.equal(await tab.getAttribute('body', 'data-share-mode'), 'shared-worker');
+      expect(await tab.getAttribute('body', 'data-share-mode')).toBe('shared-worker');
     }
     await streamsBecome(1);
 
@@ -302,7 +292,7 @@ describe('inbox page in Chromium', () => {
     await tabs[1].click('#sign-out');
     await tabs[2].waitForSelector('body[data-view="signed-out"] #auth-notice:not([hidden])', { timeout: WAIT });
     await streamsBecome(0);
-    assert.deepEqual(errors, []);
+    expect(errors).toStrictEqual([]);
   });
 
   it('without a SharedWorker, tabs elect a leader (Web Lock) that relays over BroadcastChannel; closing the leader hands over without a gap', async () => {
@@ -317,11 +307,11 @@ describe('inbox page in Chromium', () => {
     for (const tab of tabs.slice(1)) errors.push(...collectErrors(tab));
     for (const tab of tabs) {
       await live(tab);
-      assert.equal(await tab.getAttribute('body', 'data-share-mode'), 'leader');
+      expect(await tab.getAttribute('body', 'data-share-mode')).toBe('leader');
     }
     await streamsBecome(1);
     const roles = await Promise.all(tabs.map((tab) => tab.getAttribute('body', 'data-share-role')));
-    assert.deepEqual(roles.filter((r) => r === 'leader').length, 1, `one leader: ${roles.join(', ')}`);
+    expect(roles.filter((r) => r === 'leader').length).toStrictEqual(1); // `one leader: ${roles.join(', ')}`
     const leader = tabs[roles.indexOf('leader')];
     const followers = tabs.filter((tab) => tab !== leader);
 
@@ -341,11 +331,11 @@ describe('inbox page in Chromium', () => {
       const ids = [];
       for (const o of during) ids.push(await shownTitled(tab, `Order #${o} placed`));
       await badge(tab, 'order', 2);
-      assert.deepEqual(await listedIds(tab), [ids[1], ids[0], n1]);
+      expect(await listedIds(tab)).toStrictEqual([ids[1], ids[0], n1]);
     }
     const after = await Promise.all(followers.map((tab) => tab.getAttribute('body', 'data-share-role')));
-    assert.equal(after.filter((r) => r === 'leader').length, 1, `a new leader: ${after.join(', ')}`);
+    expect(after.filter((r) => r === 'leader').length).toBe(1); // `a new leader: ${after.join(', ')}`
     await streamsBecome(1);
-    assert.deepEqual(errors, []);
+    expect(errors).toStrictEqual([]);
   });
 });

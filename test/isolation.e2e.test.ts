@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CHANNELS, type NotificationRow } from '../src/notifications/notification.types.js';
 import { SqlParams, canSee, visibleNotificationsSql, type Viewer } from '../src/notifications/visibility.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -8,10 +7,10 @@ import { broadcast, publishTo } from './support/publish.js';
 import { openStream } from './support/sse.js';
 
 let t: TestApp;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp();
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
@@ -40,10 +39,7 @@ describe("user B never sees user A's notifications", () => {
     for (let i = 0; i < 5; i++) aRows.push(await publishTo(t, a.id, { title: `secret ${i}` }));
     const bRow = await publishTo(t, b.id, { title: 'for b' });
     await bStream.waitForNotifications(1);
-    assert.deepEqual(
-      bStream.notifications.map((e) => e.id),
-      [String(bRow.id)],
-    );
+    expect(bStream.notifications.map((e) => e.id)).toStrictEqual([String(bRow.id)]);
     bStream.close();
 
     for (const lastEventId of ['0', String(Number(aRows[0].id) - 1), String(aRows[2].id)]) {
@@ -51,24 +47,21 @@ describe("user B never sees user A's notifications", () => {
       await s.waitForNotifications(Number(lastEventId) < Number(bRow.id) ? 1 : 0);
       await s.waitForEvent('ready');
       // The latest id is B's own, so once it arrived (or the cursor is past it) replay is complete.
-      assert.ok(
-        s.notifications.every((e) => e.id === String(bRow.id)),
-        `Last-Event-ID ${lastEventId}`,
-      );
+      expect(s.notifications.every((e) => e.id === String(bRow.id))).toBeTruthy(); // `Last-Event-ID ${lastEventId}`
       s.close();
     }
 
-    assert.deepEqual(await listIds(b.c), [String(bRow.id)]);
-    assert.deepEqual(await listIds(b.c, `before=${Number(aRows[4].id) + 1}&limit=100`), []);
-    assert.equal((await b.c.get('/notifications/unread-count')).body.total, 1);
+    expect(await listIds(b.c)).toStrictEqual([String(bRow.id)]);
+    expect(await listIds(b.c, `before=${Number(aRows[4].id) + 1}&limit=100`)).toStrictEqual([]);
+    expect((await b.c.get('/notifications/unread-count')).body.total).toBe(1);
     for (const row of aRows) {
       const res = await b.c.post(`/notifications/${row.id}/read`);
-      assert.equal(res.status, 404);
-      assert.deepEqual(res.body, { statusCode: 404, message: 'Notification not found' });
+      expect(res.status).toBe(404);
+      expect(res.body).toStrictEqual({ statusCode: 404, message: 'Notification not found' });
     }
     const receipts = await t.db.query(`SELECT count(*)::int AS n FROM notification_reads WHERE user_id = $1`, [b.id]);
-    assert.equal(receipts.rows[0].n, 0);
-    assert.equal((await a.c.get('/notifications/unread-count')).body.total, 5, "A's stay unread");
+    expect(receipts.rows[0].n).toBe(0);
+    expect((await a.c.get('/notifications/unread-count')).body.total).toBe(5); // A's stay unread
   });
 
   it("B's mark-all-read does not touch A's read state", async () => {
@@ -76,9 +69,9 @@ describe("user B never sees user A's notifications", () => {
     const b = await user('b2@example.com');
     await publishTo(t, a.id);
     await publishTo(t, b.id);
-    assert.equal((await b.c.post('/notifications/read-all')).status, 204);
-    assert.equal((await b.c.get('/notifications/unread-count')).body.total, 0);
-    assert.equal((await a.c.get('/notifications/unread-count')).body.total, 1);
+    expect((await b.c.post('/notifications/read-all')).status).toBe(204);
+    expect((await b.c.get('/notifications/unread-count')).body.total).toBe(0);
+    expect((await a.c.get('/notifications/unread-count')).body.total).toBe(1);
   });
 });
 
@@ -99,53 +92,47 @@ describe('broadcast audiences', () => {
     await streams[1].waitForNotifications(2);
     await streams[2].waitForNotifications(2);
     const titles = (i: number) => streams[i].notifications.map((e) => JSON.parse(e.data).title);
-    assert.deepEqual(titles(0), ['to all']);
-    assert.deepEqual(titles(1), ['to all', 'to u2']);
-    assert.deepEqual(titles(2), ['to all', 'to admins']);
-    assert.ok(streams.every((s) => s.notifications.every((e) => e.event === 'system')));
+    expect(titles(0)).toStrictEqual(['to all']);
+    expect(titles(1)).toStrictEqual(['to all', 'to u2']);
+    expect(titles(2)).toStrictEqual(['to all', 'to admins']);
+    expect(streams.every((s) => s.notifications.every((e) => e.event === 'system'))).toBeTruthy();
     streams.forEach((s) => s.close());
 
-    assert.deepEqual(await listIds(u1.c), [String(all.id)]);
-    assert.deepEqual(await listIds(u2.c), [String(listed.id), String(all.id)]);
-    assert.deepEqual(await listIds(adm.c), [String(admins.id), String(all.id)]);
-    assert.deepEqual(await listIds(latecomer.c), [], 'created after the broadcasts');
+    expect(await listIds(u1.c)).toStrictEqual([String(all.id)]);
+    expect(await listIds(u2.c)).toStrictEqual([String(listed.id), String(all.id)]);
+    expect(await listIds(adm.c)).toStrictEqual([String(admins.id), String(all.id)]);
+    expect(await listIds(latecomer.c)).toStrictEqual([]); // created after the broadcasts
     const late = await openStream(t.baseUrl, latecomer.c.cookieHeader, { lastEventId: '0' });
     await late.waitForEvent('ready');
     const own = await publishTo(t, latecomer.id);
     await late.waitForNotifications(1);
-    assert.deepEqual(
-      late.notifications.map((e) => e.id),
-      [String(own.id)],
-    );
+    expect(late.notifications.map((e) => e.id)).toStrictEqual([String(own.id)]);
     late.close();
-    assert.equal((await latecomer.c.post(`/notifications/${all.id}/read`)).status, 404);
+    expect((await latecomer.c.post(`/notifications/${all.id}/read`)).status).toBe(404);
 
     // Read state of a broadcast is per user.
-    assert.equal((await u1.c.post(`/notifications/${all.id}/read`)).status, 204);
-    assert.equal((await u1.c.get('/notifications/unread-count')).body.byChannel.system, 0);
-    assert.equal((await u2.c.get('/notifications/unread-count')).body.byChannel.system, 2);
+    expect((await u1.c.post(`/notifications/${all.id}/read`)).status).toBe(204);
+    expect((await u1.c.get('/notifications/unread-count')).body.byChannel.system).toBe(0);
+    expect((await u2.c.get('/notifications/unread-count')).body.byChannel.system).toBe(2);
     const u1Item = (await u1.c.get('/notifications')).body.items[0];
     const u2Item = (await u2.c.get('/notifications')).body.items.find((n: { id: string }) => n.id === String(all.id));
-    assert.notEqual(u1Item.readAt, null);
-    assert.equal(u2Item.readAt, null);
+    expect(u1Item.readAt).not.toBe(null);
+    expect(u2Item.readAt).toBe(null);
   });
 
   it('expired broadcasts vanish from inbox, counts and replay', async () => {
     const u = await user('expiry@example.com');
     const soon = await broadcast(t, { kind: 'all' }, { title: 'expires', expiresAt: new Date(Date.now() + 60_000) });
     const keep = await broadcast(t, { kind: 'all' }, { title: 'stays' });
-    assert.deepEqual(await listIds(u.c), [String(keep.id), String(soon.id)]);
+    expect(await listIds(u.c)).toStrictEqual([String(keep.id), String(soon.id)]);
     await t.db.query(`UPDATE notifications SET expires_at = now() - interval '1 second' WHERE id = $1`, [soon.id]);
-    assert.deepEqual(await listIds(u.c), [String(keep.id)]);
-    assert.equal((await u.c.get('/notifications/unread-count')).body.byChannel.system, 1);
+    expect(await listIds(u.c)).toStrictEqual([String(keep.id)]);
+    expect((await u.c.get('/notifications/unread-count')).body.byChannel.system).toBe(1);
     const s = await openStream(t.baseUrl, u.c.cookieHeader, { lastEventId: String(Number(soon.id) - 1) });
     await s.waitForNotifications(1);
-    assert.deepEqual(
-      s.notifications.map((e) => e.id),
-      [String(keep.id)],
-    );
+    expect(s.notifications.map((e) => e.id)).toStrictEqual([String(keep.id)]);
     s.close();
-    assert.equal((await u.c.post(`/notifications/${soon.id}/read`)).status, 404);
+    expect((await u.c.post(`/notifications/${soon.id}/read`)).status).toBe(404);
   });
 
   it('the SQL and in-memory forms of visibility agree on every row', async () => {
@@ -160,18 +147,14 @@ describe('broadcast audiences', () => {
       `SELECT id::text AS id, user_id::text AS user_id, channel, type, severity, title, body, data, audience_kind, audience_role,
               audience_user_ids::text[] AS audience_user_ids, created_at, expires_at FROM notifications`,
     );
-    assert.ok(rows.length > 10 && viewers.length > 5);
+    expect(rows.length > 10 && viewers.length > 5).toBeTruthy();
     const now = Date.now();
     for (const viewer of viewers) {
       const params = new SqlParams();
       const sql = visibleNotificationsSql(params, { viewer, order: 'ASC' });
       const fromSql = (await t.db.query(sql, params.values)).rows.map((r: { id: string }) => String(r.id));
       const inMemory = rows.filter((r: NotificationRow) => canSee(viewer, r, now)).map((r: { id: string }) => r.id);
-      assert.deepEqual(
-        fromSql,
-        inMemory.sort((a: string, b: string) => Number(a) - Number(b)),
-        `viewer ${viewer.id}`,
-      );
+      expect(fromSql).toStrictEqual(inMemory.sort((a: string, b: string) => Number(a) - Number(b))); // `viewer ${viewer.id}`
     }
   });
 });
@@ -182,64 +165,45 @@ describe('inbox', () => {
     const rows: NotificationRow[] = [];
     for (let i = 0; i < 7; i++) rows.push(await publishTo(t, u.id, { channel: CHANNELS[i % 3], title: `n${i}` }));
     const page1 = (await u.c.get('/notifications?limit=3')).body;
-    assert.deepEqual(
-      page1.items.map((n: { title: string }) => n.title),
-      ['n6', 'n5', 'n4'],
-    );
-    assert.equal(page1.nextBefore, String(rows[4].id));
+    expect(page1.items.map((n: { title: string }) => n.title)).toStrictEqual(['n6', 'n5', 'n4']);
+    expect(page1.nextBefore).toBe(String(rows[4].id));
     const page2 = (await u.c.get(`/notifications?limit=3&before=${page1.nextBefore}`)).body;
-    assert.deepEqual(
-      page2.items.map((n: { title: string }) => n.title),
-      ['n3', 'n2', 'n1'],
-    );
+    expect(page2.items.map((n: { title: string }) => n.title)).toStrictEqual(['n3', 'n2', 'n1']);
     const page3 = (await u.c.get(`/notifications?limit=3&before=${page2.nextBefore}`)).body;
-    assert.deepEqual(
-      page3.items.map((n: { title: string }) => n.title),
-      ['n0'],
-    );
-    assert.equal(page3.nextBefore, null);
+    expect(page3.items.map((n: { title: string }) => n.title)).toStrictEqual(['n0']);
+    expect(page3.nextBefore).toBe(null);
     const orders = (await u.c.get('/notifications?channel=order')).body.items;
-    assert.deepEqual(
-      orders.map((n: { title: string }) => n.title),
-      ['n6', 'n3', 'n0'],
-    );
+    expect(orders.map((n: { title: string }) => n.title)).toStrictEqual(['n6', 'n3', 'n0']);
 
-    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, {
+    expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 7,
       byChannel: { order: 3, payment: 2, system: 2 },
     });
-    assert.equal((await u.c.post(`/notifications/${rows[6].id}/read`)).status, 204);
-    assert.equal((await u.c.post(`/notifications/${rows[6].id}/read`)).status, 204, 'idempotent');
-    assert.equal((await u.c.post('/notifications/read-all', { channel: 'payment' })).status, 204);
-    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, {
+    expect((await u.c.post(`/notifications/${rows[6].id}/read`)).status).toBe(204);
+    expect((await u.c.post(`/notifications/${rows[6].id}/read`)).status).toBe(204); // idempotent
+    expect((await u.c.post('/notifications/read-all', { channel: 'payment' })).status).toBe(204);
+    expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 4,
       byChannel: { order: 2, payment: 0, system: 2 },
     });
     const unread = (await u.c.get('/notifications?unread=true')).body.items;
-    assert.deepEqual(
-      unread.map((n: { title: string }) => n.title),
-      ['n5', 'n3', 'n2', 'n0'],
-    );
+    expect(unread.map((n: { title: string }) => n.title)).toStrictEqual(['n5', 'n3', 'n2', 'n0']);
     const after = await publishTo(t, u.id, { channel: 'payment', title: 'after' });
-    assert.equal(
-      (await u.c.get('/notifications/unread-count')).body.byChannel.payment,
-      1,
-      'a later notification is unread',
-    );
-    assert.equal((await u.c.post('/notifications/read-all')).status, 204);
-    assert.deepEqual((await u.c.get('/notifications/unread-count')).body, {
+    expect((await u.c.get('/notifications/unread-count')).body.byChannel.payment).toBe(1); // a later notification is unread
+    expect((await u.c.post('/notifications/read-all')).status).toBe(204);
+    expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 0,
       byChannel: { order: 0, payment: 0, system: 0 },
     });
     const all = (await u.c.get('/notifications')).body.items;
-    assert.ok(all.every((n: { readAt: string | null }) => typeof n.readAt === 'string'));
-    assert.equal(all[0].id, String(after.id));
+    expect(all.every((n: { readAt: string | null }) => typeof n.readAt === 'string')).toBeTruthy();
+    expect(all[0].id).toBe(String(after.id));
   });
 
   it('requires a session', async () => {
     const anon = new Client(t.baseUrl);
     for (const path of ['/notifications', '/notifications/unread-count', '/preferences']) {
-      assert.equal((await anon.get(path)).status, 401, path);
+      expect((await anon.get(path)).status).toBe(401); // path
     }
   });
 });

@@ -1,10 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
-import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApp } from '../src/app.factory.js';
 import { loadConfig } from '../src/config/env.js';
 import { Client } from './support/http.js';
@@ -38,10 +37,10 @@ class Capture {
 const PASSWORD = 'Secret-Pass-9731';
 
 let db: { url: string; drop: () => Promise<void> };
-before(async () => {
+beforeAll(async () => {
   db = await freshDatabase();
 });
-after(async () => {
+afterAll(async () => {
   await db.drop();
 });
 
@@ -62,10 +61,10 @@ describe('structured request logs', () => {
   const capture = new Capture();
   let app: INestApplication;
   let baseUrl: string;
-  before(async () => {
+  beforeAll(async () => {
     ({ app, baseUrl } = await start('info', capture));
   });
-  after(async () => {
+  afterAll(async () => {
     await app.close();
   });
 
@@ -76,25 +75,25 @@ describe('structured request logs', () => {
       for (const v of c.cookies.values()) secrets.push(v, decodeURIComponent(v));
       if (c.csrfToken) secrets.push(c.csrfToken);
     };
-    assert.equal((await c.register('logs@example.com', PASSWORD)).status, 201);
+    expect((await c.register('logs@example.com', PASSWORD)).status).toBe(201);
     remember();
-    assert.equal((await c.login('logs@example.com', 'Wrong-Pass-5555')).status, 401);
+    expect((await c.login('logs@example.com', 'Wrong-Pass-5555')).status).toBe(401);
     secrets.push('Wrong-Pass-5555');
     const login = await c.post(
       '/auth/login',
       { email: 'logs@example.com', password: PASSWORD },
       { headers: { 'x-request-id': 'req-login-1' } },
     );
-    assert.equal(login.status, 200);
+    expect(login.status).toBe(200);
     c.csrfToken = login.body.csrfToken;
-    assert.equal(login.headers.get('x-request-id'), 'req-login-1', 'a given request id is echoed');
+    expect(login.headers.get('x-request-id')).toBe('req-login-1'); // a given request id is echoed
     remember();
     const me = await c.get('/auth/me');
-    assert.equal(me.status, 200);
+    expect(me.status).toBe(200);
     const stream = await openStream(baseUrl, c.cookieHeader);
     await stream.waitForEvent('ready');
     stream.close();
-    assert.equal((await c.post('/auth/logout')).status, 204);
+    expect((await c.post('/auth/logout')).status).toBe(204);
 
     await capture.waitFor(
       'the stream, logged when it ends',
@@ -104,34 +103,31 @@ describe('structured request logs', () => {
     const records = capture.records; // every line parses as JSON
 
     const [line] = capture.requestLines('POST', '/auth/login').filter((r) => r.reqId === 'req-login-1');
-    assert.ok(line, 'the login request has its line, under the id the client gave');
-    assert.equal(line.res.statusCode, 200);
-    assert.equal(line.level, 'info');
-    assert.equal(typeof line.responseTime, 'number');
-    assert.equal(line.msg, 'request completed');
-    assert.equal(line.userId, login.body.user.id, 'the signed-in user is on the line');
+    expect(line).toBeTruthy(); // the login request has its line, under the id the client gave
+    expect(line.res.statusCode).toBe(200);
+    expect(line.level).toBe('info');
+    expect(typeof line.responseTime).toBe('number');
+    expect(line.msg).toBe('request completed');
+    expect(line.userId).toBe(login.body.user.id); // the signed-in user is on the line
 
     const [meLine] = capture.requestLines('GET', '/auth/me');
-    assert.equal(meLine.reqId, me.headers.get('x-request-id'), 'a generated id is echoed and logged');
-    assert.match(meLine.reqId, /^[0-9a-f-]{36}$/);
+    expect(meLine.reqId).toBe(me.headers.get('x-request-id')); // a generated id is echoed and logged
+    expect(meLine.reqId).toMatch(/^[0-9a-f-]{36}$/);
     for (const [method, url] of [
       ['POST', '/auth/register'],
       ['GET', '/auth/csrf'],
       ['POST', '/auth/logout'],
     ]) {
-      assert.equal(capture.requestLines(method, url).length, 1, `one line for ${method} ${url}`);
+      expect(capture.requestLines(method, url).length).toBe(1); // `one line for ${method} ${url}`
     }
-    assert.equal(capture.requestLines('POST', '/auth/login').length, 2, 'failed and successful login');
-    assert.ok(
-      records.some((r) => r.context === 'NestApplication'),
-      "Nest's own logs are JSON lines too",
-    );
+    expect(capture.requestLines('POST', '/auth/login').length).toBe(2); // failed and successful login
+    expect(records.some((r) => r.context === 'NestApplication')).toBeTruthy(); // Nest's own logs are JSON lines too
 
     const text = capture.text;
     for (const secret of new Set(secrets)) {
-      assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 6)}…) appears in the logs`);
+      expect(!text.includes(secret)).toBeTruthy(); // `a secret (${secret.slice(0, 6)}…) appears in the logs`
     }
-    assert.doesNotMatch(text, /set-cookie|x-csrf-token|"cookie"|csrfToken/i);
+    expect(text).not.toMatch(/set-cookie|x-csrf-token|"cookie"|csrfToken/i);
   });
 
   it('logs requests refused before routing, and replaces a request id that is not a short token', async () => {
@@ -140,13 +136,13 @@ describe('structured request logs', () => {
       headers: { 'content-type': 'application/json', 'x-request-id': 'not a token; ' + 'x'.repeat(200) },
       body: '{"email": ',
     });
-    assert.equal(res.status, 400);
+    expect(res.status).toBe(400);
     const id = res.headers.get('x-request-id');
-    assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+    expect(id ?? '').toMatch(/^[0-9a-f-]{36}$/);
     await capture.waitFor('the 400', () => capture.records.some((r) => r.reqId === id));
     const line = capture.records.find((r) => r.reqId === id);
-    assert.equal(line.res.statusCode, 400);
-    assert.equal(line.req.url, '/auth/register');
+    expect(line.res.statusCode).toBe(400);
+    expect(line.req.url).toBe('/auth/register');
   });
 });
 
@@ -156,18 +152,15 @@ describe('LOG_LEVEL', () => {
     const { app, baseUrl } = await start('error', capture);
     try {
       const c = new Client(baseUrl);
-      assert.equal((await c.register('quiet@example.com', PASSWORD)).status, 201);
-      assert.equal((await c.get('/health')).status, 200);
-      assert.deepEqual(capture.lines, []);
+      expect((await c.register('quiet@example.com', PASSWORD)).status).toBe(201);
+      expect((await c.get('/health')).status).toBe(200);
+      expect(capture.lines).toStrictEqual([]);
     } finally {
       await app.close();
     }
   });
 
   it('a level pino does not know stops the start, naming the variable', () => {
-    assert.throws(
-      () => loadConfig({ LOG_LEVEL: 'verbose', SESSION_SECRET: 'x'.repeat(32) }),
-      /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/,
-    );
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose', SESSION_SECRET: 'x'.repeat(32) })).toThrow(/LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/);
   });
 });

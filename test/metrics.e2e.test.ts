@@ -1,6 +1,5 @@
-import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import type { PersonalDraft } from '../src/notifications/notification.types.js';
 import { Client } from './support/http.js';
@@ -8,10 +7,10 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { openStream } from './support/sse.js';
 
 let t: TestApp;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp({ SLOW_CLIENT_BYTES: '65536' });
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
@@ -20,7 +19,7 @@ type Samples = Map<string, number>;
 /** Scrapes /metrics anonymously, as Prometheus does, into `name{labels}` → value. */
 async function scrape(): Promise<Samples> {
   const res = await fetch(`${t.baseUrl}/metrics`);
-  assert.equal(res.status, 200);
+  expect(res.status).toBe(200);
   const samples: Samples = new Map();
   for (const line of (await res.text()).split('\n')) {
     if (!line || line.startsWith('#')) continue;
@@ -50,8 +49,8 @@ function draft(userId: string, i: number, body = 'body'): PersonalDraft {
 describe('GET /metrics', () => {
   it('answers the Prometheus text format without a session, with the service metrics and Node defaults', async () => {
     const res = await fetch(`${t.baseUrl}/metrics`);
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();
     for (const name of [
       'notifications_open_streams gauge',
@@ -65,7 +64,7 @@ describe('GET /metrics', () => {
       'nodejs_heap_size_used_bytes gauge',
       'nodejs_eventloop_lag_seconds gauge',
     ]) {
-      assert.ok(text.includes(`# TYPE ${name}`), `exposes ${name}`);
+      expect(text.includes(`# TYPE ${name}`)).toBeTruthy(); // `exposes ${name}`
     }
   });
 
@@ -92,14 +91,14 @@ describe('GET /metrics', () => {
       (s) => value(s, key.delivered) >= value(base, key.delivered) + 3,
       'three deliveries',
     );
-    assert.equal(value(afterLive, key.published) - value(base, key.published), 3, 'published +3');
-    assert.equal(value(afterLive, key.delivered) - value(base, key.delivered), 3, 'delivered +3');
-    assert.ok(value(afterLive, key.latency) - value(base, key.latency) >= 1, 'latency observed');
-    assert.equal(value(afterLive, key.replayed), value(base, key.replayed), 'nothing replayed yet');
+    expect(value(afterLive, key.published) - value(base, key.published)).toBe(3); // published +3
+    expect(value(afterLive, key.delivered) - value(base, key.delivered)).toBe(3); // delivered +3
+    expect(value(afterLive, key.latency) - value(base, key.latency) >= 1).toBeTruthy(); // latency observed
+    expect(value(afterLive, key.replayed)).toBe(value(base, key.replayed)); // nothing replayed yet
     const buckets = [...afterLive.keys()].filter((k) =>
       k.startsWith('notifications_publish_to_delivery_seconds_bucket'),
     );
-    assert.ok(buckets.length >= 10, 'latency histogram buckets');
+    expect(buckets.length >= 10).toBeTruthy(); // latency histogram buckets
 
     // A reconnect from before the three replays them.
     const replay = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: ready.id! });
@@ -108,8 +107,8 @@ describe('GET /metrics', () => {
       (s) => value(s, key.replayed) >= value(base, key.replayed) + 3,
       'three replays',
     );
-    assert.equal(value(afterReplay, key.replayed) - value(base, key.replayed), 3, 'replayed +3');
-    assert.equal(value(afterReplay, key.open) - value(base, key.open), 2, 'two open streams');
+    expect(value(afterReplay, key.replayed) - value(base, key.replayed)).toBe(3); // replayed +3
+    expect(value(afterReplay, key.open) - value(base, key.open)).toBe(2); // two open streams
 
     live.close();
     replay.close();
@@ -133,7 +132,7 @@ describe('GET /metrics', () => {
       );
       req.on('error', reject);
     });
-    assert.equal(res.statusCode, 200);
+    expect(res.statusCode).toBe(200);
     res.pause();
     res.on('error', () => undefined);
 
@@ -147,7 +146,7 @@ describe('GET /metrics', () => {
       dropped = value(await scrape(), key);
     }
     if (dropped === base) dropped = value(await scrapeUntil((s) => value(s, key) > base, 'a dropped client'), key);
-    assert.equal(dropped - base, 1, `dropped after ${sent} notifications of 10 KB`);
+    expect(dropped - base).toBe(1); // `dropped after ${sent} notifications of 10 KB`
     res.destroy();
   });
 
@@ -159,7 +158,7 @@ describe('GET /metrics', () => {
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
         WHERE application_name = 'notifications-bus' AND datname = current_database()`,
     );
-    assert.equal(killed.rowCount, 1);
+    expect(killed.rowCount).toBe(1);
     await scrapeUntil((s) => value(s, key) === base + 1, 'one bus reconnect');
   });
 });

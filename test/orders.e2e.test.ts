@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import {
@@ -16,11 +15,11 @@ import {
 
 let t: TestApp;
 let admin: Client;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp();
   admin = await adminClient(t);
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
@@ -32,16 +31,16 @@ async function orderIn(
   const id = await placeOrder(client);
   if (status === 'placed') return id;
   if (status === 'cancelled') {
-    assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'cancelled' })).status, 200);
+    expect((await admin.post(`/admin/orders/${id}/status`, { status: 'cancelled' })).status).toBe(200);
     return id;
   }
   const pay = await client.post(`/orders/${id}/payments`, { amount: ITEMS_TOTAL });
-  assert.equal(pay.status, 201, pay.text);
-  assert.equal((await admin.post(`/admin/payments/${pay.body.id}/settle`, { outcome: 'succeeded' })).status, 200);
+  expect(pay.status).toBe(201); // pay.text
+  expect((await admin.post(`/admin/payments/${pay.body.id}/settle`, { outcome: 'succeeded' })).status).toBe(200);
   if (status === 'paid') return id;
-  assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' })).status, 200);
+  expect((await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' })).status).toBe(200);
   if (status === 'shipped') return id;
-  assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'delivered' })).status, 200);
+  expect((await admin.post(`/admin/orders/${id}/status`, { status: 'delivered' })).status).toBe(200);
   return id;
 }
 
@@ -53,24 +52,24 @@ describe('placing an order', () => {
     const bobStream = await liveStream(t, bob.client);
 
     const res = await alice.client.post('/orders', { items: ITEMS });
-    assert.equal(res.status, 201, res.text);
-    assert.equal(res.body.status, 'placed');
-    assert.equal(res.body.total, ITEMS_TOTAL);
-    assert.deepEqual(res.body.items, [
+    expect(res.status).toBe(201); // res.text
+    expect(res.body.status).toBe('placed');
+    expect(res.body.total).toBe(ITEMS_TOTAL);
+    expect(res.body.items).toStrictEqual([
       { sku: 'TEE-RED-M', quantity: 2, unitPrice: 1999, lineTotal: 3998 },
       { sku: 'MUG', quantity: 1, unitPrice: 850, lineTotal: 850 },
     ]);
-    assert.match(res.body.id, /^\d+$/);
+    expect(res.body.id).toMatch(/^\d+$/);
 
     await aliceStream.waitForNotifications(1);
     const [n] = received(aliceStream);
-    assert.equal(n.event, 'order');
-    assert.equal(n.id, n.json.id);
-    assert.equal(n.json.channel, 'order');
-    assert.equal(n.json.type, 'order.placed');
-    assert.equal(n.json.severity, 'info');
-    assert.equal(n.json.title, `Order #${res.body.id} placed`);
-    assert.deepEqual(n.json.data, { orderId: res.body.id, status: 'placed', total: ITEMS_TOTAL, itemCount: 2 });
+    expect(n.event).toBe('order');
+    expect(n.id).toBe(n.json.id);
+    expect(n.json.channel).toBe('order');
+    expect(n.json.type).toBe('order.placed');
+    expect(n.json.severity).toBe('info');
+    expect(n.json.title).toBe(`Order #${res.body.id} placed`);
+    expect(n.json.data).toStrictEqual({ orderId: res.body.id, status: 'placed', total: ITEMS_TOTAL, itemCount: 2 });
 
     await assertOnlyMarker(bobStream, () => placeOrder(bob.client), 0);
     aliceStream.close();
@@ -84,7 +83,7 @@ describe('placing an order', () => {
       `SELECT position, sku, quantity, unit_price::int AS unit_price FROM order_items WHERE order_id = $1 ORDER BY position`,
       [id],
     );
-    assert.deepEqual(lines, [
+    expect(lines).toStrictEqual([
       { position: 1, sku: 'TEE-RED-M', quantity: 2, unit_price: 1999 },
       { position: 2, sku: 'MUG', quantity: 1, unit_price: 850 },
     ]);
@@ -92,12 +91,12 @@ describe('placing an order', () => {
       `SELECT status, changed_by::text FROM order_status_changes WHERE order_id = $1`,
       [id],
     );
-    assert.deepEqual(history, [{ status: 'placed', changed_by: carol.id }]);
+    expect(history).toStrictEqual([{ status: 'placed', changed_by: carol.id }]);
     const { rows: notes } = await t.db.query(
       `SELECT user_id::text, type FROM notifications WHERE data->>'orderId' = $1`,
       [id],
     );
-    assert.deepEqual(notes, [{ user_id: carol.id, type: 'order.placed' }]);
+    expect(notes).toStrictEqual([{ user_id: carol.id, type: 'order.placed' }]);
   });
 
   it('rejects bad bodies with 400 and writes nothing', async () => {
@@ -131,13 +130,13 @@ describe('placing an order', () => {
     const before = await snapshot(t);
     for (const body of bad) {
       const res = await dan.client.post('/orders', body);
-      assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 120)} → ${res.status} ${res.text}`);
-      assert.equal(res.body.statusCode, 400);
-      assert.equal(typeof res.body.message, 'string');
+      expect(res.status).toBe(400); // `${JSON.stringify(body).slice(0, 120)} → ${res.status} ${res.text}`
+      expect(res.body.statusCode).toBe(400);
+      expect(typeof res.body.message).toBe('string');
     }
     const nul = await dan.client.post('/orders', { items: [{ ...line, sku: 'A\u0000B' }] });
-    assert.equal(nul.status, 400);
-    assert.deepEqual(await snapshot(t), before);
+    expect(nul.status).toBe(400);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 
   it('accepts the largest order the bounds allow, exactly', async () => {
@@ -148,15 +147,15 @@ describe('placing an order', () => {
       unitPrice: 1_000_000_000,
     }));
     const res = await erin.client.post('/orders', { items });
-    assert.equal(res.status, 201, res.text);
-    assert.equal(res.body.total, 1e15);
-    assert.equal(res.body.items.length, 100);
+    expect(res.status).toBe(201); // res.text
+    expect(res.body.total).toBe(1e15);
+    expect(res.body.items.length).toBe(100);
   });
 
   it('needs a session', async () => {
     const anon = new Client(t.baseUrl);
-    assert.equal((await anon.post('/orders', { items: ITEMS })).status, 401);
-    assert.equal((await anon.get('/orders')).status, 401);
+    expect((await anon.post('/orders', { items: ITEMS })).status).toBe(401);
+    expect((await anon.get('/orders')).status).toBe(401);
   });
 });
 
@@ -168,30 +167,21 @@ describe('reading orders', () => {
     await placeOrder(gus.client);
 
     const all = await fay.client.get('/orders');
-    assert.equal(all.status, 200);
-    assert.deepEqual(
-      all.body.items.map((o: { id: string }) => o.id),
-      [...mine].reverse(),
-    );
-    assert.equal(all.body.nextBefore, null);
+    expect(all.status).toBe(200);
+    expect(all.body.items.map((o: { id: string }) => o.id)).toStrictEqual([...mine].reverse());
+    expect(all.body.nextBefore).toBe(null);
 
     const first = await fay.client.get('/orders?limit=2');
-    assert.deepEqual(
-      first.body.items.map((o: { id: string }) => o.id),
-      [mine[2], mine[1]],
-    );
-    assert.equal(first.body.nextBefore, mine[1]);
+    expect(first.body.items.map((o: { id: string }) => o.id)).toStrictEqual([mine[2], mine[1]]);
+    expect(first.body.nextBefore).toBe(mine[1]);
     const second = await fay.client.get(`/orders?limit=2&before=${first.body.nextBefore}`);
-    assert.deepEqual(
-      second.body.items.map((o: { id: string }) => o.id),
-      [mine[0]],
-    );
-    assert.equal(second.body.nextBefore, null);
-    assert.equal(second.body.items[0].total, ITEMS_TOTAL);
-    assert.equal(second.body.items[0].items.length, 2);
+    expect(second.body.items.map((o: { id: string }) => o.id)).toStrictEqual([mine[0]]);
+    expect(second.body.nextBefore).toBe(null);
+    expect(second.body.items[0].total).toBe(ITEMS_TOTAL);
+    expect(second.body.items[0].items.length).toBe(2);
 
     for (const q of ['limit=0', 'limit=101', 'limit=x', 'before=abc', 'extra=1']) {
-      assert.equal((await fay.client.get(`/orders?${q}`)).status, 400, q);
+      expect((await fay.client.get(`/orders?${q}`)).status).toBe(400); // q
     }
   });
 
@@ -199,14 +189,14 @@ describe('reading orders', () => {
     const hal = await signedIn(t, 'hal@example.com');
     const ivy = await signedIn(t, 'ivy@example.com');
     const id = await placeOrder(hal.client);
-    assert.equal((await hal.client.get(`/orders/${id}`)).status, 200);
+    expect((await hal.client.get(`/orders/${id}`)).status).toBe(200);
     const theirs = await ivy.client.get(`/orders/${id}`);
     const missing = await ivy.client.get('/orders/999999999');
-    assert.equal(theirs.status, 404);
-    assert.deepEqual(theirs.body, missing.body);
-    assert.equal((await ivy.client.get('/orders/abc')).status, 400);
+    expect(theirs.status).toBe(404);
+    expect(theirs.body).toStrictEqual(missing.body);
+    expect((await ivy.client.get('/orders/abc')).status).toBe(400);
     // Not even an admin sees other users' orders through the user routes.
-    assert.equal((await admin.get(`/orders/${id}`)).status, 404);
+    expect((await admin.get(`/orders/${id}`)).status).toBe(404);
   });
 });
 
@@ -219,30 +209,24 @@ describe('admin status changes', () => {
     const kimStream = await liveStream(t, kim.client);
 
     const shipped = await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' });
-    assert.equal(shipped.status, 200, shipped.text);
-    assert.equal(shipped.body.status, 'shipped');
-    assert.equal(shipped.body.total, ITEMS_TOTAL);
+    expect(shipped.status).toBe(200); // shipped.text
+    expect(shipped.body.status).toBe('shipped');
+    expect(shipped.body.total).toBe(ITEMS_TOTAL);
     const delivered = await admin.post(`/admin/orders/${id}/status`, { status: 'delivered' });
-    assert.equal(delivered.status, 200);
-    assert.equal(delivered.body.status, 'delivered');
+    expect(delivered.status).toBe(200);
+    expect(delivered.body.status).toBe('delivered');
 
     await jayStream.waitForNotifications(2);
     const got = received(jayStream);
-    assert.deepEqual(
-      got.map((g) => [g.event, g.json.type, g.json.title, g.json.data.orderId]),
-      [
+    expect(got.map((g) => [g.event, g.json.type, g.json.title, g.json.data.orderId])).toStrictEqual([
         ['order', 'order.shipped', `Order #${id} shipped`, id],
         ['order', 'order.delivered', `Order #${id} delivered`, id],
-      ],
-    );
-    assert.ok(BigInt(got[0].json.id) < BigInt(got[1].json.id));
-    assert.equal((await jay.client.get(`/orders/${id}`)).body.status, 'delivered');
+      ]);
+    expect(BigInt(got[0].json.id) < BigInt(got[1].json.id)).toBeTruthy();
+    expect((await jay.client.get(`/orders/${id}`)).body.status).toBe('delivered');
 
     const { rows } = await t.db.query(`SELECT status FROM order_status_changes WHERE order_id = $1 ORDER BY id`, [id]);
-    assert.deepEqual(
-      rows.map((r) => r.status),
-      ['placed', 'paid', 'shipped', 'delivered'],
-    );
+    expect(rows.map((r) => r.status)).toStrictEqual(['placed', 'paid', 'shipped', 'delivered']);
 
     await assertOnlyMarker(kimStream, () => placeOrder(kim.client), 0);
     jayStream.close();
@@ -256,18 +240,15 @@ describe('admin status changes', () => {
     const stream = await liveStream(t, lee.client);
     for (const id of [placed, paid]) {
       const res = await admin.post(`/admin/orders/${id}/status`, { status: 'cancelled' });
-      assert.equal(res.status, 200, res.text);
-      assert.equal(res.body.status, 'cancelled');
+      expect(res.status).toBe(200); // res.text
+      expect(res.body.status).toBe('cancelled');
     }
     await stream.waitForNotifications(2);
     const got = received(stream);
-    assert.deepEqual(
-      got.map((g) => [g.event, g.json.type, g.json.severity, g.json.data.orderId, g.json.data.previousStatus]),
-      [
+    expect(got.map((g) => [g.event, g.json.type, g.json.severity, g.json.data.orderId, g.json.data.previousStatus])).toStrictEqual([
         ['order', 'order.cancelled', 'warning', placed, 'placed'],
         ['order', 'order.cancelled', 'warning', paid, 'paid'],
-      ],
-    );
+      ]);
     stream.close();
   });
 
@@ -290,9 +271,9 @@ describe('admin status changes', () => {
       const id = await orderIn(max.client, from);
       const before = await snapshot(t);
       const res = await admin.post(`/admin/orders/${id}/status`, { status: to });
-      assert.equal(res.status, 409, `${from} → ${to}: ${res.status} ${res.text}`);
-      assert.equal(res.body.message, `Order #${id} is ${from}; it cannot become ${to}`);
-      assert.deepEqual(await snapshot(t), before, `${from} → ${to} wrote something`);
+      expect(res.status).toBe(409); // `${from} → ${to}: ${res.status} ${res.text}`
+      expect(res.body.message).toBe(`Order #${id} is ${from}; it cannot become ${to}`);
+      expect(await snapshot(t)).toStrictEqual(before); // `${from} → ${to} wrote something`
     }
   });
 
@@ -303,17 +284,17 @@ describe('admin status changes', () => {
       admin.post(`/admin/orders/${id}/status`, { status: 'shipped' }),
       admin.post(`/admin/orders/${id}/status`, { status: 'shipped' }),
     ]);
-    assert.deepEqual(results.map((r) => r.status).sort(), [200, 409]);
+    expect(results.map((r) => r.status).sort()).toStrictEqual([200, 409]);
     const { rows } = await t.db.query(
       `SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`,
       [id],
     );
-    assert.equal(rows[0].n, 1);
+    expect(rows[0].n).toBe(1);
     const { rows: history } = await t.db.query(
       `SELECT count(*)::int AS n FROM order_status_changes WHERE order_id = $1 AND status = 'shipped'`,
       [id],
     );
-    assert.equal(history[0].n, 1);
+    expect(history[0].n).toBe(1);
   });
 
   it('validates the target status and the id, and 404s an unknown order', async () => {
@@ -329,11 +310,11 @@ describe('admin status changes', () => {
       { status: ['shipped'] },
     ]) {
       const res = await admin.post(`/admin/orders/${id}/status`, body);
-      assert.equal(res.status, 400, JSON.stringify(body));
+      expect(res.status).toBe(400); // JSON.stringify(body)
     }
-    assert.equal((await admin.post('/admin/orders/abc/status', { status: 'shipped' })).status, 400);
-    assert.equal((await admin.post('/admin/orders/999999999/status', { status: 'shipped' })).status, 404);
-    assert.deepEqual(await snapshot(t), before);
+    expect((await admin.post('/admin/orders/abc/status', { status: 'shipped' })).status).toBe(400);
+    expect((await admin.post('/admin/orders/999999999/status', { status: 'shipped' })).status).toBe(404);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 
   it('is admin-only: a user, even the owner, gets 403 and nothing changes', async () => {
@@ -341,10 +322,10 @@ describe('admin status changes', () => {
     const id = await orderIn(pam.client, 'paid');
     const before = await snapshot(t);
     const res = await pam.client.post(`/admin/orders/${id}/status`, { status: 'shipped' });
-    assert.equal(res.status, 403);
-    assert.deepEqual(res.body, { statusCode: 403, message: 'Admin role required' });
-    assert.equal((await pam.client.post(`/admin/orders/${id}/status`, { status: 'cancelled' })).status, 403);
-    assert.deepEqual(await snapshot(t), before);
+    expect(res.status).toBe(403);
+    expect(res.body).toStrictEqual({ statusCode: 403, message: 'Admin role required' });
+    expect((await pam.client.post(`/admin/orders/${id}/status`, { status: 'cancelled' })).status).toBe(403);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 });
 
@@ -359,26 +340,26 @@ describe('atomicity', () => {
     try {
       const before = await snapshot(t);
       const res = await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' });
-      assert.equal(res.status, 500);
-      assert.deepEqual(res.body, { statusCode: 500, message: 'Internal server error' });
-      assert.deepEqual(await snapshot(t), before);
+      expect(res.status).toBe(500);
+      expect(res.body).toStrictEqual({ statusCode: 500, message: 'Internal server error' });
+      expect(await snapshot(t)).toStrictEqual(before);
       const { rows } = await t.db.query(`SELECT status FROM orders WHERE id = $1`, [id]);
-      assert.equal(rows[0].status, 'paid');
+      expect(rows[0].status).toBe('paid');
       const { rows: notes } = await t.db.query(
         `SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`,
         [id],
       );
-      assert.equal(notes[0].n, 0);
+      expect(notes[0].n).toBe(0);
     } finally {
       await t.db.query(`ALTER TABLE notifications DROP CONSTRAINT test_no_shipped`);
     }
     // With the database healthy again the same transition works, once.
-    assert.equal((await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' })).status, 200);
+    expect((await admin.post(`/admin/orders/${id}/status`, { status: 'shipped' })).status).toBe(200);
     const { rows } = await t.db.query(
       `SELECT count(*)::int AS n FROM notifications WHERE type = 'order.shipped' AND data->>'orderId' = $1`,
       [id],
     );
-    assert.equal(rows[0].n, 1);
+    expect(rows[0].n).toBe(1);
   });
 
   it('if the notification cannot be stored, placing the order leaves no order behind', async () => {
@@ -389,8 +370,8 @@ describe('atomicity', () => {
     try {
       const before = await snapshot(t);
       const res = await rae.client.post('/orders', { items: ITEMS });
-      assert.equal(res.status, 500);
-      assert.deepEqual(await snapshot(t), before);
+      expect(res.status).toBe(500);
+      expect(await snapshot(t)).toStrictEqual(before);
     } finally {
       await t.db.query(`ALTER TABLE notifications DROP CONSTRAINT test_no_placed`);
     }
@@ -402,7 +383,7 @@ describe('CSRF on the event-source routes', () => {
     const sam = await signedIn(t, 'sam@example.com');
     const orderId = await placeOrder(sam.client);
     const pay = await sam.client.post(`/orders/${orderId}/payments`, { amount: ITEMS_TOTAL });
-    assert.equal(pay.status, 201);
+    expect(pay.status).toBe(201);
     const before = await snapshot(t);
     const attempts: Array<[Client, string, unknown]> = [
       [sam.client, '/orders', { items: ITEMS }],
@@ -414,14 +395,11 @@ describe('CSRF on the event-source routes', () => {
     ];
     for (const [client, path, body] of attempts) {
       const none = await client.post(path, body, { csrf: false });
-      assert.equal(none.status, 403, `${path} without a token`);
-      assert.deepEqual(none.body, { statusCode: 403, message: 'Missing or invalid CSRF token' });
-      assert.equal((await client.post(path, body, { csrf: 'x'.repeat(43) })).status, 403, `${path} with a wrong token`);
+      expect(none.status).toBe(403); // `${path} without a token`
+      expect(none.body).toStrictEqual({ statusCode: 403, message: 'Missing or invalid CSRF token' });
+      expect((await client.post(path, body, { csrf: 'x'.repeat(43) })).status).toBe(403); // `${path} with a wrong token`
     }
-    assert.deepEqual(await snapshot(t), before);
-    assert.equal(
-      (await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'csrf@example.com'`)).rows[0].n,
-      0,
-    );
+    expect(await snapshot(t)).toStrictEqual(before);
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'csrf@example.com'`)).rows[0].n).toBe(0);
   });
 });

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import type { Client } from './support/http.js';
 import {
@@ -15,17 +14,17 @@ import {
 
 let t: TestApp;
 let admin: Client;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp();
   admin = await adminClient(t);
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
 async function pay(client: Client, orderId: string, amount = ITEMS_TOTAL): Promise<string> {
   const res = await client.post(`/orders/${orderId}/payments`, { amount });
-  assert.equal(res.status, 201, res.text);
+  expect(res.status).toBe(201); // res.text
   return res.body.id;
 }
 
@@ -43,17 +42,17 @@ describe('paying for an order', () => {
     const bobStream = await liveStream(t, bob.client);
 
     const created = await alice.client.post(`/orders/${orderId}/payments`, { amount: ITEMS_TOTAL });
-    assert.equal(created.status, 201, created.text);
-    assert.equal(created.body.orderId, orderId);
-    assert.equal(created.body.amount, ITEMS_TOTAL);
-    assert.equal(created.body.status, 'pending');
-    assert.equal(created.body.settledAt, null);
+    expect(created.status).toBe(201); // created.text
+    expect(created.body.orderId).toBe(orderId);
+    expect(created.body.amount).toBe(ITEMS_TOTAL);
+    expect(created.body.status).toBe('pending');
+    expect(created.body.settledAt).toBe(null);
 
     await aliceStream.waitForNotifications(1);
     const [pending] = received(aliceStream);
-    assert.equal(pending.event, 'payment');
-    assert.equal(pending.json.type, 'payment.pending');
-    assert.deepEqual(pending.json.data, {
+    expect(pending.event).toBe('payment');
+    expect(pending.json.type).toBe('payment.pending');
+    expect(pending.json.data).toStrictEqual({
       paymentId: created.body.id,
       orderId,
       status: 'pending',
@@ -61,21 +60,18 @@ describe('paying for an order', () => {
     });
 
     const settled = await admin.post(`/admin/payments/${created.body.id}/settle`, { outcome: 'succeeded' });
-    assert.equal(settled.status, 200, settled.text);
-    assert.equal(settled.body.status, 'succeeded');
-    assert.ok(settled.body.settledAt);
+    expect(settled.status).toBe(200); // settled.text
+    expect(settled.body.status).toBe('succeeded');
+    expect(settled.body.settledAt).toBeTruthy();
 
     await aliceStream.waitForNotifications(3);
     const [, succeeded, paid] = received(aliceStream);
-    assert.deepEqual(
-      [succeeded.event, succeeded.json.type, succeeded.json.severity],
-      ['payment', 'payment.succeeded', 'info'],
-    );
-    assert.deepEqual([paid.event, paid.json.type], ['order', 'order.paid']);
-    assert.deepEqual(paid.json.data, { orderId, status: 'paid', total: ITEMS_TOTAL, paymentId: created.body.id });
+    expect([succeeded.event, succeeded.json.type, succeeded.json.severity]).toStrictEqual(['payment', 'payment.succeeded', 'info']);
+    expect([paid.event, paid.json.type]).toStrictEqual(['order', 'order.paid']);
+    expect(paid.json.data).toStrictEqual({ orderId, status: 'paid', total: ITEMS_TOTAL, paymentId: created.body.id });
     // One transaction, one publish: consecutive ids.
-    assert.equal(BigInt(paid.json.id), BigInt(succeeded.json.id) + 1n);
-    assert.equal((await alice.client.get(`/orders/${orderId}`)).body.status, 'paid');
+    expect(BigInt(paid.json.id)).toBe(BigInt(succeeded.json.id) + 1n);
+    expect((await alice.client.get(`/orders/${orderId}`)).body.status).toBe('paid');
 
     await assertOnlyMarker(bobStream, () => placeOrder(bob.client), 0);
     aliceStream.close();
@@ -88,18 +84,18 @@ describe('paying for an order', () => {
     const stream = await liveStream(t, carol.client);
     const first = await pay(carol.client, orderId);
     const failed = await admin.post(`/admin/payments/${first}/settle`, { outcome: 'failed' });
-    assert.equal(failed.status, 200);
-    assert.equal(failed.body.status, 'failed');
+    expect(failed.status).toBe(200);
+    expect(failed.body.status).toBe('failed');
     await stream.waitForNotifications(2);
     const [, n] = received(stream);
-    assert.deepEqual([n.event, n.json.type, n.json.severity], ['payment', 'payment.failed', 'warning']);
-    assert.equal((await carol.client.get(`/orders/${orderId}`)).body.status, 'placed');
+    expect([n.event, n.json.type, n.json.severity]).toStrictEqual(['payment', 'payment.failed', 'warning']);
+    expect((await carol.client.get(`/orders/${orderId}`)).body.status).toBe('placed');
 
     const second = await pay(carol.client, orderId);
-    assert.notEqual(second, first);
-    assert.equal((await admin.post(`/admin/payments/${second}/settle`, { outcome: 'succeeded' })).status, 200);
-    assert.equal((await carol.client.get(`/orders/${orderId}`)).body.status, 'paid');
-    assert.deepEqual(await notificationsOfOrder(orderId), [
+    expect(second).not.toBe(first);
+    expect((await admin.post(`/admin/payments/${second}/settle`, { outcome: 'succeeded' })).status).toBe(200);
+    expect((await carol.client.get(`/orders/${orderId}`)).body.status).toBe('paid');
+    expect(await notificationsOfOrder(orderId)).toStrictEqual([
       'order.placed',
       'payment.pending',
       'payment.failed',
@@ -119,9 +115,9 @@ describe('payment rules', () => {
     const before = await snapshot(t);
     const theirs = await eve.client.post(`/orders/${orderId}/payments`, { amount: ITEMS_TOTAL });
     const missing = await eve.client.post('/orders/999999999/payments', { amount: ITEMS_TOTAL });
-    assert.equal(theirs.status, 404);
-    assert.deepEqual(theirs.body, missing.body);
-    assert.deepEqual(await snapshot(t), before);
+    expect(theirs.status).toBe(404);
+    expect(theirs.body).toStrictEqual(missing.body);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 
   it("an amount that is not the order's total: 400, nothing written", async () => {
@@ -130,10 +126,10 @@ describe('payment rules', () => {
     const before = await snapshot(t);
     for (const amount of [ITEMS_TOTAL - 1, ITEMS_TOTAL + 1, 0]) {
       const res = await fay.client.post(`/orders/${orderId}/payments`, { amount });
-      assert.equal(res.status, 400);
-      assert.equal(res.body.message, `amount must equal the order's total (${ITEMS_TOTAL})`);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toBe(`amount must equal the order's total (${ITEMS_TOTAL})`);
     }
-    assert.deepEqual(await snapshot(t), before);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 
   it('bad bodies: 400, nothing written', async () => {
@@ -150,10 +146,10 @@ describe('payment rules', () => {
       [ITEMS_TOTAL],
     ]) {
       const res = await gus.client.post(`/orders/${orderId}/payments`, body);
-      assert.equal(res.status, 400, JSON.stringify(body));
+      expect(res.status).toBe(400); // JSON.stringify(body)
     }
-    assert.equal((await gus.client.post('/orders/x1/payments', { amount: ITEMS_TOTAL })).status, 400);
-    assert.deepEqual(await snapshot(t), before);
+    expect((await gus.client.post('/orders/x1/payments', { amount: ITEMS_TOTAL })).status).toBe(400);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 
   it('a second pending payment, or paying an order that is not placed: 409, nothing written', async () => {
@@ -162,19 +158,19 @@ describe('payment rules', () => {
     await pay(hal.client, open);
     const paidOrder = await placeOrder(hal.client);
     const paymentId = await pay(hal.client, paidOrder);
-    assert.equal((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' })).status, 200);
+    expect((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' })).status).toBe(200);
     const cancelled = await placeOrder(hal.client);
-    assert.equal((await admin.post(`/admin/orders/${cancelled}/status`, { status: 'cancelled' })).status, 200);
+    expect((await admin.post(`/admin/orders/${cancelled}/status`, { status: 'cancelled' })).status).toBe(200);
 
     const before = await snapshot(t);
     const second = await hal.client.post(`/orders/${open}/payments`, { amount: ITEMS_TOTAL });
-    assert.equal(second.status, 409);
-    assert.equal(second.body.message, `Order #${open} already has a pending payment`);
+    expect(second.status).toBe(409);
+    expect(second.body.message).toBe(`Order #${open} already has a pending payment`);
     const again = await hal.client.post(`/orders/${paidOrder}/payments`, { amount: ITEMS_TOTAL });
-    assert.equal(again.status, 409);
-    assert.equal(again.body.message, `Order #${paidOrder} is paid; only a placed order can be paid`);
-    assert.equal((await hal.client.post(`/orders/${cancelled}/payments`, { amount: ITEMS_TOTAL })).status, 409);
-    assert.deepEqual(await snapshot(t), before);
+    expect(again.status).toBe(409);
+    expect(again.body.message).toBe(`Order #${paidOrder} is paid; only a placed order can be paid`);
+    expect((await hal.client.post(`/orders/${cancelled}/payments`, { amount: ITEMS_TOTAL })).status).toBe(409);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 
   it('two payments submitted at once for one order: one pending payment, one 409', async () => {
@@ -184,8 +180,8 @@ describe('payment rules', () => {
       ivy.client.post(`/orders/${orderId}/payments`, { amount: ITEMS_TOTAL }),
       ivy.client.post(`/orders/${orderId}/payments`, { amount: ITEMS_TOTAL }),
     ]);
-    assert.deepEqual(results.map((r) => r.status).sort(), [201, 409]);
-    assert.deepEqual(await notificationsOfOrder(orderId), ['order.placed', 'payment.pending']);
+    expect(results.map((r) => r.status).sort()).toStrictEqual([201, 409]);
+    expect(await notificationsOfOrder(orderId)).toStrictEqual(['order.placed', 'payment.pending']);
   });
 });
 
@@ -194,15 +190,15 @@ describe('settling', () => {
     const jay = await signedIn(t, 'jay@example.com');
     const orderId = await placeOrder(jay.client);
     const paymentId = await pay(jay.client, orderId);
-    assert.equal((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' })).status, 200);
+    expect((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' })).status).toBe(200);
     const before = await snapshot(t);
     for (const outcome of ['succeeded', 'failed']) {
       const res = await admin.post(`/admin/payments/${paymentId}/settle`, { outcome });
-      assert.equal(res.status, 409);
-      assert.equal(res.body.message, `Payment ${paymentId} is already settled`);
+      expect(res.status).toBe(409);
+      expect(res.body.message).toBe(`Payment ${paymentId} is already settled`);
     }
-    assert.deepEqual(await snapshot(t), before);
-    assert.deepEqual(await notificationsOfOrder(orderId), [
+    expect(await snapshot(t)).toStrictEqual(before);
+    expect(await notificationsOfOrder(orderId)).toStrictEqual([
       'order.placed',
       'payment.pending',
       'payment.succeeded',
@@ -218,26 +214,26 @@ describe('settling', () => {
       admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' }),
       admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'failed' }),
     ]);
-    assert.deepEqual(results.map((r) => r.status).sort(), [200, 409]);
+    expect(results.map((r) => r.status).sort()).toStrictEqual([200, 409]);
     const winner = results.find((r) => r.status === 200)!.body.status as string;
     const expected =
       winner === 'succeeded'
         ? ['order.placed', 'payment.pending', 'payment.succeeded', 'order.paid']
         : ['order.placed', 'payment.pending', 'payment.failed'];
-    assert.deepEqual(await notificationsOfOrder(orderId), expected);
+    expect(await notificationsOfOrder(orderId)).toStrictEqual(expected);
   });
 
   it('a success for an order cancelled meanwhile is 409 and changes nothing; a failure is accepted', async () => {
     const lee = await signedIn(t, 'lee@example.com');
     const orderId = await placeOrder(lee.client);
     const paymentId = await pay(lee.client, orderId);
-    assert.equal((await admin.post(`/admin/orders/${orderId}/status`, { status: 'cancelled' })).status, 200);
+    expect((await admin.post(`/admin/orders/${orderId}/status`, { status: 'cancelled' })).status).toBe(200);
     const before = await snapshot(t);
     const res = await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' });
-    assert.equal(res.status, 409);
-    assert.equal(res.body.message, `Order #${orderId} is cancelled; it cannot become paid`);
-    assert.deepEqual(await snapshot(t), before);
-    assert.equal((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'failed' })).status, 200);
+    expect(res.status).toBe(409);
+    expect(res.body.message).toBe(`Order #${orderId} is cancelled; it cannot become paid`);
+    expect(await snapshot(t)).toStrictEqual(before);
+    expect((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'failed' })).status).toBe(200);
   });
 
   it('validates the outcome and the id; an unknown payment is 404', async () => {
@@ -253,11 +249,11 @@ describe('settling', () => {
       { outcome: 'failed', reason: 'x' },
     ]) {
       const res = await admin.post(`/admin/payments/${paymentId}/settle`, body);
-      assert.equal(res.status, 400, JSON.stringify(body));
+      expect(res.status).toBe(400); // JSON.stringify(body)
     }
-    assert.equal((await admin.post('/admin/payments/0/settle', { outcome: 'failed' })).status, 400);
-    assert.equal((await admin.post('/admin/payments/999999999/settle', { outcome: 'failed' })).status, 404);
-    assert.deepEqual(await snapshot(t), before);
+    expect((await admin.post('/admin/payments/0/settle', { outcome: 'failed' })).status).toBe(400);
+    expect((await admin.post('/admin/payments/999999999/settle', { outcome: 'failed' })).status).toBe(404);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 
   it('is admin-only: the payer gets 403 and nothing changes', async () => {
@@ -266,8 +262,8 @@ describe('settling', () => {
     const paymentId = await pay(ned.client, orderId);
     const before = await snapshot(t);
     const res = await ned.client.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' });
-    assert.equal(res.status, 403);
-    assert.deepEqual(await snapshot(t), before);
+    expect(res.status).toBe(403);
+    expect(await snapshot(t)).toStrictEqual(before);
   });
 
   it('if a notification cannot be stored, the payment stays pending and the order placed', async () => {
@@ -279,18 +275,18 @@ describe('settling', () => {
     try {
       const before = await snapshot(t);
       const res = await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' });
-      assert.equal(res.status, 500);
-      assert.deepEqual(await snapshot(t), before);
+      expect(res.status).toBe(500);
+      expect(await snapshot(t)).toStrictEqual(before);
       const { rows } = await t.db.query(
         `SELECT p.status AS payment, o.status AS order FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = $1`,
         [paymentId],
       );
-      assert.deepEqual(rows, [{ payment: 'pending', order: 'placed' }]);
+      expect(rows).toStrictEqual([{ payment: 'pending', order: 'placed' }]);
     } finally {
       await t.db.query(`ALTER TABLE notifications DROP CONSTRAINT test_no_paid`);
     }
-    assert.equal((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' })).status, 200);
-    assert.deepEqual(await notificationsOfOrder(orderId), [
+    expect((await admin.post(`/admin/payments/${paymentId}/settle`, { outcome: 'succeeded' })).status).toBe(200);
+    expect(await notificationsOfOrder(orderId)).toStrictEqual([
       'order.placed',
       'payment.pending',
       'payment.succeeded',

@@ -9,7 +9,6 @@
  * shortened to 2 s so "a heartbeat-only stream outlives the read timeout" takes
  * seconds rather than hours (nginx's default is 60 s).
  */
-import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   accessSync,
@@ -28,7 +27,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import type { PersonalDraft } from '../src/notifications/notification.types.js';
 import { StreamHub } from '../src/notifications/stream-hub.js';
@@ -36,7 +35,7 @@ import { Client } from './support/http.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import { openStream, type SseConnection } from './support/sse.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
+const ROOT = new URL('..', import.meta.url).pathname;
 const DEPLOY = join(ROOT, 'deploy/nginx');
 const READ_TIMEOUT_S = 2;
 const HEARTBEAT_MS = 500;
@@ -64,7 +63,7 @@ async function freePort(): Promise<number> {
 
 /** Replaces `from` (which must be there) with `to` in a shipped file's text. */
 function swap(text: string, from: string | RegExp, to: string, file: string): string {
-  assert.ok(typeof from === 'string' ? text.includes(from) : from.test(text), `${file} contains ${from}`);
+  expect(typeof from === 'string' ? text.includes(from) : from.test(text)).toBeTruthy(); // `${file} contains ${from}`
   return text.replaceAll(from as string, to);
 }
 
@@ -160,7 +159,7 @@ let ports: Ports;
 let viaNginx: string;
 const open: SseConnection[] = [];
 
-before(async () => {
+beforeAll(async () => {
   const bin = findNginx();
   db = await freshDatabase();
   a = await startTestApp({ HEARTBEAT_MS: String(HEARTBEAT_MS) }, db);
@@ -174,7 +173,7 @@ before(async () => {
     env: { ...process.env, CERT_DIR: join(dir, 'certs'), TLS_HOSTNAME: 'localhost' },
     encoding: 'utf8',
   });
-  assert.equal(cert.status, 0, `entrypoint.sh generates the certificate: ${cert.stderr}`);
+  expect(cert.status).toBe(0); // `entrypoint.sh generates the certificate: ${cert.stderr}`
   ports = { plain: await freePort(), http: await freePort(), https: await freePort(), control: await freePort() };
   const conf = writeConfig(dir, ports, { a: a.port, b: b.port, control: control.port });
   // The access log goes to /dev/stdout, which cannot be opened on a socket
@@ -190,11 +189,11 @@ before(async () => {
     encoding: 'utf8',
     stdio: ['ignore', accessLog, 'pipe'],
   });
-  assert.equal(prod.status, 0, `nginx -t on deploy/nginx/nginx.conf: ${prod.stderr}`);
+  expect(prod.status).toBe(0); // `nginx -t on deploy/nginx/nginx.conf: ${prod.stderr}`
 
   const args = ['-e', 'stderr', '-p', `${dir}/`, '-c', conf];
   const check = spawnSync(bin, [...args, '-t'], { encoding: 'utf8', stdio: ['ignore', accessLog, 'pipe'] });
-  assert.equal(check.status, 0, `nginx -t: ${check.stderr}`);
+  expect(check.status).toBe(0); // `nginx -t: ${check.stderr}`
   nginx = spawn(bin, [...args, '-g', 'daemon off;'], { stdio: ['ignore', accessLog, 'pipe'] });
   nginx.stderr!.setEncoding('utf8').on('data', (d: string) => (nginxErr += d));
   await waitForPort(ports.plain, nginx, () => nginxErr);
@@ -202,7 +201,7 @@ before(async () => {
   viaNginx = `http://127.0.0.1:${ports.plain}`;
 });
 
-after(async () => {
+afterAll(async () => {
   for (const s of open) s.close();
   if (nginx && nginx.exitCode === null) {
     const exited = new Promise((resolve) => nginx.once('exit', resolve));
@@ -221,7 +220,7 @@ after(async () => {
 async function stream(baseUrl: string, cookie: string): Promise<SseConnection> {
   const s = await openStream(baseUrl, cookie, { headers: { 'accept-encoding': 'gzip, deflate, br' } });
   open.push(s);
-  assert.equal(s.status, 200, `stream via ${baseUrl}: ${s.raw}`);
+  expect(s.status).toBe(200); // `stream via ${baseUrl}: ${s.raw}`
   await s.waitForEvent('ready');
   return s;
 }
@@ -245,8 +244,8 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     const proxied = [await stream(viaNginx, c.cookieHeader), await stream(viaNginx, c.cookieHeader)];
     const direct = [await stream(a.baseUrl, c.cookieHeader), await stream(b.baseUrl, c.cookieHeader)];
     // least_conn put one proxied stream on each instance: both fan-out paths are crossed.
-    assert.equal(a.app.get(StreamHub).size, 2);
-    assert.equal(b.app.get(StreamHub).size, 2);
+    expect(a.app.get(StreamHub).size).toBe(2);
+    expect(b.app.get(StreamHub).size).toBe(2);
 
     const publisher = a.app.get(NotificationPublisher);
     const latency = { direct: [] as number[], proxied: [] as number[] };
@@ -263,10 +262,7 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     }
     const expected = direct[0].notifications.map((e) => [e.id, e.data]);
     for (const s of [...proxied, direct[1]])
-      assert.deepEqual(
-        s.notifications.map((e) => [e.id, e.data]),
-        expected,
-      );
+      expect(s.notifications.map((e) => [e.id, e.data])).toStrictEqual(expected);
     console.log(
       `# publish→receive over ${N} events, median: direct ${median(latency.direct).toFixed(2)} ms, ` +
         `through nginx ${median(latency.proxied).toFixed(2)} ms ` +
@@ -285,14 +281,10 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     // (checked on each chunk that arrives, i.e. each ping).
     const outlived = () => performance.now() - opened > 3 * READ_TIMEOUT_S * 1000;
     await Promise.all([idle.until(outlived, 'three read timeouts', 30_000), quiet.waitForEnd(30_000)]);
-    assert.equal(idle.ended, false, 'the heartbeat stream is still open');
-    assert.ok(idle.comments.length >= (3 * READ_TIMEOUT_S * 1000) / HEARTBEAT_MS - 1, `${idle.comments.length} pings`);
-    assert.equal(idle.notifications.length, 0, 'only heartbeats kept it alive');
-    assert.deepEqual(
-      quiet.events.map((e) => e.event),
-      ['ready'],
-      'the control stream opened normally and was then cut by the read timeout',
-    );
+    expect(idle.ended).toBe(false); // the heartbeat stream is still open
+    expect(idle.comments.length >= (3 * READ_TIMEOUT_S * 1000) / HEARTBEAT_MS - 1).toBeTruthy(); // `${idle.comments.length} pings`
+    expect(idle.notifications.length).toBe(0); // only heartbeats kept it alive
+    expect(quiet.events.map((e) => e.event)).toStrictEqual(['ready']); // the control stream opened normally and was then cut by the read timeout
     idle.close();
   });
 
@@ -305,13 +297,13 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     });
     try {
       await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
-      assert.equal(session.alpnProtocol, 'h2');
+      expect(session.alpnProtocol).toBe('h2');
       const health = session.request({ ':path': '/health' });
       const status = await new Promise<number>((resolve) =>
         health.once('response', (h) => resolve(Number(h[':status']))),
       );
       health.resume();
-      assert.equal(status, 200);
+      expect(status).toBe(200);
 
       const req = session.request({
         ':path': '/notifications/stream',
@@ -320,8 +312,8 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
       });
       let body = '';
       const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => req.once('response', resolve));
-      assert.equal(headers[':status'], 200);
-      assert.match(String(headers['content-type']), /^text\/event-stream/);
+      expect(headers[':status']).toBe(200);
+      expect(String(headers['content-type'])).toMatch(/^text\/event-stream/);
       req.setEncoding('utf8');
       const seen = (text: string) =>
         new Promise<void>((resolve, reject) => {
@@ -348,30 +340,30 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     }
 
     const redirect = await fetch(`http://127.0.0.1:${ports.http}/auth/me`, { redirect: 'manual' });
-    assert.equal(redirect.status, 301);
-    assert.match(redirect.headers.get('location') ?? '', /^https:\/\/127\.0\.0\.1\/auth\/me$/);
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.get('location') ?? '').toMatch(/^https:\/\/127\.0\.0\.1\/auth\/me$/);
   });
 
   it('compresses JSON but never the stream, forwards a request id, and refuses /metrics from outside', async () => {
     const docs = await fetch(`${viaNginx}/docs-json`, { headers: { 'accept-encoding': 'gzip' } });
-    assert.equal(docs.status, 200);
-    assert.equal(docs.headers.get('content-encoding'), 'gzip');
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-encoding')).toBe('gzip');
     await docs.arrayBuffer();
 
     const c = new Client(viaNginx);
     await c.signUp('gzip@example.com');
     const s = await stream(viaNginx, c.cookieHeader);
-    assert.equal(s.headers['content-encoding'], undefined);
-    assert.match(String(s.headers['content-type']), /^text\/event-stream/);
+    expect(s.headers['content-encoding']).toBe(undefined);
+    expect(String(s.headers['content-type'])).toMatch(/^text\/event-stream/);
     s.close();
 
     const generated = await fetch(`${viaNginx}/health`);
-    assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/, "nginx's $request_id reaches the app");
+    expect(generated.headers.get('x-request-id') ?? '').toMatch(/^[0-9a-f]{32}$/); // nginx's $request_id reaches the app
     const given = await fetch(`${viaNginx}/health`, { headers: { 'x-request-id': 'edge-42' } });
-    assert.equal(given.headers.get('x-request-id'), 'edge-42');
+    expect(given.headers.get('x-request-id')).toBe('edge-42');
 
-    assert.equal((await fetch(`${viaNginx}/metrics`)).status, 403);
-    assert.equal((await fetch(`${a.baseUrl}/metrics`)).status, 200);
+    expect((await fetch(`${viaNginx}/metrics`)).status).toBe(403);
+    expect((await fetch(`${a.baseUrl}/metrics`)).status).toBe(200);
 
     // The access log: JSON lines with the same request id, and no cookie.
     const lines = readFileSync(join(dir, 'access.log'), 'utf8')
@@ -379,10 +371,10 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     const edge = lines.find((l) => l.requestId === 'edge-42');
-    assert.ok(edge, 'the access log line carries the request id');
-    assert.equal(edge.status, 200);
-    assert.match(edge.upstream, /^127\.0\.0\.1:\d+$/);
+    expect(edge).toBeTruthy(); // the access log line carries the request id
+    expect(edge.status).toBe(200);
+    expect(edge.upstream).toMatch(/^127\.0\.0\.1:\d+$/);
     const sid = c.cookies.get('sid')!;
-    assert.ok(!lines.some((l) => JSON.stringify(l).includes(sid)), 'no session cookie in the access log');
+    expect(!lines.some((l) => JSON.stringify(l).includes(sid))).toBeTruthy(); // no session cookie in the access log
   });
 });

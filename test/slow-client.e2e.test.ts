@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -10,17 +9,17 @@ import { openStream } from './support/sse.js';
 
 const BUDGET = 64 * 1024;
 let t: TestApp;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp({ SLOW_CLIENT_BYTES: String(BUDGET) });
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
 /** The counter behind `notifications_dropped_slow_clients_total` on GET /metrics. */
 async function droppedCount(): Promise<number> {
   const metric = await t.app.get(MetricsService).droppedSlowClients.get();
-  assert.equal(metric.name, 'notifications_dropped_slow_clients_total');
+  expect(metric.name).toBe('notifications_dropped_slow_clients_total');
   return metric.values[0]?.value ?? 0;
 }
 
@@ -40,10 +39,10 @@ describe('a client that stops reading', () => {
     const body = 'x'.repeat(9000);
     let n = 0;
     while ((await droppedCount()) === before) {
-      assert.ok(n < 7000, 'the slow client was never dropped');
+      expect(n < 7000).toBeTruthy(); // the slow client was never dropped
       for (let i = 0; i < 50; i++) await publisher.send(draft(user.id, n++, body));
     }
-    assert.equal(await droppedCount(), before + 1);
+    expect(await droppedCount()).toBe(before + 1);
     console.log(`# dropped after ${n} notifications of 9 KB (budget ${BUDGET} bytes)`);
 
     // Reading again: what reached the socket before the drop, then the end.
@@ -53,23 +52,15 @@ describe('a client that stops reading', () => {
     const expected = (
       await t.db.query(`SELECT id FROM notifications WHERE user_id = $1 ORDER BY id`, [user.id])
     ).rows.map((r) => String(r.id));
-    assert.ok(firstPart.length < expected.length, 'it was dropped before receiving everything');
-    assert.deepEqual(
-      firstPart,
-      expected.slice(0, firstPart.length),
-      'what it got before the drop is a prefix, in order',
-    );
+    expect(firstPart.length < expected.length).toBeTruthy(); // it was dropped before receiving everything
+    expect(firstPart).toStrictEqual(expected.slice(0, firstPart.length)); // what it got before the drop is a prefix, in order
 
     const resumed = await openStream(t.baseUrl, c.cookieHeader, {
       lastEventId: firstPart[firstPart.length - 1] ?? '0',
     });
-    assert.equal(resumed.status, 200);
+    expect(resumed.status).toBe(200);
     await resumed.waitForNotifications(expected.length - firstPart.length, 30_000);
-    assert.deepEqual(
-      [...firstPart, ...resumed.notifications.map((e) => e.id)],
-      expected,
-      'nothing lost, nothing twice',
-    );
+    expect([...firstPart, ...resumed.notifications.map((e) => e.id)]).toStrictEqual(expected); // nothing lost, nothing twice
     resumed.close();
   });
 
@@ -86,20 +77,14 @@ describe('a client that stops reading', () => {
     );
     const ids = rows.map((r) => String(r.id));
     await live.waitForNotifications(300, 30_000);
-    assert.deepEqual(
-      live.notifications.map((e) => e.id),
-      ids,
-    );
-    assert.equal(live.ended, false);
+    expect(live.notifications.map((e) => e.id)).toStrictEqual(ids);
+    expect(live.ended).toBe(false);
 
     const replay = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
     await replay.waitForNotifications(300, 30_000);
-    assert.deepEqual(
-      replay.notifications.map((e) => e.id),
-      ids,
-    );
-    assert.equal(replay.ended, false);
-    assert.equal(await droppedCount(), before, 'nobody was dropped');
+    expect(replay.notifications.map((e) => e.id)).toStrictEqual(ids);
+    expect(replay.ended).toBe(false);
+    expect(await droppedCount()).toBe(before); // nobody was dropped
     live.close();
     replay.close();
   });

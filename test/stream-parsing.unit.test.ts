@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import { DomainError } from '../src/common/domain-error.js';
 import { containsNul } from '../src/common/body-parsing.js';
 import { ConfigError, loadConfig } from '../src/config/env.js';
@@ -27,28 +26,28 @@ const row = (over: Partial<NotificationRow> = {}): NotificationRow => ({
 
 describe('Last-Event-ID parsing', () => {
   it('accepts 0 … 2^63−1 in decimal digits only', () => {
-    assert.equal(parseLastEventId(undefined), null);
-    assert.equal(parseLastEventId('0'), 0n);
-    assert.equal(parseLastEventId('9223372036854775807'), 9223372036854775807n);
+    expect(parseLastEventId(undefined)).toBe(null);
+    expect(parseLastEventId('0')).toBe(0n);
+    expect(parseLastEventId('9223372036854775807')).toBe(9223372036854775807n);
     for (const bad of ['', '-1', '9223372036854775808', '99999999999999999999', 'abc', '1 ', '1e3', '0x1', '+1']) {
-      assert.throws(() => parseLastEventId(bad), DomainError, bad);
+      expect(() => parseLastEventId(bad)).toThrow(DomainError); // bad
     }
   });
 
   it('channels: a known subset, deduplicated; anything else rejected', () => {
-    assert.deepEqual(parseChannels(undefined), ['order', 'payment', 'system']);
-    assert.deepEqual(parseChannels('payment,order,payment'), ['payment', 'order']);
-    for (const bad of ['', 'sms', 'order,', ['order']]) assert.throws(() => parseChannels(bad), DomainError);
+    expect(parseChannels(undefined)).toStrictEqual(['order', 'payment', 'system']);
+    expect(parseChannels('payment,order,payment')).toStrictEqual(['payment', 'order']);
+    for (const bad of ['', 'sms', 'order,', ['order']]) expect(() => parseChannels(bad)).toThrow(DomainError);
   });
 });
 
 describe('frames', () => {
   it('serialise once into one data line whatever the text holds', () => {
     const f = frameOf(row({ title: 'a\nb\r\nc\u2028', body: 'event: x\n\ndata: y', data: { k: '\r' } }));
-    assert.equal(f.message.type, 'system');
-    assert.equal(f.message.id, '42');
-    assert.doesNotMatch(f.message.data!, /[\r\n]/);
-    assert.equal(JSON.parse(f.message.data!).body, 'event: x\n\ndata: y');
+    expect(f.message.type).toBe('system');
+    expect(f.message.id).toBe('42');
+    expect(f.message.data!).not.toMatch(/[\r\n]/);
+    expect(JSON.parse(f.message.data!).body).toBe('event: x\n\ndata: y');
   });
 });
 
@@ -56,20 +55,17 @@ describe('visibility (in-memory form)', () => {
   const viewer = { id: '7', role: 'user' as const, createdAt: new Date('2026-11-01T00:00:00Z') };
   const now = Date.parse('2026-11-22T12:00:00Z');
   it('personal rows only to their user', () => {
-    assert.equal(canSee(viewer, row({ user_id: '7', audience_kind: null }), now), true);
-    assert.equal(canSee(viewer, row({ user_id: '8', audience_kind: null }), now), false);
+    expect(canSee(viewer, row({ user_id: '7', audience_kind: null }), now)).toBe(true);
+    expect(canSee(viewer, row({ user_id: '8', audience_kind: null }), now)).toBe(false);
   });
   it('broadcasts by audience, after the user existed, before expiry', () => {
-    assert.equal(canSee(viewer, row(), now), true);
-    assert.equal(canSee(viewer, row({ created_at: new Date('2026-10-01T00:00:00Z') }), now), false);
-    assert.equal(canSee(viewer, row({ expires_at: new Date(now - 1) }), now), false);
-    assert.equal(canSee(viewer, row({ audience_kind: 'role', audience_role: 'admin' }), now), false);
-    assert.equal(
-      canSee({ ...viewer, role: 'admin' }, row({ audience_kind: 'role', audience_role: 'admin' }), now),
-      true,
-    );
-    assert.equal(canSee(viewer, row({ audience_kind: 'users', audience_user_ids: ['70', '7'] }), now), true);
-    assert.equal(canSee(viewer, row({ audience_kind: 'users', audience_user_ids: ['70'] }), now), false);
+    expect(canSee(viewer, row(), now)).toBe(true);
+    expect(canSee(viewer, row({ created_at: new Date('2026-10-01T00:00:00Z') }), now)).toBe(false);
+    expect(canSee(viewer, row({ expires_at: new Date(now - 1) }), now)).toBe(false);
+    expect(canSee(viewer, row({ audience_kind: 'role', audience_role: 'admin' }), now)).toBe(false);
+    expect(canSee({ ...viewer, role: 'admin' }, row({ audience_kind: 'role', audience_role: 'admin' }), now)).toBe(true);
+    expect(canSee(viewer, row({ audience_kind: 'users', audience_user_ids: ['70', '7'] }), now)).toBe(true);
+    expect(canSee(viewer, row({ audience_kind: 'users', audience_user_ids: ['70'] }), now)).toBe(false);
   });
 });
 
@@ -89,11 +85,10 @@ describe('configuration', () => {
       [{ NODE_ENV: 'staging' }, /^NODE_ENV /],
     ];
     for (const [env, message] of cases) {
-      assert.throws(
-        () => loadConfig({ SESSION_SECRET: 's'.repeat(32), ...env }),
-        (err: unknown) => err instanceof ConfigError && message.test(err.message) && !err.message.includes('\n'),
-        JSON.stringify(env),
-      );
+      // one line naming the variable, for ${JSON.stringify(env)}
+      expect(() => loadConfig({ SESSION_SECRET: 's'.repeat(32), ...env })).toThrow(ConfigError);
+      expect(() => loadConfig({ SESSION_SECRET: 's'.repeat(32), ...env })).toThrow(message);
+      expect(() => loadConfig({ SESSION_SECRET: 's'.repeat(32), ...env })).not.toThrow(/\n/);
     }
     const ok = loadConfig({
       SESSION_SECRET: 's'.repeat(32),
@@ -101,15 +96,15 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       ADMIN_PASSWORD: 'long-enough-1',
     });
-    assert.equal(ok.port, 8080);
-    assert.equal(ok.production, true);
+    expect(ok.port).toBe(8080);
+    expect(ok.production).toBe(true);
   });
 });
 
 describe('U+0000 detection', () => {
   it('finds NUL in nested values and keys', () => {
-    assert.equal(containsNul({ a: [{ b: 'x\u0000' }] }), true);
-    assert.equal(containsNul({ ['k\u0000']: 1 }), true);
-    assert.equal(containsNul({ a: ['fine', 1, null, { b: 'ok' }] }), false);
+    expect(containsNul({ a: [{ b: 'x\u0000' }] })).toBe(true);
+    expect(containsNul({ ['k\u0000']: 1 })).toBe(true);
+    expect(containsNul({ a: ['fine', 1, null, { b: 'ok' }] })).toBe(false);
   });
 });

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import type { Channel, PersonalDraft } from '../src/notifications/notification.types.js';
 import { Client } from './support/http.js';
@@ -14,11 +13,11 @@ import { openStream } from './support/sse.js';
  */
 let t: TestApp;
 let publisher: NotificationPublisher;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp();
   publisher = t.app.get(NotificationPublisher);
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
@@ -46,22 +45,16 @@ describe('stream routing', () => {
       rows.push(await publisher.send(draft(me.id, c, `to ${c}`)));
     await all.waitForNotifications(4);
     await onlyOrders.waitForNotifications(2);
-    assert.deepEqual(
-      all.notifications.map((e) => [e.event, e.id]),
-      rows.map((r) => [r.channel, String(r.id)]),
-    );
-    assert.deepEqual(
-      onlyOrders.notifications.map((e) => e.id),
-      rows.filter((r) => r.channel === 'order').map((r) => String(r.id)),
-    );
+    expect(all.notifications.map((e) => [e.event, e.id])).toStrictEqual(rows.map((r) => [r.channel, String(r.id)]));
+    expect(onlyOrders.notifications.map((e) => e.id)).toStrictEqual(rows.filter((r) => r.channel === 'order').map((r) => String(r.id)));
 
     const read = await alice.post(`/notifications/${rows[1].id}/read`);
-    assert.equal(read.status, 204);
+    expect(read.status).toBe(204);
     const ev = await all.waitForEvent('read');
-    assert.deepEqual(JSON.parse(ev.data), { ids: [String(rows[1].id)] });
-    assert.equal(ev.id, String(rows[3].id));
+    expect(JSON.parse(ev.data)).toStrictEqual({ ids: [String(rows[1].id)] });
+    expect(ev.id).toBe(String(rows[3].id));
     const ev2 = await onlyOrders.waitForEvent('read');
-    assert.equal(ev2.id, String(rows[3].id));
+    expect(ev2.id).toBe(String(rows[3].id));
     all.close();
     onlyOrders.close();
   });
@@ -76,10 +69,7 @@ describe('stream routing', () => {
     await publisher.send(draft(a.id, 'order', 'for alice'));
     const mine = await publisher.send(draft(b.id, 'payment', 'for bob'));
     await bobStream.waitForNotifications(1);
-    assert.deepEqual(
-      bobStream.notifications.map((e) => e.id),
-      [String(mine.id)],
-    );
+    expect(bobStream.notifications.map((e) => e.id)).toStrictEqual([String(mine.id)]);
     bobStream.close();
   });
 
@@ -111,6 +101,6 @@ describe('stream routing', () => {
     );
     second.close();
     const union = [...seen, ...second.notifications.map((e) => e.id!)];
-    assert.deepEqual(union, sent);
+    expect(union).toStrictEqual(sent);
   });
 });

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TransactionRunner } from '../src/database/transaction.js';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -8,10 +7,10 @@ import { idsInDatabaseFor, publishMany, publishTo } from './support/publish.js';
 import { openStream, SseConnection } from './support/sse.js';
 
 let t: TestApp;
-before(async () => {
+beforeAll(async () => {
   t = await startTestApp({ HEARTBEAT_MS: '300', RETRY_MS: '2500', MAX_STREAMS_PER_USER: '3' });
 });
-after(async () => {
+afterAll(async () => {
   await t.close();
 });
 
@@ -30,22 +29,19 @@ describe('stream bytes', () => {
     const cursor = await newestId();
     const s = await openStream(t.baseUrl, c.cookieHeader);
     try {
-      assert.equal(s.status, 200);
-      assert.equal(s.headers['content-type'], 'text/event-stream');
-      assert.match(String(s.headers['cache-control']), /no-cache/);
-      assert.match(String(s.headers['cache-control']), /no-transform/);
-      assert.equal(s.headers['x-accel-buffering'], 'no');
-      assert.equal(s.headers['content-encoding'], undefined);
+      expect(s.status).toBe(200);
+      expect(s.headers['content-type']).toBe('text/event-stream');
+      expect(String(s.headers['cache-control'])).toMatch(/no-cache/);
+      expect(String(s.headers['cache-control'])).toMatch(/no-transform/);
+      expect(s.headers['x-accel-buffering']).toBe('no');
+      expect(s.headers['content-encoding']).toBe(undefined);
       const ready = await s.waitForEvent('ready');
-      assert.equal(ready.id, cursor);
-      assert.deepEqual(JSON.parse(ready.data), { cursor });
-      assert.equal(s.retry, 2500);
+      expect(ready.id).toBe(cursor);
+      expect(JSON.parse(ready.data)).toStrictEqual({ cursor });
+      expect(s.retry).toBe(2500);
       // The exact frame: retry, id, event and data lines, then a blank line.
       const frame = s.raw.slice(s.raw.indexOf('event: ready') - 0).split('\n\n')[0];
-      assert.deepEqual(
-        frame.split('\n').sort(),
-        [`data: {"cursor":"${cursor}"}`, 'event: ready', `id: ${cursor}`, 'retry: 2500'].sort(),
-      );
+      expect(frame.split('\n').sort()).toStrictEqual([`data: {"cursor":"${cursor}"}`, 'event: ready', `id: ${cursor}`, 'retry: 2500'].sort());
     } finally {
       s.close();
     }
@@ -64,10 +60,10 @@ describe('stream bytes', () => {
       });
       await s.waitForNotifications(1);
       const e = s.notifications[0];
-      assert.equal(e.event, 'payment');
-      assert.equal(e.id, String(row.id));
+      expect(e.event).toBe('payment');
+      expect(e.id).toBe(String(row.id));
       const json = JSON.parse(e.data);
-      assert.deepEqual(Object.keys(json).sort(), [
+      expect(Object.keys(json).sort()).toStrictEqual([
         'body',
         'channel',
         'createdAt',
@@ -78,13 +74,13 @@ describe('stream bytes', () => {
         'title',
         'type',
       ]);
-      assert.equal(json.id, String(row.id));
-      assert.equal(json.channel, 'payment');
-      assert.equal(json.type, 'payment.pending');
-      assert.equal(json.readAt, null);
-      assert.deepEqual(json.data, { orderId: '7' });
+      expect(json.id).toBe(String(row.id));
+      expect(json.channel).toBe('payment');
+      expect(json.type).toBe('payment.pending');
+      expect(json.readAt).toBe(null);
+      expect(json.data).toStrictEqual({ orderId: '7' });
       const raw = s.raw.slice(s.raw.indexOf(`id: ${row.id}\n`) - 'event: payment\n'.length);
-      assert.match(raw, new RegExp(`^event: payment\\nid: ${row.id}\\ndata: \\{[^\\n]*\\}\\n\\n`));
+      expect(raw).toMatch(new RegExp(`^event: payment\\nid: ${row.id}\\ndata: \\{[^\\n]*\\}\\n\\n`));
     } finally {
       s.close();
     }
@@ -95,7 +91,7 @@ describe('stream bytes', () => {
     const s = await openStream(t.baseUrl, c.cookieHeader);
     try {
       await s.until(() => s.comments.filter((x) => x.trim() === 'ping').length >= 2, 'two pings', 5000);
-      assert.match(s.raw, /\n: ping\n\n/);
+      expect(s.raw).toMatch(/\n: ping\n\n/);
     } finally {
       s.close();
     }
@@ -111,17 +107,17 @@ describe('stream bytes', () => {
       const row = await publishTo(t, id);
       await s1.waitForNotifications(1);
       await s2.waitForNotifications(1);
-      assert.equal((await c.post(`/notifications/${row.id}/read`)).status, 204);
+      expect((await c.post(`/notifications/${row.id}/read`)).status).toBe(204);
       const read1 = await s1.waitForEvent('read');
       const read2 = await s2.waitForEvent('read');
-      assert.deepEqual(JSON.parse(read1.data), { ids: [String(row.id)] });
-      assert.equal(read1.id, String(row.id), 'the cursor is the last notification id');
-      assert.equal(read2.id, String(row.id));
-      assert.equal((await c.post('/notifications/read-all', { channel: 'order' })).status, 204);
+      expect(JSON.parse(read1.data)).toStrictEqual({ ids: [String(row.id)] });
+      expect(read1.id).toBe(String(row.id)); // the cursor is the last notification id
+      expect(read2.id).toBe(String(row.id));
+      expect((await c.post('/notifications/read-all', { channel: 'order' })).status).toBe(204);
       await s1.until(() => s1.events.filter((e) => e.event === 'read').length === 2, 'second read event');
       const all = s1.events.filter((e) => e.event === 'read')[1];
-      assert.deepEqual(JSON.parse(all.data), { all: true, channel: 'order' });
-      assert.equal(all.id, String(row.id));
+      expect(JSON.parse(all.data)).toStrictEqual({ all: true, channel: 'order' });
+      expect(all.id).toBe(String(row.id));
     } finally {
       s1.close();
       s2.close();
@@ -150,12 +146,12 @@ describe('stream bytes', () => {
         await publishTo(t, id, { title: text.slice(0, 200), body: text, data: { text, [text.slice(0, 50)]: 'key' } });
       }
       await s.waitForNotifications(nasty.length);
-      assert.equal(s.events.filter((e) => !['ready', 'order'].includes(e.event)).length, 0, 'no injected event');
+      expect(s.events.filter((e) => !['ready', 'order'].includes(e.event)).length).toBe(0); // no injected event
       s.notifications.forEach((e, i) => {
         const json = JSON.parse(e.data);
-        assert.equal(json.body, nasty[i]);
-        assert.equal(json.title, nasty[i].slice(0, 200));
-        assert.equal(json.data.text, nasty[i]);
+        expect(json.body).toBe(nasty[i]);
+        expect(json.title).toBe(nasty[i].slice(0, 200));
+        expect(json.data.text).toBe(nasty[i]);
       });
     } finally {
       s.close();
@@ -170,21 +166,18 @@ describe('replay with Last-Event-ID', () => {
     const first = await publishTo(t, id);
     await s.waitForNotifications(1);
     const last = s.lastId!;
-    assert.equal(last, String(first.id));
+    expect(last).toBe(String(first.id));
     s.close();
     const missed = await publishMany(t, id, 500);
     const r = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: last });
     try {
       const ready = await r.waitForEvent('ready');
-      assert.equal(ready.id, last);
+      expect(ready.id).toBe(last);
       await r.waitForNotifications(500);
-      assert.deepEqual(
-        r.notifications.map((e) => e.id),
-        missed.map((m) => String(m.id)),
-      );
+      expect(r.notifications.map((e) => e.id)).toStrictEqual(missed.map((m) => String(m.id)));
       const live = await publishTo(t, id);
       await r.waitForNotifications(501);
-      assert.equal(r.notifications[500].id, String(live.id));
+      expect(r.notifications[500].id).toBe(String(live.id));
     } finally {
       r.close();
     }
@@ -200,16 +193,10 @@ describe('replay with Last-Event-ID', () => {
     });
     try {
       await q.waitForNotifications(2);
-      assert.deepEqual(
-        q.notifications.map((e) => e.id),
-        [String(rows[1].id), String(rows[2].id)],
-      );
+      expect(q.notifications.map((e) => e.id)).toStrictEqual([String(rows[1].id), String(rows[2].id)]);
       await h.waitForNotifications(1);
       await h.waitForEvent('ready');
-      assert.deepEqual(
-        h.notifications.map((e) => e.id),
-        [String(rows[2].id)],
-      );
+      expect(h.notifications.map((e) => e.id)).toStrictEqual([String(rows[2].id)]);
     } finally {
       q.close();
       h.close();
@@ -239,13 +226,9 @@ describe('replay with Last-Event-ID', () => {
     await s.until(() => seen.length + s.notifications.length >= expected.length, 'the rest');
     seen.push(...s.notifications.map((e) => e.id!));
     s.close();
-    assert.equal(new Set(seen).size, seen.length, 'no duplicate');
-    assert.deepEqual(
-      seen,
-      [...seen].sort((a, b) => Number(a) - Number(b)),
-      'ascending',
-    );
-    assert.deepEqual(seen, expected);
+    expect(new Set(seen).size).toBe(seen.length); // no duplicate
+    expect(seen).toStrictEqual([...seen].sort((a, b) => Number(a) - Number(b))); // ascending
+    expect(seen).toStrictEqual(expected);
   });
 
   it('a Last-Event-ID newer than any id: ready at the newest id, then reset unknown-cursor', async () => {
@@ -254,15 +237,12 @@ describe('replay with Last-Event-ID', () => {
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '9223372036854775807' });
     try {
       await s.waitForEvent('reset');
-      assert.deepEqual(
-        s.events.slice(0, 2).map((e) => [e.event, e.id]),
-        [
+      expect(s.events.slice(0, 2).map((e) => [e.event, e.id])).toStrictEqual([
           ['ready', newest],
           ['reset', newest],
-        ],
-      );
-      assert.deepEqual(JSON.parse(s.events[0].data), { cursor: newest });
-      assert.deepEqual(JSON.parse(s.events[1].data), { reason: 'unknown-cursor' });
+        ]);
+      expect(JSON.parse(s.events[0].data)).toStrictEqual({ cursor: newest });
+      expect(JSON.parse(s.events[1].data)).toStrictEqual({ reason: 'unknown-cursor' });
     } finally {
       s.close();
     }
@@ -276,15 +256,15 @@ describe('replay with Last-Event-ID', () => {
       [old.slice(0, 2).map((r) => r.id)],
     );
     const { RetentionService } = await import('../src/notifications/retention.service.js');
-    assert.ok((await t.app.get(RetentionService).run(90)) >= 2);
+    expect((await t.app.get(RetentionService).run(90)) >= 2).toBeTruthy();
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
     try {
       await s.waitForEvent('reset');
-      assert.equal(s.events[1].event, 'reset');
-      assert.equal(s.events[1].id, '0');
-      assert.deepEqual(JSON.parse(s.events[1].data), { reason: 'history-truncated' });
+      expect(s.events[1].event).toBe('reset');
+      expect(s.events[1].id).toBe('0');
+      expect(JSON.parse(s.events[1].data)).toStrictEqual({ reason: 'history-truncated' });
       await s.waitForNotifications(1);
-      assert.equal(s.notifications[0].id, String(old[2].id));
+      expect(s.notifications[0].id).toBe(String(old[2].id));
     } finally {
       s.close();
     }
@@ -315,19 +295,13 @@ describe('commit order', () => {
         (await t.db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount! > 0,
       'the fast writer waits for the id lock',
     );
-    assert.equal(
-      (await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [id])).rows[0].n,
-      0,
-    );
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [id])).rows[0].n).toBe(0);
     release();
     await slow;
     const fastRow = await fast;
-    assert.ok(Number(fastRow.id) > Number(firstId), 'the later commit has the larger id');
+    expect(Number(fastRow.id) > Number(firstId)).toBeTruthy(); // the later commit has the larger id
     await s.waitForNotifications(2);
-    assert.deepEqual(
-      s.notifications.map((e) => JSON.parse(e.data).title),
-      ['slow', 'fast'],
-    );
+    expect(s.notifications.map((e) => JSON.parse(e.data).title)).toStrictEqual(['slow', 'fast']);
     s.close();
   });
 });
@@ -341,10 +315,7 @@ describe('channels, preferences and limits', () => {
       await publishTo(t, id, { channel: 'order' });
       const p = await publishTo(t, id, { channel: 'payment', type: 'payment.pending' });
       await s.waitForNotifications(1);
-      assert.deepEqual(
-        s.notifications.map((e) => e.id),
-        [String(p.id)],
-      );
+      expect(s.notifications.map((e) => e.id)).toStrictEqual([String(p.id)]);
     } finally {
       s.close();
     }
@@ -353,26 +324,20 @@ describe('channels, preferences and limits', () => {
   it('muted channels are neither streamed nor replayed, except critical ones', async () => {
     const { c, id } = await user('mute@example.com');
     const put = await c.put('/preferences', { channels: { order: false } });
-    assert.equal(put.status, 200);
-    assert.deepEqual(put.body, { channels: { order: false, payment: true, system: true } });
-    assert.deepEqual((await c.get('/preferences')).body, put.body);
+    expect(put.status).toBe(200);
+    expect(put.body).toStrictEqual({ channels: { order: false, payment: true, system: true } });
+    expect((await c.get('/preferences')).body).toStrictEqual(put.body);
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
     await s.waitForEvent('ready');
     await publishTo(t, id, { channel: 'order', title: 'muted' });
     const crit = await publishTo(t, id, { channel: 'order', severity: 'critical', title: 'critical' });
     const pay = await publishTo(t, id, { channel: 'payment', title: 'payment' });
     await s.waitForNotifications(2);
-    assert.deepEqual(
-      s.notifications.map((e) => e.id),
-      [String(crit.id), String(pay.id)],
-    );
+    expect(s.notifications.map((e) => e.id)).toStrictEqual([String(crit.id), String(pay.id)]);
     s.close();
     const r = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
     await r.waitForNotifications(2);
-    assert.deepEqual(
-      r.notifications.map((e) => e.id),
-      [String(crit.id), String(pay.id)],
-    );
+    expect(r.notifications.map((e) => e.id)).toStrictEqual([String(crit.id), String(pay.id)]);
     r.close();
   });
 
@@ -382,8 +347,8 @@ describe('channels, preferences and limits', () => {
     for (let i = 0; i < 3; i++) open.push(await openStream(t.baseUrl, c.cookieHeader));
     await Promise.all(open.map((s) => s.waitForEvent('ready')));
     const denied = await openStream(t.baseUrl, c.cookieHeader);
-    assert.equal(denied.status, 429);
-    assert.equal(JSON.parse(denied.body).statusCode, 429);
+    expect(denied.status).toBe(429);
+    expect(JSON.parse(denied.body).statusCode).toBe(429);
     open[0].close();
     await waitUntil(async () => {
       const s = await openStream(t.baseUrl, c.cookieHeader);
@@ -398,10 +363,10 @@ describe('channels, preferences and limits', () => {
     const cookie = c.cookieHeader;
     const s = await openStream(t.baseUrl, cookie);
     await s.waitForEvent('ready');
-    assert.equal((await c.post('/auth/logout')).status, 204);
+    expect((await c.post('/auth/logout')).status).toBe(204);
     await s.waitForEnd();
     const again = await openStream(t.baseUrl, cookie);
-    assert.equal(again.status, 401);
+    expect(again.status).toBe(401);
   });
 });
 
@@ -420,44 +385,44 @@ describe('bad input', () => {
       '',
     ]) {
       const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: bad });
-      assert.equal(s.status, 400, `Last-Event-ID ${JSON.stringify(bad)}`);
-      assert.equal(s.headers['content-type']?.startsWith('application/json'), true);
-      assert.equal(JSON.parse(s.body).statusCode, 400);
+      expect(s.status).toBe(400); // `Last-Event-ID ${JSON.stringify(bad)}`
+      expect(s.headers['content-type']?.startsWith('application/json')).toBe(true);
+      expect(JSON.parse(s.body).statusCode).toBe(400);
     }
     for (const query of ['lastEventId=abc', 'lastEventId=%201', 'lastEventId=1&lastEventId=2']) {
       const q = await openStream(t.baseUrl, c.cookieHeader, { query });
-      assert.equal(q.status, 400, query);
+      expect(q.status).toBe(400); // query
     }
     for (const channels of ['sms', 'order,sms', '', 'order,']) {
       const s = await openStream(t.baseUrl, c.cookieHeader, { channels });
-      assert.equal(s.status, 400, `channels=${channels}`);
-      assert.match(JSON.parse(s.body).message, /Unknown channel/);
+      expect(s.status).toBe(400); // `channels=${channels}`
+      expect(JSON.parse(s.body).message).toMatch(/Unknown channel/);
     }
-    assert.equal((await c.get('/auth/me')).status, 200, 'server unaffected');
+    expect((await c.get('/auth/me')).status).toBe(200); // server unaffected
   });
 
   it('without a session the stream is 401 JSON', async () => {
     const s = await SseConnection.open(`${t.baseUrl}/notifications/stream`);
-    assert.equal(s.status, 401);
-    assert.deepEqual(JSON.parse(s.body), { statusCode: 401, message: 'Authentication required' });
+    expect(s.status).toBe(401);
+    expect(JSON.parse(s.body)).toStrictEqual({ statusCode: 401, message: 'Authentication required' });
   });
 
   it('inbox: limit 0 / 1000 / text, bad before, unknown channel, non-numeric ids: 400', async () => {
     const { c } = await user('badinbox@example.com');
     for (const q of ['limit=0', 'limit=1000', 'limit=abc', 'before=abc', 'before=-1', 'channel=sms', 'unread=maybe']) {
       const res = await c.get(`/notifications?${q}`);
-      assert.equal(res.status, 400, q);
-      assert.equal(res.body.statusCode, 400);
+      expect(res.status).toBe(400); // q
+      expect(res.body.statusCode).toBe(400);
     }
     for (const idText of ['abc', '0', '-1', '1.5', '99999999999999999999']) {
       const res = await c.post(`/notifications/${idText}/read`);
-      assert.equal(res.status, 400, idText);
+      expect(res.status).toBe(400); // idText
     }
-    assert.equal((await c.post('/notifications/read-all', { channel: 'sms' })).status, 400);
-    assert.equal((await c.post('/notifications/read-all', { extra: 1 })).status, 400);
-    assert.equal((await c.put('/preferences', { channels: { sms: false } })).status, 400);
-    assert.equal((await c.put('/preferences', { channels: { order: 'no' } })).status, 400);
-    assert.equal((await c.put('/preferences', {})).status, 400);
+    expect((await c.post('/notifications/read-all', { channel: 'sms' })).status).toBe(400);
+    expect((await c.post('/notifications/read-all', { extra: 1 })).status).toBe(400);
+    expect((await c.put('/preferences', { channels: { sms: false } })).status).toBe(400);
+    expect((await c.put('/preferences', { channels: { order: 'no' } })).status).toBe(400);
+    expect((await c.put('/preferences', {})).status).toBe(400);
   });
 });
 

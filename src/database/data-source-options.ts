@@ -1,13 +1,6 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DataSourceOptions } from 'typeorm';
-
-const here = dirname(fileURLToPath(import.meta.url));
-/** Compiled migrations: dist/migrations, next to dist/src. */
-export const MIGRATIONS_GLOB = join(here, '..', '..', 'migrations', '*.js');
-
-/** Every `*.entity.js` under dist/src: each module owns its entities' files. */
-export const ENTITIES_GLOB = join(here, '..', '**', '*.entity.js');
+import { MIGRATIONS } from '../../migrations/index.js';
+import { UserEntity } from '../users/user.entity.js';
 
 /**
  * The one description of the database, shared by the app (TypeOrmModule) and
@@ -17,8 +10,8 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
   return {
     type: 'postgres',
     url,
-    entities: [ENTITIES_GLOB],
-    migrations: [MIGRATIONS_GLOB],
+    entities: [UserEntity],
+    migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,
     migrationsRun: false,

@@ -1,10 +1,8 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DIST, PROJECT_ROOT as ROOT } from '../common/paths.js';
 
-/** The project root, from dist/src/web/. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Only this origin's own files and API: no inline script or style, no
@@ -49,8 +47,8 @@ export function serveInboxPage(app: NestExpressApplication): void {
     setHeaders: securityHeaders,
   };
   app.useStaticAssets(join(ROOT, 'public'), { prefix: '/assets/', ...options });
-  app.useStaticAssets(join(ROOT, 'dist/public'), { prefix: '/assets/', ...options });
-  app.useStaticAssets(join(ROOT, 'dist/client'), { prefix: '/client/', ...options });
+  app.useStaticAssets(join(DIST, 'public'), { prefix: '/assets/', ...options });
+  app.useStaticAssets(join(DIST, 'client'), { prefix: '/client/', ...options });
   const index = join(ROOT, 'public/index.html');
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (req.path !== '/' || (req.method !== 'GET' && req.method !== 'HEAD')) return next();

@@ -6,7 +6,7 @@ import type { Channel } from '../../src/notifications/notification.types.js';
 import { Client } from './http.js';
 
 /** Screenshots and other evidence of the browser tests (gitignored). */
-export const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 /**
  * How long any one awaited page state may take. Generous on purpose: on a

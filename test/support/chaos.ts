@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -8,7 +8,7 @@ import { Client } from './http.js';
 import { RedisServer } from './redis.js';
 import { ResumingClient } from './resuming-client.js';
 
-const PUBLISHER_JS = fileURLToPath(new URL('./chaos-publisher.js', import.meta.url));
+const PUBLISHER_JS = fileURLToPath(new URL('../../dist/test/support/chaos-publisher.js', import.meta.url));
 
 export interface ChaosOptions {
   bus: 'postgres' | 'redis';
@@ -159,7 +159,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const { rows } = await db.query(
           `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'notifications-bus' AND datname = current_database()`,
         );
-        assert.ok(rows.length >= instanceCount - 1, `found the listening connections (${rows.length})`);
+        expect(rows.length >= instanceCount - 1).toBeTruthy(); // `found the listening connections (${rows.length})`
         log(`pg_terminate_backend on ${rows.length} listening connections`);
       } else {
         await redis!.kill();
@@ -235,7 +235,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     clients.forEach((c, i) => {
       const want = expected.get(userIds[Math.floor(i / clientsPerUser)])!;
       // Nothing but its user's notifications, exactly, in order.
-      assert.deepEqual(c.received, want, `${c.name}: received ≠ the database (${c.received.length} vs ${want.length})`);
+      expect(c.received).toStrictEqual(want); // `${c.name}: received ≠ the database (${c.received.length} vs ${want.length})`
     });
     return report;
   } finally {

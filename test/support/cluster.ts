@@ -10,7 +10,7 @@ import { freePort } from '../../src/database/embedded-postgres.js';
  * process on its own port, against one database: what runs behind a load
  * balancer. They share SESSION_SECRET, so a cookie from one works on all.
  */
-export const MAIN_JS = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+export const MAIN_JS = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 export const SESSION_SECRET = 'cluster-secret-cluster-secret-cluster-0123';
 export const ADMIN_EMAIL = 'admin@example.com';
 export const ADMIN_PASSWORD = 'admin-password-1';

@@ -1,6 +1,5 @@
-import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freshDatabase } from './app.js';
@@ -28,7 +27,7 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
     let redis: string | undefined;
     const resuming: ResumingClient[] = [];
 
-    before(async () => {
+    beforeAll(async () => {
       database = await freshDatabase();
       db = new pg.Pool({ connectionString: database.url, max: 2 });
       redis = await redisUrl();
@@ -43,7 +42,7 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       });
     });
 
-    after(async () => {
+    afterAll(async () => {
       resuming.forEach((c) => c.stop());
       await publisher?.close();
       await Promise.all([a?.stop(), b?.stop()]);
@@ -69,7 +68,7 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
         await instance.waitHealthy();
         const res = await fetch(`${instance.baseUrl}/health`);
         const body = (await res.json()) as { info: { bus: { bus: string } } };
-        assert.equal(body.info.bus.bus, bus);
+        expect(body.info.bus.bus).toBe(bus);
       }
     });
 
@@ -80,7 +79,7 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const bobUser = await bob.signUp('bob@example.com');
       const aliceOnB = await openStream(b.baseUrl, alice.cookieHeader, { lastEventId: '0' });
       const bobOnA = await openStream(a.baseUrl, bob.cookieHeader, { lastEventId: '0' });
-      assert.equal(aliceOnB.status, 200);
+      expect(aliceOnB.status).toBe(200);
       await aliceOnB.waitForEvent('ready');
       await bobOnA.waitForEvent('ready');
 
@@ -93,23 +92,14 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
 
       await aliceOnB.waitForNotifications(3);
       await bobOnA.waitForNotifications(1);
-      assert.deepEqual(
-        aliceOnB.notifications.map((e) => e.id),
-        aliceIds,
-      );
-      assert.deepEqual(
-        bobOnA.notifications.map((e) => e.id),
-        bobIds,
-      );
-      assert.deepEqual(JSON.parse(aliceOnB.notifications[0].data).title, 'Notification 1');
+      expect(aliceOnB.notifications.map((e) => e.id)).toStrictEqual(aliceIds);
+      expect(bobOnA.notifications.map((e) => e.id)).toStrictEqual(bobIds);
+      expect(JSON.parse(aliceOnB.notifications[0].data).title).toStrictEqual('Notification 1');
       // One more for alice: had bob's leaked onto her stream, it would show up before it.
       const [last] = await publisher.publish([draft(aliceUser.id, 5)]);
       await aliceOnB.waitForNotifications(4);
-      assert.deepEqual(
-        aliceOnB.notifications.map((e) => e.id),
-        [...aliceIds, last],
-      );
-      assert.equal(bobOnA.notifications.length, 1);
+      expect(aliceOnB.notifications.map((e) => e.id)).toStrictEqual([...aliceIds, last]);
+      expect(bobOnA.notifications.length).toBe(1);
       aliceOnB.close();
       bobOnA.close();
     });
@@ -120,14 +110,11 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const onB = await openStream(b.baseUrl, jane.cookieHeader);
       await onB.waitForEvent('ready');
       const id = await insertUnannounced(db, user.id);
-      assert.equal(onB.notifications.length, 0);
+      expect(onB.notifications.length).toBe(0);
       const cut = await cutBusConnections(bus, db, redis);
-      assert.ok(cut >= 2, `cut the bus connections of both instances (${cut})`);
+      expect(cut >= 2).toBeTruthy(); // `cut the bus connections of both instances (${cut})`
       await onB.waitForNotifications(1, 15_000);
-      assert.deepEqual(
-        onB.notifications.map((e) => e.id),
-        [id],
-      );
+      expect(onB.notifications.map((e) => e.id)).toStrictEqual([id]);
       onB.close();
     });
 
@@ -143,17 +130,17 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const otherOnB = await openStream(b.baseUrl, otherSession.cookieHeader);
       await otherOnB.waitForEvent('ready');
 
-      assert.equal((await carol.post('/auth/logout')).status, 204);
+      expect((await carol.post('/auth/logout')).status).toBe(204);
       await onB.waitForEnd(1000);
       const again = await openStream(b.baseUrl, cookie);
-      assert.equal(again.status, 401);
-      assert.equal(otherOnB.ended, false, 'the other session’s stream is not touched');
+      expect(again.status).toBe(401);
+      expect(otherOnB.ended).toBe(false); // the other session’s stream is not touched
       otherOnB.close();
     });
 
     it('an admin disabling a user on A ends their streams on A and B; reconnects get 401; enabling lets them sign in again', async () => {
       const admin = new Client(a.baseUrl);
-      assert.equal((await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status, 200);
+      expect((await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status).toBe(200);
       const dave = new Client(a.baseUrl);
       const daveUser = await dave.signUp('dave@example.com');
       const streams = await Promise.all([
@@ -167,8 +154,8 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       await erinOnB.waitForEvent('ready');
 
       const res = await admin.request('PATCH', `/admin/users/${daveUser.id}`, { disabled: true });
-      assert.equal(res.status, 200);
-      assert.deepEqual(res.body, {
+      expect(res.status).toBe(200);
+      expect(res.body).toStrictEqual({
         id: daveUser.id,
         email: 'dave@example.com',
         role: 'user',
@@ -176,19 +163,15 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
         disabled: true,
       });
       await Promise.all(streams.map((s) => s.waitForEnd(1000)));
-      assert.equal((await openStream(b.baseUrl, dave.cookieHeader)).status, 401);
-      assert.equal((await on(dave, b).get('/auth/me')).status, 401);
-      assert.equal(
-        (await new Client(b.baseUrl).login('dave@example.com')).status,
-        401,
-        'a disabled user cannot sign in',
-      );
-      assert.equal(erinOnB.ended, false, 'another user’s stream is not touched');
+      expect((await openStream(b.baseUrl, dave.cookieHeader)).status).toBe(401);
+      expect((await on(dave, b).get('/auth/me')).status).toBe(401);
+      expect((await new Client(b.baseUrl).login('dave@example.com')).status).toBe(401); // a disabled user cannot sign in
+      expect(erinOnB.ended).toBe(false); // another user’s stream is not touched
 
       const enabled = await on(admin, b).request('PATCH', `/admin/users/${daveUser.id}`, { disabled: false });
-      assert.equal(enabled.status, 200);
-      assert.equal(enabled.body.disabled, false);
-      assert.equal((await new Client(b.baseUrl).login('dave@example.com')).status, 200);
+      expect(enabled.status).toBe(200);
+      expect(enabled.body.disabled).toBe(false);
+      expect((await new Client(b.baseUrl).login('dave@example.com')).status).toBe(200);
       erinOnB.close();
     });
 
@@ -200,13 +183,13 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const onA = await openStream(a.baseUrl, frank.cookieHeader);
       await onA.waitForEvent('ready');
       const res = await admin.request('PATCH', `/admin/users/${frankUser.id}`, { role: 'admin' });
-      assert.equal(res.status, 200);
-      assert.equal(res.body.role, 'admin');
+      expect(res.status).toBe(200);
+      expect(res.body.role).toBe('admin');
       await onA.waitForEnd(1000);
-      assert.equal((await openStream(a.baseUrl, frank.cookieHeader)).status, 401);
+      expect((await openStream(a.baseUrl, frank.cookieHeader)).status).toBe(401);
       const again = new Client(a.baseUrl);
-      assert.equal((await again.login('frank@example.com')).status, 200);
-      assert.equal((await again.get('/auth/me')).body.role, 'admin');
+      expect((await again.login('frank@example.com')).status).toBe(200);
+      expect((await again.get('/auth/me')).body.role).toBe('admin');
     });
 
     it('PATCH /admin/users/:id: 400 on bad input, 404 for no such user, 409 on oneself, 403 for a non-admin', async () => {
@@ -215,19 +198,19 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const gina = new Client(a.baseUrl);
       const ginaUser = await gina.signUp('gina@example.com');
       const patch = (c: Client, id: string, body: unknown) => c.request('PATCH', `/admin/users/${id}`, body);
-      assert.equal((await patch(admin, ginaUser.id, {})).status, 400);
-      assert.equal((await patch(admin, ginaUser.id, { role: 'root' })).status, 400);
-      assert.equal((await patch(admin, ginaUser.id, { disabled: 'yes' })).status, 400);
-      assert.equal((await patch(admin, ginaUser.id, { disabled: true, extra: 1 })).status, 400);
-      assert.equal((await patch(admin, 'abc', { disabled: true })).status, 400);
-      assert.equal((await patch(admin, '999999', { disabled: true })).status, 404);
-      assert.equal((await patch(admin, me.id, { role: 'user' })).status, 409);
-      assert.equal((await patch(gina, ginaUser.id, { role: 'admin' })).status, 403);
-      assert.equal((await patch(admin, ginaUser.id, { disabled: true })).status, 200);
+      expect((await patch(admin, ginaUser.id, {})).status).toBe(400);
+      expect((await patch(admin, ginaUser.id, { role: 'root' })).status).toBe(400);
+      expect((await patch(admin, ginaUser.id, { disabled: 'yes' })).status).toBe(400);
+      expect((await patch(admin, ginaUser.id, { disabled: true, extra: 1 })).status).toBe(400);
+      expect((await patch(admin, 'abc', { disabled: true })).status).toBe(400);
+      expect((await patch(admin, '999999', { disabled: true })).status).toBe(404);
+      expect((await patch(admin, me.id, { role: 'user' })).status).toBe(409);
+      expect((await patch(gina, ginaUser.id, { role: 'admin' })).status).toBe(403);
+      expect((await patch(admin, ginaUser.id, { disabled: true })).status).toBe(200);
       const { rows } = await db.query(`SELECT role, disabled_at IS NOT NULL AS disabled FROM users WHERE id = $1`, [
         ginaUser.id,
       ]);
-      assert.deepEqual(rows[0], { role: 'user', disabled: true }, 'only the valid request changed anything');
+      expect(rows[0]).toStrictEqual({ role: 'user', disabled: true }); // only the valid request changed anything
     });
 
     it('SIGTERM during streaming: the instance stops accepting, ends its streams, exits 0; clients resume on B without loss', async () => {
@@ -288,15 +271,12 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       const exit = await a.exited;
       publishing = false;
       await publishLoop;
-      assert.deepEqual(exit, { code: 0, signal: null }, a.output.slice(-3000));
+      expect(exit).toStrictEqual({ code: 0, signal: null }); // a.output.slice(-3000)
       // Refused, or reset if it raced the closing of the listening socket: either way a browser retries.
-      assert.match(probes[probes.length - 1], /ECONNREFUSED|ECONNRESET/);
-      assert.ok(
-        probes.slice(0, -1).every((p) => p === '200'),
-        probes.join(','),
-      );
+      expect(probes[probes.length - 1]).toMatch(/ECONNREFUSED|ECONNRESET/);
+      expect(probes.slice(0, -1).every((p) => p === '200')).toBeTruthy(); // probes.join(',')
       const signIn = await inFlight;
-      assert.ok(signIn === '200' || signIn.startsWith('connection error'), `the request in flight: ${signIn}`);
+      expect(signIn === '200' || signIn.startsWith('connection error')).toBeTruthy(); // `the request in flight: ${signIn}`
       console.log(`# ${bus}: request in flight during SIGTERM: ${signIn}; probes: ${probes.join(',')}`);
 
       for (const { user } of users) {
@@ -304,17 +284,14 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
         for (const c of clients.filter((x) => x.name.startsWith(user.email))) {
           await c.until(() => c.received.length >= expected.length, `${expected.length} notifications`, 15_000);
           c.stop();
-          assert.equal(c.duplicates, 0, `${c.name} duplicates`);
-          assert.equal(c.outOfOrder, 0, `${c.name} out of order`);
-          assert.deepEqual(c.received, expected, `${c.name} received exactly its user's notifications`);
-          assert.ok(c.connects >= 2, `${c.name} resumed on B`);
-          assert.ok(
-            c.problems.every((p) => !/: [45]\d\d$/.test(p)),
-            `${c.name}: ${c.problems.join(', ')}`,
-          );
+          expect(c.duplicates).toBe(0); // `${c.name} duplicates`
+          expect(c.outOfOrder).toBe(0); // `${c.name} out of order`
+          expect(c.received).toStrictEqual(expected); // `${c.name} received exactly its user's notifications`
+          expect(c.connects >= 2).toBeTruthy(); // `${c.name} resumed on B`
+          expect(c.problems.every((p) => !/: [45]\d\d$/.test(p))).toBeTruthy(); // `${c.name}: ${c.problems.join(', ')}`
         }
       }
-      assert.ok(published >= 80);
+      expect(published >= 80).toBeTruthy();
     });
   });
 }

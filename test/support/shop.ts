@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { expect } from '@jest/globals';
 import type { TestApp } from './app.js';
 import { Client } from './http.js';
 import { openStream, type SseConnection } from './sse.js';
@@ -14,14 +14,14 @@ export async function signedIn(t: TestApp, email: string): Promise<{ client: Cli
 export async function adminClient(t: TestApp): Promise<Client> {
   const admin = new Client(t.baseUrl);
   const res = await admin.login(t.adminEmail, t.adminPassword);
-  assert.equal(res.status, 200, 'admin login');
+  expect(res.status).toBe(200); // admin login
   return admin;
 }
 
 /** A live stream of this client's session, past its `ready` event (so nothing later is missed). */
 export async function liveStream(t: TestApp, client: Client): Promise<SseConnection> {
   const conn = await openStream(t.baseUrl, client.cookieHeader);
-  assert.equal(conn.status, 200, `stream: ${conn.raw}`);
+  expect(conn.status).toBe(200); // `stream: ${conn.raw}`
   await conn.waitForEvent('ready');
   return conn;
 }
@@ -83,13 +83,13 @@ export async function assertOnlyMarker(
   const orderId = await sendMarker();
   await conn.waitForNotifications(before + 1);
   const got = received(conn).slice(before);
-  assert.equal(got.length, 1, `expected only the marker, got ${JSON.stringify(got.map((g) => g.json.type))}`);
-  assert.equal(got[0].json.data.orderId, orderId);
+  expect(got.length).toBe(1); // `expected only the marker, got ${JSON.stringify(got.map((g) => g.json.type))}`
+  expect(got[0].json.data.orderId).toBe(orderId);
 }
 
 /** Places an order for `client` and returns its id. */
 export async function placeOrder(client: Client, items = ITEMS): Promise<string> {
   const res = await client.post('/orders', { items });
-  assert.equal(res.status, 201, res.text);
+  expect(res.status).toBe(201); // res.text
   return res.body.id;
 }

@@ -1,0 +1,10 @@
+/**
+ * Every migration, in order. Listed by hand rather than found by a glob: the same list works
+ * compiled (`npm start`), from source (Jest) and in a bundle, and a migration that is not
+ * listed here does not run — add each new one.
+ */
+import { UsersAndSessions1763769600000 } from './1763769600000-UsersAndSessions.js';
+import { Notifications1763769700000 } from './1763769700000-Notifications.js';
+import { OrdersAndPayments1763771000000 } from './1763771000000-OrdersAndPayments.js';
+
+export const MIGRATIONS = [UsersAndSessions1763769600000, Notifications1763769700000, OrdersAndPayments1763771000000];
