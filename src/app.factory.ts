@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ValidationError } from 'class-validator';
 import type { Pool } from 'pg';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
@@ -36,11 +36,23 @@ export async function createApp(
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
   const logger = createLogger(config.logLevel, options.logDestination);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
-    bodyParser: false,
-    forceCloseConnections: true,
-    logger: new PinoNestLogger(logger),
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, databaseUrl),
+    nestApplicationOptions(logger),
+  );
+  return configureApp(app, config, logger);
+}
+
+/** Options for Nest's application: ours parse bodies, log through pino, and end open streams on close. */
+export function nestApplicationOptions(logger: Logger) {
+  return { bodyParser: false, forceCloseConnections: true, logger: new PinoNestLogger(logger) };
+}
+
+/**
+ * Everything around the module: middleware order, pipes, filter, docs. Shared by
+ * `createApp` and by tests that build the module with `@nestjs/testing`.
+ */
+export function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): NestExpressApplication {
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.disable('x-powered-by');
   app.use(httpLogger(logger));

@@ -4,7 +4,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createApp } from '../../src/app.factory.js';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import { configureApp, nestApplicationOptions } from '../../src/app.factory.js';
+import { AppModule } from '../../src/app.module.js';
+import { createLogger } from '../../src/logging/logging.js';
 import { AuthService } from '../../src/auth/auth.service.js';
 import { loadConfig } from '../../src/config/env.js';
 import { ensureDatabase } from '../../src/database/ensure-database.js';
@@ -64,7 +68,15 @@ export async function startTestApp(
     LOG_LEVEL: 'error',
     ...env,
   });
-  const app = await createApp(config, dbHandle.url);
+  // The real module through @nestjs/testing (so a test may override a provider), configured
+  // exactly as `createApp` configures what ships.
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, dbHandle.url)] }).compile();
+  const logger = createLogger(config.logLevel);
+  const app = configureApp(
+    moduleRef.createNestApplication<NestExpressApplication>(nestApplicationOptions(logger)),
+    config,
+    logger,
+  );
   await app.get(AuthService).ensureBootstrapAdmin();
   await app.listen(options.port ?? 0, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address();
