@@ -15,7 +15,12 @@ const redisUrl = process.env.TEST_REDIS_URL || process.env.REDIS_URL;
 const extras = [
   { suffix: '.redis.test.ts', name: 'Redis bus', ok: !!redisUrl, hint: 'set TEST_REDIS_URL=redis://…' },
   { suffix: '.nginx.test.ts', name: 'nginx proxy', ok: onPath('nginx'), hint: 'apt-get install nginx' },
-  { suffix: '.browser.test.ts', name: 'browser', ok: existsSync('/usr/bin/chromium'), hint: 'apt-get install chromium' },
+  {
+    suffix: '.browser.test.ts',
+    name: 'browser',
+    ok: existsSync('/usr/bin/chromium'),
+    hint: 'apt-get install chromium',
+  },
 ];
 const ignored = ['/node_modules/', '/dist/'];
 for (const extra of extras) {

@@ -145,7 +145,7 @@ function onBytes(s: Stream, nread: number): void {
     text = text.slice(end + 4);
   }
   // Events end with a blank line; HTTP chunk-size lines between writes never contain one.
-  let buf = s.carry.length ? s.carry + text : text;
+  const buf = s.carry.length ? s.carry + text : text;
   let from = 0;
   for (;;) {
     const end = buf.indexOf('\n\n', from);
@@ -154,7 +154,6 @@ function onBytes(s: Stream, nread: number): void {
     from = end + 2;
   }
   s.carry = from === 0 ? buf : buf.slice(from);
-  buf = '';
 }
 
 function connect(target: Target, s: Stream, extraHeaders: Record<string, string> = {}): Promise<void> {

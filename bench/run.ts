@@ -106,7 +106,7 @@ function cleanup(): Promise<void> {
     // Killed and waited for (reaped), so nothing is left behind, not even a zombie.
     await Promise.all(
       [...children].map((child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return undefined;
+        if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
         const exited = new Promise<void>((r) => child.once('exit', () => r()));
         child.kill('SIGKILL');
         return Promise.race([exited, sleep(5000)]);

@@ -128,7 +128,9 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     expect(await adminPage.textContent('#broadcast-error')).toBe(said.charAt(0).toUpperCase() + said.slice(1)); // as a sentence
     expect(await adminPage.isVisible('#broadcast-dialog[open]')).toBe(true);
     expect(await adminPage.getAttribute(`${form} [name=title]`, 'aria-invalid')).toBe('true');
-    expect(await adminPage.inputValue(`${form} [name=body]`)).toBe('Checkout will be unavailable from 02:00 to 02:30 UTC.');
+    expect(await adminPage.inputValue(`${form} [name=body]`)).toBe(
+      'Checkout will be unavailable from 02:00 to 02:30 UTC.',
+    );
     expect(await adminPage.isEnabled(submit)).toBe(true);
     expect(await broadcastsSent()).toStrictEqual([]);
     await screenshot(adminPage, 'admin-broadcast-error');
@@ -159,7 +161,9 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     for (const page of [userPage, adminPage]) {
       const id = await shownTitled(page, 'Scheduled maintenance tonight');
       expect(await page.getAttribute(`.item[data-id="${id}"]`, 'data-severity')).toBe('warning');
-      expect(await page.textContent(`.item[data-id="${id}"] .item-body`)).toBe('Checkout will be unavailable from 02:00 to 02:30 UTC.');
+      expect(await page.textContent(`.item[data-id="${id}"] .item-body`)).toBe(
+        'Checkout will be unavailable from 02:00 to 02:30 UTC.',
+      );
       await badges(page, { order: 0, payment: 0, system: 1 });
     }
     expect(await broadcastsSent()).toStrictEqual(['Scheduled maintenance tonight']); // sent once, the bad one not at all

@@ -64,9 +64,9 @@ describe('npm run bench -- --smoke', () => {
       expect(exitCode).toBe(0); // output.slice(-3000)
       const s = report.servers[kind];
       expect(s.idle.map((x: any) => [x.streams, x.failed])).toStrictEqual([
-          [100, 0],
-          [200, 0],
-        ]);
+        [100, 0],
+        [200, 0],
+      ]);
       for (const f of s.fanout) {
         expect(f.missing).toBe(0); // `${kind} fan-out to ${f.streams}`
         for (const r of f.rounds) expect(r.n).toBe(f.streams);
@@ -89,8 +89,7 @@ describe('npm run bench -- --smoke', () => {
 
   it('leaves no process and no directory behind', () => {
     expect(exitCode).toBe(0); // output.slice(-3000)
-    for (const kind of ['app', 'bare', 'naive'])
-      expect(gone(report.servers[kind].pid)).toBeTruthy(); // `${kind} process still running`
+    for (const kind of ['app', 'bare', 'naive']) expect(gone(report.servers[kind].pid)).toBeTruthy(); // `${kind} process still running`
     expect(gone(report.cleanup.loadPid)).toBeTruthy(); // load process still running
     expect(existsSync(report.cleanup.tmpDir)).toBe(false);
   });

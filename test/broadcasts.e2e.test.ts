@@ -186,7 +186,9 @@ describe('audiences', () => {
     });
     expect(sent.audience).toStrictEqual({ kind: 'users', userIds: [bea.id] });
     await beaStream.waitForNotifications(1);
-    expect(received(beaStream).map((g) => [g.event, g.json.id, g.json.title])).toStrictEqual([['system', sent.id, 'Just for Bea']]);
+    expect(received(beaStream).map((g) => [g.event, g.json.id, g.json.title])).toStrictEqual([
+      ['system', sent.id, 'Just for Bea'],
+    ]);
     await assertOnlyMarker(calStream, () => placeOrder(cal.client), 0);
     expect((await cal.client.post(`/notifications/${sent.id}/read`)).status).toBe(404);
     beaStream.close();
@@ -203,7 +205,9 @@ describe('audiences', () => {
       expiresAt,
     });
     expect(sent.expiresAt).toBe(expiresAt);
-    expect((await dee.client.get('/notifications')).body.items.map((n: { id: string }) => n.id)).toStrictEqual([sent.id]);
+    expect((await dee.client.get('/notifications')).body.items.map((n: { id: string }) => n.id)).toStrictEqual([
+      sent.id,
+    ]);
 
     // Let the hour pass.
     await t.db.query(`UPDATE notifications SET expires_at = now() - interval '1 minute' WHERE id = $1`, [sent.id]);

@@ -143,17 +143,19 @@ describe('client fetch transport against the real server', () => {
     const received = s.seen.notifications.map((n) => n.id);
     expect(received).toStrictEqual(stored); // every stored notification exactly once, in id order
     expect(s.seen.notifications.map((n) => n.title)).toStrictEqual([
-        'before 1',
-        'before 2',
-        'before 3',
-        'while down 1',
-        'while down 2',
-        'while down 3',
-        'while down 4',
-        'after 1',
-        'after 2',
-      ]);
-    expect(s.seen.orders.map((n) => n.title)).toStrictEqual(s.seen.notifications.filter((n) => n.channel === 'order').map((n) => n.title));
+      'before 1',
+      'before 2',
+      'before 3',
+      'while down 1',
+      'while down 2',
+      'while down 3',
+      'while down 4',
+      'after 1',
+      'after 2',
+    ]);
+    expect(s.seen.orders.map((n) => n.title)).toStrictEqual(
+      s.seen.notifications.filter((n) => n.channel === 'order').map((n) => n.title),
+    );
     expect(s.stream.lastEventId).toBe(stored.at(-1));
     s.stream.close();
     expect(s.stream.state).toBe('closed');

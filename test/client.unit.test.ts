@@ -22,8 +22,12 @@ describe('backoffDelay', () => {
   it('never goes under the server retry, doubles per attempt, and stays within the cap', () => {
     for (const r of [0, 0.25, 0.5, 0.999]) {
       const random = () => r;
-      expect(backoffDelay(0, 3000, 30_000, random) >= 3000 && backoffDelay(0, 3000, 30_000, random) <= 6000).toBeTruthy();
-      expect(backoffDelay(2, 3000, 30_000, random) >= 12_000 && backoffDelay(2, 3000, 30_000, random) <= 24_000).toBeTruthy();
+      expect(
+        backoffDelay(0, 3000, 30_000, random) >= 3000 && backoffDelay(0, 3000, 30_000, random) <= 6000,
+      ).toBeTruthy();
+      expect(
+        backoffDelay(2, 3000, 30_000, random) >= 12_000 && backoffDelay(2, 3000, 30_000, random) <= 24_000,
+      ).toBeTruthy();
       for (const attempt of [4, 10, 60]) {
         const d = backoffDelay(attempt, 3000, 30_000, random);
         expect(d >= 15_000 && d <= 30_000).toBeTruthy(); // `attempt ${attempt}: ${d}`

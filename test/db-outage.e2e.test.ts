@@ -99,7 +99,11 @@ describe('PostgreSQL stopped and started under running instances', () => {
       };
       for (const [what, answer] of Object.entries(during)) {
         // the route's name in the comparison, so a failure says which one answered what
-        expect([what, answer.status, 'text' in answer ? answer.text : answer.raw]).toStrictEqual([what, 503, expect.anything()]);
+        expect([what, answer.status, 'text' in answer ? answer.text : answer.raw]).toStrictEqual([
+          what,
+          503,
+          expect.anything(),
+        ]);
       }
       expect(during.me.body).toStrictEqual({ statusCode: 503, message: 'Service temporarily unavailable' });
       expect((await fetch(`${b.baseUrl}/health`)).status).toBe(503);
@@ -186,8 +190,7 @@ describe('PostgreSQL stopped and started under running instances', () => {
       expect((await carol.post('/auth/logout')).status).toBe(204);
       // The 5-second check times out, each instance opens a new listener and catches up.
       await Promise.all(streams.map((s) => s.waitForNotifications(1, 30_000)));
-      for (const s of streams)
-        expect(s.notifications.map((e) => e.id)).toStrictEqual([id]);
+      for (const s of streams) expect(s.notifications.map((e) => e.id)).toStrictEqual([id]);
       // B re-checked its open streams against the database after reconnecting.
       await carolOnB.waitForEnd(10_000);
       expect(streams[1].ended).toBe(false); // a stream whose session is valid stays

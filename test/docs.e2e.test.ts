@@ -82,8 +82,18 @@ const CONTRACT_ROUTES = [
 describe('OpenAPI document at /docs-json', () => {
   it('declares the cookie session and the X-CSRF-Token header as security schemes', () => {
     expect(doc.openapi).toMatch(/^3\./);
-    expect({ ...doc.components.securitySchemes.session, description: undefined }).toStrictEqual({ type: 'apiKey', in: 'cookie', name: 'sid', description: undefined });
-    expect({ ...doc.components.securitySchemes.csrf, description: undefined }).toStrictEqual({ type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: undefined });
+    expect({ ...doc.components.securitySchemes.session, description: undefined }).toStrictEqual({
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'sid',
+      description: undefined,
+    });
+    expect({ ...doc.components.securitySchemes.csrf, description: undefined }).toStrictEqual({
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-CSRF-Token',
+      description: undefined,
+    });
   });
 
   it('documents every route the app serves', () => {
@@ -104,7 +114,11 @@ describe('OpenAPI document at /docs-json', () => {
       const success = Object.entries(op.responses).filter(([s]) => /^2\d\d$/.test(s));
       expect([name, success.length > 0]).toStrictEqual([name, true]); // a 2xx answer
       for (const [status, res] of success as Array<[string, any]>) {
-        expect([name, status, !!(res.description || res.content || status === '204')]).toStrictEqual([name, status, true]); // described
+        expect([name, status, !!(res.description || res.content || status === '204')]).toStrictEqual([
+          name,
+          status,
+          true,
+        ]); // described
       }
       for (const [status, res] of Object.entries(op.responses) as Array<[string, any]>) {
         if (Number(status) >= 400) {

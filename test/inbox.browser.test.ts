@@ -132,7 +132,9 @@ describe('inbox page in Chromium', () => {
     const placed = await shownTitled(a, `Order #${order.id} placed`);
     await badges(a, { order: 1, payment: 0, system: 0 });
     await a.waitForSelector('#empty', { state: 'hidden' });
-    expect(await a.textContent(`.item[data-id="${placed}"] .item-body`)).toBe('2 items, total 51.90. It ships once it is paid.');
+    expect(await a.textContent(`.item[data-id="${placed}"] .item-body`)).toBe(
+      '2 items, total 51.90. It ships once it is paid.',
+    );
 
     // A second tab of the same browser sees the same inbox.
     const b = await openInbox(context);
@@ -184,7 +186,9 @@ describe('inbox page in Chromium', () => {
 
   it('after a server restart, what happened meanwhile (on another instance) arrives in every tab once the page has reconnected', async () => {
     const context = await newContext({ viewport: { width: 1280, height: 820 } });
-    expect((await new Client(t.baseUrl).register('grace@example.com', 'password-123', 'Grace Hopper')).status).toBe(201);
+    expect((await new Client(t.baseUrl).register('grace@example.com', 'password-123', 'Grace Hopper')).status).toBe(
+      201,
+    );
     const a = await openInbox(context);
     const errors = collectErrors(a);
     await signInOnPage(a, 'grace@example.com');
@@ -232,12 +236,12 @@ describe('inbox page in Chromium', () => {
       await badges(tab, { order: 4, payment: 4, system: 1 });
     }
     expect((await listedIds(a)).slice(0, 5).map((id) => missed.find((n) => n.id === id)!.title)).toStrictEqual([
-        'Scheduled maintenance tonight',
-        `Payment for order #${mugOrder} failed`,
-        `Payment for order #${mugOrder} pending`,
-        `Order #${mugOrder} placed`,
-        `Order #${first.id} shipped`,
-      ]);
+      'Scheduled maintenance tonight',
+      `Payment for order #${mugOrder} failed`,
+      `Payment for order #${mugOrder} pending`,
+      `Order #${mugOrder} placed`,
+      `Order #${first.id} shipped`,
+    ]);
 
     // The picture for the README: every channel, some read, some not, no fading highlight.
     for (const title of [`Payment for order #${mugOrder} pending`, `Order #${first.id} paid`]) {

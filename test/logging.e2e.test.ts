@@ -161,6 +161,8 @@ describe('LOG_LEVEL', () => {
   });
 
   it('a level pino does not know stops the start, naming the variable', () => {
-    expect(() => loadConfig({ LOG_LEVEL: 'verbose', SESSION_SECRET: 'x'.repeat(32) })).toThrow(/LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/);
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose', SESSION_SECRET: 'x'.repeat(32) })).toThrow(
+      /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"/,
+    );
   });
 });

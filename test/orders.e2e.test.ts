@@ -219,9 +219,9 @@ describe('admin status changes', () => {
     await jayStream.waitForNotifications(2);
     const got = received(jayStream);
     expect(got.map((g) => [g.event, g.json.type, g.json.title, g.json.data.orderId])).toStrictEqual([
-        ['order', 'order.shipped', `Order #${id} shipped`, id],
-        ['order', 'order.delivered', `Order #${id} delivered`, id],
-      ]);
+      ['order', 'order.shipped', `Order #${id} shipped`, id],
+      ['order', 'order.delivered', `Order #${id} delivered`, id],
+    ]);
     expect(BigInt(got[0].json.id) < BigInt(got[1].json.id)).toBeTruthy();
     expect((await jay.client.get(`/orders/${id}`)).body.status).toBe('delivered');
 
@@ -245,10 +245,12 @@ describe('admin status changes', () => {
     }
     await stream.waitForNotifications(2);
     const got = received(stream);
-    expect(got.map((g) => [g.event, g.json.type, g.json.severity, g.json.data.orderId, g.json.data.previousStatus])).toStrictEqual([
-        ['order', 'order.cancelled', 'warning', placed, 'placed'],
-        ['order', 'order.cancelled', 'warning', paid, 'paid'],
-      ]);
+    expect(
+      got.map((g) => [g.event, g.json.type, g.json.severity, g.json.data.orderId, g.json.data.previousStatus]),
+    ).toStrictEqual([
+      ['order', 'order.cancelled', 'warning', placed, 'placed'],
+      ['order', 'order.cancelled', 'warning', paid, 'paid'],
+    ]);
     stream.close();
   });
 
@@ -400,6 +402,8 @@ describe('CSRF on the event-source routes', () => {
       expect((await client.post(path, body, { csrf: 'x'.repeat(43) })).status).toBe(403); // `${path} with a wrong token`
     }
     expect(await snapshot(t)).toStrictEqual(before);
-    expect((await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'csrf@example.com'`)).rows[0].n).toBe(0);
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'csrf@example.com'`)).rows[0].n).toBe(
+      0,
+    );
   });
 });

@@ -66,7 +66,11 @@ describe('paying for an order', () => {
 
     await aliceStream.waitForNotifications(3);
     const [, succeeded, paid] = received(aliceStream);
-    expect([succeeded.event, succeeded.json.type, succeeded.json.severity]).toStrictEqual(['payment', 'payment.succeeded', 'info']);
+    expect([succeeded.event, succeeded.json.type, succeeded.json.severity]).toStrictEqual([
+      'payment',
+      'payment.succeeded',
+      'info',
+    ]);
     expect([paid.event, paid.json.type]).toStrictEqual(['order', 'order.paid']);
     expect(paid.json.data).toStrictEqual({ orderId, status: 'paid', total: ITEMS_TOTAL, paymentId: created.body.id });
     // One transaction, one publish: consecutive ids.

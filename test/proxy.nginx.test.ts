@@ -63,7 +63,11 @@ async function freePort(): Promise<number> {
 
 /** Replaces `from` (which must be there) with `to` in a shipped file's text. */
 function swap(text: string, from: string | RegExp, to: string, file: string): string {
-  expect(typeof from === 'string' ? text.includes(from) : from.test(text)).toBeTruthy(); // `${file} contains ${from}`
+  expect([file, from, typeof from === 'string' ? text.includes(from) : from.test(text)]).toStrictEqual([
+    file,
+    from,
+    true,
+  ]);
   return text.replaceAll(from as string, to);
 }
 
@@ -261,8 +265,7 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
       latency.direct.push(d1, d2);
     }
     const expected = direct[0].notifications.map((e) => [e.id, e.data]);
-    for (const s of [...proxied, direct[1]])
-      expect(s.notifications.map((e) => [e.id, e.data])).toStrictEqual(expected);
+    for (const s of [...proxied, direct[1]]) expect(s.notifications.map((e) => [e.id, e.data])).toStrictEqual(expected);
     console.log(
       `# publish→receive over ${N} events, median: direct ${median(latency.direct).toFixed(2)} ms, ` +
         `through nginx ${median(latency.proxied).toFixed(2)} ms ` +

@@ -63,7 +63,9 @@ describe('visibility (in-memory form)', () => {
     expect(canSee(viewer, row({ created_at: new Date('2026-10-01T00:00:00Z') }), now)).toBe(false);
     expect(canSee(viewer, row({ expires_at: new Date(now - 1) }), now)).toBe(false);
     expect(canSee(viewer, row({ audience_kind: 'role', audience_role: 'admin' }), now)).toBe(false);
-    expect(canSee({ ...viewer, role: 'admin' }, row({ audience_kind: 'role', audience_role: 'admin' }), now)).toBe(true);
+    expect(canSee({ ...viewer, role: 'admin' }, row({ audience_kind: 'role', audience_role: 'admin' }), now)).toBe(
+      true,
+    );
     expect(canSee(viewer, row({ audience_kind: 'users', audience_user_ids: ['70', '7'] }), now)).toBe(true);
     expect(canSee(viewer, row({ audience_kind: 'users', audience_user_ids: ['70'] }), now)).toBe(false);
   });

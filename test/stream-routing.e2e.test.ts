@@ -46,7 +46,9 @@ describe('stream routing', () => {
     await all.waitForNotifications(4);
     await onlyOrders.waitForNotifications(2);
     expect(all.notifications.map((e) => [e.event, e.id])).toStrictEqual(rows.map((r) => [r.channel, String(r.id)]));
-    expect(onlyOrders.notifications.map((e) => e.id)).toStrictEqual(rows.filter((r) => r.channel === 'order').map((r) => String(r.id)));
+    expect(onlyOrders.notifications.map((e) => e.id)).toStrictEqual(
+      rows.filter((r) => r.channel === 'order').map((r) => String(r.id)),
+    );
 
     const read = await alice.post(`/notifications/${rows[1].id}/read`);
     expect(read.status).toBe(204);

@@ -41,7 +41,9 @@ describe('stream bytes', () => {
       expect(s.retry).toBe(2500);
       // The exact frame: retry, id, event and data lines, then a blank line.
       const frame = s.raw.slice(s.raw.indexOf('event: ready') - 0).split('\n\n')[0];
-      expect(frame.split('\n').sort()).toStrictEqual([`data: {"cursor":"${cursor}"}`, 'event: ready', `id: ${cursor}`, 'retry: 2500'].sort());
+      expect(frame.split('\n').sort()).toStrictEqual(
+        [`data: {"cursor":"${cursor}"}`, 'event: ready', `id: ${cursor}`, 'retry: 2500'].sort(),
+      );
     } finally {
       s.close();
     }
@@ -238,9 +240,9 @@ describe('replay with Last-Event-ID', () => {
     try {
       await s.waitForEvent('reset');
       expect(s.events.slice(0, 2).map((e) => [e.event, e.id])).toStrictEqual([
-          ['ready', newest],
-          ['reset', newest],
-        ]);
+        ['ready', newest],
+        ['reset', newest],
+      ]);
       expect(JSON.parse(s.events[0].data)).toStrictEqual({ cursor: newest });
       expect(JSON.parse(s.events[1].data)).toStrictEqual({ reason: 'unknown-cursor' });
     } finally {
@@ -295,7 +297,9 @@ describe('commit order', () => {
         (await t.db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount! > 0,
       'the fast writer waits for the id lock',
     );
-    expect((await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [id])).rows[0].n).toBe(0);
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [id])).rows[0].n).toBe(
+      0,
+    );
     release();
     await slow;
     const fastRow = await fast;

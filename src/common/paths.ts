@@ -11,4 +11,3 @@ export const PROJECT_ROOT = here.slice(0, here.lastIndexOf('/src/common/')).repl
 
 /** The directory of the compiled output (the browser client and page are served from there). */
 export const DIST = `${PROJECT_ROOT}/dist`;
-

@@ -3,7 +3,6 @@ import type { NextFunction, Request, Response } from 'express';
 import { join } from 'node:path';
 import { DIST, PROJECT_ROOT as ROOT } from '../common/paths.js';
 
-
 /**
  * Only this origin's own files and API: no inline script or style, no
  * third-party anything, no framing. The page renders text with textContent;

@@ -11,9 +11,13 @@ import { join } from 'node:path';
 const root = new URL('../..', import.meta.url).pathname;
 
 export default async function globalSetup() {
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(root, 'tsconfig.json')], {
-    stdio: 'inherit',
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(root, 'tsconfig.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (tsc.status !== 0) throw new Error('TypeScript build failed: see the errors above');
 
   const { startEmbeddedPostgres } = await import(join(root, 'dist/src/database/embedded-postgres.js'));

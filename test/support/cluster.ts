@@ -110,7 +110,7 @@ export class Instance {
   /** Polls until /health answers 200 (the database and the bus are up). */
   async waitHealthy(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    let last = '';
+    let last: string;
     for (;;) {
       try {
         const res = await fetch(`${this.baseUrl}/health`);

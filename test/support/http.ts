@@ -63,7 +63,7 @@ export class Client {
       else this.cookies.set(name, value);
     }
     const text = await res.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {

@@ -26,7 +26,7 @@ async function ping(url: string, timeoutMs = 3000): Promise<void> {
     await client.connect();
     await client.ping();
   } catch (err) {
-    throw new Error(`Redis at ${url} is unreachable: ${(err as Error).message}`);
+    throw new Error(`Redis at ${url} is unreachable: ${(err as Error).message}`, { cause: err });
   } finally {
     client.disconnect();
   }
@@ -72,7 +72,7 @@ export class RedisServer {
         return;
       } catch (err) {
         if (proc.exitCode !== null || Date.now() > deadline)
-          throw new Error(`redis-server did not start: ${(err as Error).message}\n${this.output}`);
+          throw new Error(`redis-server did not start: ${(err as Error).message}\n${this.output}`, { cause: err });
         await new Promise((r) => setTimeout(r, 50));
       }
     }
