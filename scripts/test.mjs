@@ -1,5 +1,5 @@
-// `npm test`: compile, start one PostgreSQL for the run (embedded unless
-// TEST_DATABASE_URL is set), migrate a template database once, then run every
+// `npm test`: compile every project (`tsc -b tsconfig.json`), start one
+// PostgreSQL for the run (embedded unless TEST_DATABASE_URL is set), migrate a template database once, then run every
 // dist/test/**/*.test.js with Node's test runner. Each test file clones the
 // template into a database of its own (test/support/app.ts), so files never
 // share rows and can run in parallel.
@@ -13,7 +13,7 @@ const filters = process.argv.slice(2);
 
 const tsc = spawnSync(
   process.execPath,
-  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')],
+  [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(root, 'tsconfig.json')],
   { stdio: 'inherit' },
 );
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);

@@ -10,7 +10,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { PublicUser } from '../users/user.entity.js';
+import type { PublicUser } from '../users/user.entity.js';
 import { CsrfDto, LoginDto, LoginResultDto, RegisterDto, UserDto } from './auth.dto.js';
 import { AuthService } from './auth.service.js';
 import { Authenticated, CurrentUser } from './authenticated.decorator.js';
