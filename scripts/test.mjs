@@ -4,7 +4,7 @@
 // template into a database of its own (test/support/app.ts), so files never
 // share rows and can run in parallel.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -76,6 +76,12 @@ const testDir = join(root, 'dist/test');
 let files = find(testDir)
   .filter((f) => filters.length === 0 || filters.some((x) => relative(testDir, f).includes(x)))
   .sort();
+// Files written for Jest (they import @jest/globals) are Jest's to run, not node:test's.
+const jestOnly = files.filter((f) => readFileSync(f, 'utf8').includes('@jest/globals'));
+if (jestOnly.length > 0) {
+  console.log(`# Jest test files not run by node:test (${jestOnly.map((f) => relative(testDir, f)).join(', ')})`);
+  files = files.filter((f) => !jestOnly.includes(f));
+}
 for (const extra of extras) {
   const suite = files.filter((f) => f.endsWith(extra.suffix));
   if (suite.length === 0) continue;
