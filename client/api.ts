@@ -1,4 +1,13 @@
-import type { Channel, InboxPage, NotificationJson, Preferences, PublicUser, Severity, UnreadCounts } from './types.js';
+import type {
+  AdminStats,
+  BroadcastJson,
+  Channel,
+  InboxPage,
+  Preferences,
+  PublicUser,
+  Severity,
+  UnreadCounts,
+} from './types.js';
 
 export interface ApiOptions {
   /** The service's origin and path prefix; '' (the default) is the page's own origin. */
@@ -107,12 +116,12 @@ export class NotificationsApi {
   }
 
   /** Admins only. */
-  sendBroadcast(input: BroadcastInput): Promise<NotificationJson> {
+  sendBroadcast(input: BroadcastInput): Promise<BroadcastJson> {
     return this.request('POST', '/admin/broadcasts', input);
   }
 
   /** Admins only: open streams and users on the instance that answers. */
-  stats(): Promise<{ streams: number; users: number }> {
+  stats(): Promise<AdminStats> {
     return this.request('GET', '/admin/stats');
   }
 

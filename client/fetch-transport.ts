@@ -6,8 +6,12 @@ export interface FetchTransportOptions {
   headers?: Record<string, string> | (() => Record<string, string>);
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
-  /** Default 'include': send the browser's cookies along. */
-  credentials?: RequestCredentials;
+  /**
+   * Default 'include': send the browser's cookies along. (Spelled out rather
+   * than DOM's `RequestCredentials`, so Node projects type-check this entry
+   * without the DOM lib.)
+   */
+  credentials?: 'include' | 'same-origin' | 'omit';
 }
 
 /**

@@ -1,23 +1,14 @@
 /**
- * The client's vocabulary. Every payload type comes from the server's own
- * source (src/notifications/notification.types.ts): these are type-only
- * imports, erased at compile time, so the browser never loads server code but
- * a change on the server breaks the client's build instead of its users.
+ * The client's vocabulary. The wire types are defined once in ./wire.ts,
+ * which the server imports too (type-only, erased at compile time): a change
+ * on either side that the other does not follow breaks the build, not users.
  */
-import type {
-  Channel,
-  InboxPage,
-  NotificationJson,
-  ReadPayload,
-  ReadyPayload,
-  ResetPayload,
-  Severity,
-  UnreadCounts,
-} from '../src/notifications/notification.types.js';
-import type { Preferences } from '../src/notifications/preferences.service.js';
-import type { PublicUser } from '../src/users/user.entity.js';
+import type { Channel, NotificationJson, ReadPayload, ReadyPayload, ResetPayload } from './wire.js';
 
 export type {
+  AdminStats,
+  Audience,
+  BroadcastJson,
   Channel,
   InboxPage,
   NotificationJson,
@@ -26,11 +17,13 @@ export type {
   ReadPayload,
   ReadyPayload,
   ResetPayload,
+  ResetReason,
+  Role,
   Severity,
   UnreadCounts,
-};
+} from './wire.js';
 
-/** The channels at run time; the compiler checks this list against the server's `Channel`. */
+/** The channels at run time; the compiler checks this list against `Channel`. */
 export const CHANNELS = ['order', 'payment', 'system'] as const satisfies readonly Channel[];
 type Unlisted = Exclude<Channel, (typeof CHANNELS)[number]>;
 const everyChannelListed: [Unlisted] extends [never] ? true : never = true;

@@ -1,13 +1,13 @@
-// `npm run bench` (add `-- --smoke` for the CI-sized run): compile (tsc is
-// incremental), then run the orchestrator in dist/bench/run.js with the same
-// arguments. See bench/run.ts and the README's "Performance" section.
+// `npm run bench` (add `-- --smoke` for the CI-sized run): compile every
+// project (`tsc -b`, incremental), then run the orchestrator in
+// dist/bench/run.js with the same arguments. See bench/run.ts and the README's "Performance" section.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const tsc = spawnSync(
   process.execPath,
-  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')],
+  [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(root, 'tsconfig.json')],
   { stdio: 'inherit' },
 );
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);

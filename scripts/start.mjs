@@ -1,4 +1,5 @@
-// `npm start`: compile if any source is newer than the build (tsc is
+// `npm start`: build what the server needs if any source is newer than the
+// build (`tsc -b` of the server, client and page projects, as `npm run build`;
 // incremental, so an up-to-date build costs about a second), then serve.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,7 +8,12 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const tsc = spawnSync(
   process.execPath,
-  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')],
+  [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '-b',
+    join(root, 'tsconfig.build.json'),
+    join(root, 'tsconfig.public.json'),
+  ],
   { stdio: 'inherit' },
 );
 if (tsc.status !== 0 || !existsSync(join(root, 'dist/src/main.js'))) process.exit(tsc.status || 1);

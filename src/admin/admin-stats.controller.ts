@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { AdminStats } from '../../client/wire.js';
 import { Authenticated } from '../auth/authenticated.decorator.js';
 import { StreamHub } from '../notifications/stream-hub.js';
 
@@ -14,7 +15,7 @@ export class AdminStatsController {
     description: '{ streams, users } open on this instance',
     schema: { example: { streams: 3, users: 2 } },
   })
-  stats(): { streams: number; users: number } {
+  stats(): AdminStats {
     return { streams: this.hub.size, users: this.hub.userCount };
   }
 }

@@ -1,55 +1,37 @@
-import type { Role } from '../users/user.entity.js';
+import type { Audience, BroadcastJson, Channel, NotificationJson, Role, Severity } from '../../client/wire.js';
 
-export const CHANNELS = ['order', 'payment', 'system'] as const;
-export type Channel = (typeof CHANNELS)[number];
-export const SEVERITIES = ['info', 'warning', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+/*
+ * The wire types (what the API and the stream send) are defined once, in
+ * client/wire.ts, and shared with the client; re-exported here for the
+ * server's modules. This file keeps the server-only ones: rows and drafts.
+ */
+export type {
+  Audience,
+  BroadcastJson,
+  Channel,
+  InboxPage,
+  NotificationJson,
+  ReadPayload,
+  ReadyPayload,
+  ResetPayload,
+  ResetReason,
+  Severity,
+  UnreadCounts,
+} from '../../client/wire.js';
+
+export const CHANNELS = ['order', 'payment', 'system'] as const satisfies readonly Channel[];
+export const SEVERITIES = ['info', 'warning', 'critical'] as const satisfies readonly Severity[];
+// Every member of the wire unions is listed above: adding one there fails here until it is.
+const everyMemberListed: [
+  Exclude<Channel, (typeof CHANNELS)[number]> | Exclude<Severity, (typeof SEVERITIES)[number]>,
+] extends [never]
+  ? true
+  : never = true;
+void everyMemberListed;
 
 export function isChannel(value: string): value is Channel {
   return (CHANNELS as readonly string[]).includes(value);
 }
-
-/** A notification as the API and the stream show it (the contract's JSON). */
-export interface NotificationJson {
-  id: string;
-  channel: Channel;
-  type: string;
-  severity: Severity;
-  title: string;
-  body: string;
-  data: Record<string, unknown>;
-  createdAt: string;
-  readAt: string | null;
-}
-
-/**
- * Payloads of the stream's state events, as `data:` carries them. Shared with
- * the browser/Node client (client/), which imports these types from here.
- */
-export interface ReadyPayload {
-  /** The stream's position: resume from here and nothing is missed. */
-  cursor: string;
-}
-export type ReadPayload = { ids: string[] } | { all: true; channel?: Channel };
-export type ResetReason = 'history-truncated' | 'unknown-cursor';
-export interface ResetPayload {
-  reason: ResetReason;
-}
-
-/** GET /notifications/unread-count. */
-export interface UnreadCounts {
-  total: number;
-  byChannel: Record<Channel, number>;
-}
-
-/** GET /notifications. */
-export interface InboxPage {
-  items: NotificationJson[];
-  nextBefore: string | null;
-}
-
-/** Who a broadcast is for; decided when it is read, not fanned out into rows. */
-export type Audience = { kind: 'all' } | { kind: 'role'; role: Role } | { kind: 'users'; userIds: string[] };
 
 interface DraftContent {
   channel: Channel;
@@ -106,12 +88,6 @@ export function toJson(row: NotificationRow): NotificationJson {
     createdAt: row.created_at.toISOString(),
     readAt: row.read_at ? row.read_at.toISOString() : null,
   };
-}
-
-/** Broadcast metadata as the admin API shows it. */
-export interface BroadcastJson extends NotificationJson {
-  audience: Audience;
-  expiresAt: string | null;
 }
 
 export function toBroadcastJson(row: NotificationRow): BroadcastJson {

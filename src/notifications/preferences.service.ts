@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { NotificationBus } from './bus/notification-bus.js';
+import type { Preferences } from '../../client/wire.js';
 import { CHANNELS, type Channel } from './notification.types.js';
 
-export interface Preferences {
-  channels: Record<Channel, boolean>;
-}
+export type { Preferences } from '../../client/wire.js';
 
 /** Muted channels per user: not streamed (live or replayed) unless critical. */
 @Injectable()

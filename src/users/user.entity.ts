@@ -1,7 +1,12 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { PublicUser, Role } from '../../client/wire.js';
 
-export const ROLES = ['user', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+/** PublicUser (what the API shows of a user) and Role are wire types, defined in client/wire.ts. */
+export type { PublicUser, Role } from '../../client/wire.js';
+
+export const ROLES = ['user', 'admin'] as const satisfies readonly Role[];
+const everyRoleListed: [Exclude<Role, (typeof ROLES)[number]>] extends [never] ? true : never = true;
+void everyRoleListed;
 
 @Entity({ name: 'users' })
 export class UserEntity {
@@ -26,14 +31,6 @@ export class UserEntity {
 
   @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
   disabledAt: Date | null;
-}
-
-/** What the API shows of a user: never the hash. */
-export interface PublicUser {
-  id: string;
-  email: string;
-  role: Role;
-  displayName: string | null;
 }
 
 export function toPublicUser(u: UserEntity): PublicUser {

@@ -1,0 +1,93 @@
+/**
+ * What crosses the wire between the service and its clients, defined once.
+ *
+ * Types only, and it imports nothing: the server's modules take these with
+ * `import type … from '../../client/wire.js'` and the client re-exports them
+ * (./types.ts), so a change here breaks whichever side no longer agrees at
+ * compile time, and neither side ships the other's code. Server-only types
+ * (rows, drafts, DTO classes) stay with the server.
+ *
+ * Shapes follow the service's HTTP API and stream (the OpenAPI document at
+ * /docs-json describes the same bodies).
+ */
+
+/** A notification's channel; also the SSE event name it is sent under. */
+export type Channel = 'order' | 'payment' | 'system';
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export type Role = 'user' | 'admin';
+
+/** A notification as the API and the stream show it. Ids are decimal strings. */
+export interface NotificationJson {
+  id: string;
+  channel: Channel;
+  type: string;
+  severity: Severity;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  /** ISO 8601. */
+  createdAt: string;
+  /** ISO 8601, or null while unread. */
+  readAt: string | null;
+}
+
+/** `event: ready`, the first event of every stream. */
+export interface ReadyPayload {
+  /** The stream's position: resume from here and nothing is missed. */
+  cursor: string;
+}
+
+/** `event: read`: notifications were marked read (in another tab, say). */
+export type ReadPayload = { ids: string[] } | { all: true; channel?: Channel };
+
+export type ResetReason = 'history-truncated' | 'unknown-cursor';
+
+/** `event: reset`: the requested position could not be honoured; reload the inbox. */
+export interface ResetPayload {
+  reason: ResetReason;
+}
+
+/** GET /notifications/unread-count. */
+export interface UnreadCounts {
+  total: number;
+  byChannel: Record<Channel, number>;
+}
+
+/** GET /notifications. */
+export interface InboxPage {
+  /** Newest first. */
+  items: NotificationJson[];
+  /** Pass as `before` for the next page; null on the last one. */
+  nextBefore: string | null;
+}
+
+/** GET and PUT /preferences: a muted channel (false) is not streamed, except critical notifications. */
+export interface Preferences {
+  channels: Record<Channel, boolean>;
+}
+
+/** What the API shows of a user (never the password hash). */
+export interface PublicUser {
+  id: string;
+  email: string;
+  role: Role;
+  displayName: string | null;
+}
+
+/** Who a broadcast is for, as the admin API shows it. */
+export type Audience = { kind: 'all' } | { kind: 'role'; role: Role } | { kind: 'users'; userIds: string[] };
+
+/** A broadcast as POST and GET /admin/broadcasts show it. */
+export interface BroadcastJson extends NotificationJson {
+  audience: Audience;
+  /** ISO 8601, or null: never expires. */
+  expiresAt: string | null;
+}
+
+/** GET /admin/stats: for the instance that answers. */
+export interface AdminStats {
+  streams: number;
+  users: number;
+}
