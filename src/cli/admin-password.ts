@@ -81,16 +81,19 @@ function readLine(): Promise<string> {
   });
 }
 
+/** Typed ahead of a prompt (both passwords pasted at once, say): kept for the next one. */
+let typedAhead = '';
+
 /** Asks on the terminal without echoing what is typed. */
 function askHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   process.stderr.write(prompt);
   stdin.setRawMode(true);
   stdin.setEncoding('utf8');
-  stdin.resume();
   return new Promise((resolve, reject) => {
     let value = '';
-    const finish = () => {
+    const finish = (rest: string) => {
+      typedAhead = rest;
       stdin.off('data', onData);
       stdin.setRawMode(false);
       stdin.pause();
@@ -98,13 +101,15 @@ function askHidden(prompt: string): Promise<string> {
     };
     const onData = (chunk: string) => {
       // Bracketed paste markers, if the terminal sends them.
-      for (const ch of chunk.replace(/\x1b\[20[01]~/g, '')) {
+      const chars = Array.from(chunk.replace(/\x1b\[20[01]~/g, ''));
+      for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i];
         if (ch === '\r' || ch === '\n' || ch === '\u0004') {
-          finish();
+          finish(chars.slice(i + (ch === '\r' && chars[i + 1] === '\n' ? 2 : 1)).join(''));
           return resolve(value);
         }
         if (ch === '\u0003') {
-          finish();
+          finish('');
           return reject(new Refusal('Cancelled'));
         }
         if (ch === '\u007f' || ch === '\b') value = Array.from(value).slice(0, -1).join('');
@@ -112,6 +117,8 @@ function askHidden(prompt: string): Promise<string> {
       }
     };
     stdin.on('data', onData);
+    if (typedAhead) onData(typedAhead);
+    if (stdin.listeners('data').includes(onData)) stdin.resume();
   });
 }
 
