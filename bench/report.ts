@@ -1,4 +1,4 @@
-/** The benchmark's table (stdout, README) and its chart (bench/fanout.svg, hand-written SVG). */
+/** The benchmark's table (stdout, docs/performance.md) and its chart (bench/fanout.svg, hand-written SVG). */
 import { writeFileSync } from 'node:fs';
 import type { Plan, ServerResult } from './run.js';
 

@@ -1,6 +1,6 @@
 // `npm run bench` (add `-- --smoke` for the CI-sized run): compile every
 // project (`tsc -b`, incremental), then run the orchestrator in
-// dist/bench/run.js with the same arguments. See bench/run.ts and the README's "Performance" section.
+// dist/bench/run.js with the same arguments. See bench/run.ts and docs/performance.md.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 

@@ -1,7 +1,6 @@
 import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { ValidationError } from 'class-validator';
 import type { Pool } from 'pg';
 import type { DestinationStream, Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -9,17 +8,11 @@ import { AppModule } from './app.module.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
 import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { validationMessages } from './common/validation-message.js';
 import type { AppConfig } from './config/env.js';
 import { setupOpenApi } from './docs/openapi.js';
 import { createLogger, httpLogger, PinoNestLogger } from './logging/logging.js';
 import { serveInboxPage } from './web/inbox-page.js';
-
-function flatten(errors: ValidationError[], prefix = ''): string[] {
-  return errors.flatMap((e) => [
-    ...Object.values(e.constraints ?? {}).map((m) => (prefix ? `${prefix}.${m}` : m)),
-    ...flatten(e.children ?? [], prefix ? `${prefix}.${e.property}` : e.property),
-  ]);
-}
 
 export interface CreateAppOptions {
   /** Where the JSON log lines go (default: stdout); tests capture them here. */
@@ -69,7 +62,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,
       transform: true,
-      exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ') || 'Invalid request'),
+      exceptionFactory: (errors) => new BadRequestException(validationMessages(errors).join('; ') || 'Invalid request'),
     }),
   );
   setupOpenApi(app);

