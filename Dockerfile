@@ -1,5 +1,5 @@
 # The app image: one instance per container, behind deploy/nginx.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 # The lockfile's install-script approvals (package.json "allowScripts") are an npm 11 feature.
 RUN npm install -g npm@11 --no-audit --no-fund
