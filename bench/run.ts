@@ -80,15 +80,16 @@ export interface Plan {
 
 const plan: Plan = smoke
   ? {
+      // Kept under a minute on a loaded machine: it proves every scenario runs end to end, not how fast.
       levels: [100, 200],
-      fanoutRounds: 3,
-      rates: [500, 2000],
+      fanoutRounds: 2,
+      rates: [1000],
       stepMs: 1000,
       orderRates: [25, 50],
       stormConcurrency: 100,
       replay: 1000,
       replayRuns: 1,
-      txLoopMs: 500,
+      txLoopMs: 300,
       txConcurrency: 8,
     }
   : {
@@ -458,6 +459,8 @@ export interface ServerResult {
 }
 
 const MB = 1024 * 1024;
+/** Issue 12: `POST /orders` p99 ≤ 100 ms at this rate, so the ladder always reaches it. */
+const ORDERS_GOAL_RATE = 300;
 
 /**
  * A step "keeps up" when everything offered was committed and delivered, at
@@ -655,7 +658,7 @@ async function scenarios(
   {
     const c0 = (await probe(s, '/cpu')).us;
     const t0 = now();
-    await sleep(smoke ? 1000 : 3000);
+    await sleep(smoke ? 500 : 3000);
     result.idleCpuPct = round((((await probe(s, '/cpu')).us - c0) / 1000 / (now() - t0)) * 100, 1);
     log(`${s.kind}: idle with ${open} streams: ${result.idleCpuPct} % of one core`);
   }
@@ -764,7 +767,8 @@ async function scenarios(
         log(
           `${s.kind}: POST /orders ${rate}/s: ${JSON.stringify(step.statuses)}, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, response p50 ${step.response.p50} ms p99 ${step.response.p99} ms, to the event p50 ${step.latency.p50} ms p99 ${step.latency.p99} ms, app CPU ${step.cpuPerOrderMs} ms/order${step.keptUp ? '' : '  ← lags'}${step.firstError ? ` (${step.firstError})` : ''}`,
         );
-        if (!step.keptUp) break;
+        // On to issue 12's goal rate (p99 at 300/s) even when a lower rate lags, then up to the first lag.
+        if (!step.keptUp && rate >= ORDERS_GOAL_RATE) break;
         await sleep(300);
       }
     }
@@ -934,9 +938,20 @@ async function main(): Promise<void> {
   const suffix = smoke ? '-smoke' : '';
   writeFileSync(join(outDir, `results${suffix}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFanoutSvg(join(outDir, `fanout${suffix}.svg`), results, report.date, report.machine);
-  writeFileSync(join(outDir, `results${suffix}.md`), resultsMarkdown(report));
+  writeFileSync(join(outDir, `results${suffix}.md`), await prettyMarkdown(resultsMarkdown(report)));
   printTable(report.summary, report.date, report.machine, results);
   log(`wrote ${join(outDir, `results${suffix}.json`)}, results${suffix}.md and fanout${suffix}.svg`);
+}
+
+/** The markdown as `npm run lint` wants it (aligned tables), so a fresh results.md can be committed as is. */
+async function prettyMarkdown(text: string): Promise<string> {
+  try {
+    const prettier = await import('prettier');
+    const options = (await prettier.resolveConfig(join(root, 'bench', 'results.md'))) ?? {};
+    return await prettier.format(text, { ...options, parser: 'markdown' });
+  } catch {
+    return text; // prettier is a dev dependency: without it, the same table unaligned
+  }
 }
 
 /** `--rebuild-report DIR`: the table, markdown and chart again from DIR/results.json, without running anything. */
@@ -946,7 +961,7 @@ async function rebuild(dir: string): Promise<void> {
   report.summary = summaryRows(report.servers, report.plan);
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   writeFanoutSvg(join(dir, 'fanout.svg'), report.servers, report.date, report.machine);
-  writeFileSync(join(dir, 'results.md'), resultsMarkdown(report));
+  writeFileSync(join(dir, 'results.md'), await prettyMarkdown(resultsMarkdown(report)));
   printTable(report.summary, report.date, report.machine, report.servers);
 }
 
