@@ -133,7 +133,13 @@ function cleanup(): Promise<void> {
       }),
     );
     await embedded?.stop().catch(() => undefined);
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    for (const d of dirs) {
+      try {
+        rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      } catch (err) {
+        console.error(`could not remove ${d}: ${(err as Error).message}`);
+      }
+    }
   })();
   return cleaning;
 }
@@ -141,7 +147,7 @@ function cleanup(): Promise<void> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     console.error(`\n${signal}: stopping every process the benchmark started`);
-    void cleanup().then(() => process.exit(130));
+    void cleanup().finally(() => process.exit(130));
   });
 }
 
@@ -200,8 +206,14 @@ function startLoad(): void {
 function ask<T = any>(cmd: Record<string, unknown>): Promise<T> {
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
+    if (!load.connected) return reject(new Error('the load process is gone'));
     waiting.set(id, { resolve, reject });
-    load.send({ id, ...cmd });
+    // With a callback, a channel closed meanwhile (Ctrl-C: cleanup killed it) rejects instead of crashing the run.
+    load.send({ id, ...cmd }, (err) => {
+      if (!err) return;
+      waiting.delete(id);
+      reject(err);
+    });
   });
 }
 
