@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { Samples, now, round, sleep, summarize } from './common.js';
+import { Samples, type Summary, now, round, sleep, summarize } from './common.js';
 
 export interface StreamSpec {
   key: string;
@@ -199,12 +199,20 @@ function connect(target: Target, s: Stream, extraHeaders: Record<string, string>
   });
 }
 
+/**
+ * Opens `specs` with at most `concurrency` handshakes in flight; a handshake
+ * ends with the stream's `ready` event (the baselines: their first event).
+ * `ms` is the time until every stream had it; `ready` summarises each
+ * stream's own connect → ready time.
+ */
 async function openMany(
   target: Target,
   specs: StreamSpec[],
   concurrency = 128,
-): Promise<{ opened: number; failed: number; firstError?: string; ms: number }> {
+  extraHeaders: Record<string, string> = {},
+): Promise<{ opened: number; failed: number; firstError?: string; ms: number; ready: Summary }> {
   const started = now();
+  const readyMs = new Samples();
   let next = 0;
   let failed = 0;
   let firstError: string | undefined;
@@ -214,8 +222,10 @@ async function openMany(
       const s = new Stream(spec);
       streams.set(spec.key, s);
       byUser.set(spec.user, s);
+      const t0 = now();
       try {
-        await connect(target, s);
+        await connect(target, s, extraHeaders);
+        readyMs.push(now() - t0);
       } catch (err) {
         failed++;
         firstError ??= (err as Error).message;
@@ -223,8 +233,14 @@ async function openMany(
       }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { opened: specs.length - failed, failed, firstError, ms: round(now() - started) };
+  await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
+  return {
+    opened: specs.length - failed,
+    failed,
+    firstError,
+    ms: round(now() - started),
+    ready: summarize(readyMs.values()),
+  };
 }
 
 async function closeAll(): Promise<number> {
@@ -343,6 +359,7 @@ async function ordersStep(o: {
   orders.delivered = 0;
   orders.last = 0;
   orders.lat.clear();
+  const response = new Samples();
   const total = Math.round((o.rate * o.durationMs) / 1000);
   const statuses: Record<string, number> = {};
   let firstError: string | undefined;
@@ -381,6 +398,7 @@ async function ordersStep(o: {
           }).then(
             (r) => {
               statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+              if (r.status === 201) response.push(now() - r.sentAt);
               if (r.status !== 201) {
                 firstError ??= `${r.status} ${r.body.slice(0, 300)}`;
                 s.orderSentAt = 0;
@@ -414,7 +432,10 @@ async function ordersStep(o: {
     delivered: orders.delivered,
     spanMs: round(spanMs),
     deliveredPerSecond: round((orders.delivered * 1000) / spanMs, 1),
+    /** POST /orders sent → its order.placed event on the user's stream. */
     latency: summarize(orders.lat.values()),
+    /** POST /orders sent → 201 received. */
+    response: summarize(response.values()),
   };
 }
 
@@ -444,7 +465,14 @@ async function replay(target: Target, spec: StreamSpec, lastEventId: string, exp
 
 // --------------------------------------------------------------- IPC
 type Command =
-  | { id: number; cmd: 'open'; target: Target; specs: StreamSpec[] }
+  | {
+      id: number;
+      cmd: 'open';
+      target: Target;
+      specs: StreamSpec[];
+      concurrency?: number;
+      headers?: Record<string, string>;
+    }
   | { id: number; cmd: 'closeAll' }
   | { id: number; cmd: 'count' }
   | { id: number; cmd: 'clock'; probePort: number }
@@ -467,7 +495,7 @@ type Command =
 async function handle(m: Command): Promise<unknown> {
   switch (m.cmd) {
     case 'open':
-      return openMany(m.target, m.specs);
+      return openMany(m.target, m.specs, m.concurrency, m.headers);
     case 'closeAll':
       return closeAll();
     case 'count':

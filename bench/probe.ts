@@ -7,13 +7,16 @@
  * from inside the process: memory after GC, a clock for latency, and the
  * internal publish API (NotificationPublisher), which has no HTTP route.
  * Production code holds no bench hook; without this preload there is no port.
+ * BENCH_APP_ROOT names the checkout whose dist/ runs (default: this one).
  */
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { TransactionRunner } from '../src/database/transaction.js';
-import { ID_ORDER_LOCK, NotificationPublisher } from '../src/notifications/notification.publisher.js';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { TransactionRunner as TransactionRunnerType } from '../src/database/transaction.js';
+import type { NotificationPublisher as NotificationPublisherType } from '../src/notifications/notification.publisher.js';
 import type { PersonalDraft } from '../src/notifications/notification.types.js';
-import { StreamHub } from '../src/notifications/stream-hub.js';
+import type { StreamHub as StreamHubType } from '../src/notifications/stream-hub.js';
 import {
   BODY,
   HeapSampler,
@@ -27,6 +30,24 @@ import {
 
 const port = Number(process.env.BENCH_PROBE_PORT);
 if (!port) throw new Error('bench/probe.js needs BENCH_PROBE_PORT');
+
+/**
+ * The tree whose app runs (`npm run bench -- --app-dir <checkout>`): its own
+ * @nestjs/core and its own classes are imported, the very module instances its
+ * dist/src/main.js loads, so the same probe measures another built checkout.
+ */
+const appRoot = resolve(process.env.BENCH_APP_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+const fromApp = <T>(path: string): Promise<T> => import(pathToFileURL(join(appRoot, path)).href) as Promise<T>;
+const nestCore = createRequire(join(appRoot, 'package.json')).resolve('@nestjs/core');
+const { NestFactory } = (await import(pathToFileURL(nestCore).href)) as typeof import('@nestjs/core');
+const { TransactionRunner } = await fromApp<{ TransactionRunner: typeof TransactionRunnerType }>(
+  'dist/src/database/transaction.js',
+);
+const { ID_ORDER_LOCK, NotificationPublisher } = await fromApp<{
+  ID_ORDER_LOCK: unknown;
+  NotificationPublisher: typeof NotificationPublisherType;
+}>('dist/src/notifications/notification.publisher.js');
+const { StreamHub } = await fromApp<{ StreamHub: typeof StreamHubType }>('dist/src/notifications/stream-hub.js');
 
 let app: INestApplication | null = null;
 const factory = NestFactory as unknown as { create: (...args: unknown[]) => Promise<INestApplication> };
@@ -53,7 +74,7 @@ await startControlServer(port, {
   '/clock': () => ({ now: now() }),
   '/sample/start': () => sampler.start(),
   '/sample/stop': () => sampler.stop(),
-  '/streams': () => ({ streams: get(StreamHub).size }),
+  '/streams': () => ({ streams: (get(StreamHub) as unknown as { size?: number }).size ?? null }),
 
   /** Fallback for fan-out while POST /admin/broadcasts is not in this build. */
   '/broadcast': async (b: { title: string }) => {

@@ -7,11 +7,15 @@ import { freshDatabase } from './support/app.js';
 
 /**
  * `npm run bench -- --smoke` end to end, so the benchmark cannot silently rot:
- * the built app (production mode, probe preloaded) and both baselines, each in
- * its own process, 100 then 200 streams from the separate load process, every
- * scenario. Asserts that it completes, that every stream got every event, and
- * that it leaves no process or directory behind — never how fast anything was.
+ * the built app (production mode, probe preloaded) and the three baselines
+ * (Nest floor, bare node:http, naive Express), each in its own process, 100
+ * then 200 streams from the separate load process, every scenario: fan-out, a
+ * reconnect storm of all 200 with Last-Event-ID, targeted, a short POST /orders
+ * ladder, replay. Asserts that it completes, that every stream got its ready
+ * and every event, and that it leaves no process or directory behind — never
+ * how fast anything was.
  */
+const KINDS = ['app', 'nest', 'bare', 'naive'];
 const root = new URL('..', import.meta.url).pathname;
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let out: string;
@@ -54,13 +58,16 @@ describe('npm run bench -- --smoke', () => {
   it('completes and writes results, table and chart', () => {
     expect(exitCode).toBe(0); // output.slice(-3000)
     expect(report.mode).toBe('smoke');
-    expect(output).toMatch(/\| metric \| unit \| app \| bare node:http \| naive Express \| app ÷ bare \|/);
+    expect(output).toMatch(
+      /\| metric \| unit \| app \| Nest floor \| bare node:http \| naive Express \| app ÷ floor \| app ÷ bare \|/,
+    );
+    expect(output).toMatch(/\| server \| offered \/s \| created \| achieved \/s \|/); // the orders ladder
     expect(readFileSync(join(out, 'fanout-smoke.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
     expect(report.summary.length > 10).toBeTruthy();
   });
 
-  for (const kind of ['app', 'bare', 'naive']) {
-    it(`${kind}: every stream opened and got every broadcast, targeted and replayed event`, () => {
+  for (const kind of KINDS) {
+    it(`${kind}: every stream opened, reopened in the storm, and got every broadcast, targeted and replayed event`, () => {
       expect(exitCode).toBe(0); // output.slice(-3000)
       const s = report.servers[kind];
       expect(s.idle.map((x: any) => [x.streams, x.failed])).toStrictEqual([
@@ -76,8 +83,29 @@ describe('npm run bench -- --smoke', () => {
       expect(first.committed).toBe(first.offered);
       expect(first.delivered).toBe(first.offered); // `${kind} targeted: delivered`
       for (const r of s.replay.runs) expect(r.received).toBe(r.expected); // `${kind} replay`
+      // The storm: all 200 dropped and reopened at once with Last-Event-ID, each up to its ready (first event).
+      expect(s.storm).toMatchObject({ streams: 200, opened: 200, failed: 0, concurrency: 100 });
+      expect(s.storm.lastEventId).toMatch(/^\d+$/);
+      expect(s.storm.cpuPerOpenUs > 0).toBeTruthy();
     });
   }
+
+  it('app: the POST /orders ladder created every order it sent and delivered each one to its user, with a CPU figure', () => {
+    expect(exitCode).toBe(0); // output.slice(-3000)
+    const orders = report.servers.app.orders;
+    expect(orders.available).toBe(true);
+    expect(orders.steps.map((x: any) => x.rate)).toStrictEqual([25, 50]);
+    expect(orders.steps[0].skipped).toBe(0);
+    for (const st of orders.steps) {
+      expect(st.statuses).toStrictEqual({ '201': st.sent }); // `orders at ${st.rate}/s`
+      expect(st.delivered).toBe(st.sent); // every order.placed on its user's stream
+      expect(st.response.n).toBe(st.sent);
+      expect(st.cpuPerOrderMs > 0).toBeTruthy();
+    }
+    for (const kind of ['nest', 'bare', 'naive']) expect(report.servers[kind].orders).toBeUndefined();
+    const rows = report.summary.filter((r: any) => r.metric.startsWith('POST /orders'));
+    expect(rows.length).toBe(6);
+  });
 
   it('the app ran in production mode with sessions it accepted, and measured the id-ordering alternatives', () => {
     expect(exitCode).toBe(0); // output.slice(-3000)
@@ -89,7 +117,7 @@ describe('npm run bench -- --smoke', () => {
 
   it('leaves no process and no directory behind', () => {
     expect(exitCode).toBe(0); // output.slice(-3000)
-    for (const kind of ['app', 'bare', 'naive']) expect(gone(report.servers[kind].pid)).toBeTruthy(); // `${kind} process still running`
+    for (const kind of KINDS) expect(gone(report.servers[kind].pid)).toBeTruthy(); // `${kind} process still running`
     expect(gone(report.cleanup.loadPid)).toBeTruthy(); // load process still running
     expect(existsSync(report.cleanup.tmpDir)).toBe(false);
   });
