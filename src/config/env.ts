@@ -34,6 +34,8 @@ export interface AppConfig {
   readonly feedPollMs: number;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: LogLevel;
+  /** PUBLIC_ORIGIN: the origins allowed to change state and open streams; undefined: the request's own. */
+  readonly publicOrigins: readonly string[] | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -79,6 +81,28 @@ function email(env: Env, name: string, def: string): string {
   if (raw === undefined || raw === '') return def;
   if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(`${name} must be an email address`);
   return raw.toLowerCase();
+}
+
+/** Comma-separated http(s) origins, scheme://host[:port] with no path, in the form browsers send. */
+function origins(env: Env, name: string): string[] | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((entry) => {
+    const text = entry.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      throw new ConfigError(
+        `${name} must be comma-separated origins such as https://notify.example.com, got "${text}"`,
+      );
+    }
+    const bare = parsed.pathname === '/' && !parsed.search && !parsed.hash && !parsed.username && !parsed.password;
+    if (!['http:', 'https:'].includes(parsed.protocol) || !bare || !/^https?:\/\/[^/]+\/?$/i.test(text)) {
+      throw new ConfigError(`${name} entries must be http(s)://host[:port] with no path, got "${text}"`);
+    }
+    return parsed.origin;
+  });
 }
 
 /** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */
@@ -139,5 +163,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionDays: int(env, 'RETENTION_DAYS', 90, 1, 36500),
     feedPollMs: int(env, 'FEED_POLL_MS', 1000, 10, 600_000),
     logLevel: logLevel(env, nodeEnv === 'test' ? 'error' : 'info'),
+    publicOrigins: origins(env, 'PUBLIC_ORIGIN'),
   };
 }
