@@ -51,6 +51,7 @@ describe('originRefusal', () => {
       expect(verdict({ method, origin: 'http://evil.example' })).not.toBe(null);
     for (const path of ['/notifications/stream', '/Notifications/Stream', '/notifications/stream/'])
       expect(verdict({ method: 'GET', path, secFetchSite: 'same-site' })).not.toBe(null);
+    expect(verdict({ method: 'HEAD', path: '/notifications/stream', origin: 'http://evil.example' })).not.toBe(null);
     expect(verdict({ method: 'GET', path: '/notifications', origin: 'http://evil.example' })).toBe(null);
     expect(verdict({ method: 'GET', path: '/', secFetchSite: 'cross-site' })).toBe(null); // a link in an email
   });

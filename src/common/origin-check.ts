@@ -41,7 +41,8 @@ function guarded(method: string, path: string): boolean {
   if (ORIGIN_CHECK_EXEMPT.some((e) => e.method === method && e.path === path)) return false;
   if (UNSAFE_METHODS.has(method)) return true;
   // Every spelling of the stream's path, though routing is exact and only one reaches it.
-  return method === 'GET' && path.toLowerCase().replace(/\/+$/, '') === STREAM_PATH;
+  // HEAD too: Express serves a HEAD with the GET route.
+  return (method === 'GET' || method === 'HEAD') && path.toLowerCase().replace(/\/+$/, '') === STREAM_PATH;
 }
 
 /**
