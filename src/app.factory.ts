@@ -49,9 +49,9 @@ export function nestApplicationOptions(logger: Logger) {
  * `createApp` and by tests that build the module with `@nestjs/testing`.
  */
 export function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): NestExpressApplication {
-  useExactRouting(app);
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.disable('x-powered-by');
+  useExactRouting(app);
   app.use(securityHeaders(DOCS_PATH));
   app.use(httpLogger(logger));
   app.use(rejectNulInUrl);

@@ -20,6 +20,8 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
+  /** PUBLIC_ORIGIN: the origins allowed to change state and open streams; undefined: the request's own. */
+  readonly publicOrigins: readonly string[] | undefined;
   readonly sessionSecret: string;
   readonly admin: { readonly email: string; readonly password: string | undefined };
   readonly stream: {
@@ -34,8 +36,6 @@ export interface AppConfig {
   readonly feedPollMs: number;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: LogLevel;
-  /** PUBLIC_ORIGIN: the origins allowed to change state and open streams; undefined: the request's own. */
-  readonly publicOrigins: readonly string[] | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -67,22 +67,6 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
-function logLevel(env: Env, def: LogLevel): LogLevel {
-  const raw = env.LOG_LEVEL;
-  if (raw === undefined || raw === '') return def;
-  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
-  }
-  return raw as LogLevel;
-}
-
-function email(env: Env, name: string, def: string): string {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(`${name} must be an email address`);
-  return raw.toLowerCase();
-}
-
 /** Comma-separated http(s) origins, scheme://host[:port] with no path, in the form browsers send. */
 function origins(env: Env, name: string): string[] | undefined {
   const raw = env[name];
@@ -103,6 +87,22 @@ function origins(env: Env, name: string): string[] | undefined {
     }
     return parsed.origin;
   });
+}
+
+function logLevel(env: Env, def: LogLevel): LogLevel {
+  const raw = env.LOG_LEVEL;
+  if (raw === undefined || raw === '') return def;
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  }
+  return raw as LogLevel;
+}
+
+function email(env: Env, name: string, def: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(`${name} must be an email address`);
+  return raw.toLowerCase();
 }
 
 /** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */
@@ -152,6 +152,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseUrl,
     dataDir,
     redisUrl,
+    publicOrigins: origins(env, 'PUBLIC_ORIGIN'),
     sessionSecret,
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
     stream: {
@@ -163,6 +164,5 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionDays: int(env, 'RETENTION_DAYS', 90, 1, 36500),
     feedPollMs: int(env, 'FEED_POLL_MS', 1000, 10, 600_000),
     logLevel: logLevel(env, nodeEnv === 'test' ? 'error' : 'info'),
-    publicOrigins: origins(env, 'PUBLIC_ORIGIN'),
   };
 }
