@@ -23,9 +23,9 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /**
- * The deepest nesting in JSON text, by one pass over its UTF-8 bytes (these
+ * Whether JSON text nests deeper than `max`, by one pass over its UTF-8 bytes (these
  * ASCII bytes never occur inside a multi-byte character), skipping strings;
- * stops as soon as `max` is exceeded. No recursion, so 3,000 levels cost a
+ * stops at the first level too deep. No recursion, so 3,000 levels cost a
  * loop, not a stack; run before parsing, so nothing recursive (the validator,
  * class-transformer) ever sees deep input. Malformed text is the parser's to refuse.
  */
