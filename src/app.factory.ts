@@ -7,10 +7,13 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
 import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
+import { useExactRouting } from './common/exact-routing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { originCheck } from './common/origin-check.js';
+import { securityHeaders } from './common/security-headers.js';
 import { validationMessages } from './common/validation-message.js';
 import type { AppConfig } from './config/env.js';
-import { setupOpenApi } from './docs/openapi.js';
+import { DOCS_PATH, setupOpenApi } from './docs/openapi.js';
 import { createLogger, httpLogger, PinoNestLogger } from './logging/logging.js';
 import { serveInboxPage } from './web/inbox-page.js';
 
@@ -48,8 +51,11 @@ export function nestApplicationOptions(logger: Logger) {
 export function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): NestExpressApplication {
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.disable('x-powered-by');
+  useExactRouting(app);
+  app.use(securityHeaders(DOCS_PATH));
   app.use(httpLogger(logger));
   app.use(rejectNulInUrl);
+  app.use(originCheck(config.publicOrigins));
   serveInboxPage(app);
   app.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
   app.use(jsonBody(BODY_LIMIT));

@@ -22,6 +22,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -379,5 +380,68 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     expect(edge.upstream).toMatch(/^127\.0\.0\.1:\d+$/);
     const sid = c.cookies.get('sid')!;
     expect(!lines.some((l) => JSON.stringify(l).includes(sid))).toBeTruthy(); // no session cookie in the access log
+  });
+
+  it('refuses /metrics in every spelling on its own, and the app 404s the spellings it does not route', async () => {
+    /** The status for this exact request target (no URL normalisation on the way). */
+    const statusOf = (port: number, path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+          res.resume();
+          res.once('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.once('error', reject).end();
+      });
+    const spellings = [
+      '/metrics',
+      '/metrics/',
+      '/METRICS',
+      '/Metrics',
+      '/mEtRiCs/',
+      '/%6Detrics',
+      '/%6detrics',
+      '/%6D%65%74%72%69%63%73',
+      '/%4Detrics',
+      '//metrics',
+      '/./metrics',
+      '/x/../metrics',
+      '/metrics%2F',
+      '/metrics?x=1',
+      '/metrics/x',
+    ];
+    const viaProxy = await Promise.all(spellings.map(async (p) => [p, await statusOf(ports.plain, p)]));
+    expect(viaProxy).toStrictEqual(spellings.map((p) => [p, 403]));
+    // Without nginx, the app itself answers only the exact spelling (Prometheus on the private network).
+    const direct = await Promise.all(spellings.map(async (p) => [p, await statusOf(a.port, p)]));
+    expect(direct).toStrictEqual(spellings.map((p) => [p, p === '/metrics' || p === '/metrics?x=1' ? 200 : 404]));
+  });
+
+  it('streams only the one spelling the app routes; other spellings are 404s, not unbuffered streams', async () => {
+    const c = new Client(viaNginx);
+    await c.signUp('spelling@example.com');
+    for (const path of ['/Notifications/Stream', '/notifications/stream/', '/NOTIFICATIONS/STREAM']) {
+      const res = await fetch(`${viaNginx}${path}`, { headers: { cookie: c.cookieHeader } });
+      expect([path, res.status, String(res.headers.get('content-type'))]).toStrictEqual([
+        path,
+        404,
+        'application/json; charset=utf-8',
+      ]);
+      await res.arrayBuffer();
+    }
+  });
+
+  it('keeps the browser’s host and port for the origin check: own origin passes, a sibling origin is 403', async () => {
+    const c = new Client(viaNginx);
+    const own = { origin: viaNginx, 'sec-fetch-site': 'same-origin' };
+    const sibling = { origin: `http://127.0.0.1:${ports.control}` };
+    const register = (email: string, headers: Record<string, string>) =>
+      c.post('/auth/register', { email, password: 'password-123' }, { headers });
+    expect((await register('origin@example.com', own)).status).toBe(201);
+    expect((await register('origin2@example.com', sibling)).status).toBe(403);
+    expect((await c.login('origin@example.com')).status).toBe(200);
+    const s = await openStream(viaNginx, c.cookieHeader, { headers: sibling });
+    open.push(s);
+    await s.waitForEnd(10_000);
+    expect(s.status).toBe(403);
   });
 });

@@ -9,24 +9,93 @@ function send(res: Response, statusCode: number, message: string): void {
   res.status(statusCode).json({ statusCode, message });
 }
 
-/** True if any string (key or value) in a parsed JSON value holds U+0000. */
-export function containsNul(value: unknown, depth = 0): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (depth > 64 || value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some((v) => containsNul(v, depth + 1));
-  for (const [k, v] of Object.entries(value)) {
-    if (k.includes('\u0000') || containsNul(v, depth + 1)) return true;
+/** Deepest nesting of arrays and objects a body may have (the contract's limit). */
+export const MAX_JSON_DEPTH = 64;
+
+/** Keys that mean something to JavaScript objects; refused anywhere in a body. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether JSON text nests deeper than `max`, by one pass over its UTF-8 bytes (these
+ * ASCII bytes never occur inside a multi-byte character), skipping strings;
+ * stops at the first level too deep. No recursion, so 3,000 levels cost a
+ * loop, not a stack; run before parsing, so nothing recursive (the validator,
+ * class-transformer) ever sees deep input. Malformed text is the parser's to refuse.
+ */
+export function jsonDepthExceeds(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) inString = true;
+    else if (b === OPEN_BRACKET || b === OPEN_BRACE) {
+      if (++depth > max) return true;
+    } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) depth--;
   }
   return false;
 }
 
 /**
- * express.json with the contract's answers: 413 past the limit, 400 for
- * malformed JSON or a U+0000 anywhere (Postgres cannot store it), as JSON
- * errors, before any route code runs.
+ * Why a parsed body is refused, or null: a key from FORBIDDEN_KEYS at any depth
+ * (JSON.parse makes `__proto__` an own property, so it is seen, and so are
+ * escaped spellings such as `"\u005f_proto__"`), or U+0000 in any key or string
+ * (Postgres cannot store it). Iterative, with an explicit stack.
+ */
+export function refusalOf(value: unknown): string | null {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return 'Text must not contain U+0000';
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (v !== null && typeof v === 'object') {
+      for (const key of Object.keys(v)) {
+        if (FORBIDDEN_KEYS.has(key)) return `The key "${key}" is not allowed in a JSON body`;
+        if (key.includes('\u0000')) return 'Text must not contain U+0000';
+        stack.push((v as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return null;
+}
+
+/** True if any string (key or value) in a parsed JSON value holds U+0000. */
+export function containsNul(value: unknown): boolean {
+  return refusalOf(value) === 'Text must not contain U+0000';
+}
+
+class TooDeep extends Error {
+  readonly status = 400;
+  readonly type = 'json.too.deep';
+  readonly expose = true;
+}
+
+/**
+ * express.json with the contract's answers, as JSON errors, before any route
+ * code runs: 413 past the limit, 400 for malformed JSON, nesting deeper than
+ * MAX_JSON_DEPTH (checked on the raw bytes before parsing), a forbidden key or
+ * U+0000 anywhere. None of these is an exception in a handler, so none logs a
+ * stack trace.
  */
 export function jsonBody(limit: number): RequestHandler {
-  const parse = express.json({ limit, strict: true });
+  const parse = express.json({
+    limit,
+    strict: true,
+    verify: (_req, _res, buf) => {
+      if (jsonDepthExceeds(buf, MAX_JSON_DEPTH)) throw new TooDeep();
+    },
+  });
   return (req: Request, res: Response, next: NextFunction) => {
     parse(req, res, (err?: unknown) => {
       if (err) {
@@ -35,9 +104,12 @@ export function jsonBody(limit: number): RequestHandler {
           return send(res, 413, `Request body is larger than ${limit} bytes`);
         if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
           return send(res, 415, 'Unsupported body encoding');
+        if (e.type === 'json.too.deep')
+          return send(res, 400, `JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
         return send(res, 400, 'Malformed JSON body');
       }
-      if (containsNul(req.body)) return send(res, 400, 'Text must not contain U+0000');
+      const refusal = refusalOf(req.body);
+      if (refusal !== null) return send(res, 400, refusal);
       // No body at all reads as {}, so optional-only bodies (read-all) need none.
       if (req.body === undefined) req.body = {};
       next();

@@ -20,6 +20,8 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
+  /** PUBLIC_ORIGIN: the origins allowed to change state and open streams; undefined: the request's own. */
+  readonly publicOrigins: readonly string[] | undefined;
   readonly sessionSecret: string;
   readonly admin: { readonly email: string; readonly password: string | undefined };
   readonly stream: {
@@ -63,6 +65,28 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
   return raw;
+}
+
+/** Comma-separated http(s) origins, scheme://host[:port] with no path, in the form browsers send. */
+function origins(env: Env, name: string): string[] | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((entry) => {
+    const text = entry.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      throw new ConfigError(
+        `${name} must be comma-separated origins such as https://notify.example.com, got "${text}"`,
+      );
+    }
+    const bare = parsed.pathname === '/' && !parsed.search && !parsed.hash && !parsed.username && !parsed.password;
+    if (!['http:', 'https:'].includes(parsed.protocol) || !bare || !/^https?:\/\/[^/]+\/?$/i.test(text)) {
+      throw new ConfigError(`${name} entries must be http(s)://host[:port] with no path, got "${text}"`);
+    }
+    return parsed.origin;
+  });
 }
 
 function logLevel(env: Env, def: LogLevel): LogLevel {
@@ -128,6 +152,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseUrl,
     dataDir,
     redisUrl,
+    publicOrigins: origins(env, 'PUBLIC_ORIGIN'),
     sessionSecret,
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },
     stream: {
