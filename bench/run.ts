@@ -248,8 +248,9 @@ async function seed(url: string, count: number): Promise<BenchUser[]> {
   }
 }
 
+/** The sid cookie, or before sign-in the pre-login CSRF cookie (no session is stored then). */
 function cookieFrom(res: Response, fallback: string): string {
-  const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('sid=') || c.startsWith('csrf='));
   return set ? set.split(';')[0] : fallback;
 }
 
