@@ -250,7 +250,8 @@ async function seed(url: string, count: number): Promise<BenchUser[]> {
 
 /** The sid cookie, or before sign-in the pre-login CSRF cookie (no session is stored then). */
 function cookieFrom(res: Response, fallback: string): string {
-  const set = res.headers.getSetCookie().find((c) => c.startsWith('sid=') || c.startsWith('csrf='));
+  const cookies = res.headers.getSetCookie();
+  const set = cookies.find((c) => c.startsWith('sid=')) ?? cookies.find((c) => c.startsWith('csrf='));
   return set ? set.split(';')[0] : fallback;
 }
 

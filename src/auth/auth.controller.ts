@@ -45,7 +45,7 @@ export class AuthController {
     type: CsrfDto,
     description:
       'A token for X-CSRF-Token: before sign-in a signed double-submit token (cookie `csrf`, no session stored); ' +
-      'signed in, the session\'s own token',
+      "signed in, the session's own token",
   })
   async csrf(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<CsrfDto> {
     if (!req.user) return { csrfToken: issuePreLoginToken(req, res, this.config) };

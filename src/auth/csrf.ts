@@ -93,7 +93,8 @@ export class CsrfGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request>();
     if (!UNSAFE_METHODS.has(req.method)) return true;
-    if (!csrfTokenMatches(req, this.config.sessionSecret)) throw new ForbiddenException('Missing or invalid CSRF token');
+    if (!csrfTokenMatches(req, this.config.sessionSecret))
+      throw new ForbiddenException('Missing or invalid CSRF token');
     return true;
   }
 }

@@ -99,8 +99,7 @@ function trustProxy(env: Env): string[] {
     if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
     const [address, prefix, ...rest] = entry.split('/');
     const family = isIP(address);
-    const prefixOk =
-      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
     if (family === 0 || !prefixOk || rest.length > 0) {
       throw new ConfigError(`TRUST_PROXY must be comma-separated IP addresses or CIDRs, got "${entry}"`);
     }

@@ -49,7 +49,10 @@ export class UsersService {
   }
 
   async existsByEmail(email: string): Promise<boolean> {
-    return this.users.createQueryBuilder('u').where('u.email = :email', { email: normalizeEmail(email) }).getExists();
+    return this.users
+      .createQueryBuilder('u')
+      .where('u.email = :email', { email: normalizeEmail(email) })
+      .getExists();
   }
 
   count(): Promise<number> {
