@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig } from '../src/config/env.js';
 import { verifyPassword } from '../src/users/password.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
@@ -25,7 +24,7 @@ describe('password hashing stays off the event loop (finding 1)', () => {
     expect(await verifyPassword('secret123', 'not a hash')).toBe(false);
   });
 
-  it('/health and an open stream stay prompt while 20 sign-ups and 20 unknown-email sign-ins hash', async () => {
+  it('/health and an open stream stay prompt while 20 sign-ups and 10 unknown-email sign-ins hash', async () => {
     const viewer = new Client(t.baseUrl);
     await viewer.signUp('viewer@example.com');
     const stream = await openStream(t.baseUrl, viewer.cookieHeader);
@@ -54,78 +53,23 @@ describe('password hashing stays off the event loop (finding 1)', () => {
     const answers = await Promise.all(
       clients.flatMap((c, i) => [
         c.register(`burst-${i}@example.com`, 'password-123'),
-        c.post('/auth/login', { email: `nobody-${i}@example.com`, password: 'password-123' }),
+        // Unknown emails verify a dummy hash; 10 of them, under the per-address failure limit.
+        ...(i % 2 === 0 ? [c.post('/auth/login', { email: `nobody-${i}@example.com`, password: 'password-123' })] : []),
       ]),
     );
     const elapsed = Date.now() - started;
     hashing = false;
     await probe;
     stream.close();
-    expect(answers.map((a) => a.status).sort()).toStrictEqual([...Array(20).fill(201), ...Array(20).fill(401)]);
+    expect(answers.map((a) => a.status).sort()).toStrictEqual([...Array(20).fill(201), ...Array(10).fill(401)]);
     const gaps = beats.slice(1).map((b, i) => b - beats[i]);
     console.log(
-      `20 sign-ups + 20 sign-ins in ${elapsed} ms; /health max ${Math.max(...healthTimes).toFixed(1)} ms over ${healthTimes.length} probes; heartbeat gaps max ${Math.max(0, ...gaps)} ms`,
+      `20 sign-ups + 10 sign-ins in ${elapsed} ms; /health max ${Math.max(...healthTimes).toFixed(1)} ms over ${healthTimes.length} probes; heartbeat gaps max ${Math.max(0, ...gaps)} ms`,
     );
     expect(healthTimes.length).toBeGreaterThan(0);
     // Generous bounds (the machine is shared): blocking argon2 took /health to 1.2 s.
     expect(Math.max(...healthTimes)).toBeLessThan(500);
     expect(Math.max(0, ...gaps)).toBeLessThan(200 + 500);
-  });
-});
-
-describe('SIGNUP_RATE_PER_MINUTE (per client address, shared by instances)', () => {
-  it('the sign-up after the limit is 429 and creates nothing, on either instance; other addresses are unaffected', async () => {
-    const a = await startTestApp({ SIGNUP_RATE_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1' });
-    const b = await startTestApp(
-      { SIGNUP_RATE_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1' },
-      {
-        url: a.databaseUrl,
-        drop: async () => undefined,
-      },
-    );
-    try {
-      const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
-      const ca = new Client(a.baseUrl);
-      const cb = new Client(b.baseUrl);
-      for (const [c, i] of [
-        [ca, 1],
-        [cb, 2],
-        [ca, 3],
-      ] as const) {
-        const res = await c.post(
-          '/auth/register',
-          { email: `rate-${i}@example.com`, password: 'password-123' },
-          from('203.0.113.7'),
-        );
-        expect(res.status).toBe(201);
-      }
-      const over = await cb.post(
-        '/auth/register',
-        { email: 'rate-4@example.com', password: 'password-123' },
-        from('203.0.113.7'),
-      );
-      expect(over.status).toBe(429);
-      expect(over.body.statusCode).toBe(429);
-      expect((await a.db.query(`SELECT count(*) FROM users WHERE email = 'rate-4@example.com'`)).rows[0].count).toBe(
-        '0',
-      );
-      const other = await ca.post(
-        '/auth/register',
-        { email: 'rate-5@example.com', password: 'password-123' },
-        from('203.0.113.8'),
-      );
-      expect(other.status).toBe(201);
-    } finally {
-      await b.close();
-      await a.close();
-    }
-  });
-
-  it('defaults to 10 and refuses a bad value with one line naming the variable', () => {
-    const base = { NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(32), DATA_DIR: '/tmp/unused-config' };
-    expect(loadConfig(base).signupRatePerMinute).toBe(10);
-    expect(() => loadConfig({ ...base, SIGNUP_RATE_PER_MINUTE: 'ten' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...base, SIGNUP_RATE_PER_MINUTE: 'ten' })).toThrow(/^SIGNUP_RATE_PER_MINUTE /);
   });
 });
 
@@ -166,54 +110,6 @@ describe('one email normal form (finding 3)', () => {
     expect(reg.body.email).toBe('mixed.case@example.com');
     expect(await count(`SELECT count(*) FROM users WHERE email = 'mixed.case@example.com'`)).toBe(1);
     expect((await new Client(t.baseUrl).login('MIXED.case@example.com', 'password-123')).status).toBe(200);
-  });
-});
-
-describe('TRUST_PROXY (finding 4)', () => {
-  it('unset: 40 failed sign-ins from 127.0.0.1 with rotating X-Forwarded-For meet 429', async () => {
-    const c = new Client(t.baseUrl);
-    const statuses: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      const res = await c.post(
-        '/auth/login',
-        { email: `spray-${i}@example.com`, password: 'wrong-password' },
-        { headers: { 'x-forwarded-for': `198.51.100.${i + 1}` } },
-      );
-      statuses.push(res.status);
-    }
-    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
-    expect(statuses.slice(30).every((s) => s === 429)).toBe(true);
-  });
-
-  it('set: only the named proxies are believed, and a bad value stops the start', async () => {
-    const base = { NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(32), DATA_DIR: '/tmp/unused-config' };
-    expect(loadConfig(base).trustProxy).toStrictEqual([]);
-    expect(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 172.28.0.2,::1' }).trustProxy).toStrictEqual([
-      '10.0.0.0/8',
-      '172.28.0.2',
-      '::1',
-    ]);
-    for (const bad of ['everyone', '10.0.0.0/33', '300.1.1.1', '10.0.0.1/8/2', 'true']) {
-      expect(() => loadConfig({ ...base, TRUST_PROXY: bad })).toThrow(/^TRUST_PROXY /);
-    }
-    // A proxy that is not 127.0.0.1: the socket's address counts, X-Forwarded-For is ignored.
-    const p = await startTestApp({ TRUST_PROXY: '10.0.0.1' });
-    try {
-      const c = new Client(p.baseUrl);
-      let last = 0;
-      for (let i = 0; i < 31; i++) {
-        last = (
-          await c.post(
-            '/auth/login',
-            { email: `spray-${i}@example.com`, password: 'wrong-password' },
-            { headers: { 'x-forwarded-for': `198.51.100.${i + 1}` } },
-          )
-        ).status;
-      }
-      expect(last).toBe(429);
-    } finally {
-      await p.close();
-    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { availableParallelism } from 'node:os';
 
 /**
  * argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane). @node-rs/argon2 is a
@@ -12,12 +13,34 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 const ARGON2ID = 2 as Algorithm;
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1, outputLen: 32 };
 
+/**
+ * At most one hash per core but one runs at a time: off the event loop is not enough
+ * when four pool threads would take every core from it (and from fs and dns work that
+ * shares libuv's pool). Further hashes wait their turn; a burst of sign-ups gets slower,
+ * the streams do not.
+ */
+const MAX_CONCURRENT = Math.max(1, availableParallelism() - 1);
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, OPTIONS);
+  return limited(() => hash(password, OPTIONS));
 }
 
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return verify(hash, password).catch(() => false);
+  return limited(() => verify(hash, password)).catch(() => false);
 }
 
 /** Verifying against this keeps an unknown email as slow as a wrong password (off the event loop too). */
