@@ -29,7 +29,10 @@ export class NormalizeEmails1764460000000 implements MigrationInterface {
     const collisions = [...byNormal].filter(([, group]) => group.length > 1);
     if (collisions.length > 0) {
       const list = collisions
-        .map(([normal, group]) => `${JSON.stringify(normal)} <- ${group.map((r) => `#${r.id} ${JSON.stringify(r.email)}`).join(', ')}`)
+        .map(
+          ([normal, group]) =>
+            `${JSON.stringify(normal)} <- ${group.map((r) => `#${r.id} ${JSON.stringify(r.email)}`).join(', ')}`,
+        )
         .join('; ');
       throw new Error(
         `NormalizeEmails: these accounts have emails with the same normal form (NFKC + lower case); ` +

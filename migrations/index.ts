@@ -10,6 +10,7 @@ import { NormalizeEmails1764460000000 } from './1764460000000-NormalizeEmails.js
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
-  Notifications1763769700000, OrdersAndPayments1763771000000,
+  Notifications1763769700000,
+  OrdersAndPayments1763771000000,
   NormalizeEmails1764460000000,
 ];
