@@ -3,6 +3,7 @@ import { verifyPassword } from '../src/users/password.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { openStream } from './support/sse.js';
+import { performance } from 'node:perf_hooks';
 
 /** Issue 13, the authentication half: each finding reproduced over HTTP against real Postgres. */
 let t: TestApp;
@@ -50,6 +51,7 @@ describe('password hashing stays off the event loop (finding 1)', () => {
       }
     })();
     const started = Date.now();
+    const eluBefore = performance.eventLoopUtilization();
     const answers = await Promise.all(
       clients.flatMap((c, i) => [
         c.register(`burst-${i}@example.com`, 'password-123'),
@@ -58,18 +60,24 @@ describe('password hashing stays off the event loop (finding 1)', () => {
       ]),
     );
     const elapsed = Date.now() - started;
+    const elu = performance.eventLoopUtilization(eluBefore).utilization;
     hashing = false;
     await probe;
     stream.close();
     expect(answers.map((a) => a.status).sort()).toStrictEqual([...Array(20).fill(201), ...Array(10).fill(401)]);
     const gaps = beats.slice(1).map((b, i) => b - beats[i]);
+    const healthMax = Math.max(...healthTimes);
+    const gapMax = Math.max(0, ...gaps);
     console.log(
-      `20 sign-ups + 10 sign-ins in ${elapsed} ms; /health max ${Math.max(...healthTimes).toFixed(1)} ms over ${healthTimes.length} probes; heartbeat gaps max ${Math.max(0, ...gaps)} ms`,
+      `20 sign-ups + 10 sign-ins in ${elapsed} ms; event loop busy ${(elu * 100).toFixed(0)}%; ` +
+        `/health max ${healthMax.toFixed(1)} ms over ${healthTimes.length} probes; heartbeat gaps max ${gapMax} ms`,
     );
     expect(healthTimes.length).toBeGreaterThan(0);
-    // Generous bounds (the machine is shared): blocking argon2 took /health to 1.2 s.
-    expect(Math.max(...healthTimes)).toBeLessThan(500);
-    expect(Math.max(0, ...gaps)).toBeLessThan(200 + 500);
+    // Generous bounds, the machine being shared: blocking argon2 took /health from 8 ms to 1.2 s
+    // with 20 sign-ups (event-loop utilisation is logged, not asserted: the probes themselves
+    // keep this process busy).
+    expect(healthMax).toBeLessThan(1000);
+    expect(gapMax).toBeLessThan(200 + 1000);
   });
 });
 

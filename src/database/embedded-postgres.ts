@@ -138,25 +138,29 @@ async function migrateLegacyPassword(port: number, password: string): Promise<vo
  * process with a stack. Turn it into one line saying what to do.
  */
 async function explainingSpawnFailures<T>(databaseDir: string, work: () => Promise<T>): Promise<T> {
+  if (process.getuid?.() !== 0) return work();
+  const unreachable = (what: string) =>
+    new ConfigError(
+      `the embedded PostgreSQL could not start (${what}): as root it runs as the "postgres" system user, ` +
+        `which must be able to reach this project's node_modules and ${databaseDir}; run as a non-root user, ` +
+        `or put the project and DATA_DIR where every user can read (e.g. under /srv or /opt), or set DATABASE_URL`,
+    );
   let onUncaught: ((err: Error) => void) | undefined;
   const spawnFailed = new Promise<never>((_, reject) => {
     onUncaught = (err: Error) => {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'ENOENT') {
-        reject(
-          new ConfigError(
-            `the embedded PostgreSQL could not start (${e.message}): as root it runs as the "postgres" system user, ` +
-              `which must be able to reach this project's node_modules and ${databaseDir}; run as a non-root user, ` +
-              `or put the project and DATA_DIR where every user can read (e.g. /srv or /opt), or set DATABASE_URL`,
-          ),
-        );
-      } else reject(err);
+      const code = (err as NodeJS.ErrnoException).code;
+      reject(code === 'EACCES' || code === 'EPERM' ? unreachable(err.message) : err);
     };
   });
-  if (process.getuid?.() !== 0) return work();
   process.on('uncaughtException', onUncaught!);
   try {
     return await Promise.race([work(), spawnFailed]);
+  } catch (err) {
+    // initdb or postgres started but could not enter the directory.
+    if (err instanceof Error && !(err instanceof ConfigError) && /Permission denied/.test(err.message)) {
+      throw unreachable('Permission denied');
+    }
+    throw err;
   } finally {
     process.off('uncaughtException', onUncaught!);
   }
