@@ -4,6 +4,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { openStream } from './support/sse.js';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Issue 13, the authentication half: each finding reproduced over HTTP against real Postgres. */
 let t: TestApp;
@@ -48,6 +49,9 @@ describe('password hashing stays off the event loop (finding 1)', () => {
         await res.text();
         expect(res.status).toBe(200);
         healthTimes.push(performance.now() - started);
+        // A sample every 25 ms rather than back to back, so that the probe itself does not keep
+        // the event loop busy and its utilisation measures the server's work.
+        await delay(25);
       }
     })();
     const started = Date.now();
@@ -73,9 +77,10 @@ describe('password hashing stays off the event loop (finding 1)', () => {
         `/health max ${healthMax.toFixed(1)} ms over ${healthTimes.length} probes; heartbeat gaps max ${gapMax} ms`,
     );
     expect(healthTimes.length).toBeGreaterThan(0);
-    // Generous bounds, the machine being shared: blocking argon2 took /health from 8 ms to 1.2 s
-    // with 20 sign-ups (event-loop utilisation is logged, not asserted: the probes themselves
-    // keep this process busy).
+    // Hashing on the event loop keeps it busy for the whole burst (measured: 100%, against 70-90%
+    // off it: the 30 requests and this test's own HTTP clients share the process). Then generous
+    // latency bounds (the machine is shared): blocking argon2 took /health from 8 ms to 1.2 s.
+    expect(elu).toBeLessThan(0.95);
     expect(healthMax).toBeLessThan(1000);
     expect(gapMax).toBeLessThan(200 + 1000);
   });
