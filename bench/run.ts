@@ -93,7 +93,7 @@ const SESSION_SECRET = randomBytes(36).toString('base64url');
 const ADMIN_EMAIL = 'admin@bench.example';
 const ADMIN_PASSWORD = randomBytes(12).toString('base64url');
 const USER_PASSWORD = 'bench-password-1';
-const HTTPS = { 'x-forwarded-proto': 'https' }; // the app trusts loopback proxies; Secure cookies need it
+const HTTPS = { 'x-forwarded-proto': 'https' }; // as from a TLS proxy (TRUST_PROXY below); Secure cookies need it
 
 // ------------------------------------------------------------------ lifecycle
 const children = new Set<ChildProcess>();
@@ -322,6 +322,8 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
           ADMIN_EMAIL,
           ADMIN_PASSWORD,
           MAX_STREAMS_PER_USER: '1000',
+          // The load generator plays the TLS-terminating proxy, from loopback.
+          TRUST_PROXY: '127.0.0.1',
           BENCH_PROBE_PORT: String(probePort),
         },
       },
