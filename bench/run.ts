@@ -113,7 +113,7 @@ const SESSION_SECRET = randomBytes(36).toString('base64url');
 const ADMIN_EMAIL = 'admin@bench.example';
 const ADMIN_PASSWORD = randomBytes(12).toString('base64url');
 const USER_PASSWORD = 'bench-password-1';
-const HTTPS = { 'x-forwarded-proto': 'https' }; // the app trusts loopback proxies; Secure cookies need it
+const HTTPS = { 'x-forwarded-proto': 'https' }; // as from a TLS proxy (TRUST_PROXY below); Secure cookies need it
 
 // ------------------------------------------------------------------ lifecycle
 const children = new Set<ChildProcess>();
@@ -280,8 +280,10 @@ async function seed(url: string, count: number): Promise<BenchUser[]> {
   }
 }
 
+/** The sid cookie, or before sign-in the pre-login CSRF cookie (no session is stored then). */
 function cookieFrom(res: Response, fallback: string): string {
-  const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+  const cookies = res.headers.getSetCookie();
+  const set = cookies.find((c) => c.startsWith('sid=')) ?? cookies.find((c) => c.startsWith('csrf='));
   return set ? set.split(';')[0] : fallback;
 }
 
@@ -353,6 +355,8 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
           ADMIN_EMAIL,
           ADMIN_PASSWORD,
           MAX_STREAMS_PER_USER: '1000',
+          // The load generator plays the TLS-terminating proxy, from loopback.
+          TRUST_PROXY: '127.0.0.1',
           BENCH_PROBE_PORT: String(probePort),
           BENCH_APP_ROOT: tree,
         },

@@ -49,7 +49,8 @@ export function nestApplicationOptions(logger: Logger) {
  * `createApp` and by tests that build the module with `@nestjs/testing`.
  */
 export function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): NestExpressApplication {
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // The client address (throttles, logs) is the socket's unless it is a proxy named in TRUST_PROXY.
+  app.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   app.disable('x-powered-by');
   useExactRouting(app);
   app.use(securityHeaders(DOCS_PATH));

@@ -60,8 +60,11 @@ describe('sign-up, sign-in, sign-out', () => {
     const c = new Client(t.baseUrl);
     await c.register('carol@example.com', 'password-123');
     await c.fetchCsrf();
+    expect(c.cookies.get('sid')).toBeUndefined(); // before sign-in no session exists (issue 13)
+    await c.login('carol@example.com', 'password-123');
     const before = c.cookies.get('sid');
-    expect(before).toBeTruthy(); // GET /auth/csrf creates a session
+    expect(before).toBeTruthy();
+    // Signing in again over an existing session (a fixed one) gives a new id.
     await c.login('carol@example.com', 'password-123');
     const after = c.cookies.get('sid');
     expect(after).toBeTruthy();

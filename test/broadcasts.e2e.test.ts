@@ -289,6 +289,13 @@ describe('validation and access', () => {
       { ...ok, expiresAt: 'tomorrow' },
       { ...ok, expiresAt: new Date(Date.now() - 60_000).toISOString() },
       { ...ok, expiresAt: 1893456000000 },
+      // RFC 3339 date-times only (issue 13): not ISO 8601's ordinal or week dates, nor a time without zone.
+      { ...ok, expiresAt: '2030-001' },
+      { ...ok, expiresAt: '2030-W01-1' },
+      { ...ok, expiresAt: '2030-01-01' },
+      { ...ok, expiresAt: '2030-01-01T00:00:00' },
+      { ...ok, expiresAt: '2030-02-30T00:00:00Z' },
+      { ...ok, expiresAt: '2030-01-01T24:00:00Z' },
     ];
     const before = await notificationRows();
     for (const body of bad) {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -10,15 +10,18 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/env.js';
 import type { PublicUser } from '../users/user.entity.js';
 import { CsrfDto, LoginDto, LoginResultDto, RegisterDto, UserDto } from './auth.dto.js';
 import { AuthService } from './auth.service.js';
 import { Authenticated, CurrentUser } from './authenticated.decorator.js';
-import { csrfTokenFor } from './csrf.js';
+import { clearPreLoginToken, csrfTokenFor, issuePreLoginToken } from './csrf.js';
 import { LocalAuthGuard } from './local-auth.guard.js';
 import { SessionRevocations } from './session-revocations.js';
 import type { SessionUser } from './session-user.js';
 import { SESSION_COOKIE } from './session.middleware.js';
+import { SignupThrottleService } from './signup-throttle.service.js';
 
 const publicUser = (u: SessionUser): PublicUser => ({
   id: u.id,
@@ -33,11 +36,19 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly revocations: SessionRevocations,
+    private readonly signups: SignupThrottleService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('csrf')
-  @ApiOkResponse({ type: CsrfDto, description: 'A token for X-CSRF-Token, bound to this session (created if needed)' })
-  async csrf(@Req() req: Request): Promise<CsrfDto> {
+  @ApiOkResponse({
+    type: CsrfDto,
+    description:
+      'A token for X-CSRF-Token: before sign-in a signed double-submit token (cookie `csrf`, no session stored); ' +
+      "signed in, the session's own token",
+  })
+  async csrf(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<CsrfDto> {
+    if (!req.user) return { csrfToken: issuePreLoginToken(req, res, this.config) };
     const isNew = !req.session.csrfToken;
     const csrfToken = csrfTokenFor(req);
     // A new token is stored before it is handed out: express-session would save it after the
@@ -51,7 +62,9 @@ export class AuthController {
   @ApiSecurity('csrf')
   @ApiCreatedResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'Email already registered' })
-  register(@Body() body: RegisterDto): Promise<PublicUser> {
+  @ApiTooManyRequestsResponse({ description: 'More than SIGNUP_RATE_PER_MINUTE sign-ups from this address' })
+  async register(@Req() req: Request, @Body() body: RegisterDto): Promise<PublicUser> {
+    await this.signups.consume(req.ip ?? 'unknown');
     return this.auth.register(body);
   }
 
@@ -59,10 +72,16 @@ export class AuthController {
   @HttpCode(200)
   @UseGuards(LocalAuthGuard)
   @ApiSecurity('csrf')
-  @ApiOkResponse({ type: LoginResultDto, description: 'Signed in; the session id is new' })
+  @ApiOkResponse({ type: LoginResultDto, description: 'Signed in; the session id and the CSRF token are new' })
   @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
   @ApiTooManyRequestsResponse({ description: 'Too many failed sign-ins' })
-  login(@Req() req: Request, @CurrentUser() user: SessionUser, @Body() _body: LoginDto): LoginResultDto {
+  login(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentUser() user: SessionUser,
+    @Body() _body: LoginDto,
+  ): LoginResultDto {
+    clearPreLoginToken(res, this.config);
     return { user: publicUser(user), csrfToken: csrfTokenFor(req) };
   }
 

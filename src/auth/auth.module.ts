@@ -9,6 +9,7 @@ import { LocalStrategy } from './local.strategy.js';
 import { LoginThrottleService } from './login-throttle.service.js';
 import { SessionRevocations } from './session-revocations.js';
 import { SessionSerializer } from './session.serializer.js';
+import { SignupThrottleService } from './signup-throttle.service.js';
 
 @Module({
   imports: [UsersModule, PassportModule.register({ session: true })],
@@ -18,6 +19,7 @@ import { SessionSerializer } from './session.serializer.js';
     LocalStrategy,
     SessionSerializer,
     LoginThrottleService,
+    SignupThrottleService,
     SessionRevocations,
     { provide: APP_GUARD, useClass: CsrfGuard },
   ],

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../common/domain-error.js';
+import { normalizeEmail } from '../users/email.js';
 
 /**
  * Failed sign-ins counted per email and per client address in fixed windows,
@@ -15,7 +16,7 @@ export class LoginThrottleService {
   constructor(private readonly db: DataSource) {}
 
   private keys(email: string, ip: string): [string, string] {
-    return [`email:${email.toLowerCase()}`, `ip:${ip}`];
+    return [`email:${normalizeEmail(email)}`, `ip:${ip}`];
   }
 
   async assertAllowed(email: string, ip: string): Promise<void> {

@@ -24,6 +24,7 @@ import { attachOrStartEmbeddedPostgres } from '../database/embedded-postgres.js'
 import { ensureDatabase } from '../database/ensure-database.js';
 import { PG_CHANNEL } from '../notifications/bus/pg-notify.bus.js';
 import { redisChannel } from '../notifications/bus/redis.bus.js';
+import { normalizeEmail } from '../users/email.js';
 import { hashPassword } from '../users/password.js';
 import { ROLES, type Role } from '../users/user.entity.js';
 
@@ -157,11 +158,11 @@ async function setPassword(url: string, options: Options, hash: string, redis: b
   await client.connect();
   try {
     await client.query('BEGIN');
-    // Looked up as sign-in does: lower(email) on both sides.
+    // Looked up as sign-in does: the one normal form, compared with =.
     const found = await client.query<{ id: string; email: string; role: Role; disabled: boolean }>(
       `SELECT id::text, email, role, disabled_at IS NOT NULL AS disabled
-         FROM users WHERE lower(email) = lower($1) FOR UPDATE`,
-      [options.email],
+         FROM users WHERE email = $1 FOR UPDATE`,
+      [normalizeEmail(options.email)],
     );
     const user = found.rows[0];
     if (!user) {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { normalizeEmail } from '../users/email.js';
 
 /**
  * Every environment variable of the contract is read here and nowhere else.
@@ -36,6 +38,10 @@ export interface AppConfig {
   readonly feedPollMs: number;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: LogLevel;
+  /** Proxies (addresses/CIDRs) whose X-Forwarded-For/-Proto are believed; empty: nobody's. */
+  readonly trustProxy: readonly string[];
+  /** Sign-ups per client address per minute (POST /auth/register), then 429. */
+  readonly signupRatePerMinute: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -102,7 +108,27 @@ function email(env: Env, name: string, def: string): string {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
   if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(`${name} must be an email address`);
-  return raw.toLowerCase();
+  return normalizeEmail(raw);
+}
+
+/**
+ * TRUST_PROXY: comma-separated addresses or CIDRs (IPv4 or IPv6), or Express's names
+ * loopback/linklocal/uniquelocal. Unset: the client address is always the socket's.
+ */
+function trustProxy(env: Env): string[] {
+  const raw = env.TRUST_PROXY;
+  if (raw === undefined || raw.trim() === '') return [];
+  const entries = raw.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new ConfigError(`TRUST_PROXY must be comma-separated IP addresses or CIDRs, got "${entry}"`);
+    }
+  }
+  return entries;
 }
 
 /** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */
@@ -164,5 +190,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionDays: int(env, 'RETENTION_DAYS', 90, 1, 36500),
     feedPollMs: int(env, 'FEED_POLL_MS', 1000, 10, 600_000),
     logLevel: logLevel(env, nodeEnv === 'test' ? 'error' : 'info'),
+    trustProxy: trustProxy(env),
+    signupRatePerMinute: int(env, 'SIGNUP_RATE_PER_MINUTE', 10, 1, 1_000_000),
   };
 }

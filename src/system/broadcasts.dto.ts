@@ -6,13 +6,13 @@ import {
   ArrayMinSize,
   IsArray,
   IsIn,
-  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
   Length,
   Matches,
   MaxLength,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { NotificationDto } from '../notifications/notifications.dto.js';
@@ -20,6 +20,42 @@ import { SEVERITIES, type Severity } from '../notifications/notification.types.j
 import { ROLES, type Role } from '../users/user.entity.js';
 
 export const MAX_AUDIENCE_USER_IDS = 10_000;
+
+/**
+ * RFC 3339 date-times only (`2030-01-01T00:00:00Z`, `…T01:00:00.5+01:00`): ISO 8601's
+ * other forms (ordinal `2030-001`, week dates, no time zone) are 400 (issue 13).
+ */
+const RFC3339_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+const RFC3339_MESSAGE = 'expiresAt must be an RFC 3339 date-time such as 2030-01-01T00:00:00Z';
+
+/** The fields of an RFC 3339 date-time are in range (no 30 February, no 24:00, no leap second). */
+function IsRealDateTime(options: { message: string }) {
+  return ValidateBy(
+    {
+      name: 'isRealDateTime',
+      validator: {
+        validate: (value: unknown) => {
+          const m = typeof value === 'string' ? RFC3339_DATE_TIME.exec(value) : null;
+          if (!m) return false;
+          const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+          const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+          const zoneOk = m[9] === undefined || (Number(m[9]) < 24 && Number(m[10]) < 60);
+          return (
+            month >= 1 &&
+            month <= 12 &&
+            day >= 1 &&
+            day <= daysInMonth &&
+            hour < 24 &&
+            minute < 60 &&
+            second < 60 &&
+            zoneOk
+          );
+        },
+      },
+    },
+    options,
+  );
+}
 
 /** Exactly one of `role` or `userIds` (checked by BroadcastsService, which says which rule failed). */
 export class AudienceDto {
@@ -63,9 +99,14 @@ export class SendBroadcastDto {
   @Type(() => AudienceDto)
   audience?: AudienceDto;
 
-  @ApiPropertyOptional({ example: '2030-01-01T00:00:00.000Z', description: 'ISO 8601, in the future' })
+  @ApiPropertyOptional({
+    example: '2030-01-01T00:00:00.000Z',
+    description: 'An RFC 3339 date-time with a time zone (Z or ±hh:mm), in the future',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'expiresAt must be an ISO 8601 date' })
+  @IsString({ message: RFC3339_MESSAGE })
+  @Matches(RFC3339_DATE_TIME, { message: RFC3339_MESSAGE })
+  @IsRealDateTime({ message: RFC3339_MESSAGE })
   expiresAt?: string;
 }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository } from 'typeorm';
 import { conflict } from '../common/domain-error.js';
+import { normalizeEmail } from './email.js';
 import { hashPassword } from './password.js';
 import { Role, UserEntity } from './user.entity.js';
 
@@ -22,7 +23,7 @@ export class UsersService {
       const rows: UserEntity[] = await this.users.manager.query(
         `INSERT INTO users (email, password_hash, role, display_name) VALUES ($1, $2, $3, $4)
          RETURNING id, email, role, display_name AS "displayName", created_at AS "createdAt", disabled_at AS "disabledAt"`,
-        [input.email.toLowerCase(), passwordHash, input.role, input.displayName ?? null],
+        [normalizeEmail(input.email), passwordHash, input.role, input.displayName ?? null],
       );
       return rows[0];
     } catch (err) {
@@ -43,12 +44,15 @@ export class UsersService {
     return this.users
       .createQueryBuilder('u')
       .addSelect('u.passwordHash')
-      .where('lower(u.email) = lower(:email)', { email })
+      .where('u.email = :email', { email: normalizeEmail(email) })
       .getOne();
   }
 
   async existsByEmail(email: string): Promise<boolean> {
-    return this.users.createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getExists();
+    return this.users
+      .createQueryBuilder('u')
+      .where('u.email = :email', { email: normalizeEmail(email) })
+      .getExists();
   }
 
   count(): Promise<number> {

