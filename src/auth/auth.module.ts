@@ -9,6 +9,8 @@ import { LocalStrategy } from './local.strategy.js';
 import { LoginThrottleService } from './login-throttle.service.js';
 import { SessionRevocations } from './session-revocations.js';
 import { SessionSerializer } from './session.serializer.js';
+import { StreamAuthGuard, StreamSessions } from './stream-auth.js';
+import { UserCache } from './user-cache.js';
 
 @Module({
   imports: [UsersModule, PassportModule.register({ session: true })],
@@ -19,8 +21,19 @@ import { SessionSerializer } from './session.serializer.js';
     SessionSerializer,
     LoginThrottleService,
     SessionRevocations,
+    UserCache,
+    StreamSessions,
+    StreamAuthGuard,
     { provide: APP_GUARD, useClass: CsrfGuard },
   ],
-  exports: [AuthService, SessionRevocations, LoginThrottleService, UsersModule],
+  exports: [
+    AuthService,
+    SessionRevocations,
+    UserCache,
+    StreamSessions,
+    StreamAuthGuard,
+    LoginThrottleService,
+    UsersModule,
+  ],
 })
 export class AuthModule {}
