@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { Response } from 'express';
 import type { Socket } from 'node:net';
-import { Observable, Subscription } from 'rxjs';
+import { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import type { SessionUser } from '../auth/session-user.js';
 import { Batcher } from '../common/batcher.js';
@@ -89,7 +89,9 @@ export class StreamService {
     // committed from now on are captured for the seam, and a revocation from now on ends it.
     const handle = this.hub.register(viewer, r.sessionId, r.channels);
     const held: Array<Frame | ControlEvent> = [];
-    const early = handle.events.subscribe((e) => held.push(e));
+    handle.receive = (e) => {
+      if ('seq' in e || e.type !== 'ping') held.push(e);
+    };
     let position: { cursor: bigint; reset: ResetReason | null; muted: Channel[] };
     try {
       // Read after registering, with the session re-checked in the same query: a logout or
@@ -101,7 +103,6 @@ export class StreamService {
       position = positionOf(start, r.lastEventId);
       this.hub.setMuted(viewer.id, position.muted);
     } catch (err) {
-      early.unsubscribe();
       this.hub.unregister(handle);
       throw err;
     }
@@ -111,7 +112,6 @@ export class StreamService {
     const socket = r.socket;
     const abandon = () => {
       if (subscribed) return;
-      early.unsubscribe();
       this.hub.unregister(handle);
     };
     response.once('close', abandon);
@@ -163,6 +163,10 @@ export class StreamService {
       };
 
       const writeControl = (event: ControlEvent): void => {
+        if (event.type === 'ping') {
+          subscriber.next(PING_MESSAGE);
+          return;
+        }
         if (event.type === 'end') {
           closed = true;
           subscriber.complete();
@@ -173,7 +177,7 @@ export class StreamService {
 
       const onLive = (e: Frame | ControlEvent) => {
         if (closed) return;
-        if (replaying) {
+        if (replaying && ('seq' in e || e.type !== 'ping')) {
           held.push(e);
           if (held.length > MAX_BUFFERED) drop();
           return;
@@ -182,10 +186,7 @@ export class StreamService {
         else writeControl(e);
       };
 
-      const live = new Subscription();
-      live.add(handle.events.subscribe(onLive));
-      early.unsubscribe();
-      live.add(this.hub.heartbeat$.subscribe((ping) => subscriber.next(ping)));
+      handle.receive = onLive;
 
       subscriber.next({
         type: 'ready',
@@ -237,7 +238,7 @@ export class StreamService {
       return () => {
         closed = true;
         if (overBudget) clearTimeout(overBudget);
-        live.unsubscribe();
+        handle.receive = ignoreEvent;
         this.hub.unregister(handle);
       };
     });
@@ -325,6 +326,9 @@ function positionOf(
   if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', muted };
   return { cursor: lastEventId, reset: lastEventId < start.deletedUpTo ? 'history-truncated' : null, muted };
 }
+
+const PING_MESSAGE: SseMessage = { comment: 'ping' };
+const ignoreEvent = () => undefined;
 
 const REPLAY_BACKLOG_BYTES = 256 * 1024;
 
