@@ -21,7 +21,7 @@ export class Batcher<K, V> {
   constructor(
     private readonly fetch: (keys: K[]) => Promise<V[]>,
     private readonly maxBatch = 1000,
-    private readonly maxInFlight = 2,
+    private readonly maxInFlight = 1,
   ) {}
 
   load(key: K): Promise<V> {
