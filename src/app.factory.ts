@@ -1,5 +1,6 @@
 import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Pool } from 'pg';
 import type { DestinationStream, Logger } from 'pino';
@@ -61,7 +62,9 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   app.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
   app.use(jsonBody(BODY_LIMIT));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
-  for (const handler of sessionMiddlewares(config, pool).handlers) app.use(handler);
+  // The stream authenticates itself (StreamAuthGuard): express-session's Session object and
+  // Passport's wiring would stay attached to a response that lives for hours.
+  for (const handler of sessionMiddlewares(config, pool).handlers) app.use(exceptStreamOpen(handler));
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({
@@ -74,4 +77,12 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   );
   setupOpenApi(app);
   return app;
+}
+
+const STREAM_PATH = '/notifications/stream';
+
+/** Runs `handler` for every request except a stream open. */
+function exceptStreamOpen(handler: RequestHandler): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) =>
+    req.method === 'GET' && req.path === STREAM_PATH ? next() : handler(req, res, next);
 }

@@ -3,6 +3,7 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SessionAuthGuard } from '../src/auth/authenticated.decorator.js';
+import { StreamAuthGuard } from '../src/auth/stream-auth.js';
 import { Client } from './support/http.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
@@ -147,7 +148,7 @@ describe('OpenAPI document at /docs-json', () => {
           const name = `${method.toUpperCase()} ${path}`;
           const guards: unknown[] = [...classGuards, ...(Reflect.getMetadata(GUARDS_METADATA, handler) ?? [])];
           const expected: Record<string, string[]> = {};
-          if (guards.includes(SessionAuthGuard)) expected.session = [];
+          if (guards.includes(SessionAuthGuard) || guards.includes(StreamAuthGuard)) expected.session = [];
           if (['post', 'put', 'patch', 'delete'].includes(method)) expected.csrf = [];
           expect([name, op.security ?? []]).toStrictEqual([name, Object.keys(expected).length ? [expected] : []]);
           if (expected.session) expect([name, !!op.responses['401']]).toStrictEqual([name, true]); // documents 401

@@ -10,6 +10,8 @@ import { LoginThrottleService } from './login-throttle.service.js';
 import { SessionRevocations } from './session-revocations.js';
 import { SessionSerializer } from './session.serializer.js';
 import { SignupThrottleService } from './signup-throttle.service.js';
+import { StreamAuthGuard, StreamSessions } from './stream-auth.js';
+import { UserCache } from './user-cache.js';
 
 @Module({
   imports: [UsersModule, PassportModule.register({ session: true })],
@@ -21,8 +23,19 @@ import { SignupThrottleService } from './signup-throttle.service.js';
     LoginThrottleService,
     SignupThrottleService,
     SessionRevocations,
+    UserCache,
+    StreamSessions,
+    StreamAuthGuard,
     { provide: APP_GUARD, useClass: CsrfGuard },
   ],
-  exports: [AuthService, SessionRevocations, LoginThrottleService, UsersModule],
+  exports: [
+    AuthService,
+    SessionRevocations,
+    UserCache,
+    StreamSessions,
+    StreamAuthGuard,
+    LoginThrottleService,
+    UsersModule,
+  ],
 })
 export class AuthModule {}

@@ -2,10 +2,13 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { PassportSerializer } from '@nestjs/passport';
 import { UsersService } from '../users/users.service.js';
 import type { SessionUser } from './session-user.js';
+import { UserCache } from './user-cache.js';
 
 /**
- * The session stores only the user id; the user is loaded per request, so a
- * role change or a disabled account takes effect on the very next request.
+ * The session stores only the user id; the user comes from the UserCache,
+ * which every instance evicts when a revocation (role change, disabled
+ * account, password reset) reaches it over the bus, so such a change still
+ * takes effect on the very next request.
  */
 @Injectable()
 export class SessionSerializer extends PassportSerializer implements OnModuleDestroy {
@@ -17,7 +20,10 @@ export class SessionSerializer extends PassportSerializer implements OnModuleDes
    */
   private closed = false;
 
-  constructor(private readonly users: UsersService) {
+  constructor(
+    private readonly users: UsersService,
+    private readonly cache: UserCache,
+  ) {
     super();
   }
 
@@ -32,15 +38,18 @@ export class SessionSerializer extends PassportSerializer implements OnModuleDes
 
   deserializeUser(id: string, done: (err: unknown, user?: SessionUser | false) => void): void {
     if (this.closed) return done('pass');
-    this.users.findById(String(id)).then(
-      (u) =>
-        done(
-          null,
-          u && !u.disabledAt
-            ? { id: u.id, email: u.email, role: u.role, displayName: u.displayName, createdAt: u.createdAt }
-            : false,
-        ),
-      (err) => done(err),
-    );
+    this.cache
+      .get(String(id), (key) => this.load(key))
+      .then(
+        (u) => done(null, u ?? false),
+        (err) => done(err),
+      );
+  }
+
+  private async load(id: string): Promise<SessionUser | null> {
+    const u = await this.users.findById(id);
+    return u && !u.disabledAt
+      ? { id: u.id, email: u.email, role: u.role, displayName: u.displayName, createdAt: u.createdAt }
+      : null;
   }
 }

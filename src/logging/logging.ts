@@ -3,7 +3,6 @@ import type { Request, RequestHandler, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import type { LogLevel } from '../config/env.js';
 import type { SessionUser } from '../auth/session-user.js';
 
@@ -59,30 +58,42 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
 
 /**
  * The request logger: mounted first, so requests refused before routing (413,
- * malformed JSON, U+0000 in the URL) get their line too. A stream's line is
- * written when it ends, with its duration as responseTime.
+ * malformed JSON, U+0000 in the URL) get their line too. One line when the
+ * response ends, built from a few fields only then: no per-request child
+ * logger or serializer closures (pino-http's cost this replaces), and a stream,
+ * which lives for hours, holds only this one listener. A stream's line is
+ * written when it ends, with its duration as responseTime (its opening has a
+ * line of its own, from the stream service).
  */
 export function httpLogger(logger: Logger): RequestHandler {
-  const middleware = pinoHttp({
-    logger,
-    genReqId: requestId,
-    quietReqLogger: true,
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    customProps: (req) => {
-      const user = (req as Request).user as SessionUser | undefined;
-      return user ? { userId: user.id } : {};
-    },
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string; raw: Request }) => ({
-        method: req.method,
-        url: req.raw.originalUrl ?? req.url,
-        remoteAddress: req.raw.ip,
-        userAgent: req.raw.headers?.['user-agent'],
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  });
-  return (req: Request, res: Response, next) => middleware(req, res, next);
+  return (req: Request & { id?: string }, res: Response, next) => {
+    const started = performance.now();
+    const id = requestId(req, res);
+    req.id = id;
+    res.once('close', () => {
+      const statusCode = res.statusCode;
+      const level = statusCode >= 500 ? 'error' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      const user = req.user as SessionUser | undefined;
+      const line: Record<string, unknown> = {
+        reqId: id,
+        req: {
+          method: req.method,
+          url: req.originalUrl ?? req.url,
+          remoteAddress: req.ip,
+          userAgent: req.headers['user-agent'],
+        },
+        res: { statusCode },
+        responseTime: Math.round(performance.now() - started),
+      };
+      if (user) line.userId = user.id;
+      logger[level](
+        line,
+        statusCode >= 500 ? 'request errored' : res.writableFinished ? 'request completed' : 'request aborted',
+      );
+    });
+    next();
+  };
 }
 
 /** Nest's bootstrap chatter: useful when debugging, noise at info. */

@@ -52,9 +52,11 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
             );
             break;
           case 'revoke-session':
+            this.revocations.received({ kind: 'session', sessionId: m.sessionId });
             this.hub.endSession(m.sessionId);
             break;
           case 'revoke-user':
+            this.revocations.received({ kind: 'user', userId: m.userId });
             this.hub.endUser(m.userId);
             break;
           case 'prefs':
@@ -63,7 +65,14 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
         }
       }),
     );
-    this.subscriptions.add(this.bus.reconnected$.subscribe(() => this.wake()));
+    this.subscriptions.add(
+      this.bus.reconnected$.subscribe(() => {
+        // Revocations sent while the bus was away are lost: cached users are dropped
+        // (StreamRevalidation re-checks the open streams).
+        this.revocations.mayHaveMissed();
+        this.wake();
+      }),
+    );
     // Revocations raised on this instance are relayed to all (this one included, through the bus).
     this.subscriptions.add(
       this.revocations.revoked$.subscribe((r) => {

@@ -56,11 +56,13 @@ export class NotificationPublisher {
    */
   async publish(tx: Tx, drafts: PersonalDraft[]): Promise<NotificationRow[]> {
     if (drafts.length === 0) return [];
-    await this.lockIds(tx);
+    // The id lock is taken by the same statement, before its first row (and so its first id)
+    // exists: one round trip less per publishing transaction.
     const rows: NotificationRow[] = await tx.manager.query(
-      `INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
+      `WITH id_lock AS (SELECT pg_advisory_xact_lock($8))
+       INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
        SELECT u, c, t, s, ti, b, d
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+         FROM id_lock, unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
               WITH ORDINALITY AS x(u, c, t, s, ti, b, d, ord)
         ORDER BY ord
        ${RETURNING}`,
@@ -72,6 +74,7 @@ export class NotificationPublisher {
         drafts.map((d) => d.title),
         drafts.map((d) => d.body),
         drafts.map((d) => JSON.stringify(d.data)),
+        ID_ORDER_LOCK,
       ],
     );
     // Identity values are drawn as the rows are inserted, in ORDER BY ord, under the lock:

@@ -1,5 +1,4 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Observable, Subject, interval, map, share } from 'rxjs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -29,7 +28,7 @@ export interface Frame {
   readonly createdAt: number;
 }
 
-export type ControlEvent = { type: 'read'; payload: ReadPayload } | { type: 'end' };
+export type ControlEvent = { type: 'read'; payload: ReadPayload } | { type: 'end' } | { type: 'ping' };
 
 /** One open stream, as the hub routes to it. */
 export interface StreamHandle {
@@ -37,14 +36,30 @@ export interface StreamHandle {
   readonly sessionId: string;
   /** The channels this stream asked for: the hub filters, so per event a stream costs one Subject.next. */
   readonly channels: ReadonlySet<Channel>;
-  /** Its notifications and control events, in the order they happened. */
-  readonly events: Subject<Frame | ControlEvent>;
+  /**
+   * Receives its notifications and control events, in the order they happened.
+   * A plain function the stream swaps (buffer during the replay, then write),
+   * not a Subject: per stream and event the hub's work is one call.
+   */
+  receive: (event: Frame | ControlEvent) => void;
 }
+
+const PING: ControlEvent = { type: 'ping' };
+const ignore = () => undefined;
 
 class UserRoute {
   readonly streams = new Set<StreamHandle>();
   muted: ReadonlySet<Channel> = new Set();
   constructor(public viewer: Viewer) {}
+}
+
+/** Streams asking for the same channels share one (read-only) set. */
+const channelSets = new Map<string, ReadonlySet<Channel>>();
+function channelSet(channels: readonly Channel[]): ReadonlySet<Channel> {
+  const key = [...channels].sort().join(',');
+  let set = channelSets.get(key);
+  if (!set) channelSets.set(key, (set = new Set(channels)));
+  return set;
 }
 
 export function frameOf(row: NotificationRow): Frame {
@@ -71,22 +86,22 @@ export class StreamHub implements OnModuleDestroy {
   private readonly routes = new Map<string, UserRoute>();
   private readonly bySession = new Map<string, Set<StreamHandle>>();
   private streamCount = 0;
-  /** One timer for every stream's heartbeat. */
-  readonly heartbeat$: Observable<SseMessage>;
+  /** One timer for every stream's heartbeat, running while any stream is open. */
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
-  ) {
-    const ping: SseMessage = { comment: 'ping' };
-    this.heartbeat$ = interval(config.stream.heartbeatMs).pipe(
-      map(() => ping),
-      share(),
-    );
-  }
+  ) {}
 
   onModuleDestroy(): void {
     this.endAll();
+    this.stopHeartbeat();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   get size(): number {
@@ -102,12 +117,7 @@ export class StreamHub implements OnModuleDestroy {
   }
 
   register(viewer: Viewer, sessionId: string, channels: readonly Channel[]): StreamHandle {
-    const handle: StreamHandle = {
-      viewer,
-      sessionId,
-      channels: new Set(channels),
-      events: new Subject<Frame | ControlEvent>(),
-    };
+    const handle: StreamHandle = { viewer, sessionId, channels: channelSet(channels), receive: ignore };
     let route = this.routes.get(viewer.id);
     if (!route) {
       route = new UserRoute(viewer);
@@ -120,6 +130,11 @@ export class StreamHub implements OnModuleDestroy {
     sessionSet.add(handle);
     this.streamCount++;
     this.metrics.openStreams.set(this.streamCount);
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => {
+        for (const r of this.routes.values()) for (const stream of r.streams) stream.receive(PING);
+      }, this.config.stream.heartbeatMs);
+    }
     return handle;
   }
 
@@ -132,6 +147,7 @@ export class StreamHub implements OnModuleDestroy {
     if (sessionSet?.size === 0) this.bySession.delete(handle.sessionId);
     this.streamCount--;
     this.metrics.openStreams.set(this.streamCount);
+    if (this.streamCount === 0) this.stopHeartbeat();
   }
 
   setMuted(userId: string, muted: Iterable<Channel>): void {
@@ -166,7 +182,7 @@ export class StreamHub implements OnModuleDestroy {
     let n = 0;
     for (const stream of route.streams) {
       if (stream.channels.has(frame.channel)) {
-        stream.events.next(frame);
+        stream.receive(frame);
         n++;
       }
     }
@@ -177,7 +193,7 @@ export class StreamHub implements OnModuleDestroy {
   readChanged(userId: string, payload: ReadPayload): void {
     const route = this.routes.get(userId);
     if (!route) return;
-    for (const stream of route.streams) stream.events.next({ type: 'read', payload });
+    for (const stream of route.streams) stream.receive({ type: 'read', payload });
   }
 
   /** Every open stream's session, user and role (to re-check them after a bus gap). */
@@ -190,16 +206,16 @@ export class StreamHub implements OnModuleDestroy {
   }
 
   endSession(sessionId: string): void {
-    for (const stream of [...(this.bySession.get(sessionId) ?? [])]) stream.events.next({ type: 'end' });
+    for (const stream of [...(this.bySession.get(sessionId) ?? [])]) stream.receive({ type: 'end' });
   }
 
   endUser(userId: string): void {
-    for (const stream of [...(this.routes.get(userId)?.streams ?? [])]) stream.events.next({ type: 'end' });
+    for (const stream of [...(this.routes.get(userId)?.streams ?? [])]) stream.receive({ type: 'end' });
   }
 
   endAll(): void {
     for (const route of [...this.routes.values()]) {
-      for (const stream of [...route.streams]) stream.events.next({ type: 'end' });
+      for (const stream of [...route.streams]) stream.receive({ type: 'end' });
     }
   }
 }

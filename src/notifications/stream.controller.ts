@@ -2,8 +2,7 @@ import { Controller, Headers, Query, Req, Sse } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiProduces, ApiQuery, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
-import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
-import type { SessionUser } from '../auth/session-user.js';
+import { type StreamAuth, StreamAuthenticated, StreamSession } from '../auth/stream-auth.js';
 import { invalid } from '../common/domain-error.js';
 import { CHANNELS, type Channel, isChannel } from './notification.types.js';
 import type { SseMessage } from './stream-hub.js';
@@ -42,7 +41,7 @@ export class StreamController {
   constructor(private readonly streams: StreamService) {}
 
   @Sse('stream', { maxPendingDataLength: NEST_PENDING_LIMIT })
-  @Authenticated()
+  @StreamAuthenticated()
   @ApiProduces('text/event-stream')
   @ApiQuery({ name: 'channels', required: false, description: 'Comma-separated subset of order,payment,system' })
   @ApiQuery({ name: 'lastEventId', required: false, description: 'Used when the Last-Event-ID header is absent' })
@@ -60,14 +59,22 @@ export class StreamController {
   })
   @ApiTooManyRequestsResponse({ description: 'MAX_STREAMS_PER_USER reached' })
   stream(
-    @CurrentUser() user: SessionUser,
-    @Req() req: Request,
+    @StreamSession() auth: StreamAuth,
+    @Req() req: Request & { id?: string },
     @Headers('last-event-id') header: string | undefined,
     @Query('lastEventId') query: unknown,
     @Query('channels') channels: unknown,
   ): Promise<Observable<SseMessage>> {
     if (query !== undefined && typeof query !== 'string') throw invalid('lastEventId must be a single value');
     const lastEventId = parseLastEventId(header ?? (query as string | undefined));
-    return this.streams.open({ user, sessionId: req.sessionID, channels: parseChannels(channels), lastEventId, req });
+    return this.streams.open({
+      user: auth.user,
+      sessionId: auth.sessionId,
+      channels: parseChannels(channels),
+      lastEventId,
+      res: req.res!,
+      socket: req.socket,
+      requestId: req.id,
+    });
   }
 }

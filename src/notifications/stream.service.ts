@@ -1,8 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Request } from 'express';
-import { Observable, Subscription } from 'rxjs';
+import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import type { Response } from 'express';
+import type { Socket } from 'node:net';
+import { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import type { SessionUser } from '../auth/session-user.js';
+import { Batcher } from '../common/batcher.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
@@ -29,7 +31,20 @@ export interface StreamRequest {
   channels: readonly Channel[];
   /** Validated Last-Event-ID, or null when the client sent none. */
   lastEventId: bigint | null;
-  req: Request;
+  /** The response Nest writes the stream to, and its socket (for the slow-client budget). */
+  res: Response;
+  socket: Socket;
+  /** For the "stream opened" log line. */
+  requestId?: string;
+}
+
+/** Where a stream starts, read with the check that its session still holds. */
+interface StartingPoint {
+  newest: bigint;
+  deletedUpTo: bigint;
+  muted: Channel[];
+  /** The session still exists, unexpired, and its user is enabled with the same role. */
+  valid: boolean;
 }
 
 /**
@@ -42,53 +57,81 @@ export interface StreamRequest {
 @Injectable()
 export class StreamService {
   private readonly logger = new Logger('StreamService');
+  /** Starting points of concurrent opens, one query per batch (a reconnect storm). */
+  private readonly starts: Batcher<string, StartingPoint>;
+  /**
+   * Test hook: awaited between the session's load (the guard) and the stream's
+   * registration, to force a revocation into that window.
+   */
+  beforeRegister: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly db: DataSource,
     private readonly hub: StreamHub,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.starts = new Batcher((keys) => this.startingPoints(keys));
+  }
+
+  /** Round trips spent on starting points so far (one per batch). */
+  get startQueries(): number {
+    return this.starts.batches;
+  }
 
   async open(r: StreamRequest): Promise<Observable<SseMessage>> {
     const viewer = { id: r.user.id, role: r.user.role, createdAt: r.user.createdAt };
+    if (this.beforeRegister) await this.beforeRegister();
     if (this.hub.streamsOf(viewer.id) >= this.config.stream.maxStreamsPerUser) {
       throw new DomainError('TOO_MANY', `At most ${this.config.stream.maxStreamsPerUser} open streams per user`);
     }
-    // Registered first, synchronously: the limit holds under concurrent opens, and
-    // live events committed from now on are captured for the seam.
+    // Registered first, synchronously: the limit holds under concurrent opens, live events
+    // committed from now on are captured for the seam, and a revocation from now on ends it.
     const handle = this.hub.register(viewer, r.sessionId, r.channels);
     const held: Array<Frame | ControlEvent> = [];
-    const early = handle.events.subscribe((e) => held.push(e));
+    handle.receive = (e) => {
+      if ('seq' in e || e.type !== 'ping') held.push(e);
+    };
     let position: { cursor: bigint; reset: ResetReason | null; muted: Channel[] };
     try {
-      position = await this.position(viewer.id, r.lastEventId);
+      // Read after registering, with the session re-checked in the same query: a logout or
+      // role change that happened after the guard loaded the session but before the
+      // registration (so the hub could not end this stream) is seen here. Revocations commit
+      // their change before they are announced, so no order of the two can slip through.
+      const start = await this.starts.load(`${r.sessionId}\u0000${viewer.id}\u0000${viewer.role}`);
+      if (!start.valid) throw new UnauthorizedException('Authentication required');
+      position = positionOf(start, r.lastEventId);
       this.hub.setMuted(viewer.id, position.muted);
     } catch (err) {
-      early.unsubscribe();
       this.hub.unregister(handle);
       throw err;
     }
     // Nest never subscribes if the client left while we were reading the position.
     let subscribed = false;
-    const response = r.req.res;
+    const response = r.res;
+    const socket = r.socket;
     const abandon = () => {
       if (subscribed) return;
-      early.unsubscribe();
       this.hub.unregister(handle);
     };
-    response?.once('close', abandon);
-    if (response?.destroyed || r.req.socket.destroyed) abandon();
+    response.once('close', abandon);
+    if (response.destroyed || socket.destroyed) abandon();
+    const requestId = r.requestId;
+    const lastEventId = r.lastEventId;
+    const channels = r.channels;
 
     return new Observable<SseMessage>((subscriber) => {
       subscribed = true;
-      response?.off('close', abandon);
+      response.off('close', abandon);
+      this.logger.log(
+        `Stream opened: user ${viewer.id}, channels ${channels.join(',')}, from ${lastEventId ?? 'now'}` +
+          (requestId ? `, request ${requestId}` : ''),
+      );
       // Ids that exist are far below 2^53, so the cursor compares as a number.
       let cursor = Number(position.cursor);
       let cursorText = position.cursor.toString();
-      let replaying = r.lastEventId !== null && position.reset !== 'unknown-cursor';
+      let replaying = lastEventId !== null && position.reset !== 'unknown-cursor';
       let closed = false;
-      const socket = r.req.socket;
       const bytesAtStart = socket.bytesWritten;
       let bytesQueued = 0;
       const backlog = () => bytesQueued - (socket.bytesWritten - bytesAtStart);
@@ -106,7 +149,7 @@ export class StreamService {
         if (closed) return;
         this.metrics.droppedSlowClients.inc();
         closed = true;
-        r.req.res?.destroy();
+        response.destroy();
         subscriber.complete();
       };
 
@@ -120,6 +163,10 @@ export class StreamService {
       };
 
       const writeControl = (event: ControlEvent): void => {
+        if (event.type === 'ping') {
+          subscriber.next(PING_MESSAGE);
+          return;
+        }
         if (event.type === 'end') {
           closed = true;
           subscriber.complete();
@@ -130,7 +177,7 @@ export class StreamService {
 
       const onLive = (e: Frame | ControlEvent) => {
         if (closed) return;
-        if (replaying) {
+        if (replaying && ('seq' in e || e.type !== 'ping')) {
           held.push(e);
           if (held.length > MAX_BUFFERED) drop();
           return;
@@ -139,10 +186,7 @@ export class StreamService {
         else writeControl(e);
       };
 
-      const live = new Subscription();
-      live.add(handle.events.subscribe(onLive));
-      early.unsubscribe();
-      live.add(this.hub.heartbeat$.subscribe((ping) => subscriber.next(ping)));
+      handle.receive = onLive;
 
       subscriber.next({
         type: 'ready',
@@ -166,7 +210,7 @@ export class StreamService {
       };
 
       if (replaying) {
-        this.replay(viewer, r.channels, position.muted, position.cursor, {
+        this.replay(viewer, channels, position.muted, position.cursor, {
           isClosed: () => closed,
           write: (frame) => {
             writeFrame(frame);
@@ -194,32 +238,38 @@ export class StreamService {
       return () => {
         closed = true;
         if (overBudget) clearTimeout(overBudget);
-        live.unsubscribe();
+        handle.receive = ignoreEvent;
         this.hub.unregister(handle);
       };
     });
   }
 
   /**
-   * Where the stream starts: the client's Last-Event-ID, or the newest id when
-   * it sent none or one that does not exist yet (then with a reset).
+   * For a batch of opens (key: session, user, role): the newest id, the
+   * retention horizon, each user's muted channels and whether each session
+   * still holds, in one query.
    */
-  private async position(
-    userId: string,
-    lastEventId: bigint | null,
-  ): Promise<{ cursor: bigint; reset: ResetReason | null; muted: Channel[] }> {
-    const [row]: Array<{ newest: string; deleted_up_to: string; muted: Channel[] | null }> = await this.db.query(
-      `SELECT (SELECT COALESCE(max(id), 0) FROM notifications)::text AS newest,
-              (SELECT deleted_up_to FROM notification_retention)::text AS deleted_up_to,
-              (SELECT muted_channels FROM notification_preferences WHERE user_id = $1) AS muted`,
-      [userId],
-    );
-    const newest = BigInt(row.newest);
-    const muted = row.muted ?? [];
-    if (lastEventId === null) return { cursor: newest, reset: null, muted };
-    if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', muted };
-    const truncated = lastEventId < BigInt(row.deleted_up_to ?? '0');
-    return { cursor: lastEventId, reset: truncated ? 'history-truncated' : null, muted };
+  private async startingPoints(keys: string[]): Promise<StartingPoint[]> {
+    const parts = keys.map((k) => k.split('\u0000'));
+    const rows: Array<{ newest: string; deleted_up_to: string | null; muted: Channel[] | null; valid: boolean }> =
+      await this.db.query(
+        `SELECT (SELECT COALESCE(max(id), 0) FROM notifications)::text AS newest,
+                (SELECT deleted_up_to FROM notification_retention)::text AS deleted_up_to,
+                p.muted_channels AS muted,
+                EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = h.uid::bigint
+                         WHERE s.sid = h.sid AND s.expire > now() AND s.sess #>> '{passport,user}' = h.uid
+                           AND u.disabled_at IS NULL AND u.role = h.role) AS valid
+           FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS h(sid, uid, role, ord)
+           LEFT JOIN notification_preferences p ON p.user_id = h.uid::bigint
+          ORDER BY h.ord`,
+        [parts.map((p) => p[0]), parts.map((p) => p[1]), parts.map((p) => p[2])],
+      );
+    return rows.map((row) => ({
+      newest: BigInt(row.newest),
+      deletedUpTo: BigInt(row.deleted_up_to ?? '0'),
+      muted: row.muted ?? [],
+      valid: row.valid,
+    }));
   }
 
   /** Keyset pages, ascending; waits for the client to take each page before reading the next. */
@@ -233,7 +283,7 @@ export class StreamService {
       write: (f: Frame) => void;
       backlog: () => number;
       pauseAbove: number;
-      socket: Request['socket'];
+      socket: Socket;
       /** The client took nothing for REPLAY_STALL_MS: it is not reading. */
       onStall: () => void;
     },
@@ -263,6 +313,23 @@ export class StreamService {
   }
 }
 
+/**
+ * Where the stream starts: the client's Last-Event-ID, or the newest id when
+ * it sent none or one that does not exist yet (then with a reset).
+ */
+function positionOf(
+  start: StartingPoint,
+  lastEventId: bigint | null,
+): { cursor: bigint; reset: ResetReason | null; muted: Channel[] } {
+  const { newest, muted } = start;
+  if (lastEventId === null) return { cursor: newest, reset: null, muted };
+  if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', muted };
+  return { cursor: lastEventId, reset: lastEventId < start.deletedUpTo ? 'history-truncated' : null, muted };
+}
+
+const PING_MESSAGE: SseMessage = { comment: 'ping' };
+const ignoreEvent = () => undefined;
+
 const REPLAY_BACKLOG_BYTES = 256 * 1024;
 
 /** A replay waiting this long for a client that takes nothing gives up on it (it is dropped). */
@@ -273,7 +340,7 @@ async function waitForDrain(out: {
   isClosed: () => boolean;
   backlog: () => number;
   pauseAbove: number;
-  socket: Request['socket'];
+  socket: Socket;
   onStall: () => void;
 }): Promise<void> {
   let lowest = out.backlog();

@@ -49,18 +49,32 @@ export class OrdersService {
   place(userId: string, items: OrderItemInput[]): Promise<OrderJson> {
     const total = items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0);
     return this.transactions.run(async (tx) => {
+      // The order, its lines and its first status change in one statement (one round trip);
+      // the answer is built from the lines as given, which are exactly what was stored.
       const [order]: OrderRow[] = await tx.manager.query(
-        `INSERT INTO orders (user_id, total) VALUES ($1, $2) RETURNING ${ORDER_COLUMNS}`,
-        [userId, total],
+        `WITH o AS (INSERT INTO orders (user_id, total) VALUES ($1, $2) RETURNING *),
+              lines AS (
+                INSERT INTO order_items (order_id, position, sku, quantity, unit_price)
+                SELECT o.id, x.ord, x.sku, x.quantity, x.unit_price
+                  FROM o, unnest($3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY AS x(sku, quantity, unit_price, ord)),
+              placed AS (
+                INSERT INTO order_status_changes (order_id, status, changed_by) SELECT o.id, 'placed', $1 FROM o)
+         SELECT ${ORDER_COLUMNS} FROM o`,
+        [userId, total, items.map((i) => i.sku), items.map((i) => i.quantity), items.map((i) => i.unitPrice)],
       );
-      await tx.manager.query(
-        `INSERT INTO order_items (order_id, position, sku, quantity, unit_price)
-         SELECT $1, x.ord, x.sku, x.quantity, x.unit_price
-           FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS x(sku, quantity, unit_price, ord)`,
-        [order.id, items.map((i) => i.sku), items.map((i) => i.quantity), items.map((i) => i.unitPrice)],
-      );
-      await this.recordStatus(tx, order.id, 'placed', userId);
-      const [json] = await this.toJson(tx.manager, [order]);
+      const json: OrderJson = {
+        id: order.id,
+        status: order.status,
+        items: items.map((i) => ({
+          sku: i.sku,
+          quantity: i.quantity,
+          unitPrice: i.unitPrice,
+          lineTotal: i.quantity * i.unitPrice,
+        })),
+        total: Number(order.total),
+        createdAt: order.created_at.toISOString(),
+        updatedAt: order.updated_at.toISOString(),
+      };
       // Last: publishing holds the id-ordering lock until commit.
       await this.events.emit(tx, [
         { type: 'order.placed', recipient: userId, payload: { orderId: order.id, total, itemCount: items.length } },
@@ -121,16 +135,18 @@ export class OrdersService {
     if (!canTransition(order.status, to)) {
       throw conflict(`Order #${order.id} is ${order.status}; it cannot become ${to}`);
     }
-    // The status condition repeats the lock's guarantee in the statement itself.
+    // The status condition repeats the lock's guarantee in the statement itself; the change is
+    // recorded by the same statement (only if the update happened), one round trip.
     // (A CTE, because TypeORM answers a bare UPDATE … RETURNING with [rows, count].)
     const rows: OrderRow[] = await tx.manager.query(
       `WITH moved AS (
          UPDATE orders SET status = $2, updated_at = now() WHERE id = $1 AND status = $3 RETURNING *
+       ), recorded AS (
+         INSERT INTO order_status_changes (order_id, status, changed_by) SELECT id, $2::text, $4::bigint FROM moved
        ) SELECT ${ORDER_COLUMNS} FROM moved`,
-      [order.id, to, order.status],
+      [order.id, to, order.status, actorId],
     );
     if (rows.length === 0) throw conflict(`Order #${order.id} changed meanwhile; try again`);
-    await this.recordStatus(tx, order.id, to, actorId);
     return rows[0];
   }
 
@@ -143,14 +159,6 @@ export class OrdersService {
       await this.events.emit(tx, [statusEvent(before, to)]);
       return json;
     });
-  }
-
-  private async recordStatus(tx: Tx, orderId: string, status: OrderStatus, actorId: string | null): Promise<void> {
-    await tx.manager.query(`INSERT INTO order_status_changes (order_id, status, changed_by) VALUES ($1, $2, $3)`, [
-      orderId,
-      status,
-      actorId,
-    ]);
   }
 
   /** Orders with their lines, in one query for the lines of the whole page. */
