@@ -6,5 +6,11 @@
 import { UsersAndSessions1763769600000 } from './1763769600000-UsersAndSessions.js';
 import { Notifications1763769700000 } from './1763769700000-Notifications.js';
 import { OrdersAndPayments1763771000000 } from './1763771000000-OrdersAndPayments.js';
+import { DeliveryPreferences1796007400000 } from './1796007400000-DeliveryPreferences.js';
 
-export const MIGRATIONS = [UsersAndSessions1763769600000, Notifications1763769700000, OrdersAndPayments1763771000000];
+export const MIGRATIONS = [
+  UsersAndSessions1763769600000,
+  Notifications1763769700000,
+  OrdersAndPayments1763771000000,
+  DeliveryPreferences1796007400000,
+];

@@ -278,7 +278,7 @@ for (const [c, input] of toggles) {
   input.addEventListener('change', async () => {
     input.disabled = true;
     try {
-      const prefs = await api.updatePreferences({ [c]: input.checked });
+      const prefs = await api.updatePreferences({ channels: { [c]: input.checked } });
       for (const [k, other] of toggles) other.checked = prefs.channels[k];
       toast(input.checked ? `${CHANNEL_LABEL[c]}: live updates on` : `${CHANNEL_LABEL[c]} muted`);
     } catch (err) {
