@@ -3,6 +3,7 @@ import { Observable, Subject, interval, map, share } from 'rxjs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { DeliveryHooks } from './delivery-hooks.js';
 import { type Channel, type NotificationRow, type ReadPayload, toJson } from './notification.types.js';
 import { canSee, type Viewer } from './visibility.js';
 
@@ -77,6 +78,7 @@ export class StreamHub implements OnModuleDestroy {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly hooks: DeliveryHooks,
   ) {
     const ping: SseMessage = { comment: 'ping' };
     this.heartbeat$ = interval(config.stream.heartbeatMs).pipe(
@@ -170,6 +172,8 @@ export class StreamHub implements OnModuleDestroy {
         n++;
       }
     }
+    // Seen live: it will not go out by push or email (src/delivery/stream-marks.ts).
+    if (n > 0) this.hooks.streamed(frame.message.id!, route.viewer.id);
     return n;
   }
 

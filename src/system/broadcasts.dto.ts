@@ -67,6 +67,17 @@ export class SendBroadcastDto {
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'expiresAt must be an ISO 8601 date' })
   expiresAt?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    enum: ['push', 'email'],
+    description: 'Also send by these methods to audience members without an open stream (docs/delivery.md)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(2)
+  @IsIn(['push', 'email'], { each: true, message: 'deliver must list push and/or email' })
+  deliver?: Array<'push' | 'email'>;
 }
 
 export class BroadcastListQueryDto extends PageQueryDto {}
