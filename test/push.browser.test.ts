@@ -269,6 +269,7 @@ describe('browser notifications in Chromium', () => {
     ]);
     await page.waitForSelector('#push-panel[data-push="off"] #push-toggle:not([disabled])');
     expect(await page.textContent('#push-toggle')).toContain('Enable browser notifications');
+    await screenshot(page, 'push-enable-failed');
     expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).pushManager.getSubscription())).toBe(
       null,
     );
@@ -333,6 +334,7 @@ describe('browser notifications in Chromium', () => {
     await page.waitForSelector('#delivery-error:not([hidden])');
     expect(await page.textContent('#delivery-error')).toBe(put.body.message);
     expect(await page.getAttribute('[name="quietHours.timeZone"]', 'aria-invalid')).toBe('true');
+    await screenshot(page, 'push-preferences-400');
     prefs = (await user.get('/preferences')).body;
     expect(prefs.delivery).toStrictEqual(saved);
     expect(prefs.quietHours).toStrictEqual(quietHours);
