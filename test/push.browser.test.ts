@@ -251,6 +251,27 @@ describe('browser notifications in Chromium', () => {
     });
   });
 
+  it('shows "blocked", with no button, where the notification permission was denied', async () => {
+    const context = await newContext();
+    const page = await openInbox(context);
+    // Playwright only grants; the DevTools protocol can deny, for this context's origin.
+    const cdp = await context.newCDPSession(page);
+    const { targetInfo } = await cdp.send('Target.getTargetInfo');
+    await cdp.send('Browser.setPermission', {
+      permission: { name: 'notifications' },
+      setting: 'denied',
+      origin: t.baseUrl,
+      browserContextId: targetInfo.browserContextId,
+    });
+    expect((await new Client(t.baseUrl).register('push-blocked@example.com')).status).toBe(201);
+    await page.reload();
+    expect(await page.evaluate(() => Notification.permission)).toBe('denied');
+    await signInOnPage(page, 'push-blocked@example.com');
+    await page.waitForSelector('#push-panel[data-push="blocked"]');
+    expect(await page.isHidden('#push-toggle')).toBe(true);
+    expect(await page.textContent('#push-status')).toContain('blocked');
+  });
+
   it('enabling fails gracefully where the browser cannot subscribe: the error is shown, the state stays off, nothing is stored', async () => {
     const context = await newContext();
     await context.grantPermissions(['notifications'], { origin: t.baseUrl });
