@@ -45,7 +45,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     await this.jobs.start();
     const boss = this.jobs.boss;
     const polling = { pollingIntervalSeconds: 0.5 };
-    await boss.work<{ ids: string[] }>(QUEUES.escalate, polling, async ([job]) => this.escalation.escalate(job.data));
+    // Everything due at one poll is one escalation run: a user's notifications of that run
+    // become one email digest (a batch of publishes is one job already).
+    await boss.work<{ ids: string[] }>(QUEUES.escalate, { ...polling, batchSize: 100 }, async (jobs) =>
+      this.escalation.escalate({ ids: jobs.flatMap((j) => j.data.ids) }),
+    );
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),
     );
