@@ -75,13 +75,18 @@ const deliveriesOf = async (notificationId: string): Promise<DeliveryRow[]> =>
     )
   ).rows;
 
-const settled = (rows: DeliveryRow[]) => rows.length > 0 && rows.every((r) => !['scheduled', 'sending'].includes(r.status));
+const settled = (rows: DeliveryRow[]) =>
+  rows.length > 0 && rows.every((r) => !['scheduled', 'sending'].includes(r.status));
 
 describe('email', () => {
   it('an unseen notification arrives as an email with both bodies, the inbox link and one-click unsubscribe', async () => {
     const { c, id } = await user('mail-one@example.com');
     const committed = Date.now();
-    const row = await publishTo(t, id, { type: 'order.shipped', title: 'Order #1001 shipped', body: 'It is <on> its way.' });
+    const row = await publishTo(t, id, {
+      type: 'order.shipped',
+      title: 'Order #1001 shipped',
+      body: 'It is <on> its way.',
+    });
     const [m] = await smtp.waitFor(1, 'mail-one@example.com');
     console.log(`# commit to email at ESCALATE_AFTER_MS=${DELAY}: ${Date.now() - committed} ms`);
     expect(m.mail.subject).toBe('Order #1001 shipped');
@@ -133,9 +138,8 @@ describe('email', () => {
       expect(m.mail.text).toContain(title);
       expect(m.mail.html).toContain(title);
     }
-    const rows = (
-      await t.db.query(`SELECT status FROM deliveries WHERE user_id = $1 AND method = 'email'`, [id])
-    ).rows as Array<{ status: string }>;
+    const rows = (await t.db.query(`SELECT status FROM deliveries WHERE user_id = $1 AND method = 'email'`, [id]))
+      .rows as Array<{ status: string }>;
     expect(rows.map((r) => r.status)).toStrictEqual(['sent', 'sent', 'sent']);
     expect(smtp.to('mail-digest@example.com')).toHaveLength(1);
   });
@@ -233,7 +237,9 @@ describe('web push', () => {
     const r2 = await publishTo(t, flaky.id, { title: 'Eventually' });
     const log2 = await until('sent', () => deliveriesOf(String(r2.id)), settled);
     expect(log2).toStrictEqual([{ method: 'push', status: 'sent', attempts: 3, error: expect.stringMatching(/503/) }]);
-    expect(push.received.filter((p) => p.endpoint === sub.endpoint).map((p) => p.status)).toStrictEqual([429, 503, 201]);
+    expect(push.received.filter((p) => p.endpoint === sub.endpoint).map((p) => p.status)).toStrictEqual([
+      429, 503, 201,
+    ]);
   });
 });
 
@@ -262,9 +268,8 @@ describe('rules', () => {
     const [m] = await smtp.waitFor(1, 'rules-quiet@example.com');
     expect(m.mail.subject).toBe('Cannot wait');
     await until('critical sent', () => deliveriesOf(String(urgent.id)), settled);
-    const [row] = (
-      await t.db.query(`SELECT status, not_before FROM deliveries WHERE notification_id = $1`, [held.id])
-    ).rows as Array<{ status: string; not_before: Date }>;
+    const [row] = (await t.db.query(`SELECT status, not_before FROM deliveries WHERE notification_id = $1`, [held.id]))
+      .rows as Array<{ status: string; not_before: Date }>;
     expect(row.status).toBe('scheduled');
     const expectedEnd = new Date(now.getTime() + 2 * 3600_000);
     expectedEnd.setUTCSeconds(0, 0);
@@ -298,9 +303,10 @@ describe('broadcasts with deliver', () => {
         'both settled',
         async () =>
           (
-            await t.db.query(`SELECT user_id::text, status FROM deliveries WHERE notification_id = $1 ORDER BY user_id`, [
-              sent.body.id,
-            ])
+            await t.db.query(
+              `SELECT user_id::text, status FROM deliveries WHERE notification_id = $1 ORDER BY user_id`,
+              [sent.body.id],
+            )
           ).rows as Array<{ user_id: string; status: string }>,
         (rows) => rows.length === 2 && rows.every((r) => r.status !== 'scheduled' && r.status !== 'sending'),
       );
@@ -339,9 +345,9 @@ describe('bad input and visibility', () => {
     // The Apple pattern accepts a host under it on the default port.
     const apple = await c.post('/push/subscriptions', { endpoint: 'https://web.push.apple.com/QGx', keys: good.keys });
     expect(apple.status).toBe(201);
-    expect((await c.request('DELETE', '/push/subscriptions', { endpoint: 'https://web.push.apple.com/QGx' })).status).toBe(
-      204,
-    );
+    expect(
+      (await c.request('DELETE', '/push/subscriptions', { endpoint: 'https://web.push.apple.com/QGx' })).status,
+    ).toBe(204);
     expect((await t.db.query(`SELECT 1 FROM push_subscriptions WHERE user_id = $1`, [id])).rowCount).toBe(0);
   });
 

@@ -86,7 +86,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       );
       if (stale.length > 0) {
         await this.jobs.boss.insert(
-          stale.map((s) => ({ name: QUEUES.deliver, data: { userId: s.user_id, method: s.method } satisfies DeliverJob })),
+          stale.map((s) => ({
+            name: QUEUES.deliver,
+            data: { userId: s.user_id, method: s.method } satisfies DeliverJob,
+          })),
         );
       }
       if (n > 0) this.logger.warn(`${n} deliveries failed with outcome unknown (process died mid-send)`);

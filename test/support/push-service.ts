@@ -125,7 +125,11 @@ export class TestPushService extends EventEmitter {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`push service: ${this.received.filter(filter).length} of ${n} pushes; rejected: ${this.rejected.join('; ')}`));
+        reject(
+          new Error(
+            `push service: ${this.received.filter(filter).length} of ${n} pushes; rejected: ${this.rejected.join('; ')}`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -146,10 +150,20 @@ export class TestPushService extends EventEmitter {
     if (head.alg !== 'ES256') throw new Error('JWT alg is not ES256');
     const raw = Buffer.from(k, 'base64url');
     const key = createPublicKey({
-      key: { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33).toString('base64url') },
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: raw.subarray(1, 33).toString('base64url'),
+        y: raw.subarray(33).toString('base64url'),
+      },
       format: 'jwk',
     });
-    const ok = verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'));
+    const ok = verify(
+      'sha256',
+      Buffer.from(`${h}.${p}`),
+      { key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(s, 'base64url'),
+    );
     if (!ok) throw new Error('JWT signature invalid');
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as { aud: string; exp: number; sub: string };
     if (claims.aud !== this.origin) throw new Error(`JWT aud ${claims.aud} is not ${this.origin}`);
