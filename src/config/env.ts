@@ -167,7 +167,9 @@ function delivery(env: Env, production: boolean, dataDir: string, port: number):
   let privateKey = env.VAPID_PRIVATE_KEY || undefined;
   const subject = env.VAPID_SUBJECT || undefined;
   if (production && (!publicKey || !privateKey || !subject)) {
-    throw new ConfigError('VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are required when NODE_ENV=production');
+    throw new ConfigError(
+      'VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are required when NODE_ENV=production',
+    );
   }
   if (!publicKey !== !privateKey) throw new ConfigError('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together');
   if (!publicKey || !privateKey) ({ publicKey, privateKey } = devVapid(dataDir));

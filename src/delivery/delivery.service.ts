@@ -45,7 +45,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     await this.jobs.start();
     const boss = this.jobs.boss;
     const polling = { pollingIntervalSeconds: 0.5 };
-    await boss.work<{ ids: string[] }>(QUEUES.escalate, polling, async ([job]) => this.escalation.escalate(job.data));
+    // Everything due at one poll is one escalation run: a user's notifications of that run
+    // become one email digest (a batch of publishes is one job already).
+    await boss.work<{ ids: string[] }>(QUEUES.escalate, { ...polling, batchSize: 100 }, async (jobs) =>
+      this.escalation.escalate({ ids: jobs.flatMap((j) => j.data.ids) }),
+    );
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),
     );
@@ -82,7 +86,10 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       );
       if (stale.length > 0) {
         await this.jobs.boss.insert(
-          stale.map((s) => ({ name: QUEUES.deliver, data: { userId: s.user_id, method: s.method } satisfies DeliverJob })),
+          stale.map((s) => ({
+            name: QUEUES.deliver,
+            data: { userId: s.user_id, method: s.method } satisfies DeliverJob,
+          })),
         );
       }
       if (n > 0) this.logger.warn(`${n} deliveries failed with outcome unknown (process died mid-send)`);

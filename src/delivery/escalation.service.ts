@@ -145,20 +145,21 @@ export class EscalationService {
       ),
     );
     if (planned.length === 0) return;
-    const inserted: Array<{ user_id: string; method: DeliveryMethod; status: string; not_before: Date }> = await this.db.query(
-      `INSERT INTO deliveries (notification_id, user_id, method, status, not_before, error)
+    const inserted: Array<{ user_id: string; method: DeliveryMethod; status: string; not_before: Date }> =
+      await this.db.query(
+        `INSERT INTO deliveries (notification_id, user_id, method, status, not_before, error)
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
        ON CONFLICT (notification_id, user_id, method) DO NOTHING
        RETURNING user_id::text, method, status, not_before`,
-      [
-        planned.map((p) => p.notificationId),
-        planned.map((p) => p.userId),
-        planned.map((p) => p.method),
-        planned.map((p) => p.status),
-        planned.map((p) => new Date(p.notBefore)),
-        planned.map((p) => p.reason),
-      ],
-    );
+        [
+          planned.map((p) => p.notificationId),
+          planned.map((p) => p.userId),
+          planned.map((p) => p.method),
+          planned.map((p) => p.status),
+          planned.map((p) => new Date(p.notBefore)),
+          planned.map((p) => p.reason),
+        ],
+      );
     // Rows that existed already (a re-run) have their jobs, or the rescue sweep finds them.
     const due = new Map<string, PgBoss.JobInsert>();
     for (const d of inserted) {

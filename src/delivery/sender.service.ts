@@ -111,7 +111,7 @@ export class SenderService implements OnApplicationShutdown {
     for (let wait = 200; ; wait = Math.min(wait * 2, 5000)) {
       try {
         await this.db.query(
-          `UPDATE deliveries SET status = $2, error = $3,
+          `UPDATE deliveries SET status = $2, error = COALESCE($3, error),
                   sent_at = CASE WHEN $2 = 'sent' THEN now() END,
                   not_before = COALESCE($4::timestamptz, not_before)
             WHERE id = ANY ($1::bigint[]) AND status = 'sending'`,
