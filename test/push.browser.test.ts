@@ -15,6 +15,8 @@ import {
   WAIT,
 } from './support/browser.js';
 import { Client } from './support/http.js';
+import { TestPushService } from './support/push-service.js';
+import { loadConfig } from '../src/config/env.js';
 
 /**
  * The inbox page's half of Web Push, in real Chromium against the real server:
@@ -29,9 +31,22 @@ import { Client } from './support/http.js';
 let t: TestApp;
 let browser: Browser;
 let admin: Client;
+let pushService: TestPushService;
+const ESCALATE_AFTER_MS = 1500;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  // The server's pushes go to a push service of the tests' own (VAPID checked, payload
+  // decrypted): the one hop a test cannot make is from a real push service to Chromium.
+  const vapid = loadConfig({ NODE_ENV: 'test', DATA_DIR: `/tmp/notif-vapid-ui-${process.pid}` }).delivery.vapid;
+  pushService = new TestPushService(vapid.publicKey);
+  await pushService.start();
+  t = await startTestApp({
+    ESCALATE_AFTER_MS: String(ESCALATE_AFTER_MS),
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
+    VAPID_SUBJECT: 'mailto:ops@shop.example',
+    PUSH_ENDPOINT_ALLOWLIST: pushService.origin,
+  });
   browser = await launchChromium();
   admin = new Client(t.baseUrl);
   expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
@@ -48,6 +63,7 @@ afterEach(async () => {
 afterAll(async () => {
   await browser?.close();
   await t?.close();
+  await pushService?.close();
 });
 
 const openInbox = (context: BrowserContext) => open(context, t.baseUrl);
@@ -249,6 +265,66 @@ describe('browser notifications in Chromium', () => {
       );
       expect(titles).toStrictEqual(['New notification: not json']);
     });
+  });
+
+  it('end to end: the order ships while the user has no tab open; the server’s push, decrypted, becomes the system notification', async () => {
+    const context = await newContext();
+    await context.grantPermissions(['notifications'], { origin: t.baseUrl });
+    const page = await signedIn(context, 'push-e2e@example.com');
+    await workerOf(page);
+    // This browser's subscription, as the service stores it. Chromium's own would point at
+    // Google's push service; this one points at the tests' service, which holds its private key.
+    const subscription = pushService.subscription();
+    const registered = await fetchFromPage(page, 'POST', '/push/subscriptions', {
+      endpoint: subscription.endpoint,
+      keys: subscription.keys,
+    });
+    expect(registered.status).toBe(201);
+
+    // Ordered and paid while watching the page: streamed, so never pushed.
+    const order = await fetchFromPage(page, 'POST', '/orders', {
+      items: [{ sku: 'MUG-ENAMEL', quantity: 1, unitPrice: 1450 }],
+    });
+    expect(order.status).toBe(201);
+    const payment = await fetchFromPage(page, 'POST', `/orders/${order.body.id}/payments`, {
+      amount: order.body.total,
+    });
+    expect(payment.status).toBe(201);
+    expect((await admin.post(`/admin/payments/${payment.body.id}/settle`, { outcome: 'succeeded' })).status).toBe(200);
+    await page.waitForSelector('#list .item[data-type="order.paid"]');
+
+    // The user leaves: no tab, no stream (the shared worker's stream closes with the last tab).
+    await page.goto(`${t.baseUrl}/health`);
+    await eventually(async () => expect((await admin.get('/admin/stats')).body.streams).toBe(0));
+    const shippedAt = Date.now();
+    expect((await admin.post(`/admin/orders/${order.body.id}/status`, { status: 'shipped' })).status).toBe(200);
+    const [pushed] = await pushService.waitFor(1, (p) => p.endpoint === subscription.endpoint);
+    const tookMs = Date.now() - shippedAt;
+    expect(pushService.accepted(subscription.endpoint).map((p) => p.payload.type)).toStrictEqual(['order.shipped']);
+    expect(tookMs).toBeGreaterThanOrEqual(ESCALATE_AFTER_MS);
+    console.log(`order shipped -> push at the push service: ${tookMs} ms (ESCALATE_AFTER_MS ${ESCALATE_AFTER_MS})`);
+
+    // What the push service would hand to the browser, handed to the worker through CDP.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: t.baseUrl,
+      registrationId: await registrationId(cdp, `${t.baseUrl}/`),
+      data: JSON.stringify(pushed.payload),
+    });
+    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+    await eventually(async () => {
+      const shown = await worker.evaluate(async () =>
+        (await (self as any).registration.getNotifications()).map((n: any) => ({
+          title: n.title,
+          body: n.body,
+          tag: n.tag,
+        })),
+      );
+      expect(shown).toStrictEqual([{ title: pushed.payload.title, body: pushed.payload.body, tag: pushed.payload.id }]);
+    });
+    expect(pushed.payload.title).toMatch(/^Order #\d+ shipped$/);
+    const click = await clickNotification(context, String(pushed.payload.id));
+    expect(click.asked).toStrictEqual([`open ${t.baseUrl}/`]);
   });
 
   it('shows "blocked", with no button, where the notification permission was denied', async () => {
