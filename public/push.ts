@@ -77,7 +77,7 @@ export class BrowserNotifications {
       await subscription.unsubscribe();
       subscription = null;
     }
-    subscription ??= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    subscription ??= await subscribeInTime(registration.pushManager, key);
     try {
       await this.api.subscribePush(toInput(subscription));
     } catch (err) {
@@ -122,6 +122,34 @@ export class BrowserNotifications {
     await this.api.unsubscribePush(subscription.endpoint).catch(() => undefined);
     await subscription.unsubscribe().catch(() => undefined);
   }
+}
+
+/**
+ * The browser registers with its vendor's push service (FCM, Mozilla's, Apple's) before
+ * `subscribe` settles; where that service cannot be reached (a firewall, an offline
+ * machine) Chromium keeps trying for minutes. Give up sooner and say so; if the
+ * subscription arrives after all, drop it: the service was never told of it.
+ */
+export const SUBSCRIBE_TIMEOUT_MS = 20_000;
+
+function subscribeInTime(manager: PushManager, key: Uint8Array<ArrayBuffer>): Promise<PushSubscription> {
+  const pending = manager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error('The browser’s push service did not answer. Try again later.'));
+      pending.then((late) => late.unsubscribe()).catch(() => undefined);
+    }, SUBSCRIBE_TIMEOUT_MS);
+    pending.then(
+      (subscription) => {
+        clearTimeout(timer);
+        resolve(subscription);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 function toInput(subscription: PushSubscription): { endpoint: string; keys: { p256dh: string; auth: string } } {

@@ -1,5 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './support/app.js';
 import {
   collectErrors,
@@ -60,7 +63,9 @@ async function newContext(options?: Parameters<Browser['newContext']>[0]): Promi
 afterEach(async () => {
   for (const context of contexts.splice(0)) await context.close();
 });
+const profiles: string[] = [];
 afterAll(async () => {
+  for (const profile of profiles) rmSync(profile, { recursive: true, force: true });
   await browser?.close();
   await t?.close();
   await pushService?.close();
@@ -348,7 +353,8 @@ describe('browser notifications in Chromium', () => {
     expect(await page.textContent('#push-status')).toContain('blocked');
   });
 
-  it('enabling fails gracefully where the browser cannot subscribe: the error is shown, the state stays off, nothing is stored', async () => {
+  it('enabling fails gracefully where the browser refuses to subscribe: the error is shown, the state stays off, nothing is stored', async () => {
+    // Playwright's contexts are off the record, where Chromium refuses push outright.
     const context = await newContext();
     await context.grantPermissions(['notifications'], { origin: t.baseUrl });
     const page = await signedIn(context, 'push-fails@example.com');
@@ -362,7 +368,9 @@ describe('browser notifications in Chromium', () => {
     );
     const toasts = await page.evaluate(() => (window as unknown as { toasts: string[] }).toasts);
     expect(toasts).toStrictEqual([
-      expect.stringMatching(/^error: This browser could not subscribe to notifications \(.+\)\.$/),
+      expect.stringMatching(
+        /^error: This browser could not subscribe to notifications \(Registration failed - permission denied\)\.$/,
+      ),
     ]);
     await page.waitForSelector('#push-panel[data-push="off"] #push-toggle:not([disabled])');
     expect(await page.textContent('#push-toggle')).toContain('Enable browser notifications');
@@ -373,6 +381,43 @@ describe('browser notifications in Chromium', () => {
     const stored = await t.db.query(
       `SELECT count(*)::int AS n FROM push_subscriptions s JOIN users u ON u.id = s.user_id WHERE u.email = $1`,
       ['push-fails@example.com'],
+    );
+    expect(stored.rows[0].n).toBe(0);
+  });
+
+  it('enabling gives up when the push service cannot be reached (a real profile: Chromium tries Google’s service from here): the error is shown, the state stays off, nothing is stored', async () => {
+    const profile = mkdtempSync(join(tmpdir(), 'push-profile-'));
+    profiles.push(profile);
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
+    contexts.push(context);
+    await context.grantPermissions(['notifications'], { origin: t.baseUrl });
+    const page = await signedIn(context, 'push-unreachable@example.com');
+    await recordToasts(page);
+    await page.waitForSelector('#push-panel[data-push="off"]');
+    await page.click('#push-toggle');
+    // Under way: the button says so and cannot be pressed twice.
+    await page.waitForSelector('#push-toggle[disabled]:has-text("Enabling…")');
+    await page.waitForFunction(
+      () => ((window as unknown as { toasts: string[] }).toasts ?? []).some((x) => x.startsWith('error: ')),
+      undefined,
+      { timeout: WAIT },
+    );
+    const toasts = await page.evaluate(() => (window as unknown as { toasts: string[] }).toasts);
+    expect(toasts).toStrictEqual([
+      expect.stringMatching(/^error: The browser’s push service did not answer\. Try again later\.$/),
+    ]);
+    await page.waitForSelector('#push-panel[data-push="off"] #push-toggle:not([disabled])');
+    expect(await page.textContent('#push-toggle')).toContain('Enable browser notifications');
+    expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).pushManager.getSubscription())).toBe(
+      null,
+    );
+    const stored = await t.db.query(
+      `SELECT count(*)::int AS n FROM push_subscriptions s JOIN users u ON u.id = s.user_id WHERE u.email = $1`,
+      ['push-unreachable@example.com'],
     );
     expect(stored.rows[0].n).toBe(0);
   });
