@@ -465,6 +465,9 @@ describe('browser notifications in Chromium', () => {
     expect(await page.inputValue('[name="quietHours.end"]')).toBe('06:45');
     await settled(page);
     await screenshot(page, 'push-preferences', { fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 }); // a phone: one column
+    await screenshot(page, 'push-preferences-phone', { fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 1000 });
 
     // An unknown zone: the server's 400, word for word, the field marked, nothing changed.
     await recordToasts(page);
