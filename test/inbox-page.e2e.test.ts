@@ -77,6 +77,8 @@ describe('inbox page static files', () => {
         .filter((f) => f.endsWith('.js') && f !== 'fetch-transport.js' && f !== 'node.js')
         .map((f) => new URL(`client/${f}`, root)),
       new URL('public/inbox.js', root),
+      new URL('public/push.js', root),
+      new URL('public/delivery.js', root),
     ];
     expect(files.length >= 8).toBeTruthy();
     for (const file of files) {
