@@ -65,7 +65,11 @@ ${n.map((x) => `<h3>${escapeHtml(x.title)}</h3><p>${escapeHtml(x.body)}</p>`).jo
         text,
         html,
         list: { unsubscribe: { url: d.unsubscribeUrl, comment: 'Unsubscribe' } },
-        headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+        headers: {
+          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          // Which notifications this message carries: support can match a complaint to the log.
+          'X-Notification-Ids': n.map((x) => x.id).join(','),
+        },
       })) as { message?: unknown; messageId?: string };
     } catch (err) {
       const e = err as { responseCode?: number; code?: string; message: string };
