@@ -14,8 +14,14 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: {
       parserOptions: {
-        // One project per target (server, client, page, tests): each file is checked in its own.
-        project: ['./tsconfig.build.json', './tsconfig.client.json', './tsconfig.public.json', './tsconfig.json'],
+        // One project per target (server, client, page, service worker, tests): each file is checked in its own.
+        project: [
+          './tsconfig.build.json',
+          './tsconfig.client.json',
+          './tsconfig.public.json',
+          './tsconfig.sw.json',
+          './tsconfig.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },

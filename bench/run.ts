@@ -23,7 +23,7 @@
  * fanout.svg, and removes every process and directory it made.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createECDH, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -110,6 +110,9 @@ plan.orderRates = numbers('--order-rates') ?? plan.orderRates;
 plan.stormConcurrency = numbers('--storm-concurrency')?.[0] ?? plan.stormConcurrency;
 
 const SESSION_SECRET = randomBytes(36).toString('base64url');
+// Production demands a VAPID identity (Web Push); the bench sends no pushes, any pair will do.
+const VAPID = createECDH('prime256v1');
+VAPID.generateKeys();
 const ADMIN_EMAIL = 'admin@bench.example';
 const ADMIN_PASSWORD = randomBytes(12).toString('base64url');
 const USER_PASSWORD = 'bench-password-1';
@@ -352,6 +355,9 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
           DATABASE_URL: databaseUrl,
           DATA_DIR: dataDir,
           SESSION_SECRET,
+          VAPID_PUBLIC_KEY: VAPID.getPublicKey().toString('base64url'),
+          VAPID_PRIVATE_KEY: VAPID.getPrivateKey().toString('base64url'),
+          VAPID_SUBJECT: 'mailto:bench@example.com',
           ADMIN_EMAIL,
           ADMIN_PASSWORD,
           MAX_STREAMS_PER_USER: '1000',

@@ -2,9 +2,14 @@ import type {
   AdminStats,
   BroadcastJson,
   Channel,
+  DeliveryJson,
+  DeliveryMethod,
   InboxPage,
   Preferences,
+  PreferencesUpdate,
   PublicUser,
+  PushPublicKey,
+  PushSubscriptionInput,
   Severity,
   UnreadCounts,
 } from './types.js';
@@ -35,6 +40,8 @@ export interface BroadcastInput {
   severity?: Severity;
   audience?: { role: 'admin' } | { userIds: string[] };
   expiresAt?: string;
+  /** Also send by these methods to audience members without an open stream. */
+  deliver?: DeliveryMethod[];
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -111,8 +118,28 @@ export class NotificationsApi {
     return this.request('GET', '/preferences');
   }
 
-  updatePreferences(channels: Partial<Record<Channel, boolean>>): Promise<Preferences> {
-    return this.request('PUT', '/preferences', { channels });
+  /** Any subset: `{ channels: { order: false } }`, `{ delivery: { order: { email: false } } }`, `{ quietHours: null }`. */
+  updatePreferences(changes: PreferencesUpdate): Promise<Preferences> {
+    return this.request('PUT', '/preferences', changes);
+  }
+
+  /** The VAPID key to pass as `applicationServerKey` to PushManager.subscribe. */
+  pushPublicKey(): Promise<PushPublicKey> {
+    return this.request('GET', '/push/public-key');
+  }
+
+  /** Register this browser's push subscription (`subscription.toJSON()`). */
+  subscribePush(subscription: PushSubscriptionInput): Promise<void> {
+    return this.request('POST', '/push/subscriptions', { endpoint: subscription.endpoint, keys: subscription.keys });
+  }
+
+  unsubscribePush(endpoint: string): Promise<void> {
+    return this.request('DELETE', '/push/subscriptions', { endpoint });
+  }
+
+  /** How a notification of this user went out by push and email. */
+  deliveries(notificationId: string): Promise<DeliveryJson[]> {
+    return this.request('GET', `/notifications/${encodeURIComponent(notificationId)}/deliveries`);
   }
 
   /** Admins only. */

@@ -63,9 +63,62 @@ export interface InboxPage {
   nextBefore: string | null;
 }
 
-/** GET and PUT /preferences: a muted channel (false) is not streamed, except critical notifications. */
+/** Ways a notification leaves the service besides the stream and inbox (which are always on). */
+export type DeliveryMethod = 'push' | 'email';
+
+/**
+ * A daily window, in the user's IANA time zone, during which push and email
+ * wait (except critical notifications). `start` after `end` spans midnight.
+ */
+export interface QuietHours {
+  /** "HH:MM", 24-hour. */
+  start: string;
+  /** "HH:MM", 24-hour; differs from start. */
+  end: string;
+  /** IANA zone, e.g. "Europe/Berlin". */
+  timeZone: string;
+}
+
+/**
+ * GET and PUT /preferences. A muted channel (false) is not streamed and sends
+ * nothing by push or email, except critical notifications; `delivery` says which
+ * methods a notification of that channel may escalate to when it went unseen.
+ */
 export interface Preferences {
   channels: Record<Channel, boolean>;
+  delivery: Record<Channel, Record<DeliveryMethod, boolean>>;
+  quietHours: QuietHours | null;
+}
+
+/** PUT /preferences: any subset; `quietHours: null` removes them. */
+export interface PreferencesUpdate {
+  channels?: Partial<Record<Channel, boolean>>;
+  delivery?: Partial<Record<Channel, Partial<Record<DeliveryMethod, boolean>>>>;
+  quietHours?: QuietHours | null;
+}
+
+export type DeliveryStatus = 'scheduled' | 'sent' | 'failed' | 'cancelled';
+
+/** GET /notifications/:id/deliveries (and, with the notification and user, GET /admin/deliveries). */
+export interface DeliveryJson {
+  method: DeliveryMethod;
+  status: DeliveryStatus;
+  attempts: number;
+  /** ISO 8601, or null until sent. */
+  sentAt: string | null;
+  error: string | null;
+}
+
+/** GET /push/public-key. */
+export interface PushPublicKey {
+  /** The VAPID public key, base64url: the applicationServerKey of PushManager.subscribe. */
+  publicKey: string;
+}
+
+/** POST /push/subscriptions: what PushSubscription.toJSON() gives (expirationTime is ignored). */
+export interface PushSubscriptionInput {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
 }
 
 /** What the API shows of a user (never the password hash). */

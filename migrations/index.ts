@@ -7,10 +7,14 @@ import { UsersAndSessions1763769600000 } from './1763769600000-UsersAndSessions.
 import { Notifications1763769700000 } from './1763769700000-Notifications.js';
 import { OrdersAndPayments1763771000000 } from './1763771000000-OrdersAndPayments.js';
 import { NormalizeEmails1764460000000 } from './1764460000000-NormalizeEmails.js';
+import { DeliveryPreferences1796007400000 } from './1796007400000-DeliveryPreferences.js';
+import { Deliveries1796007500000 } from './1796007500000-Deliveries.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
   Notifications1763769700000,
   OrdersAndPayments1763771000000,
   NormalizeEmails1764460000000,
+  DeliveryPreferences1796007400000,
+  Deliveries1796007500000,
 ];

@@ -1,6 +1,8 @@
 /**
  * The inbox page: sign in, a live list of notifications, unread badges,
- * mark read, preferences, and an admin's broadcast form. Built on the typed
+ * mark read, preferences (live updates, push and email, quiet hours), browser
+ * notifications (./push.ts and the service worker ./sw.ts), and an admin's
+ * broadcast form. Built on the typed
  * client (client/), loaded as native ES modules: no bundler, no framework.
  * Every piece of text from the server is set with textContent.
  */
@@ -16,6 +18,8 @@ import {
   type SharingMode,
   type StateChange,
 } from '../client/index.js';
+import { DeliveryForm } from './delivery.js';
+import { BrowserNotifications, type PushState } from './push.js';
 
 const CHANNEL_LABEL: Record<Channel, string> = { order: 'Orders', payment: 'Payments', system: 'System' };
 const CHANNEL_NOUN: Record<Channel, string> = {
@@ -83,6 +87,7 @@ function signedIn(me: PublicUser): void {
   if (first) {
     void inbox.reload();
     void loadPreferences();
+    void claimPush();
   }
 }
 
@@ -269,6 +274,7 @@ async function loadPreferences(): Promise<void> {
   try {
     const prefs = await api.preferences();
     for (const [c, input] of toggles) input.checked = prefs.channels[c];
+    delivery.show(prefs);
   } catch (err) {
     toast(message(err), true);
   }
@@ -278,7 +284,7 @@ for (const [c, input] of toggles) {
   input.addEventListener('change', async () => {
     input.disabled = true;
     try {
-      const prefs = await api.updatePreferences({ [c]: input.checked });
+      const prefs = await api.updatePreferences({ channels: { [c]: input.checked } });
       for (const [k, other] of toggles) other.checked = prefs.channels[k];
       toast(input.checked ? `${CHANNEL_LABEL[c]}: live updates on` : `${CHANNEL_LABEL[c]} muted`);
     } catch (err) {
@@ -289,6 +295,110 @@ for (const [c, input] of toggles) {
     }
   });
 }
+
+/* ---------- when away: push and email per channel, quiet hours ---------- */
+
+const delivery = new DeliveryForm($<HTMLFormElement>('#delivery-form'));
+
+delivery.form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const error = $('#delivery-error');
+  error.hidden = true;
+  delivery.markInvalid(null);
+  await busy(delivery.form, $<HTMLButtonElement>('#delivery-save'), 'Saving…', async () => {
+    try {
+      delivery.show(await api.updatePreferences(delivery.value()));
+      toast('Delivery preferences saved');
+    } catch (err) {
+      error.textContent = message(err); // the server's words, as they are;
+      error.hidden = false;
+      delivery.markInvalid(message(err));
+      delivery.form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+    }
+  });
+});
+
+/* ---------- browser notifications (Web Push) ---------- */
+
+const push = new BrowserNotifications(api);
+
+const PUSH_VIEW: Record<PushState, { status: string; button: string | null }> = {
+  unsupported: { status: 'This browser cannot show notifications from this site.', button: null },
+  blocked: {
+    status: 'Notifications are blocked for this site. Allow them in the browser’s site settings, then reload.',
+    button: null,
+  },
+  off: {
+    status: 'Get a system notification when something arrives and no tab is open.',
+    button: 'Enable browser notifications',
+  },
+  on: { status: 'On in this browser: what you miss here arrives as a system notification.', button: 'Turn off' },
+};
+
+function renderPush(state: PushState): void {
+  $('#push-panel').dataset.push = state;
+  $('#push-status').textContent = PUSH_VIEW[state].status;
+  const button = $<HTMLButtonElement>('#push-toggle');
+  button.hidden = PUSH_VIEW[state].button === null;
+  button.querySelector('.push-toggle-label')!.textContent = PUSH_VIEW[state].button;
+  button.classList.toggle('btn-primary', state === 'off');
+  button.classList.toggle('btn-secondary', state !== 'off');
+}
+
+async function refreshPush(): Promise<void> {
+  renderPush(await push.state());
+}
+
+async function claimPush(): Promise<void> {
+  try {
+    renderPush(await push.claim());
+  } catch (err) {
+    toast(message(err), true);
+    await refreshPush();
+  }
+}
+
+$('#push-toggle').addEventListener('click', async (e) => {
+  const button = e.currentTarget as HTMLButtonElement;
+  const turningOn = $('#push-panel').dataset.push !== 'on';
+  const label = button.querySelector('.push-toggle-label')!;
+  button.disabled = true;
+  label.textContent = turningOn ? 'Enabling…' : 'Turning off…';
+  try {
+    const state = turningOn ? await push.enable() : await push.disable();
+    renderPush(state);
+    if (state === 'on') toast('Browser notifications on');
+    else if (!turningOn) toast('Browser notifications off');
+  } catch (err) {
+    toast(pushMessage(err), true);
+    await refreshPush();
+  } finally {
+    button.disabled = false;
+  }
+});
+
+/** The browser's own errors say little to a person ("AbortError: Registration failed - push service error"). */
+function pushMessage(err: unknown): string {
+  if (err instanceof DOMException)
+    return err.name === 'NotAllowedError'
+      ? 'Notifications are blocked for this site.'
+      : `This browser could not subscribe to notifications (${err.message}).`;
+  return message(err);
+}
+
+void refreshPush();
+// The permission changes in the site settings too, not only here.
+void navigator.permissions
+  ?.query({ name: 'notifications' })
+  .then((status) => status.addEventListener('change', () => void refreshPush()))
+  .catch(() => undefined);
+
+// A click on a system notification focused this tab: show the notification it was about.
+navigator.serviceWorker?.addEventListener('message', (e: MessageEvent<{ type?: string; id?: string | null }>) => {
+  if (e.data?.type !== 'notification-click' || !e.data.id) return;
+  document.body.dataset.clickedNotification = e.data.id;
+  rendered.get(e.data.id)?.scrollIntoView({ block: 'center' });
+});
 
 /* ---------- sign in, register, sign out ---------- */
 
@@ -355,6 +465,7 @@ $('#sign-out').addEventListener('click', async (e) => {
   const button = e.currentTarget as HTMLButtonElement;
   button.disabled = true;
   try {
+    await push.release();
     await api.logout();
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401)) return toast(message(err), true);

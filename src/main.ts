@@ -45,6 +45,11 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   console.log(`Notifications service listening on http://localhost:${port}/`);
+  console.log(
+    config.delivery.smtpUrl
+      ? `Email: SMTP_URL, from ${config.delivery.mailFrom}`
+      : `Email: no SMTP_URL, so emails are written as .eml files to ${config.delivery.outboxDir}`,
+  );
   console.log(`Database: ${embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}` : 'DATABASE_URL'}`);
   if (admin.generatedPassword) {
     console.log(`Admin login (shown once): ${admin.email} / ${admin.generatedPassword}`);

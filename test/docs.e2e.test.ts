@@ -78,6 +78,12 @@ const CONTRACT_ROUTES = [
   'post /admin/users',
   'get /health',
   'get /metrics',
+  'get /push/public-key',
+  'post /push/subscriptions',
+  'delete /push/subscriptions',
+  'get /notifications/{id}/deliveries',
+  'get /admin/deliveries',
+  'post /unsubscribe',
 ];
 
 describe('OpenAPI document at /docs-json', () => {

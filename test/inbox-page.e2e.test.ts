@@ -43,6 +43,7 @@ describe('inbox page static files', () => {
       ['/assets/icon.svg', /image\/svg\+xml/],
       ['/client/index.js', /javascript/],
       ['/client/shared-worker.js', /javascript/],
+      ['/sw.js', /javascript/],
     ] as const) {
       const res = await fetch(t.baseUrl + path);
       expect(res.status).toBe(200); // path
@@ -76,6 +77,8 @@ describe('inbox page static files', () => {
         .filter((f) => f.endsWith('.js') && f !== 'fetch-transport.js' && f !== 'node.js')
         .map((f) => new URL(`client/${f}`, root)),
       new URL('public/inbox.js', root),
+      new URL('public/push.js', root),
+      new URL('public/delivery.js', root),
     ];
     expect(files.length >= 8).toBeTruthy();
     for (const file of files) {
@@ -84,5 +87,19 @@ describe('inbox page static files', () => {
       for (const s of specifiers) expect(s).toMatch(/^\.\.?\//); // `${file.pathname} imports ${s}`
       expect(!/src\/notifications/.test(specifiers.join())).toBeTruthy(); // server types are type-only imports, erased
     }
+  });
+
+  it('serves the service worker at the root (its scope is the whole origin) as a classic script', async () => {
+    const res = await fetch(`${t.baseUrl}/sw.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type') ?? '').toMatch(/javascript/);
+    expect(res.headers.get('content-security-policy') ?? '').toContain("default-src 'none'");
+    expect(res.headers.getSetCookie().length).toBe(0);
+    const code = await res.text();
+    expect(code).toContain("addEventListener('push'");
+    expect(code).toContain("addEventListener('notificationclick'");
+    // No module syntax: browsers register it without { type: 'module' }.
+    expect(/^\s*(import|export)\b/m.test(code)).toBe(false);
+    expect((await fetch(`${t.baseUrl}/sw.js`, { method: 'POST' })).status).toBe(404);
   });
 });

@@ -16,7 +16,7 @@ export class AdminBroadcastsController {
     type: BroadcastDto,
     description: 'The notification (channel system, type system.broadcast): one row for the whole audience',
   })
-  @ApiBadRequestResponse({ description: 'Invalid title, body, severity, audience or expiresAt' })
+  @ApiBadRequestResponse({ description: 'Invalid title, body, severity, audience, expiresAt or deliver' })
   send(@CurrentUser() admin: SessionUser, @Body() body: SendBroadcastDto) {
     return this.broadcasts.send(admin.id, body);
   }

@@ -1,4 +1,5 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -86,13 +87,26 @@ export function csrfTokenMatches(req: Request, secret: string): boolean {
  * neither act as the user nor log them into an attacker's account. It runs
  * before any route guard, Passport's included.
  */
+const CSRF_EXEMPT = 'csrfExempt';
+
+/**
+ * For routes that no session authenticates, whose request carries its own proof
+ * instead (a signed token in the URL: POST /unsubscribe, RFC 8058 one-click,
+ * which mail providers send with no cookie and no token header).
+ */
+export const CsrfExempt = () => SetMetadata(CSRF_EXEMPT, true);
+
 @Injectable()
 export class CsrfGuard implements CanActivate {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly reflector: Reflector,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request>();
     if (!UNSAFE_METHODS.has(req.method)) return true;
+    if (this.reflector.getAllAndOverride<boolean>(CSRF_EXEMPT, [context.getHandler(), context.getClass()])) return true;
     if (!csrfTokenMatches(req, this.config.sessionSecret))
       throw new ForbiddenException('Missing or invalid CSRF token');
     return true;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -42,7 +42,32 @@ export interface AppConfig {
   readonly trustProxy: readonly string[];
   /** Sign-ups per client address per minute (POST /auth/register), then 429. */
   readonly signupRatePerMinute: number;
+  readonly delivery: DeliveryConfig;
 }
+
+/** Push and email for users who are not looking (docs/delivery.md). */
+export interface DeliveryConfig {
+  /** Absolute base for links in emails and pushes, without a trailing slash. */
+  readonly publicUrl: string;
+  /** undefined: emails are written as .eml files to outboxDir. */
+  readonly smtpUrl: string | undefined;
+  readonly outboxDir: string;
+  readonly mailFrom: string;
+  readonly vapid: { readonly publicKey: string; readonly privateKey: string; readonly subject: string };
+  /** Origins ("https://host[:port]") or "*.host" patterns, https only. */
+  readonly pushAllowlist: readonly string[];
+  readonly escalateAfterMs: number;
+  /** A claim older than this is a process that died mid-send (internal, not in the contract). */
+  readonly claimTimeoutMs: number;
+}
+
+/** The browsers' push services (Chrome/Edge via FCM, Firefox, Safari, legacy Edge/Windows). */
+export const DEFAULT_PUSH_ALLOWLIST = [
+  'https://fcm.googleapis.com',
+  'https://updates.push.services.mozilla.com',
+  '*.push.apple.com',
+  '*.notify.windows.com',
+];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -144,6 +169,82 @@ function devSecret(dataDir: string): string {
   }
 }
 
+/** A P-256 key pair for VAPID, generated once into DATA_DIR (development only). */
+function devVapid(dataDir: string): { publicKey: string; privateKey: string } {
+  const file = join(dataDir, 'vapid.json');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; privateKey: string };
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    const keys = {
+      publicKey: ecdh.getPublicKey().toString('base64url'),
+      privateKey: ecdh.getPrivateKey().toString('base64url'),
+    };
+    writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+    return keys;
+  }
+}
+
+function pushAllowlist(env: Env): string[] {
+  const raw = env.PUSH_ENDPOINT_ALLOWLIST;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_PUSH_ALLOWLIST;
+  return raw.split(',').map((entry) => {
+    const e = entry.trim();
+    if (/^\*\.[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(e)) return e.toLowerCase();
+    let u: URL;
+    try {
+      u = new URL(e);
+    } catch {
+      throw new ConfigError(`PUSH_ENDPOINT_ALLOWLIST: "${e}" is neither an https origin nor a *.host pattern`);
+    }
+    if (u.protocol !== 'https:' || u.origin !== e.replace(/\/$/, '').toLowerCase()) {
+      throw new ConfigError(`PUSH_ENDPOINT_ALLOWLIST: "${e}" must be an https origin (https://host[:port]) or *.host`);
+    }
+    return u.origin;
+  });
+}
+
+function delivery(env: Env, production: boolean, dataDir: string, port: number): DeliveryConfig {
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  const mailFrom = env.MAIL_FROM || 'Notifications <notifications@localhost>';
+  if (!/^([^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(mailFrom)) {
+    throw new ConfigError('MAIL_FROM must be an address or "Name <address>"');
+  }
+  let publicKey = env.VAPID_PUBLIC_KEY || undefined;
+  let privateKey = env.VAPID_PRIVATE_KEY || undefined;
+  const subject = env.VAPID_SUBJECT || undefined;
+  if (production && (!publicKey || !privateKey || !subject)) {
+    throw new ConfigError(
+      'VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are required when NODE_ENV=production',
+    );
+  }
+  if (!publicKey !== !privateKey) throw new ConfigError('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together');
+  if (!publicKey || !privateKey) ({ publicKey, privateKey } = devVapid(dataDir));
+  if (Buffer.from(publicKey, 'base64url').length !== 65) {
+    throw new ConfigError('VAPID_PUBLIC_KEY must be an uncompressed P-256 point, base64url (65 bytes)');
+  }
+  if (Buffer.from(privateKey, 'base64url').length !== 32) {
+    throw new ConfigError('VAPID_PRIVATE_KEY must be a P-256 private key, base64url (32 bytes)');
+  }
+  if (subject !== undefined && !/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(subject)) {
+    throw new ConfigError('VAPID_SUBJECT must be a mailto: or https: URL');
+  }
+  const fromAddress = /<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom;
+  return {
+    publicUrl,
+    smtpUrl,
+    outboxDir: join(dataDir, 'outbox'),
+    mailFrom,
+    vapid: { publicKey, privateKey, subject: subject ?? `mailto:${fromAddress}` },
+    pushAllowlist: pushAllowlist(env),
+    escalateAfterMs: int(env, 'ESCALATE_AFTER_MS', 60_000, 0, 7 * 24 * 3_600_000),
+    claimTimeoutMs: int(env, 'DELIVERY_CLAIM_TIMEOUT_MS', 120_000, 1000, 3_600_000),
+  };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnvRaw = env.NODE_ENV || 'development';
   if (!['development', 'production', 'test'].includes(nodeEnvRaw)) {
@@ -171,10 +272,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('ADMIN_PASSWORD must be at least 8 characters');
   }
 
+  const port = int(env, 'PORT', 3000, 0, 65535);
   return {
     nodeEnv,
     production,
-    port: int(env, 'PORT', 3000, 0, 65535),
+    port,
     databaseUrl,
     dataDir,
     redisUrl,
@@ -192,5 +294,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: logLevel(env, nodeEnv === 'test' ? 'error' : 'info'),
     trustProxy: trustProxy(env),
     signupRatePerMinute: int(env, 'SIGNUP_RATE_PER_MINUTE', 10, 1, 1_000_000),
+    delivery: delivery(env, production, dataDir, port),
   };
 }

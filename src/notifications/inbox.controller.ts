@@ -1,5 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { BadRequestException, Body, Controller, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
@@ -58,7 +64,11 @@ export class InboxController {
 
   @Put('preferences')
   @ApiOkResponse({ type: PreferencesDto })
+  @ApiBadRequestResponse({ description: 'Unknown field, malformed time, unknown IANA time zone, or nothing to change' })
   updatePreferences(@CurrentUser() user: SessionUser, @Body() body: UpdatePreferencesDto) {
-    return this.preferences.update(user.id, body.channels);
+    if (body.channels === undefined && body.delivery === undefined && body.quietHours === undefined) {
+      throw new BadRequestException('Give channels, delivery or quietHours');
+    }
+    return this.preferences.update(user.id, body);
   }
 }

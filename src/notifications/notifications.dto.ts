@@ -1,7 +1,19 @@
 import { PageQueryDto } from '../common/page-query.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsDefined, IsIn, IsObject, IsOptional, ValidateNested } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import type { DeliveryMethod } from '../../client/wire.js';
+import { HHMM } from '../delivery/quiet-hours.js';
 import { CHANNELS, type Channel, SEVERITIES, type Severity } from './notification.types.js';
 
 export class InboxQueryDto extends PageQueryDto {
@@ -30,18 +42,90 @@ export class ChannelTogglesDto {
   @ApiPropertyOptional() @IsOptional() @IsBoolean() system?: boolean;
 }
 
+export class MethodTogglesDto {
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() push?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() email?: boolean;
+}
+
+export class DeliveryTogglesDto {
+  @ApiPropertyOptional({ type: MethodTogglesDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => MethodTogglesDto)
+  order?: MethodTogglesDto;
+
+  @ApiPropertyOptional({ type: MethodTogglesDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => MethodTogglesDto)
+  payment?: MethodTogglesDto;
+
+  @ApiPropertyOptional({ type: MethodTogglesDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => MethodTogglesDto)
+  system?: MethodTogglesDto;
+}
+
+export class QuietHoursDto {
+  @ApiProperty({ example: '22:00', description: 'HH:MM, 24-hour, in timeZone' })
+  @IsString()
+  @Matches(HHMM, { message: 'quietHours.start must be HH:MM (00:00 to 23:59)' })
+  start: string;
+
+  @ApiProperty({ example: '07:00', description: 'HH:MM; before start means the next day' })
+  @IsString()
+  @Matches(HHMM, { message: 'quietHours.end must be HH:MM (00:00 to 23:59)' })
+  end: string;
+
+  @ApiProperty({ example: 'Europe/Berlin', description: 'IANA time zone' })
+  @IsString()
+  @MaxLength(64)
+  timeZone: string;
+}
+
+/** Any subset of the preferences; at least one field. */
 export class UpdatePreferencesDto {
-  @ApiProperty({ type: ChannelTogglesDto })
-  @IsDefined()
+  @ApiPropertyOptional({ type: ChannelTogglesDto, description: 'false mutes the channel (critical still comes)' })
+  @IsOptional()
   @IsObject()
   @ValidateNested()
   @Type(() => ChannelTogglesDto)
-  channels: ChannelTogglesDto;
+  channels?: ChannelTogglesDto;
+
+  @ApiPropertyOptional({ type: DeliveryTogglesDto, description: 'per channel, which methods may send' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DeliveryTogglesDto)
+  delivery?: DeliveryTogglesDto;
+
+  @ApiPropertyOptional({ type: QuietHoursDto, nullable: true, description: 'null removes the quiet hours' })
+  @ValidateIf((o: UpdatePreferencesDto) => o.quietHours !== undefined && o.quietHours !== null)
+  @IsObject()
+  @ValidateNested()
+  @Type(() => QuietHoursDto)
+  quietHours?: QuietHoursDto | null;
 }
 
 export class PreferencesDto {
   @ApiProperty({ example: { order: true, payment: true, system: true } })
   channels: Record<Channel, boolean>;
+
+  @ApiProperty({
+    example: {
+      order: { push: true, email: true },
+      payment: { push: true, email: true },
+      system: { push: true, email: false },
+    },
+  })
+  delivery: Record<Channel, Record<DeliveryMethod, boolean>>;
+
+  @ApiProperty({ type: QuietHoursDto, nullable: true })
+  quietHours: QuietHoursDto | null;
 }
 
 export class NotificationDto {

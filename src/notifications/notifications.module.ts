@@ -3,6 +3,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { NotificationBus } from './bus/notification-bus.js';
 import { PgNotifyBus } from './bus/pg-notify.bus.js';
 import { RedisBus } from './bus/redis.bus.js';
+import { DeliveryHooks } from './delivery-hooks.js';
 import { InboxController } from './inbox.controller.js';
 import { InboxService } from './inbox.service.js';
 import { NotificationFeed } from './notification-feed.js';
@@ -47,6 +48,7 @@ const busProvider: Provider = {
   controllers: [StreamController, InboxController],
   providers: [
     busProvider,
+    DeliveryHooks,
     StreamHub,
     NotificationFeed,
     NotificationPublisher,
@@ -56,6 +58,6 @@ const busProvider: Provider = {
     PreferencesService,
     RetentionService,
   ],
-  exports: [NotificationPublisher, NotificationBus, StreamHub, RetentionService],
+  exports: [NotificationPublisher, NotificationBus, StreamHub, RetentionService, PreferencesService, DeliveryHooks],
 })
 export class NotificationsModule {}

@@ -2,6 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { DeliveryHooks } from './delivery-hooks.js';
 import { type Channel, type NotificationRow, type ReadPayload, toJson } from './notification.types.js';
 import { canSee, type Viewer } from './visibility.js';
 
@@ -92,6 +93,7 @@ export class StreamHub implements OnModuleDestroy {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly hooks: DeliveryHooks,
   ) {}
 
   onModuleDestroy(): void {
@@ -186,6 +188,8 @@ export class StreamHub implements OnModuleDestroy {
         n++;
       }
     }
+    // Seen live: it will not go out by push or email (src/delivery/stream-marks.ts).
+    if (n > 0) this.hooks.streamed(frame.message.id!, route.viewer.id);
     return n;
   }
 

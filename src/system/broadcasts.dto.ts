@@ -108,6 +108,17 @@ export class SendBroadcastDto {
   @Matches(RFC3339_DATE_TIME, { message: RFC3339_MESSAGE })
   @IsRealDateTime({ message: RFC3339_MESSAGE })
   expiresAt?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    enum: ['push', 'email'],
+    description: 'Also send by these methods to audience members without an open stream (docs/delivery.md)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(2)
+  @IsIn(['push', 'email'], { each: true, message: 'deliver must list push and/or email' })
+  deliver?: Array<'push' | 'email'>;
 }
 
 export class BroadcastListQueryDto extends PageQueryDto {}

@@ -12,6 +12,8 @@ import {
   toBroadcastJson,
 } from '../notifications/notification.types.js';
 import type { Role } from '../users/user.entity.js';
+import type { DeliveryMethod } from '../../client/wire.js';
+import { DeliveryHooks } from '../notifications/delivery-hooks.js';
 
 export interface BroadcastInput {
   title: string;
@@ -19,6 +21,7 @@ export interface BroadcastInput {
   severity?: Severity;
   audience?: { role?: Role; userIds?: string[] };
   expiresAt?: string;
+  deliver?: DeliveryMethod[];
 }
 
 /**
@@ -32,6 +35,7 @@ export class BroadcastsService {
     private readonly db: DataSource,
     private readonly transactions: TransactionRunner,
     private readonly events: DomainEvents,
+    private readonly hooks: DeliveryHooks,
   ) {}
 
   send(adminId: string, input: BroadcastInput): Promise<BroadcastJson> {
@@ -47,6 +51,8 @@ export class BroadcastsService {
         expiresAt,
         sentBy: adminId,
       });
+      const methods = [...new Set(input.deliver ?? [])];
+      if (methods.length > 0) await this.hooks.scheduleBroadcast(tx, row, methods);
       return toBroadcastJson(row);
     });
   }

@@ -32,6 +32,7 @@ function securityHeaders(res: Response): void {
 /**
  * The inbox page and the browser client as static files:
  *   /           public/index.html
+ *   /sw.js      dist/public/sw.js (the service worker: Web Push to system notifications)
  *   /assets/    public/ (styles, icon) and dist/public/ (the page's compiled script)
  *   /client/    dist/client/ (the typed client, native ES modules, and its SharedWorker)
  * Mounted before the session middleware, so assets cost no session lookup;
@@ -48,11 +49,18 @@ export function serveInboxPage(app: NestExpressApplication): void {
   app.useStaticAssets(join(ROOT, 'public'), { prefix: '/assets/', ...options });
   app.useStaticAssets(join(DIST, 'public'), { prefix: '/assets/', ...options });
   app.useStaticAssets(join(DIST, 'client'), { prefix: '/client/', ...options });
-  const index = join(ROOT, 'public/index.html');
+  // The service worker lives at the root, not under /assets/: a worker's scope is at most its
+  // script's folder, and it must see notification clicks for the whole origin. The page's headers
+  // are its own policy too (a worker's CSP comes from its script's answer).
+  const files: Record<string, string> = {
+    '/': join(ROOT, 'public/index.html'),
+    '/sw.js': join(DIST, 'public/sw.js'),
+  };
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.path !== '/' || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    const file = Object.hasOwn(files, req.path) ? files[req.path] : undefined;
+    if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
     securityHeaders(res);
-    res.sendFile(index, (err) => {
+    res.sendFile(file, (err) => {
       if (err && !res.headersSent) next(err);
     });
   });

@@ -4,7 +4,7 @@
 // databases may be created) and migrate a template once. Test files clone the template
 // (test/support/app.ts); the environment variables set here reach every worker.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -39,9 +39,75 @@ export default async function globalSetup() {
   } else {
     console.log('\n# test database: TEST_DATABASE_URL');
   }
+  pushServiceCertificate();
+
   const template = `nt_template_${process.pid}`;
   await runMigrations(await ensureDatabase(adminUrl, template));
   process.env.NODE_ENV = 'test';
   process.env.TEST_PG_ADMIN_URL = adminUrl;
   process.env.TEST_PG_TEMPLATE = template;
+}
+
+/**
+ * The tests' own Web Push service speaks HTTPS (web-push sends nothing else): a CA and a
+ * certificate for 127.0.0.1 made here with openssl, the CA trusted through
+ * NODE_EXTRA_CA_CERTS, which Jest's workers and the instances they spawn read at start.
+ */
+function pushServiceCertificate() {
+  const dir = mkdtempSync(join(tmpdir(), 'notif-test-tls-'));
+  const run = (...args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=notifications test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  );
+  run(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    'push.key',
+    '-out',
+    'push.csr',
+  );
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'push.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+    '-out',
+    'push.pem',
+  );
+  process.env.NODE_EXTRA_CA_CERTS = join(dir, 'ca.pem');
+  process.env.TEST_PUSH_TLS_DIR = dir;
 }

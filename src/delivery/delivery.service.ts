@@ -1,0 +1,102 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/env.js';
+import { DeliveryHooks } from '../notifications/delivery-hooks.js';
+import { type BroadcastJob, type DeliverJob, EscalationService } from './escalation.service.js';
+import { JobQueue, QUEUES } from './job-queue.js';
+import { SenderService } from './sender.service.js';
+import { StreamMarks } from './stream-marks.js';
+
+/** Parallel send workers per instance (each a pg-boss worker fetching a few jobs at a time). */
+const SEND_WORKERS = 4;
+const SEND_BATCH = 8;
+
+/**
+ * Wires delivery into the core (the hooks) and runs the workers and the sweep.
+ * The sweep, on every instance (each statement is idempotent):
+ * - a claim older than the claim timeout belongs to a process that died
+ *   mid-send: it becomes failed, "outcome unknown", and is never sent again;
+ * - due rows nobody claimed for that long (their job died with an instance
+ *   before claiming) get a new send job.
+ */
+@Injectable()
+export class DeliveryService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Delivery');
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly claimTimeoutMs: number;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly db: DataSource,
+    private readonly hooks: DeliveryHooks,
+    private readonly jobs: JobQueue,
+    private readonly escalation: EscalationService,
+    private readonly sender: SenderService,
+    private readonly marks: StreamMarks,
+  ) {
+    this.claimTimeoutMs = config.delivery.claimTimeoutMs;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.hooks.scheduleEscalation = (tx, rows) => this.escalation.schedule(tx, rows);
+    this.hooks.scheduleBroadcast = (tx, row, methods) => this.escalation.scheduleBroadcast(tx, row, methods);
+    this.hooks.streamed = (notificationId, userId) => this.marks.mark(notificationId, userId);
+    await this.jobs.start();
+    const boss = this.jobs.boss;
+    const polling = { pollingIntervalSeconds: 0.5 };
+    // Everything due at one poll is one escalation run: a user's notifications of that run
+    // become one email digest (a batch of publishes is one job already).
+    await boss.work<{ ids: string[] }>(QUEUES.escalate, { ...polling, batchSize: 100 }, async (jobs) =>
+      this.escalation.escalate({ ids: jobs.flatMap((j) => j.data.ids) }),
+    );
+    await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
+      this.escalation.escalateBroadcastPage(job.data),
+    );
+    for (let i = 0; i < SEND_WORKERS; i++) {
+      await boss.work<DeliverJob>(QUEUES.deliver, { ...polling, batchSize: SEND_BATCH }, async (jobs) => {
+        // One user's deliveries are independent of another's: send them side by side.
+        await Promise.all(jobs.map((j) => this.sender.deliver(j.data)));
+      });
+    }
+    const every = Math.max(1000, Math.min(30_000, Math.floor(this.claimTimeoutMs / 4)));
+    this.sweepTimer = setInterval(() => void this.sweep(), every);
+    this.sweepTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+  }
+
+  async sweep(): Promise<{ unknown: number; rescued: number }> {
+    try {
+      // (TypeORM answers an UPDATE with [rows, count].)
+      const [, n]: [unknown[], number] = await this.db.query(
+        `UPDATE deliveries SET status = 'failed',
+                error = 'outcome unknown: the sending process stopped between claim and answer; not retried, to never send twice'
+          WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1 / 1000.0)
+          RETURNING id`,
+        [this.claimTimeoutMs],
+      );
+      const stale: Array<{ user_id: string; method: DeliverJob['method'] }> = await this.db.query(
+        `SELECT DISTINCT user_id::text, method FROM deliveries
+          WHERE status = 'scheduled' AND not_before < now() - make_interval(secs => $1 / 1000.0)
+          LIMIT 1000`,
+        [this.claimTimeoutMs],
+      );
+      if (stale.length > 0) {
+        await this.jobs.boss.insert(
+          stale.map((s) => ({
+            name: QUEUES.deliver,
+            data: { userId: s.user_id, method: s.method } satisfies DeliverJob,
+          })),
+        );
+      }
+      if (n > 0) this.logger.warn(`${n} deliveries failed with outcome unknown (process died mid-send)`);
+      return { unknown: n, rescued: stale.length };
+    } catch (err) {
+      this.logger.warn(`Delivery sweep failed: ${(err as Error).message}`);
+      return { unknown: 0, rescued: 0 };
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type PgBoss from 'pg-boss';
+import { DataSource } from 'typeorm';
+import type { DeliveryMethod } from '../../client/wire.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/env.js';
+import type { Tx } from '../database/transaction.js';
+import type { NotificationRow } from '../notifications/notification.types.js';
+import { quietHoursOf, type PreferencesRow } from '../notifications/preferences.service.js';
+import { unreadSql } from '../notifications/visibility.js';
+import { JobQueue, QUEUES } from './job-queue.js';
+import { type Candidate, plan, type PlannedDelivery } from './rules.js';
+import { StreamMarks } from './stream-marks.js';
+
+/** Users per broadcast page: one query, one insert and one job batch each. */
+export const BROADCAST_PAGE = 1000;
+
+interface EscalateJob {
+  ids: string[];
+}
+export interface BroadcastJob {
+  notificationId: string;
+  methods: DeliveryMethod[];
+  afterUserId: string;
+}
+export interface DeliverJob {
+  userId: string;
+  method: DeliveryMethod;
+}
+
+type CandidateRow = PreferencesRow & {
+  notification_id: string;
+  user_id: string;
+  channel: Candidate['channel'];
+  severity: Candidate['severity'];
+  read: boolean;
+  streamed: boolean;
+  has_push: boolean;
+};
+
+const PREFS = `p.muted_channels, p.push_off, p.email_off, p.quiet_start, p.quiet_end, p.quiet_tz`;
+
+/**
+ * From "committed" to "deliveries to send": decides, per (notification, user,
+ * method), whether it goes out and when, and writes that decision into
+ * `deliveries` (the source of truth) before any send job exists.
+ */
+@Injectable()
+export class EscalationService {
+  private readonly logger = new Logger('Escalation');
+  private readonly delayMs: number;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly db: DataSource,
+    private readonly jobs: JobQueue,
+    marks: StreamMarks,
+  ) {
+    // Stream marks reach the table within one flush interval: wait that much more.
+    this.delayMs = config.delivery.escalateAfterMs + marks.flushMs;
+  }
+
+  /** In the publishing transaction: one job for the batch, so a crash cannot separate them. */
+  async schedule(tx: Tx, rows: NotificationRow[]): Promise<void> {
+    const ids = rows.filter((r) => r.user_id !== null).map((r) => String(r.id));
+    if (ids.length === 0) return;
+    await this.jobs.boss.send(QUEUES.escalate, { ids } satisfies EscalateJob, {
+      startAfter: new Date(Date.now() + this.delayMs),
+      db: await JobQueue.inTx(tx),
+    });
+  }
+
+  async scheduleBroadcast(tx: Tx, row: NotificationRow, methods: DeliveryMethod[]): Promise<void> {
+    const job: BroadcastJob = { notificationId: String(row.id), methods, afterUserId: '0' };
+    await this.jobs.boss.send(QUEUES.broadcast, job, {
+      startAfter: new Date(Date.now() + this.delayMs),
+      db: await JobQueue.inTx(tx),
+    });
+  }
+
+  async escalate(job: EscalateJob): Promise<void> {
+    const rows: CandidateRow[] = await this.db.query(
+      `SELECT n.id::text AS notification_id, n.user_id::text AS user_id, n.channel, n.severity, ${PREFS},
+              NOT (${unreadSql('n.user_id')}) AS read,
+              EXISTS (SELECT 1 FROM notification_streamed s WHERE s.notification_id = n.id AND s.user_id = n.user_id) AS streamed,
+              EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = n.user_id) AS has_push
+         FROM notifications n LEFT JOIN notification_preferences p ON p.user_id = n.user_id
+        WHERE n.id = ANY ($1::bigint[]) AND n.user_id IS NOT NULL`,
+      [job.ids],
+    );
+    await this.record(rows, ['push', 'email']);
+    await this.db.query(`DELETE FROM notification_streamed WHERE notification_id = ANY ($1::bigint[])`, [job.ids]);
+  }
+
+  /**
+   * One page of a broadcast's audience, in user-id order (keyset): bounded time
+   * and memory per job whatever the audience's size; the next page is its own job.
+   * Re-running a page (after a crash) changes nothing: the rows exist already.
+   */
+  async escalateBroadcastPage(job: BroadcastJob): Promise<void> {
+    const rows: CandidateRow[] = await this.db.query(
+      `SELECT n.id::text AS notification_id, u.id::text AS user_id, n.channel, n.severity, ${PREFS},
+              NOT (${unreadSql('u.id')}) AS read,
+              EXISTS (SELECT 1 FROM notification_streamed s WHERE s.notification_id = n.id AND s.user_id = u.id) AS streamed,
+              EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = u.id) AS has_push
+         FROM notifications n
+         CROSS JOIN LATERAL (
+           SELECT u.id FROM users u
+            WHERE u.id > $2::bigint AND u.created_at <= n.created_at AND u.disabled_at IS NULL
+              AND (n.audience_kind = 'all'
+                   OR (n.audience_kind = 'role' AND u.role = n.audience_role)
+                   OR (n.audience_kind = 'users' AND u.id = ANY (n.audience_user_ids)))
+            ORDER BY u.id LIMIT $3) u
+         LEFT JOIN notification_preferences p ON p.user_id = u.id
+        WHERE n.id = $1::bigint AND n.user_id IS NULL AND (n.expires_at IS NULL OR n.expires_at > now())
+        ORDER BY u.id`,
+      [job.notificationId, job.afterUserId, BROADCAST_PAGE],
+    );
+    await this.record(rows, job.methods);
+    if (rows.length === BROADCAST_PAGE) {
+      const next: BroadcastJob = { ...job, afterUserId: rows[rows.length - 1].user_id };
+      await this.jobs.boss.send(QUEUES.broadcast, next);
+    }
+  }
+
+  /** Store the decisions (idempotently) and queue a send job per user, method and due time. */
+  private async record(rows: CandidateRow[], methods: DeliveryMethod[]): Promise<void> {
+    const now = Date.now();
+    const planned: PlannedDelivery[] = rows.flatMap((r) =>
+      plan(
+        {
+          notificationId: r.notification_id,
+          userId: r.user_id,
+          channel: r.channel,
+          severity: r.severity,
+          muted: r.muted_channels ?? [],
+          off: { push: r.push_off ?? [], email: r.email_off ?? [] },
+          quietHours: quietHoursOf(r),
+          read: r.read,
+          streamed: r.streamed,
+          hasPushSubscription: r.has_push,
+        },
+        methods,
+        now,
+      ),
+    );
+    if (planned.length === 0) return;
+    const inserted: Array<{ user_id: string; method: DeliveryMethod; status: string; not_before: Date }> =
+      await this.db.query(
+        `INSERT INTO deliveries (notification_id, user_id, method, status, not_before, error)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+       ON CONFLICT (notification_id, user_id, method) DO NOTHING
+       RETURNING user_id::text, method, status, not_before`,
+        [
+          planned.map((p) => p.notificationId),
+          planned.map((p) => p.userId),
+          planned.map((p) => p.method),
+          planned.map((p) => p.status),
+          planned.map((p) => new Date(p.notBefore)),
+          planned.map((p) => p.reason),
+        ],
+      );
+    // Rows that existed already (a re-run) have their jobs, or the rescue sweep finds them.
+    const due = new Map<string, PgBoss.JobInsert>();
+    for (const d of inserted) {
+      if (d.status !== 'scheduled') continue;
+      const key = `${d.user_id}:${d.method}:${d.not_before.getTime()}`;
+      if (!due.has(key)) {
+        const data: DeliverJob = { userId: d.user_id, method: d.method };
+        due.set(key, { name: QUEUES.deliver, data, startAfter: d.not_before });
+      }
+    }
+    if (due.size > 0) await this.jobs.boss.insert([...due.values()]);
+    this.logger.debug(`Escalated ${rows.length} (notification, user) pairs: ${due.size} send jobs`);
+  }
+}

@@ -1,0 +1,66 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import PgBoss from 'pg-boss';
+import type { QueryRunner } from 'typeorm';
+import { DATABASE_URL } from '../database/database.module.js';
+import type { Tx } from '../database/transaction.js';
+
+export const QUEUES = {
+  /** A batch of personal notifications, ESCALATE_AFTER_MS after their commit. */
+  escalate: 'escalate',
+  /** One keyset page of a broadcast's audience. */
+  broadcast: 'escalate-broadcast',
+  /** One user's due deliveries of one method (an email digest, or pushes). */
+  deliver: 'deliver',
+} as const;
+
+interface PgClient {
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * pg-boss, on the service's PostgreSQL: durable jobs shared by every instance
+ * (SKIP LOCKED), retried with backoff. Its tables are created by a migration.
+ */
+@Injectable()
+export class JobQueue implements OnApplicationShutdown {
+  private readonly logger = new Logger('JobQueue');
+  readonly boss: PgBoss;
+  private started: Promise<void> | null = null;
+
+  constructor(@Inject(DATABASE_URL) url: string) {
+    this.boss = new PgBoss({
+      connectionString: url,
+      schema: 'pgboss',
+      max: 4,
+      application_name: 'notifications-jobs',
+      // No cron here; supervision expires jobs of a killed instance so another retries them.
+      schedule: false,
+      supervise: true,
+      maintenanceIntervalSeconds: 15,
+      monitorStateIntervalSeconds: 60,
+    });
+    // A database restart surfaces here; pg-boss reconnects by itself.
+    this.boss.on('error', (err) => this.logger.warn(`pg-boss: ${err.message}`));
+  }
+
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      await this.boss.start();
+      const base = { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 };
+      for (const name of Object.values(QUEUES)) await this.boss.createQueue(name, { name, ...base });
+    })();
+    return this.started;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.started) return;
+    // Jobs in hand finish (or are retried elsewhere once they expire); nothing new is fetched.
+    await this.boss.stop({ graceful: true, close: true, timeout: 10_000, wait: true }).catch(() => undefined);
+  }
+
+  /** pg-boss's `db` option for a TypeORM transaction: the job row commits or rolls back with it. */
+  static async inTx(tx: Tx): Promise<PgBoss.Db> {
+    const client = (await (tx.manager.queryRunner as QueryRunner).connect()) as PgClient;
+    return { executeSql: (text, values) => client.query(text, values) as Promise<{ rows: unknown[] }> };
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { DeliveryConfig } from '../config/env.js';
+import type { NotificationJson } from '../notifications/notification.types.js';
+
+export interface Digest {
+  to: string;
+  notifications: NotificationJson[];
+  /** Absolute one-click unsubscribe URL. */
+  unsubscribeUrl: string;
+}
+
+/** A send that may succeed later (SMTP 4xx, connection trouble): retried with backoff. */
+export class TransientError extends Error {}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The digest's subject: the one title, or "3 new notifications". */
+export function subjectOf(notifications: NotificationJson[]): string {
+  return notifications.length === 1 ? notifications[0].title : `${notifications.length} new notifications`;
+}
+
+/**
+ * Email through SMTP_URL, or, without it, `.eml` files in DATA_DIR/outbox
+ * (so `npm start` shows what would be sent with nothing else running).
+ */
+export class Mailer {
+  private readonly transport: Transporter;
+
+  constructor(private readonly config: DeliveryConfig) {
+    this.transport = config.smtpUrl
+      ? nodemailer.createTransport(config.smtpUrl, {
+          pool: true,
+          maxConnections: 5,
+          connectionTimeout: 10_000,
+          greetingTimeout: 10_000,
+          socketTimeout: 20_000,
+        } as object)
+      : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  }
+
+  /** Resolves once the server accepted the message (250), or the file is written. */
+  async send(d: Digest): Promise<void> {
+    const inbox = `${this.config.publicUrl}/`;
+    const n = d.notifications;
+    const text = [
+      ...n.map((x) => `${x.title}\n${x.body}\n`),
+      `Open your inbox: ${inbox}`,
+      '',
+      `Stop these emails: ${d.unsubscribeUrl}`,
+    ].join('\n');
+    const html = `<!doctype html><html><body>
+${n.map((x) => `<h3>${escapeHtml(x.title)}</h3><p>${escapeHtml(x.body)}</p>`).join('\n')}
+<p><a href="${escapeHtml(inbox)}">Open your inbox</a></p>
+<p style="font-size:small"><a href="${escapeHtml(d.unsubscribeUrl)}">Unsubscribe</a> from these emails.</p>
+</body></html>`;
+    let info: { message?: unknown; messageId?: string };
+    try {
+      info = (await this.transport.sendMail({
+        from: this.config.mailFrom,
+        to: d.to,
+        subject: subjectOf(n),
+        text,
+        html,
+        list: { unsubscribe: { url: d.unsubscribeUrl, comment: 'Unsubscribe' } },
+        headers: {
+          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          // Which notifications this message carries: support can match a complaint to the log.
+          'X-Notification-Ids': n.map((x) => x.id).join(','),
+        },
+      })) as { message?: unknown; messageId?: string };
+    } catch (err) {
+      const e = err as { responseCode?: number; code?: string; message: string };
+      // 5xx is a refusal for good; 4xx and anything on the way (connection, timeout) may pass later.
+      if (e.responseCode !== undefined && e.responseCode >= 500) throw err;
+      throw new TransientError(e.responseCode ? `SMTP ${e.responseCode}: ${e.message}` : e.message);
+    }
+    if (!this.config.smtpUrl) {
+      mkdirSync(this.config.outboxDir, { recursive: true });
+      const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${n[0].id}.eml`;
+      writeFileSync(join(this.config.outboxDir, name), info.message as Buffer);
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from '@jest/globals';
+import { isQuiet, isTimeZone, quietUntil } from '../src/delivery/quiet-hours.js';
+import { endpointAllowed, keysValid } from '../src/delivery/push-allowlist.js';
+import { type Candidate, plan } from '../src/delivery/rules.js';
+import { UnsubscribeTokens } from '../src/delivery/unsubscribe-token.js';
+import { DEFAULT_PUSH_ALLOWLIST } from '../src/config/env.js';
+
+const at = (iso: string) => Date.parse(iso);
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+describe('quiet hours', () => {
+  const night = { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' };
+
+  it('span midnight in the user zone', () => {
+    // Berlin is UTC+1 in January.
+    expect(isQuiet(night, at('2026-01-15T20:59:00Z'))).toBe(false); // 21:59
+    expect(isQuiet(night, at('2026-01-15T21:00:00Z'))).toBe(true); // 22:00
+    expect(isQuiet(night, at('2026-01-15T23:30:00Z'))).toBe(true); // 00:30
+    expect(isQuiet(night, at('2026-01-16T05:59:00Z'))).toBe(true); // 06:59
+    expect(isQuiet(night, at('2026-01-16T06:00:00Z'))).toBe(false); // 07:00
+    // Before and after midnight, the end is the next 07:00 local.
+    expect(iso(quietUntil(night, at('2026-01-15T21:30:00Z')))).toBe('2026-01-16T06:00:00.000Z');
+    expect(iso(quietUntil(night, at('2026-01-16T02:00:00Z')))).toBe('2026-01-16T06:00:00.000Z');
+    expect(quietUntil(night, at('2026-01-16T12:00:00Z'))).toBe(null);
+    expect(quietUntil(null, at('2026-01-16T02:00:00Z'))).toBe(null);
+  });
+
+  it('follow DST: the end is 07:00 local on the day the clocks change', () => {
+    // Europe/Berlin springs forward on 2026-03-29 (02:00 → 03:00): 07:00 CEST is 05:00 UTC.
+    expect(iso(quietUntil(night, at('2026-03-28T22:00:00Z')))).toBe('2026-03-29T05:00:00.000Z');
+    // Falls back on 2026-10-25 (03:00 → 02:00): 07:00 CET is 06:00 UTC.
+    expect(iso(quietUntil(night, at('2026-10-24T21:00:00Z')))).toBe('2026-10-25T06:00:00.000Z');
+    // New York springs forward on 2026-03-08; an end inside the skipped hour (02:30) is the
+    // first minute outside the window: 03:00 EDT = 07:00 UTC.
+    const gap = { start: '23:00', end: '02:30', timeZone: 'America/New_York' };
+    expect(iso(quietUntil(gap, at('2026-03-08T05:00:00Z')))).toBe('2026-03-08T07:00:00.000Z');
+    // Fall back on 2026-11-01: 01:30 happens twice; the window ends at the first 01:30 (EDT, 05:30 UTC).
+    const twice = { start: '23:00', end: '01:30', timeZone: 'America/New_York' };
+    expect(iso(quietUntil(twice, at('2026-11-01T04:00:00Z')))).toBe('2026-11-01T05:30:00.000Z');
+  });
+
+  it('knows IANA zones', () => {
+    expect(isTimeZone('Europe/Berlin')).toBe(true);
+    expect(isTimeZone('UTC')).toBe(true);
+    expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
+    expect(isTimeZone('')).toBe(false);
+  });
+});
+
+describe('delivery rules', () => {
+  const base: Candidate = {
+    notificationId: '1',
+    userId: '2',
+    channel: 'order',
+    severity: 'info',
+    muted: [],
+    off: { push: [], email: [] },
+    quietHours: null,
+    read: false,
+    streamed: false,
+    hasPushSubscription: true,
+  };
+  const now = at('2026-01-15T23:00:00Z');
+
+  it('sends by every enabled method, now', () => {
+    expect(plan(base, ['push', 'email'], now).map((p) => [p.method, p.status, p.notBefore])).toStrictEqual([
+      ['push', 'scheduled', now],
+      ['email', 'scheduled', now],
+    ]);
+  });
+
+  it('mute stops all but critical; a method off or no subscription means no row', () => {
+    expect(plan({ ...base, muted: ['order'] }, ['push', 'email'], now)).toStrictEqual([]);
+    expect(plan({ ...base, muted: ['order'], severity: 'critical' }, ['push', 'email'], now)).toHaveLength(2);
+    expect(
+      plan({ ...base, off: { push: [], email: ['order'] } }, ['push', 'email'], now).map((p) => p.method),
+    ).toStrictEqual(['push']);
+    expect(plan({ ...base, hasPushSubscription: false }, ['push', 'email'], now).map((p) => p.method)).toStrictEqual([
+      'email',
+    ]);
+  });
+
+  it('read or streamed in time: cancelled; quiet hours defer all but critical', () => {
+    expect(plan({ ...base, read: true }, ['email'], now)[0]).toMatchObject({
+      status: 'cancelled',
+      reason: 'read in time',
+    });
+    expect(plan({ ...base, streamed: true }, ['email'], now)[0].status).toBe('cancelled');
+    const quiet = { ...base, quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' } };
+    expect(iso(plan(quiet, ['email'], now)[0].notBefore)).toBe('2026-01-16T06:00:00.000Z');
+    expect(plan({ ...quiet, severity: 'critical' }, ['email'], now)[0].notBefore).toBe(now);
+  });
+});
+
+describe('push endpoint allowlist', () => {
+  it('lets through the browsers push services, https only', () => {
+    const ok = [
+      'https://fcm.googleapis.com/fcm/send/abc',
+      'https://updates.push.services.mozilla.com/wpush/v2/abc',
+      'https://web.push.apple.com/QGx',
+      'https://wns2-par02p.notify.windows.com/w/?token=x',
+    ];
+    const refused = [
+      'http://fcm.googleapis.com/fcm/send/abc',
+      'https://fcm.googleapis.com.evil.example/x',
+      'https://push.apple.com/x',
+      'https://evilpush.apple.com/x',
+      'https://user:pw@fcm.googleapis.com/x',
+      'https://fcm.googleapis.com:8443/x',
+      'https://127.0.0.1/x',
+      'https://169.254.169.254/latest',
+      'file:///etc/passwd',
+    ];
+    for (const e of ok) expect([e, endpointAllowed(e, DEFAULT_PUSH_ALLOWLIST)]).toStrictEqual([e, true]);
+    for (const e of refused) expect([e, endpointAllowed(e, DEFAULT_PUSH_ALLOWLIST)]).toStrictEqual([e, false]);
+  });
+
+  it('checks the key sizes', () => {
+    const p256dh = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url');
+    const auth = Buffer.alloc(16, 2).toString('base64url');
+    expect(keysValid(p256dh, auth)).toBe(true);
+    expect(keysValid(p256dh.slice(2), auth)).toBe(false);
+    expect(keysValid(p256dh, auth + 'AA')).toBe(false);
+    expect(keysValid(p256dh, 'not base64!')).toBe(false);
+  });
+});
+
+describe('unsubscribe tokens', () => {
+  const tokens = new UnsubscribeTokens('a-secret-of-at-least-thirty-two-chars!!');
+  it('round-trip, expire, and refuse tampering or another key', () => {
+    const now = Date.now();
+    const token = tokens.sign('42', ['payment', 'order', 'order'], now);
+    expect(tokens.verify(token, now)).toStrictEqual({ userId: '42', channels: ['order', 'payment'] });
+    expect(tokens.verify(token, now + 61 * 24 * 3_600_000)).toBe(null);
+    expect(tokens.verify(token.replace('42.', '43.'), now)).toBe(null);
+    expect(new UnsubscribeTokens('another-secret-of-at-least-thirty-two!!').verify(token, now)).toBe(null);
+    expect(tokens.verify('garbage', now)).toBe(null);
+  });
+});

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestApp, type TestApp } from './support/app.js';
+import { Client } from './support/http.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const ALL_ON = {
+  channels: { order: true, payment: true, system: true },
+  delivery: {
+    order: { push: true, email: true },
+    payment: { push: true, email: true },
+    system: { push: true, email: true },
+  },
+  quietHours: null,
+};
+
+async function user(email: string): Promise<{ c: Client; id: string }> {
+  const c = new Client(t.baseUrl);
+  const u = await c.signUp(email);
+  return { c, id: u.id };
+}
+
+const stored = async (id: string) =>
+  (await t.db.query(`SELECT * FROM notification_preferences WHERE user_id = $1`, [id])).rows[0] as
+    Record<string, unknown> | undefined;
+
+describe('delivery preferences', () => {
+  it('default to every method on and no quiet hours', async () => {
+    const { c } = await user('prefs-default@example.com');
+    const got = await c.get('/preferences');
+    expect(got.status).toBe(200);
+    expect(got.body).toStrictEqual(ALL_ON);
+  });
+
+  it('PUT changes any subset and keeps the rest', async () => {
+    const { c } = await user('prefs-subset@example.com');
+    let put = await c.put('/preferences', { delivery: { order: { email: false } } });
+    expect(put.status).toBe(200);
+    expect(put.body.delivery.order).toStrictEqual({ push: true, email: false });
+    put = await c.put('/preferences', {
+      channels: { system: false },
+      delivery: { payment: { push: false } },
+      quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' },
+    });
+    expect(put.status).toBe(200);
+    const expected = {
+      channels: { order: true, payment: true, system: false },
+      delivery: {
+        order: { push: true, email: false },
+        payment: { push: false, email: true },
+        system: { push: true, email: true },
+      },
+      quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' },
+    };
+    expect(put.body).toStrictEqual(expected);
+    expect((await c.get('/preferences')).body).toStrictEqual(expected);
+    // Switching a method back on and removing the quiet hours.
+    put = await c.put('/preferences', { delivery: { order: { email: true } }, quietHours: null });
+    expect(put.body.delivery.order).toStrictEqual({ push: true, email: true });
+    expect(put.body.quietHours).toBe(null);
+    expect(put.body.channels.system).toBe(false);
+  });
+
+  it('refuses unknown zones, malformed times and unknown fields with 400, storing nothing', async () => {
+    const { c, id } = await user('prefs-bad@example.com');
+    await c.put('/preferences', { quietHours: { start: '23:00', end: '06:30', timeZone: 'America/New_York' } });
+    const before = await stored(id);
+    const bad: unknown[] = [
+      { quietHours: { start: '22:00', end: '07:00', timeZone: 'Mars/Olympus_Mons' } },
+      { quietHours: { start: '22:00', end: '07:00', timeZone: '' } },
+      { quietHours: { start: '24:00', end: '07:00', timeZone: 'UTC' } },
+      { quietHours: { start: '7:00', end: '22:00', timeZone: 'UTC' } },
+      { quietHours: { start: '22:00', end: '22:00', timeZone: 'UTC' } },
+      { quietHours: { start: '22:00', timeZone: 'UTC' } },
+      { quietHours: { start: '22:00', end: '07:00', timeZone: 'UTC', extra: 1 } },
+      { quietHours: 'always' },
+      { delivery: { order: { sms: true } } },
+      { delivery: { order: { email: 'yes' } } },
+      { delivery: { fax: { email: true } } },
+      { channels: { order: false }, delivery: { order: { push: 1 } } },
+      {},
+    ];
+    for (const body of bad) {
+      const answer = await c.put('/preferences', body);
+      expect([answer.status, body]).toStrictEqual([400, body]);
+      expect(typeof answer.body.message).toBe('string');
+    }
+    expect(await stored(id)).toStrictEqual(before);
+    expect((await c.get('/preferences')).body.quietHours).toStrictEqual({
+      start: '23:00',
+      end: '06:30',
+      timeZone: 'America/New_York',
+    });
+  });
+
+  it('are per user', async () => {
+    const a = await user('prefs-a@example.com');
+    const b = await user('prefs-b@example.com');
+    await a.c.put('/preferences', { delivery: { order: { push: false } } });
+    expect((await b.c.get('/preferences')).body).toStrictEqual(ALL_ON);
+  });
+});

@@ -1,0 +1,93 @@
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface ReceivedMail {
+  to: string;
+  mail: ParsedMail;
+}
+
+/**
+ * A real SMTP server on 127.0.0.1 (the `smtp-server` package): every accepted
+ * message parsed with mailparser. `failNext(n, code)` answers the next n
+ * messages with a temporary (4xx) or permanent (5xx) error.
+ */
+export class TestSmtpServer extends EventEmitter {
+  readonly received: ReceivedMail[] = [];
+  /** Messages refused on purpose. */
+  refused = 0;
+  private failures: Array<{ code: number; to: string | undefined }> = [];
+  private server!: SMTPServer;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      size: 10 * 1024 * 1024,
+      onData: (stream, session, callback) => {
+        const to = session.envelope.rcptTo.map((r) => r.address).join(',');
+        const i = this.failures.findIndex((f) => f.to === undefined || f.to === to);
+        const code = i >= 0 ? this.failures.splice(i, 1)[0].code : undefined;
+        simpleParser(stream)
+          .then((mail) => {
+            if (code) {
+              this.refused++;
+              const err = Object.assign(new Error(`Try again later (${code})`), { responseCode: code });
+              callback(err);
+              this.emit('refused', code);
+              return;
+            }
+            this.received.push({ to, mail });
+            callback();
+            this.emit('mail', { to, mail });
+          })
+          .catch((err: Error) => callback(err));
+      },
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  /** Refuse the next n messages (to `to`, or to anyone) with this SMTP code. */
+  failNext(n: number, code = 451, to?: string): void {
+    for (let i = 0; i < n; i++) this.failures.push({ code, to });
+  }
+
+  to(address: string): ReceivedMail[] {
+    return this.received.filter((m) => m.to === address);
+  }
+
+  /** Resolves once `n` messages to `address` (or in all, without one) arrived. */
+  waitFor(n: number, address?: string, timeoutMs = 60_000): Promise<ReceivedMail[]> {
+    return new Promise((resolve, reject) => {
+      const got = () => (address ? this.to(address) : this.received);
+      const check = () => {
+        if (got().length >= n) {
+          cleanup();
+          resolve(got());
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`smtp: ${got().length} of ${n} messages${address ? ` to ${address}` : ''}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('mail', check);
+      };
+      this.on('mail', check);
+      check();
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
