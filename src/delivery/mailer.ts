@@ -33,7 +33,8 @@ export class Mailer {
     this.transport = config.smtpUrl
       ? nodemailer.createTransport(config.smtpUrl, {
           pool: true,
-          maxConnections: 5,
+          maxConnections: 10,
+          maxMessages: 1000,
           connectionTimeout: 10_000,
           greetingTimeout: 10_000,
           socketTimeout: 20_000,
