@@ -138,6 +138,11 @@ describe('email', () => {
       expect(m.mail.text).toContain(title);
       expect(m.mail.html).toContain(title);
     }
+    await until(
+      'digest recorded',
+      async () => (await t.db.query(`SELECT status FROM deliveries WHERE user_id = $1`, [id])).rows,
+      (r) => r.length === 3 && r.every((x: { status: string }) => x.status === 'sent'),
+    );
     const rows = (await t.db.query(`SELECT status FROM deliveries WHERE user_id = $1 AND method = 'email'`, [id]))
       .rows as Array<{ status: string }>;
     expect(rows.map((r) => r.status)).toStrictEqual(['sent', 'sent', 'sent']);
