@@ -183,6 +183,21 @@ describe('email', () => {
       s.close();
     }
   });
+
+  it('sends nothing when a tab opened in time replayed it', async () => {
+    const { c, id } = await user('mail-replay@example.com');
+    const row = await publishTo(t, id, { title: 'Replayed' });
+    const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
+    try {
+      await s.waitForNotifications(1);
+      const log = await until('cancelled', () => deliveriesOf(String(row.id)), settled);
+      expect(log).toStrictEqual([
+        { method: 'email', status: 'cancelled', attempts: 0, error: 'seen live on an open stream' },
+      ]);
+    } finally {
+      s.close();
+    }
+  });
 });
 
 describe('web push', () => {
