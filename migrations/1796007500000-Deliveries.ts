@@ -58,6 +58,19 @@ export class Deliveries1796007500000 implements MigrationInterface {
     // already runs in a transaction, so those two are dropped.
     const plans = PgBoss.getConstructionPlans('pgboss');
     await q.query(plans.replace(/^\s*BEGIN;/, '').replace(/COMMIT;\s*$/, ''));
+    // The queues too: created at run time by two instances starting at once, pg-boss's
+    // partition DDL deadlocks; migrations run one at a time.
+    const options = {
+      policy: 'standard',
+      retryLimit: 10,
+      retryDelay: 1,
+      retryBackoff: true,
+      expireInSeconds: 60,
+      retentionMinutes: 24 * 60,
+    };
+    for (const name of ['escalate', 'escalate-broadcast', 'deliver']) {
+      await q.query(`SELECT pgboss.create_queue($1, $2::json)`, [name, JSON.stringify(options)]);
+    }
   }
 
   async down(q: QueryRunner): Promise<void> {

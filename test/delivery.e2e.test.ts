@@ -138,6 +138,11 @@ describe('email', () => {
       expect(m.mail.text).toContain(title);
       expect(m.mail.html).toContain(title);
     }
+    await until(
+      'digest recorded',
+      async () => (await t.db.query(`SELECT status FROM deliveries WHERE user_id = $1`, [id])).rows,
+      (r) => r.length === 3 && r.every((x: { status: string }) => x.status === 'sent'),
+    );
     const rows = (await t.db.query(`SELECT status FROM deliveries WHERE user_id = $1 AND method = 'email'`, [id]))
       .rows as Array<{ status: string }>;
     expect(rows.map((r) => r.status)).toStrictEqual(['sent', 'sent', 'sent']);
@@ -174,6 +179,21 @@ describe('email', () => {
         { method: 'email', status: 'cancelled', attempts: 0, error: 'seen live on an open stream' },
       ]);
       expect(smtp.to('mail-live@example.com')).toHaveLength(0);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('sends nothing when a tab opened in time replayed it', async () => {
+    const { c, id } = await user('mail-replay@example.com');
+    const row = await publishTo(t, id, { title: 'Replayed' });
+    const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
+    try {
+      await s.waitForNotifications(1);
+      const log = await until('cancelled', () => deliveriesOf(String(row.id)), settled);
+      expect(log).toStrictEqual([
+        { method: 'email', status: 'cancelled', attempts: 0, error: 'seen live on an open stream' },
+      ]);
     } finally {
       s.close();
     }

@@ -71,6 +71,13 @@ describe('visibility (in-memory form)', () => {
   });
 });
 
+// A real P-256 pair (generated once for this test), as production demands one.
+const PRODUCTION_VAPID = {
+  VAPID_PUBLIC_KEY: 'BGGw3DgPkb2Yagupn7WjpZrAYwEeCzKrb6kPsvz1FkkmC5HCLgkT9LJiKD4Zhfp3NwVg_7XuxCA4aP6JCtN-WSA',
+  VAPID_PRIVATE_KEY: 'ntozfiIjzJG3DoH1dEp96mLfrzs8U_Sd6uHIxo2G43w',
+  VAPID_SUBJECT: 'mailto:ops@example.com',
+};
+
 describe('configuration', () => {
   it('a bad value stops the start with one line naming the variable', () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
@@ -85,6 +92,14 @@ describe('configuration', () => {
       [{ HEARTBEAT_MS: '-5' }, /^HEARTBEAT_MS /],
       [{ MAX_STREAMS_PER_USER: '0' }, /^MAX_STREAMS_PER_USER /],
       [{ NODE_ENV: 'staging' }, /^NODE_ENV /],
+      [{ NODE_ENV: 'production', ADMIN_PASSWORD: 'long-enough-1' }, /^VAPID_PUBLIC_KEY\b/],
+      [{ VAPID_PUBLIC_KEY: 'abc', VAPID_PRIVATE_KEY: 'def' }, /^VAPID_PUBLIC_KEY /],
+      [{ PUBLIC_URL: 'ftp://x' }, /^PUBLIC_URL /],
+      [{ SMTP_URL: 'http://mail' }, /^SMTP_URL /],
+      [{ MAIL_FROM: 'nobody' }, /^MAIL_FROM /],
+      [{ PUSH_ENDPOINT_ALLOWLIST: 'http://push.example' }, /^PUSH_ENDPOINT_ALLOWLIST/],
+      [{ PUSH_ENDPOINT_ALLOWLIST: 'https://push.example/path' }, /^PUSH_ENDPOINT_ALLOWLIST/],
+      [{ ESCALATE_AFTER_MS: 'soon' }, /^ESCALATE_AFTER_MS /],
     ];
     for (const [env, message] of cases) {
       // one line naming the variable, for ${JSON.stringify(env)}
@@ -97,6 +112,7 @@ describe('configuration', () => {
       PORT: '8080',
       NODE_ENV: 'production',
       ADMIN_PASSWORD: 'long-enough-1',
+      ...PRODUCTION_VAPID,
     });
     expect(ok.port).toBe(8080);
     expect(ok.production).toBe(true);

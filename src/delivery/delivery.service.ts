@@ -10,7 +10,7 @@ import { StreamMarks } from './stream-marks.js';
 
 /** Parallel send workers per instance (each a pg-boss worker fetching a few jobs at a time). */
 const SEND_WORKERS = 4;
-const SEND_BATCH = 8;
+const SEND_BATCH = 25;
 
 /**
  * Wires delivery into the core (the hooks) and runs the workers and the sweep.

@@ -4,6 +4,7 @@ import type { QueryRunner } from 'typeorm';
 import { DATABASE_URL } from '../database/database.module.js';
 import type { Tx } from '../database/transaction.js';
 
+/** Created by migrations/1796007500000-Deliveries.ts (retryLimit 10, backoff from 1 s, expiry 60 s). */
 export const QUEUES = {
   /** A batch of personal notifications, ESCALATE_AFTER_MS after their commit. */
   escalate: 'escalate',
@@ -44,11 +45,8 @@ export class JobQueue implements OnApplicationShutdown {
   }
 
   start(): Promise<void> {
-    this.started ??= (async () => {
-      await this.boss.start();
-      const base = { retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 };
-      for (const name of Object.values(QUEUES)) await this.boss.createQueue(name, { name, ...base });
-    })();
+    // The queues (retries, backoff, expiry) are created by the migration that installs pg-boss.
+    this.started ??= this.boss.start().then(() => undefined);
     return this.started;
   }
 

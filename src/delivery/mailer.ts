@@ -14,6 +14,9 @@ export interface Digest {
 /** A send that may succeed later (SMTP 4xx, connection trouble): retried with backoff. */
 export class TransientError extends Error {}
 
+/** A refusal for good (SMTP 5xx): not retried. Anything else thrown counts as transient. */
+export class PermanentError extends Error {}
+
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -33,7 +36,8 @@ export class Mailer {
     this.transport = config.smtpUrl
       ? nodemailer.createTransport(config.smtpUrl, {
           pool: true,
-          maxConnections: 5,
+          maxConnections: 10,
+          maxMessages: 1000,
           connectionTimeout: 10_000,
           greetingTimeout: 10_000,
           socketTimeout: 20_000,
@@ -74,7 +78,8 @@ ${n.map((x) => `<h3>${escapeHtml(x.title)}</h3><p>${escapeHtml(x.body)}</p>`).jo
     } catch (err) {
       const e = err as { responseCode?: number; code?: string; message: string };
       // 5xx is a refusal for good; 4xx and anything on the way (connection, timeout) may pass later.
-      if (e.responseCode !== undefined && e.responseCode >= 500) throw err;
+      if (e.responseCode !== undefined && e.responseCode >= 500)
+        throw new PermanentError(`SMTP ${e.responseCode}: ${e.message}`);
       throw new TransientError(e.responseCode ? `SMTP ${e.responseCode}: ${e.message}` : e.message);
     }
     if (!this.config.smtpUrl) {

@@ -7,7 +7,7 @@ import { NOTIFICATION_COLUMNS, type NotificationRow, toJson } from '../notificat
 import { unreadSql } from '../notifications/visibility.js';
 import type { DeliverJob } from './escalation.service.js';
 import { JobQueue, QUEUES } from './job-queue.js';
-import { Mailer, TransientError } from './mailer.js';
+import { Mailer, PermanentError, TransientError } from './mailer.js';
 import { endpointAllowed } from './push-allowlist.js';
 import { UnsubscribeTokens } from './unsubscribe-token.js';
 
@@ -95,7 +95,9 @@ export class SenderService implements OnApplicationShutdown {
   private onError(err: unknown, claimed: Claimed[]): Outcome {
     const message = (err as Error).message.slice(0, 500);
     const attempts = Math.max(...claimed.map((c) => c.attempts));
-    if (err instanceof TransientError && attempts < MAX_ATTEMPTS) {
+    // Transient: the provider said "later", or something on our side failed before it
+    // answered (a database outage while reading the address): either way, try again.
+    if (!(err instanceof PermanentError) && attempts < MAX_ATTEMPTS) {
       return { status: 'scheduled', error: message, retryAt: Date.now() + backoffMs(attempts) };
     }
     return { status: 'failed', error: message };

@@ -12,6 +12,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import type { Channel, NotificationRow, ReadyPayload, ResetPayload, ResetReason } from './notification.types.js';
 import { type ControlEvent, type Frame, type SseMessage, StreamHub, frameOf } from './stream-hub.js';
 import { SqlParams, readAtSql, visibleNotificationsSql } from './visibility.js';
+import { DeliveryHooks } from './delivery-hooks.js';
 
 const REPLAY_PAGE = 500;
 /** Live events held for one stream while its replay runs; past this it is dropped and replays again. */
@@ -70,6 +71,7 @@ export class StreamService {
     private readonly hub: StreamHub,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly hooks: DeliveryHooks,
   ) {
     this.starts = new Batcher((keys) => this.startingPoints(keys));
   }
@@ -215,6 +217,8 @@ export class StreamService {
           write: (frame) => {
             writeFrame(frame);
             this.metrics.replayed.inc();
+            // Replayed to an open tab is seen too: no push or email for it (src/delivery/).
+            this.hooks.streamed(frame.message.id!, viewer.id);
           },
           backlog,
           // Paced below the budget, so a reading client is never dropped by its own replay.
