@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/env.js';
 import { startTestApp } from './support/app.js';
 import { Client } from './support/http.js';
@@ -56,7 +59,7 @@ describe('SIGNUP_RATE_PER_MINUTE (per client address, shared by instances)', () 
   });
 
   it('defaults to 10 and refuses a bad value with one line naming the variable', () => {
-    const base = { NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(32), DATA_DIR: '/tmp/unused-config' };
+    const base = { NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(32), DATA_DIR: mkdtempSync(join(tmpdir(), 'config-')) };
     expect(loadConfig(base).signupRatePerMinute).toBe(10);
     expect(() => loadConfig({ ...base, SIGNUP_RATE_PER_MINUTE: 'ten' })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, SIGNUP_RATE_PER_MINUTE: 'ten' })).toThrow(/^SIGNUP_RATE_PER_MINUTE /);
@@ -81,7 +84,7 @@ describe('TRUST_PROXY (finding 4)', () => {
     expect(statuses.slice(30).every((s) => s === 429)).toBe(true);
   });
   it('set: only the named proxies are believed, and a bad value stops the start', async () => {
-    const base = { NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(32), DATA_DIR: '/tmp/unused-config' };
+    const base = { NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(32), DATA_DIR: mkdtempSync(join(tmpdir(), 'config-')) };
     expect(loadConfig(base).trustProxy).toStrictEqual([]);
     expect(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 172.28.0.2,::1' }).trustProxy).toStrictEqual([
       '10.0.0.0/8',

@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DomainError } from '../src/common/domain-error.js';
 import { containsNul } from '../src/common/body-parsing.js';
 import { ConfigError, loadConfig } from '../src/config/env.js';
@@ -79,6 +82,27 @@ const PRODUCTION_VAPID = {
 };
 
 describe('configuration', () => {
+  it('development VAPID keys generated into DATA_DIR are always a valid pair, and kept', () => {
+    // One P-256 scalar in 256 has a leading zero byte; 1,000 fresh directories meet one
+    // almost surely, and a 31-byte private key would stop every later start of that DATA_DIR.
+    const root = mkdtempSync(join(tmpdir(), 'vapid-'));
+    try {
+      for (let i = 0; i < 1000; i++) {
+        const dir = join(root, String(i));
+        const { vapid } = loadConfig({ SESSION_SECRET: 's'.repeat(32), DATA_DIR: dir }).delivery;
+        expect(Buffer.from(vapid.privateKey, 'base64url').length).toBe(32);
+        expect(Buffer.from(vapid.publicKey, 'base64url').length).toBe(65);
+        expect(JSON.parse(readFileSync(join(dir, 'vapid.json'), 'utf8')).privateKey).toBe(vapid.privateKey);
+      }
+      const again = loadConfig({ SESSION_SECRET: 's'.repeat(32), DATA_DIR: join(root, '0') }).delivery.vapid;
+      expect(again).toStrictEqual(
+        loadConfig({ SESSION_SECRET: 's'.repeat(32), DATA_DIR: join(root, '0') }).delivery.vapid,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('a bad value stops the start with one line naming the variable', () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ PORT: 'abc' }, /^PORT /],

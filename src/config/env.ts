@@ -1,5 +1,5 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { normalizeEmail } from '../users/email.js';
@@ -156,35 +156,47 @@ function trustProxy(env: Env): string[] {
   return entries;
 }
 
-/** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */
-function devSecret(dataDir: string): string {
-  const file = join(dataDir, 'session-secret');
+/**
+ * A file of DATA_DIR generated once and then kept: the first writer wins, atomically (written
+ * aside, then hard-linked into place, which fails if another process got there first), so
+ * instances starting together on one DATA_DIR agree and nobody reads a half-written file.
+ */
+function generatedOnce(dataDir: string, name: string, generate: () => string): string {
+  const file = join(dataDir, name);
   try {
-    return readFileSync(file, 'utf8').trim();
+    return readFileSync(file, 'utf8');
   } catch {
     mkdirSync(dataDir, { recursive: true });
-    const secret = randomBytes(32).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600 });
-    return secret;
+    const aside = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(aside, generate(), { mode: 0o600 });
+    try {
+      linkSync(aside, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(aside);
+    }
+    return readFileSync(file, 'utf8');
   }
+}
+
+/** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */
+function devSecret(dataDir: string): string {
+  return generatedOnce(dataDir, 'session-secret', () => randomBytes(32).toString('base64url')).trim();
 }
 
 /** A P-256 key pair for VAPID, generated once into DATA_DIR (development only). */
 function devVapid(dataDir: string): { publicKey: string; privateKey: string } {
-  const file = join(dataDir, 'vapid.json');
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string; privateKey: string };
-  } catch {
-    mkdirSync(dataDir, { recursive: true });
+  const json = generatedOnce(dataDir, 'vapid.json', () => {
     const ecdh = createECDH('prime256v1');
     ecdh.generateKeys();
-    const keys = {
+    return JSON.stringify({
       publicKey: ecdh.getPublicKey().toString('base64url'),
-      privateKey: ecdh.getPrivateKey().toString('base64url'),
-    };
-    writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
-    return keys;
-  }
+      // 32 bytes always: the scalar has leading zero bytes once in 256 keys, which getPrivateKey drops.
+      privateKey: Buffer.from(ecdh.getPrivateKey().toString('hex').padStart(64, '0'), 'hex').toString('base64url'),
+    });
+  });
+  return JSON.parse(json) as { publicKey: string; privateKey: string };
 }
 
 function pushAllowlist(env: Env): string[] {
