@@ -120,7 +120,10 @@ export class Instance {
       } catch (err) {
         last = String(err);
       }
-      if (Date.now() > deadline) throw new Error(`instance ${this.name} not healthy: ${last}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `instance ${this.name} not healthy (${this.running ? 'running' : 'exited'}): ${last}\n${this.output.slice(-4000)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
