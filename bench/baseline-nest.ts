@@ -13,11 +13,17 @@
  * One shared heartbeat (`{ comment: 'ping' }`) like the bare baseline's.
  * Replay sends the user's prebuilt events after the `ready` one.
  *
+ * `POST /orders` is the floor of the request path: the app's own body DTO
+ * through the app's ValidationPipe options, the total computed, a 201 with the
+ * order's JSON and an `order.placed` event to the user's streams (the user
+ * from an `x-bench-user` header). No session, no CSRF, no database.
+ *
  *   PORT=… BENCH_PROBE_PORT=… node --expose-gc dist/bench/baseline-nest.js
  */
-import { Controller, Headers, type MessageEvent, Module, Query, Sse } from '@nestjs/common';
+import { Body, Controller, Headers, type MessageEvent, Module, Post, Query, Sse, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
+import { PlaceOrderDto } from '../src/orders/orders.dto.js';
 import { type Observable, Subject, concat, defer, finalize, from } from 'rxjs';
 import {
   HeapSampler,
@@ -39,6 +45,7 @@ const byUser = new Map<string, Set<Subject<MessageEvent>>>();
 /** Per-user history for replay: [id, event] in id order. */
 const history = new Map<string, Array<[number, MessageEvent]>>();
 let lastId = 0;
+let lastOrderId = 0;
 
 function event(id: number, channel: string, json: unknown): MessageEvent {
   return { type: channel, id: String(id), data: JSON.stringify(json) };
@@ -72,6 +79,28 @@ class FloorController {
         }),
       );
     });
+  }
+
+  @Post('orders')
+  place(@Body() body: PlaceOrderDto, @Headers('x-bench-user') user: string | undefined) {
+    const total = body.items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0);
+    const orderId = String(++lastOrderId);
+    const at = new Date().toISOString();
+    const id = ++lastId;
+    const e = event(
+      id,
+      'order',
+      notificationJson(id, 'order', 'order.placed', `Order #${orderId} placed`, {
+        orderId,
+        status: 'placed',
+        total,
+        itemCount: body.items.length,
+      }),
+    );
+    const streams = byUser.get(user ?? '');
+    if (streams) for (const s of streams) s.next(e);
+    const items = body.items.map((i) => ({ ...i, lineTotal: i.quantity * i.unitPrice }));
+    return { id: orderId, status: 'placed', items, total, createdAt: at, updatedAt: at };
   }
 }
 
@@ -122,6 +151,10 @@ await startControlServer(probePort, {
 });
 
 const app = await NestFactory.create(FloorModule, { logger: ['error'] });
+// The app's options (src/app.factory.ts), without its error wording.
+app.useGlobalPipes(
+  new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, transform: true }),
+);
 await app.init();
 const server = app.getHttpServer() as Server;
 server.keepAliveTimeout = 0;

@@ -393,7 +393,8 @@ async function ordersStep(o: {
             port: o.port,
             method: 'POST',
             path: '/orders',
-            headers: { cookie: u.cookie, 'x-csrf-token': u.csrf, 'x-forwarded-proto': 'https' },
+            // x-bench-user: the Nest floor's stand-in for a session (the app ignores it).
+            headers: { cookie: u.cookie, 'x-csrf-token': u.csrf, 'x-forwarded-proto': 'https', 'x-bench-user': u.user },
             body: o.body,
           }).then(
             (r) => {

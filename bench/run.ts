@@ -536,7 +536,8 @@ async function scenarios(
 
   let broadcastVia = 'probe: bare Set broadcast';
   let admin: { cookie: string; csrf: string } | null = null;
-  let ordersAvailable = false;
+  // The Nest floor has POST /orders too (bench/baseline-nest.ts): the request path's floor.
+  let ordersAvailable = s.kind === 'nest';
   let orderBody: unknown = { items: [{ sku: 'BENCH-1', quantity: 1, unitPrice: 1999 }] };
   let ordersNote: string | undefined;
   if (isApp) {
@@ -749,8 +750,9 @@ async function scenarios(
     await sleep(300);
   }
 
-  // (3b) the same through POST /orders (the app only: a domain transaction per request).
-  if (isApp && runs('orders')) {
+  // (3b) the same through POST /orders: a domain transaction per request in the app, the
+  // framework alone (validation, routing, JSON) in the Nest floor.
+  if ((isApp || s.kind === 'nest') && runs('orders')) {
     result.orders = {
       via: 'POST /orders',
       available: ordersAvailable,
