@@ -9,6 +9,8 @@ import { NOTIFICATION_COLUMNS, type NotificationRow } from './notification.types
 import { StreamHub } from './stream-hub.js';
 
 const PAGE = 1000;
+/** How long an announcement waits for this instance's own commit to hand its rows over. */
+const ANNOUNCE_GRACE_MS = 2;
 
 /**
  * The one reader of new notifications on this instance. Woken by a local
@@ -27,6 +29,8 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
   private poll: NodeJS.Timeout | null = null;
   private readonly subscriptions = new Subscription();
   private stopped = false;
+  private announcedUpTo = 0;
+  private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: DataSource,
@@ -43,7 +47,7 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
       this.bus.messages$.subscribe((m) => {
         switch (m.t) {
           case 'committed':
-            if (Number(m.upTo) > this.lastSeen) this.wake();
+            this.announced(Number(m.upTo));
             break;
           case 'read':
             this.hub.readChanged(
@@ -92,12 +96,47 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
   onModuleDestroy(): void {
     this.stopped = true;
     if (this.poll) clearInterval(this.poll);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     this.subscriptions.unsubscribe();
   }
 
   /** The newest id dispatched so far. */
   get position(): number {
     return this.lastSeen;
+  }
+
+  /**
+   * Rows this instance just committed. Every id below the first of them is
+   * committed too (ids commit in order), so when the feed has dispatched up to
+   * just before them they go out at once, without reading them back; after a
+   * gap (a burnt id, rows of another instance or a commit whose callback is
+   * still to come) the feed reads from the database as for any wake.
+   */
+  committed(rows: NotificationRow[]): void {
+    if (this.stopped || rows.length === 0) return;
+    if (!this.running) {
+      for (const row of rows) {
+        if (Number(row.id) !== this.lastSeen + 1) break;
+        this.lastSeen = Number(row.id);
+        this.hub.dispatch(row);
+      }
+    }
+    if (Number(rows[rows.length - 1].id) > this.lastSeen) this.wake();
+  }
+
+  /**
+   * Ids up to `upTo` are committed (a bus message). The NOTIFY of this
+   * instance's own commit often arrives a moment before the commit's answer:
+   * a short grace lets `committed` hand those rows over first, so they are not
+   * read back. Another instance's rows wait that much longer.
+   */
+  private announced(upTo: number): void {
+    if (upTo <= this.lastSeen) return;
+    this.announcedUpTo = Math.max(this.announcedUpTo, upTo);
+    this.graceTimer ??= setTimeout(() => {
+      this.graceTimer = null;
+      if (this.announcedUpTo > this.lastSeen) this.wake();
+    }, ANNOUNCE_GRACE_MS);
   }
 
   wake(): void {

@@ -30,6 +30,12 @@ export abstract class NotificationBus {
    */
   abstract readonly reconnected$: Observable<void>;
 
+  /**
+   * A Postgres NOTIFY channel on which the publishing statement itself may
+   * announce its rows (`{"t":"committed","upTo":…}`, delivered on commit): no
+   * round trip of its own. Null when the bus announces otherwise.
+   */
+  abstract readonly statementChannel: string | null;
   /** Announce, from inside the publishing transaction, ids committed with it. */
   abstract announceCommitted(tx: Tx, upTo: string): Promise<void>;
   /** Send a state message to every instance (this one included). */

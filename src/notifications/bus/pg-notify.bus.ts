@@ -25,6 +25,7 @@ const CHECK_TIMEOUT_MS = 3000;
 @Injectable()
 export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnApplicationShutdown {
   readonly name = 'postgres';
+  readonly statementChannel = PG_CHANNEL;
   private readonly logger = new Logger('PgNotifyBus');
   private readonly incoming = new Subject<BusMessage>();
   private readonly reconnects = new Subject<void>();

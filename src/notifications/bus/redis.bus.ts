@@ -48,6 +48,8 @@ export const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max
 @Injectable()
 export class RedisBus extends NotificationBus implements OnModuleInit, OnApplicationShutdown {
   readonly name = 'redis';
+  /** Redis announces after commit (see announceCommitted), never inside the statement. */
+  readonly statementChannel = null;
   private readonly logger = new Logger('RedisBus');
   private readonly incoming = new Subject<BusMessage>();
   private readonly reconnects = new Subject<void>();
