@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/transaction.js';
 import { NotificationPublisher } from '../notifications/notification.publisher.js';
+
+/** Where the id of the row written along goes in an event's payload (see emitAlong). */
+export { ALONG_ID } from '../notifications/notification.publisher.js';
 import type { NotificationRow } from '../notifications/notification.types.js';
 import { type BroadcastEventMap, type PersonalEvent, toBroadcastDraft, toPersonalDraft } from './domain-events.js';
 
@@ -17,6 +20,15 @@ export class DomainEvents {
   /** Call last in the transaction: publishing takes the id-ordering lock, held until commit. */
   emit(tx: Tx, events: PersonalEvent[]): Promise<NotificationRow[]> {
     return this.publisher.publish(tx, events.map(toPersonalDraft));
+  }
+
+  /**
+   * A domain write and its events in one statement (one round trip, atomic by
+   * itself): see NotificationPublisher.publishAlong. ALONG_ID in a payload
+   * stands for the id of the row the write yields.
+   */
+  emitAlong<T>(write: { ctes: string; params: unknown[] }, events: PersonalEvent[]): Promise<{ along: T }> {
+    return this.publisher.publishAlong<T>(write, events.map(toPersonalDraft));
   }
 
   /** One row for the whole audience. Call last in the transaction. */

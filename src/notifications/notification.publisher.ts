@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { Tx, TransactionRunner } from '../database/transaction.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { NotificationBus } from './bus/notification-bus.js';
@@ -28,6 +29,9 @@ export const ID_ORDER_LOCK = 0x6e6f7469; // "noti"
 const BATCH_MAX = 500;
 const BATCH_WAIT_MS = 2;
 
+/** In a draft published with publishAlong: where the id of the row written along goes (a private-use character). */
+export const ALONG_ID = '\uE000';
+
 const RETURNING = `RETURNING id, user_id, channel, type, severity, title, body, data, audience_kind, audience_role,
   audience_user_ids, created_at, expires_at`;
 
@@ -45,6 +49,7 @@ export class NotificationPublisher {
   private inFlight = false;
 
   constructor(
+    private readonly db: DataSource,
     private readonly transactions: TransactionRunner,
     private readonly bus: NotificationBus,
     private readonly feed: NotificationFeed,
@@ -58,33 +63,99 @@ export class NotificationPublisher {
    */
   async publish(tx: Tx, drafts: PersonalDraft[]): Promise<NotificationRow[]> {
     if (drafts.length === 0) return [];
-    // The id lock is taken by the same statement, before its first row (and so its first id)
-    // exists: one round trip less per publishing transaction.
+    const statement = this.insertStatement(drafts, 0, false);
     const rows: NotificationRow[] = await tx.manager.query(
-      `WITH id_lock AS (SELECT pg_advisory_xact_lock($8))
-       INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
-       SELECT u, c, t, s, ti, b, d
-         FROM id_lock, unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-              WITH ORDINALITY AS x(u, c, t, s, ti, b, d, ord)
-        ORDER BY ord
-       ${RETURNING}`,
-      [
-        drafts.map((d) => d.userId),
-        drafts.map((d) => d.channel),
-        drafts.map((d) => d.type),
-        drafts.map((d) => d.severity),
-        drafts.map((d) => d.title),
-        drafts.map((d) => d.body),
-        drafts.map((d) => JSON.stringify(d.data)),
-        ID_ORDER_LOCK,
-      ],
+      `WITH ${statement.ctes} ${statement.select}`,
+      statement.params,
     );
+    await this.hooks.scheduleEscalation(tx, rows);
+    return this.published(tx, rows);
+  }
+
+  /**
+   * A domain write and its notifications in one statement, outside any
+   * explicit transaction: a statement is atomic by itself, so both exist or
+   * neither does, for one round trip instead of four (BEGIN, the write, the
+   * notifications, COMMIT). `write.ctes` are CTEs (without WITH) over the
+   * parameters $1…$n, the last one named `domain`, yielding one row with an
+   * `id`; ALONG_ID in a draft's title, body or data stands for that id.
+   * Answers the domain row as JSON (timestamps as strings) and the rows.
+   */
+  async publishAlong<T>(
+    write: { ctes: string; params: unknown[] },
+    drafts: PersonalDraft[],
+  ): Promise<{ along: T; rows: NotificationRow[] }> {
+    if (drafts.length === 0) throw new Error('publishAlong needs at least one notification');
+    const statement = this.insertStatement(drafts, write.params.length, true);
+    const tx = new Tx(this.db.manager);
+    const result: Array<NotificationRow & { along: T }> = await this.db.query(
+      `WITH ${write.ctes}, ${statement.ctes} ${statement.select}`,
+      [...write.params, ...statement.params],
+    );
+    if (result.length === 0) throw new Error('publishAlong: the domain write yielded no row');
+    const along = result[0].along;
+    const rows = await this.published(
+      tx,
+      result.map(({ along: _, ...row }) => row),
+    );
+    tx.runAfterCommit(); // the statement has committed
+    return { along, rows };
+  }
+
+  /**
+   * The notifications insert as CTEs `id_lock`, `ins` and `announced` over
+   * parameters from $(first + 1), and the SELECT answering the rows. The id lock
+   * is taken before the first row (and so its first id) exists, and with a
+   * Postgres bus the same statement announces the rows (NOTIFY is delivered on
+   * commit): one round trip in all. With `along`, every row also joins the
+   * `domain` CTE, whose id replaces ALONG_ID.
+   */
+  private insertStatement(
+    drafts: PersonalDraft[],
+    first: number,
+    along: boolean,
+  ): { ctes: string; select: string; params: unknown[] } {
+    const $ = (i: number) => `$${first + i}`;
+    const text = (column: string) => (along ? `replace(${column}, ${$(10)}, domain.id::text)` : column);
+    const params: unknown[] = [
+      drafts.map((d) => d.userId),
+      drafts.map((d) => d.channel),
+      drafts.map((d) => d.type),
+      drafts.map((d) => d.severity),
+      drafts.map((d) => d.title),
+      drafts.map((d) => d.body),
+      drafts.map((d) => JSON.stringify(d.data)),
+      ID_ORDER_LOCK,
+      this.bus.statementChannel,
+    ];
+    if (along) params.push(ALONG_ID);
+    return {
+      ctes: `id_lock AS (SELECT pg_advisory_xact_lock(${$(8)})),
+        ins AS (
+          INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
+          SELECT u, c, t, s, ${text('ti')}, ${text('b')}, ${text('d')}::jsonb
+            FROM id_lock${along ? ', domain' : ''},
+                 unnest(${$(1)}::bigint[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::text[],
+                        ${$(6)}::text[], ${$(7)}::text[]) WITH ORDINALITY AS x(u, c, t, s, ti, b, d, ord)
+           ORDER BY ord
+          ${RETURNING}),
+        announced AS (
+          SELECT pg_notify(${$(9)}, json_build_object('t', 'committed', 'upTo', max(id)::text)::text) FROM ins
+          HAVING ${$(9)}::text IS NOT NULL)`,
+      select: along
+        ? `SELECT ins.*, row_to_json(domain) AS along FROM ins CROSS JOIN domain LEFT JOIN announced ON true`
+        : `SELECT ins.* FROM ins LEFT JOIN announced ON true`,
+      params,
+    };
+  }
+
+  /** After the insert: answer in draft order, announce (buses that do not in the statement), hand over on commit. */
+  private async published(tx: Tx, rows: NotificationRow[]): Promise<NotificationRow[]> {
     // Identity values are drawn as the rows are inserted, in ORDER BY ord, under the lock:
     // sorted by id, rows[i] is drafts[i] (send() relies on it to answer each caller).
     rows.sort((a, b) => Number(a.id) - Number(b.id));
-    // Push/email escalation, durable with the rows: one job per batch (src/delivery/).
-    await this.hooks.scheduleEscalation(tx, rows);
-    await this.announce(tx, rows);
+    if (this.bus.statementChannel === null) await this.bus.announceCommitted(tx, String(rows[rows.length - 1].id));
+    this.afterCommit(tx, rows);
     return rows;
   }
 
@@ -111,7 +182,8 @@ export class NotificationPublisher {
         draft.createdBy,
       ],
     );
-    await this.announce(tx, [row]);
+    await this.bus.announceCommitted(tx, String(row.id));
+    this.afterCommit(tx, [row]);
     return row;
   }
 
@@ -162,12 +234,11 @@ export class NotificationPublisher {
     await tx.manager.query(`SELECT pg_advisory_xact_lock($1)`, [ID_ORDER_LOCK]);
   }
 
-  private async announce(tx: Tx, rows: NotificationRow[]): Promise<void> {
-    const upTo = rows[rows.length - 1].id;
-    await this.bus.announceCommitted(tx, String(upTo));
+  /** Once committed, the rows go straight to this instance's feed (no read back). */
+  private afterCommit(tx: Tx, rows: NotificationRow[]): void {
     tx.afterCommit(() => {
       for (const row of rows) this.metrics.published.inc({ channel: row.channel });
-      this.feed.wake();
+      this.feed.committed(rows);
     });
   }
 }

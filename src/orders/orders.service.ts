@@ -4,6 +4,7 @@ import { conflict, notFound } from '../common/domain-error.js';
 import { type Tx, TransactionRunner } from '../database/transaction.js';
 import type { PersonalEvent } from '../events/domain-events.js';
 import { DomainEvents } from '../events/domain-events.service.js';
+import { ALONG_ID } from '../events/domain-events.service.js';
 import { type AdminTargetStatus, canTransition, type OrderStatus } from './order-status.js';
 
 export interface OrderItemInput {
@@ -20,6 +21,12 @@ export interface OrderRow {
   total: string;
   created_at: Date;
   updated_at: Date;
+}
+
+/** Timestamps as JSON gives them (publishAlong answers the row as JSON). */
+interface Dates {
+  created_at: string;
+  updated_at: string;
 }
 
 export interface OrderItemJson extends OrderItemInput {
@@ -45,42 +52,41 @@ export class OrdersService {
     private readonly events: DomainEvents,
   ) {}
 
-  /** The total is computed here from the lines; the client never sends one. */
-  place(userId: string, items: OrderItemInput[]): Promise<OrderJson> {
+  /**
+   * The total is computed here from the lines; the client never sends one. The
+   * order, its lines, its first status change and its notification are one
+   * statement: atomic by itself, one round trip.
+   */
+  async place(userId: string, items: OrderItemInput[]): Promise<OrderJson> {
     const total = items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0);
-    return this.transactions.run(async (tx) => {
-      // The order, its lines and its first status change in one statement (one round trip);
-      // the answer is built from the lines as given, which are exactly what was stored.
-      const [order]: OrderRow[] = await tx.manager.query(
-        `WITH o AS (INSERT INTO orders (user_id, total) VALUES ($1, $2) RETURNING *),
-              lines AS (
-                INSERT INTO order_items (order_id, position, sku, quantity, unit_price)
-                SELECT o.id, x.ord, x.sku, x.quantity, x.unit_price
-                  FROM o, unnest($3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY AS x(sku, quantity, unit_price, ord)),
-              placed AS (
-                INSERT INTO order_status_changes (order_id, status, changed_by) SELECT o.id, 'placed', $1 FROM o)
-         SELECT ${ORDER_COLUMNS} FROM o`,
-        [userId, total, items.map((i) => i.sku), items.map((i) => i.quantity), items.map((i) => i.unitPrice)],
-      );
-      const json: OrderJson = {
-        id: order.id,
-        status: order.status,
-        items: items.map((i) => ({
-          sku: i.sku,
-          quantity: i.quantity,
-          unitPrice: i.unitPrice,
-          lineTotal: i.quantity * i.unitPrice,
-        })),
-        total: Number(order.total),
-        createdAt: order.created_at.toISOString(),
-        updatedAt: order.updated_at.toISOString(),
-      };
-      // Last: publishing holds the id-ordering lock until commit.
-      await this.events.emit(tx, [
-        { type: 'order.placed', recipient: userId, payload: { orderId: order.id, total, itemCount: items.length } },
-      ]);
-      return json;
-    });
+    const { along: order } = await this.events.emitAlong<Omit<OrderRow, 'created_at' | 'updated_at'> & Dates>(
+      {
+        ctes: `o AS (INSERT INTO orders (user_id, total) VALUES ($1, $2) RETURNING *),
+          lines AS (
+            INSERT INTO order_items (order_id, position, sku, quantity, unit_price)
+            SELECT o.id, x.ord, x.sku, x.quantity, x.unit_price
+              FROM o, unnest($3::text[], $4::integer[], $5::bigint[]) WITH ORDINALITY AS x(sku, quantity, unit_price, ord)),
+          placed AS (
+            INSERT INTO order_status_changes (order_id, status, changed_by) SELECT o.id, 'placed', $1 FROM o),
+          domain AS (SELECT ${ORDER_COLUMNS} FROM o)`,
+        params: [userId, total, items.map((i) => i.sku), items.map((i) => i.quantity), items.map((i) => i.unitPrice)],
+      },
+      [{ type: 'order.placed', recipient: userId, payload: { orderId: ALONG_ID, total, itemCount: items.length } }],
+    );
+    // The answer is built from the lines as given, which are exactly what was stored.
+    return {
+      id: order.id,
+      status: order.status,
+      items: items.map((i) => ({
+        sku: i.sku,
+        quantity: i.quantity,
+        unitPrice: i.unitPrice,
+        lineTotal: i.quantity * i.unitPrice,
+      })),
+      total: Number(order.total),
+      createdAt: new Date(order.created_at).toISOString(),
+      updatedAt: new Date(order.updated_at).toISOString(),
+    };
   }
 
   /** The user's own orders, newest first, keyset-paginated by id. */
