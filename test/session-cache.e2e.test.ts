@@ -3,7 +3,7 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionRevocations } from '../src/auth/session-revocations.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
-import { Instance } from './support/cluster.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance } from './support/cluster.js';
 import { Client } from './support/http.js';
 import { openStream } from './support/sse.js';
 
@@ -46,6 +46,19 @@ describe('the session cache on one instance', () => {
     expect(sessionReads - before).toBe(1);
     // A wrong token is still refused with the session served from the cache.
     expect((await c.post('/notifications/read-all', {}, { csrf: 'forged' })).status).toBe(403);
+  });
+
+  it('a role change or a disable signs the user out at the next request, the session cached or not', async () => {
+    const admin = new Client(t.baseUrl);
+    expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+    for (const change of [{ role: 'admin' }, { disabled: true }]) {
+      const c = new Client(t.baseUrl);
+      const user = await c.signUp(`changed-${Object.keys(change)[0]}@example.com`);
+      expect((await c.get('/auth/me')).status).toBe(200);
+      expect((await c.get('/auth/me')).status).toBe(200); // from the cache
+      expect((await admin.request('PATCH', `/admin/users/${user.id}`, change)).status).toBe(200);
+      expect((await c.get('/auth/me')).status).toBe(401);
+    }
   });
 
   it('a cached session is not served past its own expiry', async () => {
@@ -121,6 +134,21 @@ describe('the session cache across two instances (postgres bus)', () => {
     expect((await carolOnA.post('/auth/logout')).status).toBe(204);
     await streamOnB.waitForEnd();
     expect((await carolOnB.get('/auth/me')).status).toBe(401);
+  });
+
+  it('a disable on A signs the user out on B, which had the session cached', async () => {
+    const admin = new Client(a.baseUrl);
+    expect((await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status).toBe(200);
+    const frankOnA = new Client(a.baseUrl);
+    const frank = await frankOnA.signUp('frank@example.com');
+    const frankOnB = sameSession(frankOnA, b.baseUrl);
+    expect((await frankOnB.get('/auth/me')).status).toBe(200);
+    const streamOnB = await openStream(b.baseUrl, frankOnB.cookieHeader);
+    await streamOnB.waitForEvent('ready');
+
+    expect((await admin.request('PATCH', `/admin/users/${frank.id}`, { disabled: true })).status).toBe(200);
+    await streamOnB.waitForEnd();
+    expect((await frankOnB.get('/auth/me')).status).toBe(401);
   });
 
   it('a session read on B before it had a CSRF token accepts the token A then gives it', async () => {
