@@ -92,6 +92,32 @@ describe('SessionCache', () => {
     expect(store.reads).toBe(2);
   });
 
+  it('drops expired entries when it stores, so idle sessions do not pile up', async () => {
+    setUp();
+    store.rows.set('idle', steady('7', 20));
+    await read(store, 'idle');
+    expect(cache.size).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    store.rows.set('busy', steady('8'));
+    await read(store, 'busy');
+    expect(cache.size).toBe(1);
+  });
+
+  it('holds at most 100,000 sessions, dropping the oldest', async () => {
+    setUp();
+    const row = steady('7');
+    for (let i = 0; i <= 100_000; i++) {
+      store.rows.set(`s${i}`, row);
+      await read(store, `s${i}`);
+    }
+    expect(cache.size).toBe(100_000);
+    const reads = store.reads;
+    await read(store, 's1');
+    expect(store.reads).toBe(reads);
+    await read(store, 's0');
+    expect(store.reads).toBe(reads + 1);
+  });
+
   it('a set or destroy on this instance evicts, and a read that overlapped it is not stored', async () => {
     setUp();
     store.rows.set('s1', steady('7'));
