@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import type { DestinationStream, Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
+import { SessionCache } from './auth/session-cache.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
 import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
 import { useExactRouting } from './common/exact-routing.js';
@@ -64,7 +65,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
   // The stream authenticates itself (StreamAuthGuard): express-session's Session object and
   // Passport's wiring would stay attached to a response that lives for hours.
-  for (const handler of sessionMiddlewares(config, pool).handlers) app.use(exceptStreamOpen(handler));
+  for (const handler of sessionMiddlewares(config, pool, app.get(SessionCache)).handlers)
+    app.use(exceptStreamOpen(handler));
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({

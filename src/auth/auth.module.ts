@@ -7,6 +7,7 @@ import { AuthService } from './auth.service.js';
 import { CsrfGuard } from './csrf.js';
 import { LocalStrategy } from './local.strategy.js';
 import { LoginThrottleService } from './login-throttle.service.js';
+import { SessionCache } from './session-cache.js';
 import { SessionRevocations } from './session-revocations.js';
 import { SessionSerializer } from './session.serializer.js';
 import { SignupThrottleService } from './signup-throttle.service.js';
@@ -24,6 +25,7 @@ import { UserCache } from './user-cache.js';
     SignupThrottleService,
     SessionRevocations,
     UserCache,
+    SessionCache,
     StreamSessions,
     StreamAuthGuard,
     { provide: APP_GUARD, useClass: CsrfGuard },
@@ -32,6 +34,7 @@ import { UserCache } from './user-cache.js';
     AuthService,
     SessionRevocations,
     UserCache,
+    SessionCache,
     StreamSessions,
     StreamAuthGuard,
     LoginThrottleService,

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AppConfig } from '../config/env.js';
 import { errorBody } from '../common/http-exception.filter.js';
+import type { SessionCache } from './session-cache.js';
 
 export const SESSION_COOKIE = 'sid';
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
@@ -98,11 +99,13 @@ function jsonErrors(inner: RequestHandler): RequestHandler {
 
 /**
  * Cookie sessions stored in Postgres (connect-pg-simple, table from a
- * migration), then Passport reading the user out of them.
+ * migration) and read through `cache`, then Passport reading the user out of
+ * them.
  */
 export function sessionMiddlewares(
   config: AppConfig,
   pool: Pool,
+  cache: SessionCache,
 ): { handlers: RequestHandler[]; store: session.Store } {
   const PgStore = connectPgSimple(session);
   const store = new PgStore({
@@ -114,6 +117,7 @@ export function sessionMiddlewares(
     errorLog: () => undefined,
   });
   throttleTouch(store);
+  cache.wrap(store);
   const sessions = session({
     name: SESSION_COOKIE,
     store,
