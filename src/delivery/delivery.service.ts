@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { DeliveryHooks } from '../notifications/delivery-hooks.js';
-import { type BroadcastJob, type DeliverJob, EscalationService } from './escalation.service.js';
+import { type BroadcastJob, type DeliverJob, type EscalateJob, EscalationService } from './escalation.service.js';
 import { JobQueue, QUEUES } from './job-queue.js';
 import { SenderService } from './sender.service.js';
 import { StreamMarks } from './stream-marks.js';
@@ -47,8 +47,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     const polling = { pollingIntervalSeconds: 0.5 };
     // Everything due at one poll is one escalation run: a user's notifications of that run
     // become one email digest (a batch of publishes is one job already).
-    await boss.work<{ ids: string[] }>(QUEUES.escalate, { ...polling, batchSize: 100 }, async (jobs) =>
-      this.escalation.escalate({ ids: jobs.flatMap((j) => j.data.ids) }),
+    await boss.work<EscalateJob>(QUEUES.escalate, { ...polling, batchSize: 100 }, async (jobs) =>
+      this.escalation.escalatePersonal(jobs.flatMap((j) => j.data.ids)),
     );
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),

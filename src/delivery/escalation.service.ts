@@ -15,7 +15,7 @@ import { StreamMarks } from './stream-marks.js';
 /** Users per broadcast page: one query, one insert and one job batch each. */
 export const BROADCAST_PAGE = 1000;
 
-interface EscalateJob {
+export interface EscalateJob {
   ids: string[];
 }
 export interface BroadcastJob {
@@ -78,18 +78,25 @@ export class EscalationService {
     });
   }
 
-  async escalate(job: EscalateJob): Promise<void> {
-    const rows: CandidateRow[] = await this.db.query(
+  /**
+   * Decides and records the escalation of these personal notifications, then forgets
+   * their stream marks (no longer needed). With `tx` all of it, the send jobs included,
+   * commits or rolls back together; without, each statement stands alone, and a re-run
+   * changes nothing.
+   */
+  async escalatePersonal(ids: string[], tx?: Tx): Promise<void> {
+    const q = tx?.manager ?? this.db;
+    const rows: CandidateRow[] = await q.query(
       `SELECT n.id::text AS notification_id, n.user_id::text AS user_id, n.channel, n.severity, ${PREFS},
               NOT (${unreadSql('n.user_id')}) AS read,
               EXISTS (SELECT 1 FROM notification_streamed s WHERE s.notification_id = n.id AND s.user_id = n.user_id) AS streamed,
               EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = n.user_id) AS has_push
          FROM notifications n LEFT JOIN notification_preferences p ON p.user_id = n.user_id
         WHERE n.id = ANY ($1::bigint[]) AND n.user_id IS NOT NULL`,
-      [job.ids],
+      [ids],
     );
-    await this.record(rows, ['push', 'email']);
-    await this.db.query(`DELETE FROM notification_streamed WHERE notification_id = ANY ($1::bigint[])`, [job.ids]);
+    await this.record(rows, ['push', 'email'], tx);
+    await q.query(`DELETE FROM notification_streamed WHERE notification_id = ANY ($1::bigint[])`, [ids]);
   }
 
   /**
@@ -124,7 +131,7 @@ export class EscalationService {
   }
 
   /** Store the decisions (idempotently) and queue a send job per user, method and due time. */
-  private async record(rows: CandidateRow[], methods: DeliveryMethod[]): Promise<void> {
+  private async record(rows: CandidateRow[], methods: DeliveryMethod[], tx?: Tx): Promise<void> {
     const now = Date.now();
     const planned: PlannedDelivery[] = rows.flatMap((r) =>
       plan(
@@ -145,8 +152,9 @@ export class EscalationService {
       ),
     );
     if (planned.length === 0) return;
+    const q = tx?.manager ?? this.db;
     const inserted: Array<{ user_id: string; method: DeliveryMethod; status: string; not_before: Date }> =
-      await this.db.query(
+      await q.query(
         `INSERT INTO deliveries (notification_id, user_id, method, status, not_before, error)
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
        ON CONFLICT (notification_id, user_id, method) DO NOTHING
@@ -170,7 +178,7 @@ export class EscalationService {
         due.set(key, { name: QUEUES.deliver, data, startAfter: d.not_before });
       }
     }
-    if (due.size > 0) await this.jobs.boss.insert([...due.values()]);
+    if (due.size > 0) await this.jobs.boss.insert([...due.values()], tx ? { db: await JobQueue.inTx(tx) } : {});
     this.logger.debug(`Escalated ${rows.length} (notification, user) pairs: ${due.size} send jobs`);
   }
 }
