@@ -15,6 +15,7 @@ import { StreamMarks } from './stream-marks.js';
 /** Users per broadcast page: one query, one insert and one job batch each. */
 export const BROADCAST_PAGE = 1000;
 
+/** A job of the legacy "escalate" queue (see DeliveryService). */
 export interface EscalateJob {
   ids: string[];
 }
@@ -48,7 +49,8 @@ const PREFS = `p.muted_channels, p.push_off, p.email_off, p.quiet_start, p.quiet
 @Injectable()
 export class EscalationService {
   private readonly logger = new Logger('Escalation');
-  private readonly delayMs: number;
+  /** From a notification's commit to its escalation. */
+  readonly delayMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -58,16 +60,6 @@ export class EscalationService {
   ) {
     // Stream marks reach the table within one flush interval: wait that much more.
     this.delayMs = config.delivery.escalateAfterMs + marks.flushMs;
-  }
-
-  /** In the publishing transaction: one job for the batch, so a crash cannot separate them. */
-  async schedule(tx: Tx, rows: NotificationRow[]): Promise<void> {
-    const ids = rows.filter((r) => r.user_id !== null).map((r) => String(r.id));
-    if (ids.length === 0) return;
-    await this.jobs.boss.send(QUEUES.escalate, { ids } satisfies EscalateJob, {
-      startAfter: new Date(Date.now() + this.delayMs),
-      db: await JobQueue.inTx(tx),
-    });
   }
 
   async scheduleBroadcast(tx: Tx, row: NotificationRow, methods: DeliveryMethod[]): Promise<void> {
@@ -80,9 +72,9 @@ export class EscalationService {
 
   /**
    * Decides and records the escalation of these personal notifications, then forgets
-   * their stream marks (no longer needed). With `tx` all of it, the send jobs included,
-   * commits or rolls back together; without, each statement stands alone, and a re-run
-   * changes nothing.
+   * their stream marks (no longer needed). With `tx` (the cursor's scan) all of it,
+   * the send jobs included, commits or rolls back with the scan; without (a job of the
+   * legacy "escalate" queue) each statement stands alone, and a re-run changes nothing.
    */
   async escalatePersonal(ids: string[], tx?: Tx): Promise<void> {
     const q = tx?.manager ?? this.db;

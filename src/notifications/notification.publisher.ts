@@ -2,7 +2,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Tx, TransactionRunner } from '../database/transaction.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { NotificationBus } from './bus/notification-bus.js';
-import { DeliveryHooks } from './delivery-hooks.js';
 import { NotificationFeed } from './notification-feed.js';
 import type { BroadcastDraft, NotificationRow, PersonalDraft } from './notification.types.js';
 
@@ -49,7 +48,6 @@ export class NotificationPublisher {
     private readonly bus: NotificationBus,
     private readonly feed: NotificationFeed,
     private readonly metrics: MetricsService,
-    private readonly hooks: DeliveryHooks,
   ) {}
 
   /**
@@ -82,8 +80,6 @@ export class NotificationPublisher {
     // Identity values are drawn as the rows are inserted, in ORDER BY ord, under the lock:
     // sorted by id, rows[i] is drafts[i] (send() relies on it to answer each caller).
     rows.sort((a, b) => Number(a.id) - Number(b.id));
-    // Push/email escalation, durable with the rows: one job per batch (src/delivery/).
-    await this.hooks.scheduleEscalation(tx, rows);
     await this.announce(tx, rows);
     return rows;
   }
