@@ -9,6 +9,7 @@ import { OrdersAndPayments1763771000000 } from './1763771000000-OrdersAndPayment
 import { NormalizeEmails1764460000000 } from './1764460000000-NormalizeEmails.js';
 import { DeliveryPreferences1796007400000 } from './1796007400000-DeliveryPreferences.js';
 import { Deliveries1796007500000 } from './1796007500000-Deliveries.js';
+import { EscalationCursor1796007600000 } from './1796007600000-EscalationCursor.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   NormalizeEmails1764460000000,
   DeliveryPreferences1796007400000,
   Deliveries1796007500000,
+  EscalationCursor1796007600000,
 ];

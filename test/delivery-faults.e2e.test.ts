@@ -16,7 +16,8 @@ import { TestSmtpServer } from './support/smtp.js';
  * killed with SIGKILL in the middle of sending, PostgreSQL (a server of this test's own)
  * is stopped and started again while the other sends. Afterwards every (notification,
  * user, method) reached the SMTP server or the push service at most once, and every
- * one is accounted for: sent and received once, or failed "outcome unknown".
+ * one is accounted for: sent and received once, or failed "outcome unknown". Then the
+ * instance that lived through the restart, alone, still escalates personal notifications.
  */
 const USERS = 150;
 const BROADCASTS = 3;
@@ -182,5 +183,16 @@ describe('delivery under faults', () => {
       `# faults: ${rows.length} deliveries, ${rows.length - unknown.length} sent once, ` +
         `${unknown.length} "outcome unknown" (${unknownReceived} of them had reached the provider), 0 twice`,
     );
+  });
+
+  it('the instance that lived through the restart still escalates: an order placed on it goes out by email', async () => {
+    // Only B is left to scan the escalation cursor; its scanner ran through the outage above.
+    await a.kill('SIGKILL');
+    const shopper = new Client(b.baseUrl);
+    await shopper.signUp('after-restart@example.com');
+    const res = await shopper.post('/orders', { items: [{ sku: 'AFTER-1', quantity: 1, unitPrice: 500 }] });
+    expect(res.status).toBe(201);
+    const [m] = await smtp.waitFor(1, 'after-restart@example.com');
+    expect(m.mail.headers.get('x-notification-ids')).toMatch(/^\d+$/);
   });
 });

@@ -9,6 +9,7 @@ import {
 import { DeliveryLog } from './delivery-log.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
 import { DeliveryService } from './delivery.service.js';
+import { EscalationScanner } from './escalation-scanner.js';
 import { EscalationService } from './escalation.service.js';
 import { JobQueue } from './job-queue.js';
 import { PushSubscriptions } from './push-subscriptions.js';
@@ -28,6 +29,7 @@ import { Unsubscribe } from './unsubscribe.js';
     JobQueue,
     StreamMarks,
     EscalationService,
+    EscalationScanner,
     SenderService,
     DeliveryService,
     PushSubscriptions,

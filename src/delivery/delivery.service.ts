@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { DeliveryHooks } from '../notifications/delivery-hooks.js';
-import { type BroadcastJob, type DeliverJob, EscalationService } from './escalation.service.js';
+import { EscalationScanner } from './escalation-scanner.js';
+import { type BroadcastJob, type DeliverJob, type EscalateJob, EscalationService } from './escalation.service.js';
 import { JobQueue, QUEUES } from './job-queue.js';
 import { SenderService } from './sender.service.js';
 import { StreamMarks } from './stream-marks.js';
@@ -11,9 +12,12 @@ import { StreamMarks } from './stream-marks.js';
 /** Parallel send workers per instance (each a pg-boss worker fetching a few jobs at a time). */
 const SEND_WORKERS = 4;
 const SEND_BATCH = 25;
+/** The legacy "escalate" queue is only drained (see below): no hurry, and cheap when empty. */
+const LEGACY_ESCALATE_POLL_SECONDS = 5;
 
 /**
- * Wires delivery into the core (the hooks) and runs the workers and the sweep.
+ * Wires delivery into the core (the hooks) and runs the workers, the escalation
+ * scanner and the sweep.
  * The sweep, on every instance (each statement is idempotent):
  * - a claim older than the claim timeout belongs to a process that died
  *   mid-send: it becomes failed, "outcome unknown", and is never sent again;
@@ -32,6 +36,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     private readonly hooks: DeliveryHooks,
     private readonly jobs: JobQueue,
     private readonly escalation: EscalationService,
+    private readonly scanner: EscalationScanner,
     private readonly sender: SenderService,
     private readonly marks: StreamMarks,
   ) {
@@ -39,16 +44,21 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.hooks.scheduleEscalation = (tx, rows) => this.escalation.schedule(tx, rows);
     this.hooks.scheduleBroadcast = (tx, row, methods) => this.escalation.scheduleBroadcast(tx, row, methods);
     this.hooks.streamed = (notificationId, userId) => this.marks.mark(notificationId, userId);
     await this.jobs.start();
     const boss = this.jobs.boss;
     const polling = { pollingIntervalSeconds: 0.5 };
-    // Everything due at one poll is one escalation run: a user's notifications of that run
-    // become one email digest (a batch of publishes is one job already).
-    await boss.work<{ ids: string[] }>(QUEUES.escalate, { ...polling, batchSize: 100 }, async (jobs) =>
-      this.escalation.escalate({ ids: jobs.flatMap((j) => j.data.ids) }),
+    // Personal notifications escalate by the cursor (EscalationScanner), not by a job per
+    // publishing transaction any more. Jobs that an older version queued in "escalate" (a
+    // deploy finds those of the last minute; old instances of a rolling deploy add more
+    // until they stop) are still run here. Their notifications may also be past the cursor:
+    // escalating twice records nothing new (ON CONFLICT DO NOTHING). Once the queue stays
+    // empty after such a deploy this worker can go, in a later release.
+    await boss.work<EscalateJob>(
+      QUEUES.escalate,
+      { pollingIntervalSeconds: LEGACY_ESCALATE_POLL_SECONDS, batchSize: 100 },
+      async (jobs) => this.escalation.escalatePersonal(jobs.flatMap((j) => j.data.ids)),
     );
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),
@@ -59,6 +69,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
         await Promise.all(jobs.map((j) => this.sender.deliver(j.data)));
       });
     }
+    this.scanner.start();
     const every = Math.max(1000, Math.min(30_000, Math.floor(this.claimTimeoutMs / 4)));
     this.sweepTimer = setInterval(() => void this.sweep(), every);
     this.sweepTimer.unref();

@@ -15,7 +15,8 @@ import { StreamMarks } from './stream-marks.js';
 /** Users per broadcast page: one query, one insert and one job batch each. */
 export const BROADCAST_PAGE = 1000;
 
-interface EscalateJob {
+/** A job of the legacy "escalate" queue (see DeliveryService). */
+export interface EscalateJob {
   ids: string[];
 }
 export interface BroadcastJob {
@@ -48,7 +49,8 @@ const PREFS = `p.muted_channels, p.push_off, p.email_off, p.quiet_start, p.quiet
 @Injectable()
 export class EscalationService {
   private readonly logger = new Logger('Escalation');
-  private readonly delayMs: number;
+  /** From a notification's commit to its escalation. */
+  readonly delayMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -60,16 +62,6 @@ export class EscalationService {
     this.delayMs = config.delivery.escalateAfterMs + marks.flushMs;
   }
 
-  /** In the publishing transaction: one job for the batch, so a crash cannot separate them. */
-  async schedule(tx: Tx, rows: NotificationRow[]): Promise<void> {
-    const ids = rows.filter((r) => r.user_id !== null).map((r) => String(r.id));
-    if (ids.length === 0) return;
-    await this.jobs.boss.send(QUEUES.escalate, { ids } satisfies EscalateJob, {
-      startAfter: new Date(Date.now() + this.delayMs),
-      db: await JobQueue.inTx(tx),
-    });
-  }
-
   async scheduleBroadcast(tx: Tx, row: NotificationRow, methods: DeliveryMethod[]): Promise<void> {
     const job: BroadcastJob = { notificationId: String(row.id), methods, afterUserId: '0' };
     await this.jobs.boss.send(QUEUES.broadcast, job, {
@@ -78,18 +70,25 @@ export class EscalationService {
     });
   }
 
-  async escalate(job: EscalateJob): Promise<void> {
-    const rows: CandidateRow[] = await this.db.query(
+  /**
+   * Decides and records the escalation of these personal notifications, then forgets
+   * their stream marks (no longer needed). With `tx` (the cursor's scan) all of it,
+   * the send jobs included, commits or rolls back with the scan; without (a job of the
+   * legacy "escalate" queue) each statement stands alone, and a re-run changes nothing.
+   */
+  async escalatePersonal(ids: string[], tx?: Tx): Promise<void> {
+    const q = tx?.manager ?? this.db;
+    const rows: CandidateRow[] = await q.query(
       `SELECT n.id::text AS notification_id, n.user_id::text AS user_id, n.channel, n.severity, ${PREFS},
               NOT (${unreadSql('n.user_id')}) AS read,
               EXISTS (SELECT 1 FROM notification_streamed s WHERE s.notification_id = n.id AND s.user_id = n.user_id) AS streamed,
               EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = n.user_id) AS has_push
          FROM notifications n LEFT JOIN notification_preferences p ON p.user_id = n.user_id
         WHERE n.id = ANY ($1::bigint[]) AND n.user_id IS NOT NULL`,
-      [job.ids],
+      [ids],
     );
-    await this.record(rows, ['push', 'email']);
-    await this.db.query(`DELETE FROM notification_streamed WHERE notification_id = ANY ($1::bigint[])`, [job.ids]);
+    await this.record(rows, ['push', 'email'], tx);
+    await q.query(`DELETE FROM notification_streamed WHERE notification_id = ANY ($1::bigint[])`, [ids]);
   }
 
   /**
@@ -124,7 +123,7 @@ export class EscalationService {
   }
 
   /** Store the decisions (idempotently) and queue a send job per user, method and due time. */
-  private async record(rows: CandidateRow[], methods: DeliveryMethod[]): Promise<void> {
+  private async record(rows: CandidateRow[], methods: DeliveryMethod[], tx?: Tx): Promise<void> {
     const now = Date.now();
     const planned: PlannedDelivery[] = rows.flatMap((r) =>
       plan(
@@ -145,8 +144,9 @@ export class EscalationService {
       ),
     );
     if (planned.length === 0) return;
+    const q = tx?.manager ?? this.db;
     const inserted: Array<{ user_id: string; method: DeliveryMethod; status: string; not_before: Date }> =
-      await this.db.query(
+      await q.query(
         `INSERT INTO deliveries (notification_id, user_id, method, status, not_before, error)
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
        ON CONFLICT (notification_id, user_id, method) DO NOTHING
@@ -170,7 +170,7 @@ export class EscalationService {
         due.set(key, { name: QUEUES.deliver, data, startAfter: d.not_before });
       }
     }
-    if (due.size > 0) await this.jobs.boss.insert([...due.values()]);
+    if (due.size > 0) await this.jobs.boss.insert([...due.values()], tx ? { db: await JobQueue.inTx(tx) } : {});
     this.logger.debug(`Escalated ${rows.length} (notification, user) pairs: ${due.size} send jobs`);
   }
 }

@@ -10,8 +10,6 @@ import type { NotificationRow } from './notification.types.js';
  */
 @Injectable()
 export class DeliveryHooks {
-  /** Inside the publishing transaction: schedule the escalation of these personal rows. */
-  scheduleEscalation: (tx: Tx, rows: NotificationRow[]) => Promise<void> = () => Promise.resolve();
   /** Inside the broadcast's transaction: schedule its batch delivery by these methods. */
   scheduleBroadcast: (tx: Tx, row: NotificationRow, methods: DeliveryMethod[]) => Promise<void> = () =>
     Promise.resolve();

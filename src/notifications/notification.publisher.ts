@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import { Tx, TransactionRunner } from '../database/transaction.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { NotificationBus } from './bus/notification-bus.js';
-import { DeliveryHooks } from './delivery-hooks.js';
 import { NotificationFeed } from './notification-feed.js';
 import type { BroadcastDraft, NotificationRow, PersonalDraft } from './notification.types.js';
 
@@ -54,7 +53,6 @@ export class NotificationPublisher {
     private readonly bus: NotificationBus,
     private readonly feed: NotificationFeed,
     private readonly metrics: MetricsService,
-    private readonly hooks: DeliveryHooks,
   ) {}
 
   /**
@@ -68,7 +66,6 @@ export class NotificationPublisher {
       `WITH ${statement.ctes} ${statement.select}`,
       statement.params,
     );
-    await this.hooks.scheduleEscalation(tx, rows);
     return this.published(tx, rows);
   }
 
