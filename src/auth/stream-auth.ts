@@ -27,6 +27,15 @@ export interface StreamAuth {
 }
 
 const STREAM_AUTH = Symbol('streamAuth');
+
+/**
+ * How often the stream-open lookups (this guard's, and the starting points of
+ * StreamService) may send a batch. Only a storm waits for it: an open after a
+ * quiet spell is looked up on the next turn. During one it keeps each of these
+ * lookups to 100 round trips a second (unless batches fill), whatever the rate
+ * of opens, for at most 10 ms more before each `ready`.
+ */
+export const STREAM_OPEN_BATCH_MS = 10;
 type StreamRequest = Request & { [STREAM_AUTH]?: StreamAuth };
 
 /**
@@ -41,7 +50,7 @@ export class StreamSessions {
   private readonly batcher: Batcher<string, StreamAuth | null>;
 
   constructor(private readonly db: DataSource) {
-    this.batcher = new Batcher((sids) => this.fetch(sids));
+    this.batcher = new Batcher((sids) => this.fetch(sids), { minIntervalMs: STREAM_OPEN_BATCH_MS });
   }
 
   /** Round trips spent so far (one per batch). */

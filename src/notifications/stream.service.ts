@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import type { SessionUser } from '../auth/session-user.js';
+import { STREAM_OPEN_BATCH_MS } from '../auth/stream-auth.js';
 import { Batcher } from '../common/batcher.js';
 import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -73,7 +74,7 @@ export class StreamService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly hooks: DeliveryHooks,
   ) {
-    this.starts = new Batcher((keys) => this.startingPoints(keys));
+    this.starts = new Batcher((keys) => this.startingPoints(keys), { minIntervalMs: STREAM_OPEN_BATCH_MS });
   }
 
   /** Round trips spent on starting points so far (one per batch). */
