@@ -47,7 +47,31 @@ interface StartingPoint {
   muted: Channel[];
   /** The session still exists, unexpired, and its user is enabled with the same role. */
   valid: boolean;
+  /**
+   * The viewer may see a notification after the Last-Event-ID on the stream's
+   * channels (mutes aside): false means the replay would read nothing.
+   */
+  anythingAfter: boolean;
 }
+
+/** What a starting point depends on: one open's session, viewer, Last-Event-ID and channels. */
+interface StartKey {
+  sessionId: string;
+  viewer: { id: string; role: SessionUser['role']; createdAt: Date };
+  lastEventId: bigint | null;
+  channels: readonly Channel[];
+}
+const START_KEY_FIELDS = 6;
+const keyOf = (k: StartKey): string =>
+  [
+    k.sessionId,
+    k.viewer.id,
+    k.viewer.role,
+    // The replay compares with this same millisecond value: the check must not see less than it.
+    k.viewer.createdAt.toISOString(),
+    k.lastEventId?.toString() ?? '',
+    k.channels.join(','),
+  ].join('\u0000');
 
 /**
  * Builds one user's stream: `ready` (and `reset` when needed), then every
@@ -95,13 +119,15 @@ export class StreamService {
     handle.receive = (e) => {
       if ('seq' in e || e.type !== 'ping') held.push(e);
     };
-    let position: { cursor: bigint; reset: ResetReason | null; muted: Channel[] };
+    let position: ReturnType<typeof positionOf>;
     try {
       // Read after registering, with the session re-checked in the same query: a logout or
       // role change that happened after the guard loaded the session but before the
       // registration (so the hub could not end this stream) is seen here. Revocations commit
       // their change before they are announced, so no order of the two can slip through.
-      const start = await this.starts.load(`${r.sessionId}\u0000${viewer.id}\u0000${viewer.role}`);
+      const start = await this.starts.load(
+        keyOf({ sessionId: r.sessionId, viewer, lastEventId: r.lastEventId, channels: r.channels }),
+      );
       if (!start.valid) throw new UnauthorizedException('Authentication required');
       position = positionOf(start, r.lastEventId);
       this.hub.setMuted(viewer.id, position.muted);
@@ -133,7 +159,7 @@ export class StreamService {
       // Ids that exist are far below 2^53, so the cursor compares as a number.
       let cursor = Number(position.cursor);
       let cursorText = position.cursor.toString();
-      let replaying = lastEventId !== null && position.reset !== 'unknown-cursor';
+      let replaying = position.replay;
       let closed = false;
       const bytesAtStart = socket.bytesWritten;
       let bytesQueued = 0;
@@ -250,30 +276,50 @@ export class StreamService {
   }
 
   /**
-   * For a batch of opens (key: session, user, role): the newest id, the
-   * retention horizon, each user's muted channels and whether each session
-   * still holds, in one query.
+   * For a batch of opens: the newest id, the retention horizon, each user's
+   * muted channels, whether each session still holds, and whether each open
+   * has anything to replay, in one query. A storm after a deploy reconnects
+   * every client with its Last-Event-ID, and most of them missed nothing:
+   * answering that here spares each of them a replay query of its own.
    */
   private async startingPoints(keys: string[]): Promise<StartingPoint[]> {
     const parts = keys.map((k) => k.split('\u0000'));
-    const rows: Array<{ newest: string; deleted_up_to: string | null; muted: Channel[] | null; valid: boolean }> =
-      await this.db.query(
-        `SELECT (SELECT COALESCE(max(id), 0) FROM notifications)::text AS newest,
-                (SELECT deleted_up_to FROM notification_retention)::text AS deleted_up_to,
-                p.muted_channels AS muted,
-                EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = h.uid::bigint
-                         WHERE s.sid = h.sid AND s.expire > now() AND s.sess #>> '{passport,user}' = h.uid
-                           AND u.disabled_at IS NULL AND u.role = h.role) AS valid
-           FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS h(sid, uid, role, ord)
-           LEFT JOIN notification_preferences p ON p.user_id = h.uid::bigint
-          ORDER BY h.ord`,
-        [parts.map((p) => p[0]), parts.map((p) => p[1]), parts.map((p) => p[2])],
-      );
+    const params = new SqlParams();
+    const column = (i: number) => `${params.add(parts.map((p) => p[i] || null))}::text[]`;
+    const columns = Array.from({ length: START_KEY_FIELDS }, (_, i) => column(i)).join(', ');
+    // The replay's own question (visibility.ts), for every open at once; mutes are left out,
+    // so it may answer yes where the replay then finds nothing, never the other way round.
+    const after = visibleNotificationsSql(params, {
+      viewer: { idSql: 'h.uid::bigint', roleSql: 'h.role', createdAtSql: 'h.since::timestamptz' },
+      where: ['n.id > h.after::bigint', "n.channel = ANY (string_to_array(h.channels, ','))"],
+      order: 'ASC',
+      limit: '1',
+    });
+    const rows: Array<{
+      newest: string;
+      deleted_up_to: string | null;
+      muted: Channel[] | null;
+      valid: boolean;
+      anything_after: boolean;
+    }> = await this.db.query(
+      `SELECT (SELECT COALESCE(max(id), 0) FROM notifications)::text AS newest,
+              (SELECT deleted_up_to FROM notification_retention)::text AS deleted_up_to,
+              p.muted_channels AS muted,
+              EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = h.uid::bigint
+                       WHERE s.sid = h.sid AND s.expire > now() AND s.sess #>> '{passport,user}' = h.uid
+                         AND u.disabled_at IS NULL AND u.role = h.role) AS valid,
+              h.after IS NOT NULL AND EXISTS (${after}) AS anything_after
+         FROM unnest(${columns}) WITH ORDINALITY AS h(sid, uid, role, since, after, channels, ord)
+         LEFT JOIN notification_preferences p ON p.user_id = h.uid::bigint
+        ORDER BY h.ord`,
+      params.values,
+    );
     return rows.map((row) => ({
       newest: BigInt(row.newest),
       deletedUpTo: BigInt(row.deleted_up_to ?? '0'),
       muted: row.muted ?? [],
       valid: row.valid,
+      anythingAfter: row.anything_after,
     }));
   }
 
@@ -320,16 +366,26 @@ export class StreamService {
 
 /**
  * Where the stream starts: the client's Last-Event-ID, or the newest id when
- * it sent none or one that does not exist yet (then with a reset).
+ * it sent none or one that does not exist yet (then with a reset); and whether
+ * it replays from there.
+ *
+ * No replay when nothing visible lies after the Last-Event-ID is exact: the
+ * starting point is read after the stream registered with the hub, so what it
+ * did not see commits later and reaches the stream live, as without one.
  */
 function positionOf(
   start: StartingPoint,
   lastEventId: bigint | null,
-): { cursor: bigint; reset: ResetReason | null; muted: Channel[] } {
+): { cursor: bigint; reset: ResetReason | null; muted: Channel[]; replay: boolean } {
   const { newest, muted } = start;
-  if (lastEventId === null) return { cursor: newest, reset: null, muted };
-  if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', muted };
-  return { cursor: lastEventId, reset: lastEventId < start.deletedUpTo ? 'history-truncated' : null, muted };
+  if (lastEventId === null) return { cursor: newest, reset: null, muted, replay: false };
+  if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', muted, replay: false };
+  return {
+    cursor: lastEventId,
+    reset: lastEventId < start.deletedUpTo ? 'history-truncated' : null,
+    muted,
+    replay: start.anythingAfter,
+  };
 }
 
 const PING_MESSAGE: SseMessage = { comment: 'ping' };

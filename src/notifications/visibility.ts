@@ -43,8 +43,21 @@ export function canSee(viewer: Viewer, row: NotificationRow, now: number, audien
   }
 }
 
+/**
+ * A viewer given as SQL expressions instead of values, e.g. the columns of an
+ * outer query's row: the same question for many viewers in one statement.
+ */
+export interface ViewerSql {
+  /** bigint */
+  idSql: string;
+  /** text */
+  roleSql: string;
+  /** timestamptz */
+  createdAtSql: string;
+}
+
 export interface VisibleQuery {
-  viewer: Viewer;
+  viewer: Viewer | ViewerSql;
   /** Extra conditions on `n`, already parameterised through `params`. */
   where?: string[];
   order: 'ASC' | 'DESC';
@@ -60,9 +73,11 @@ export interface VisibleQuery {
  * (notifications_broadcast_idx), each ordered and limited, merged outside.
  */
 export function visibleNotificationsSql(params: SqlParams, q: VisibleQuery): string {
-  const me = params.add(q.viewer.id);
-  const role = params.add(q.viewer.role);
-  const since = params.add(q.viewer.createdAt);
+  const v = q.viewer;
+  const [me, role, since] =
+    'idSql' in v
+      ? [v.idSql, v.roleSql, v.createdAtSql]
+      : [params.add(v.id), params.add(v.role), params.add(v.createdAt)];
   const extra = (q.where ?? []).map((w) => ` AND (${w})`).join('');
   const select = [NOTIFICATION_COLUMNS, ...(q.select ?? [])].join(', ');
   const tail = `ORDER BY n.id ${q.order}${q.limit ? ` LIMIT ${q.limit}` : ''}`;
