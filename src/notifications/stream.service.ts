@@ -152,6 +152,9 @@ export class StreamService {
     return new Observable<SseMessage>((subscriber) => {
       subscribed = true;
       response.off('close', abandon);
+      // Nest writes the headers as soon as the first event comes, then the event: held back
+      // until this turn's writes are done, they leave together.
+      gatherFirstWrites(socket);
       this.logger.log(
         `Stream opened: user ${viewer.id}, channels ${channels.join(',')}, from ${lastEventId ?? 'now'}` +
           (requestId ? `, request ${requestId}` : ''),
@@ -386,6 +389,28 @@ function positionOf(
     muted,
     replay: start.anythingAfter,
   };
+}
+
+/**
+ * Sockets of streams that just opened, corked until the end of this turn of
+ * the event loop. Nest sends a stream's headers on their own (flushHeaders),
+ * then `ready` and whatever follows it in the same turn (`reset`, live events
+ * held while the position was read) in another write; a socket write is a
+ * system call, ~0.1 ms on the shared machines, so a reconnect storm paid one
+ * more per open than it needs. Corked, the headers and the first events go
+ * out in one. Nest's writes reach the socket within the turn (the first one
+ * synchronously, the rest through promises and `nextTick`), so one
+ * `setImmediate` for all the sockets of the turn uncorks them after.
+ */
+const gathering: Socket[] = [];
+
+function gatherFirstWrites(socket: Socket): void {
+  socket.cork();
+  if (gathering.push(socket) === 1) setImmediate(releaseFirstWrites);
+}
+
+function releaseFirstWrites(): void {
+  for (const socket of gathering.splice(0)) socket.uncork();
 }
 
 const PING_MESSAGE: SseMessage = { comment: 'ping' };
