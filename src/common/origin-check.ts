@@ -79,8 +79,14 @@ export function originCheck(publicOrigins: readonly string[] | undefined) {
         path: req.path,
         origin: req.get('origin'),
         secFetchSite: req.get('sec-fetch-site'),
-        protocol: req.protocol,
-        host: req.host,
+        // Read only when there is an Origin to compare with our own: with "trust proxy" each
+        // parses the peer's address, and a same-origin stream open (EventSource) sends none.
+        get protocol() {
+          return req.protocol;
+        },
+        get host() {
+          return req.host;
+        },
       },
       publicOrigins,
     );
