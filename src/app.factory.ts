@@ -1,6 +1,6 @@
 import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Pool } from 'pg';
 import type { DestinationStream, Logger } from 'pino';
@@ -11,7 +11,7 @@ import { sessionMiddlewares } from './auth/session.middleware.js';
 import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
 import { useExactRouting } from './common/exact-routing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
-import { originCheck } from './common/origin-check.js';
+import { originCheck, STREAM_PATH } from './common/origin-check.js';
 import { securityHeaders } from './common/security-headers.js';
 import { validationMessages } from './common/validation-message.js';
 import type { AppConfig } from './config/env.js';
@@ -60,13 +60,17 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   app.use(rejectNulInUrl);
   app.use(originCheck(config.publicOrigins));
   serveInboxPage(app);
-  app.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
-  app.use(jsonBody(BODY_LIMIT));
+  // What a stream open does not use, behind one check: a request body (it is a GET), and the
+  // session middlewares, since the stream authenticates itself (StreamAuthGuard) and
+  // express-session's Session object and Passport's wiring would stay attached to a response
+  // that lives for hours. One layer, not one per middleware: a reconnect storm passes it
+  // thousands of times a second.
+  const requestMachinery = express.Router({ caseSensitive: true, strict: true });
+  requestMachinery.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
+  requestMachinery.use(jsonBody(BODY_LIMIT));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
-  // The stream authenticates itself (StreamAuthGuard): express-session's Session object and
-  // Passport's wiring would stay attached to a response that lives for hours.
-  for (const handler of sessionMiddlewares(config, pool, app.get(SessionCache)).handlers)
-    app.use(exceptStreamOpen(handler));
+  for (const handler of sessionMiddlewares(config, pool, app.get(SessionCache)).handlers) requestMachinery.use(handler);
+  app.use(exceptStreamOpen(requestMachinery));
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({
@@ -80,8 +84,6 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   setupOpenApi(app);
   return app;
 }
-
-const STREAM_PATH = '/notifications/stream';
 
 /** Runs `handler` for every request except a stream open. */
 function exceptStreamOpen(handler: RequestHandler): RequestHandler {
