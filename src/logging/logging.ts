@@ -123,6 +123,13 @@ const DEBUG_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplo
  * last string argument, and error() a stack before it.
  */
 export class PinoNestLogger implements LoggerService {
+  /**
+   * A child logger per context, so `context` is serialised once, not with each
+   * line: a plain message (a stream opening, thousands a second in a storm)
+   * then carries no object for pino to copy and redact.
+   */
+  private readonly byContext = new Map<string, Logger>();
+
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, ...params: unknown[]): void {
@@ -153,13 +160,21 @@ export class PinoNestLogger implements LoggerService {
     if (!this.logger.isLevelEnabled(level)) return;
     const context = contextOf(params);
     const rest = context === undefined ? params : params.slice(0, -1);
-    const fields: Record<string, unknown> = context ? { context } : {};
+    const fields: Record<string, unknown> = {};
     if (message instanceof Error) fields.err = message;
     else if (message !== null && typeof message === 'object') fields.data = message;
     const stack = rest.find((p): p is string => typeof p === 'string' && p.includes('\n    at '));
     if (stack) fields.stack = stack;
     const text = typeof message === 'string' ? message : message instanceof Error ? message.message : undefined;
-    this.logger[level](fields, text);
+    const logger = context ? this.contextLogger(context) : this.logger;
+    if (typeof message === 'string' && !stack) logger[level](text);
+    else logger[level](fields, text);
+  }
+
+  private contextLogger(context: string): Logger {
+    let logger = this.byContext.get(context);
+    if (!logger) this.byContext.set(context, (logger = this.logger.child({ context })));
+    return logger;
   }
 }
 
