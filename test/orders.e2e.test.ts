@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { OrdersService } from '../src/orders/orders.service.js';
 import {
   adminClient,
   assertOnlyMarker,
@@ -74,6 +75,45 @@ describe('placing an order', () => {
     await assertOnlyMarker(bobStream, () => placeOrder(bob.client), 0);
     aliceStream.close();
     bobStream.close();
+  });
+
+  it('orders placed at the same moment (one statement for the batch) each get their own lines and notification', async () => {
+    const shoppers = await Promise.all(['gus', 'hal', 'ivy', 'jan'].map((n) => signedIn(t, `${n}.batch@example.com`)));
+    const streams = await Promise.all(shoppers.map((s) => liveStream(t, s.client)));
+    // Four orders each, all in flight at once, with different lines per order.
+    const statementsBefore = t.app.get(OrdersService).placeStatements;
+    const placed = await Promise.all(
+      shoppers.flatMap((s, u) =>
+        [1, 2, 3, 4].map(async (k) => {
+          const items = Array.from({ length: k }, (_, p) => ({
+            sku: `S${u}-${k}-${p}`,
+            quantity: p + 1,
+            unitPrice: 100 * k,
+          }));
+          const res = await s.client.post('/orders', { items });
+          expect(res.status).toBe(201);
+          return { user: s.id, id: res.body.id as string, items };
+        }),
+      ),
+    );
+    expect(new Set(placed.map((p) => p.id)).size).toBe(16);
+    // They shared statements (else this test proves nothing about batches).
+    expect(t.app.get(OrdersService).placeStatements - statementsBefore).toBeLessThan(16);
+    for (const p of placed) {
+      const { rows } = await t.db.query(
+        `SELECT o.user_id::text AS owner, i.sku, i.quantity, i.unit_price::int AS "unitPrice"
+           FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = $1 ORDER BY i.position`,
+        [p.id],
+      );
+      expect(rows).toStrictEqual(p.items.map((i) => ({ owner: p.user, ...i })));
+    }
+    for (const [u, stream] of streams.entries()) {
+      await stream.waitForNotifications(4);
+      const mine = placed.filter((p) => p.user === shoppers[u].id);
+      const got = received(stream).map((n) => [n.json.title, n.json.data.orderId, n.json.data.itemCount]);
+      expect(got.sort()).toStrictEqual(mine.map((p) => [`Order #${p.id} placed`, p.id, p.items.length]).sort());
+      stream.close();
+    }
   });
 
   it('stores the lines, the placed status and one notification in one go', async () => {

@@ -23,12 +23,19 @@ export class DomainEvents {
   }
 
   /**
-   * A domain write and its events in one statement (one round trip, atomic by
-   * itself): see NotificationPublisher.publishAlong. ALONG_ID in a payload
-   * stands for the id of the row the write yields.
+   * Domain writes and their events in one statement (one round trip, one
+   * commit, atomic by itself): see NotificationPublisher.publishAlong. Each
+   * event names the `ord` of its domain row as `along`; ALONG_ID in its payload
+   * stands for that row's id.
    */
-  emitAlong<T>(write: { ctes: string; params: unknown[] }, events: PersonalEvent[]): Promise<{ along: T }> {
-    return this.publisher.publishAlong<T>(write, events.map(toPersonalDraft));
+  emitAlong<T>(
+    write: { ctes: string; params: unknown[] },
+    events: Array<PersonalEvent & { along: number }>,
+  ): Promise<{ along: T[] }> {
+    return this.publisher.publishAlong<T>(
+      write,
+      events.map((e) => ({ ...toPersonalDraft(e), along: e.along })),
+    );
   }
 
   /** One row for the whole audience. Call last in the transaction. */

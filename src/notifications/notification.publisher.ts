@@ -61,7 +61,7 @@ export class NotificationPublisher {
    */
   async publish(tx: Tx, drafts: PersonalDraft[]): Promise<NotificationRow[]> {
     if (drafts.length === 0) return [];
-    const statement = this.insertStatement(drafts, 0, false);
+    const statement = this.insertStatement(drafts, 0);
     const rows: NotificationRow[] = await tx.manager.query(
       `WITH ${statement.ctes} ${statement.select}`,
       statement.params,
@@ -70,22 +70,28 @@ export class NotificationPublisher {
   }
 
   /**
-   * A domain write and its notifications in one statement, outside any
-   * explicit transaction: a statement is atomic by itself, so both exist or
-   * neither does, for one round trip instead of four (BEGIN, the write, the
-   * notifications, COMMIT). `write.ctes` are CTEs (without WITH) over the
-   * parameters $1…$n, the last one named `domain`, yielding one row with an
-   * `id`; ALONG_ID in a draft's title, body or data stands for that id.
-   * Answers the domain row as JSON (timestamps as strings) and the rows.
+   * Domain writes and their notifications in one statement, outside any
+   * explicit transaction: a statement is atomic by itself, so all of it exists
+   * or none does, for one round trip instead of four (BEGIN, the write, the
+   * notifications, COMMIT) and one commit (one WAL flush under the id lock)
+   * for the whole batch. `write.ctes` are CTEs (without WITH) over parameters
+   * $1…$n, the last one named `domain`, yielding one row per written entity
+   * with its `id` and its 1-based `ord`; each draft names the `ord` of its row
+   * as `along`, and ALONG_ID in its title, body or data stands for that row's
+   * id. Answers the domain rows in `ord` order, as JSON (timestamps as strings).
    */
   async publishAlong<T>(
     write: { ctes: string; params: unknown[] },
-    drafts: PersonalDraft[],
-  ): Promise<{ along: T; rows: NotificationRow[] }> {
+    drafts: Array<PersonalDraft & { along: number }>,
+  ): Promise<{ along: T[]; rows: NotificationRow[] }> {
     if (drafts.length === 0) throw new Error('publishAlong needs at least one notification');
-    const statement = this.insertStatement(drafts, write.params.length, true);
+    const statement = this.insertStatement(
+      drafts,
+      write.params.length,
+      drafts.map((d) => d.along),
+    );
     const tx = new Tx(this.db.manager);
-    const result: Array<NotificationRow & { along: T }> = await this.db.query(
+    const result: Array<NotificationRow & { along: T[] }> = await this.db.query(
       `WITH ${write.ctes}, ${statement.ctes} ${statement.select}`,
       [...write.params, ...statement.params],
     );
@@ -104,13 +110,14 @@ export class NotificationPublisher {
    * parameters from $(first + 1), and the SELECT answering the rows. The id lock
    * is taken before the first row (and so its first id) exists, and with a
    * Postgres bus the same statement announces the rows (NOTIFY is delivered on
-   * commit): one round trip in all. With `along`, every row also joins the
-   * `domain` CTE, whose id replaces ALONG_ID.
+   * commit): one round trip in all. With `along` (the `ord` of each draft's
+   * domain row), every draft joins its row of the `domain` CTE, whose id
+   * replaces ALONG_ID, and the answer carries the domain rows.
    */
   private insertStatement(
     drafts: PersonalDraft[],
     first: number,
-    along: boolean,
+    along?: number[],
   ): { ctes: string; select: string; params: unknown[] } {
     const $ = (i: number) => `$${first + i}`;
     const text = (column: string) => (along ? `replace(${column}, ${$(10)}, domain.id::text)` : column);
@@ -125,22 +132,25 @@ export class NotificationPublisher {
       ID_ORDER_LOCK,
       this.bus.statementChannel,
     ];
-    if (along) params.push(ALONG_ID);
+    if (along) params.push(ALONG_ID, along);
+    const columns = `${$(1)}::bigint[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::text[],
+                        ${$(6)}::text[], ${$(7)}::text[]${along ? `, ${$(11)}::bigint[]` : ''}`;
     return {
       ctes: `id_lock AS (SELECT pg_advisory_xact_lock(${$(8)})),
         ins AS (
           INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
           SELECT u, c, t, s, ${text('ti')}, ${text('b')}, ${text('d')}::jsonb
-            FROM id_lock${along ? ', domain' : ''},
-                 unnest(${$(1)}::bigint[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::text[],
-                        ${$(6)}::text[], ${$(7)}::text[]) WITH ORDINALITY AS x(u, c, t, s, ti, b, d, ord)
-           ORDER BY ord
+            FROM id_lock,
+                 unnest(${columns}) WITH ORDINALITY AS x(u, c, t, s, ti, b, d, ${along ? 'a, ' : ''}ord)
+                 ${along ? 'JOIN domain ON domain.ord = x.a' : ''}
+           ORDER BY x.ord
           ${RETURNING}),
         announced AS (
           SELECT pg_notify(${$(9)}, json_build_object('t', 'committed', 'upTo', max(id)::text)::text) FROM ins
           HAVING ${$(9)}::text IS NOT NULL)`,
       select: along
-        ? `SELECT ins.*, row_to_json(domain) AS along FROM ins CROSS JOIN domain LEFT JOIN announced ON true`
+        ? `SELECT ins.*, (SELECT json_agg(domain ORDER BY domain.ord) FROM domain) AS along
+             FROM ins LEFT JOIN announced ON true`
         : `SELECT ins.* FROM ins LEFT JOIN announced ON true`,
       params,
     };
