@@ -18,7 +18,9 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import type { Role } from '../users/user.entity.js';
 import type { SessionUser } from './session-user.js';
+import { SessionRevocations } from './session-revocations.js';
 import { sessionIdFromCookie } from './session.middleware.js';
+import { UserCache } from './user-cache.js';
 
 /** Who opened a stream: its session and that session's user, read together. */
 export interface StreamAuth {
@@ -50,7 +52,11 @@ type StreamRequest = Request & { [STREAM_AUTH]?: StreamAuth };
 export class StreamSessions {
   private readonly batcher: Batcher<string, StreamAuth | null>;
 
-  constructor(private readonly db: DataSource) {
+  constructor(
+    private readonly db: DataSource,
+    private readonly users: UserCache,
+    private readonly revocations: SessionRevocations,
+  ) {
     this.batcher = new Batcher((sids) => this.fetch(sids), { minIntervalMs: STREAM_OPEN_BATCH_MS });
   }
 
@@ -65,6 +71,9 @@ export class StreamSessions {
   }
 
   private async fetch(sids: string[]): Promise<Array<StreamAuth | null>> {
+    // Users read here also serve this instance's REST requests (UserCache), unless a revocation
+    // arrived while the query ran.
+    const generation = this.revocations.generation;
     // The session stores the user id as passport.user (see SessionSerializer); the CASE keeps
     // a malformed value from failing the whole batch and lets the join use the users key.
     const rows: Array<{
@@ -85,12 +94,16 @@ export class StreamSessions {
     const bySid = new Map(rows.map((r) => [r.sid, r]));
     return sids.map((sid) => {
       const r = bySid.get(sid);
-      return r
-        ? {
-            sessionId: sid,
-            user: { id: r.id, email: r.email, role: r.role, displayName: r.display_name, createdAt: r.created_at },
-          }
-        : null;
+      if (!r) return null;
+      const user: SessionUser = {
+        id: r.id,
+        email: r.email,
+        role: r.role,
+        displayName: r.display_name,
+        createdAt: r.created_at,
+      };
+      this.users.store(user.id, user, generation);
+      return { sessionId: sid, user };
     });
   }
 }
