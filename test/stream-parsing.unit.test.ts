@@ -24,6 +24,7 @@ const row = (over: Partial<NotificationRow> = {}): NotificationRow => ({
   audience_user_ids: null,
   created_at: new Date('2026-11-22T10:00:00Z'),
   expires_at: null,
+  deliver: null,
   ...over,
 });
 

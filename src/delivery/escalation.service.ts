@@ -62,8 +62,12 @@ export class EscalationService {
     this.delayMs = config.delivery.escalateAfterMs + marks.flushMs;
   }
 
-  async scheduleBroadcast(tx: Tx, row: NotificationRow, methods: DeliveryMethod[]): Promise<void> {
-    const job: BroadcastJob = { notificationId: String(row.id), methods, afterUserId: '0' };
+  /**
+   * The methods go into the job, though the row has them too: a job queued by an instance
+   * older than the row's `deliver` column (a rolling deploy) carries them only there.
+   */
+  async scheduleBroadcast(tx: Tx, row: NotificationRow): Promise<void> {
+    const job: BroadcastJob = { notificationId: String(row.id), methods: row.deliver ?? [], afterUserId: '0' };
     await this.jobs.boss.send(QUEUES.broadcast, job, {
       startAfter: new Date(Date.now() + this.delayMs),
       db: await JobQueue.inTx(tx),
