@@ -343,6 +343,19 @@ describe('broadcasts', () => {
         { user_id: b.id, status: 'cancelled' },
       ]);
       expect(smtp.to('bc-here@example.com')).toHaveLength(0);
+      // Its last (here: only) audience page done, the broadcast's marks have served their purpose.
+      await until(
+        'the escalation job completed',
+        async () =>
+          (
+            await t.db.query(
+              `SELECT state FROM pgboss.job WHERE name = 'escalate-broadcast' AND data->>'notificationId' = $1`,
+              [sent.body.id],
+            )
+          ).rows as Array<{ state: string }>,
+        (jobs) => jobs.length > 0 && jobs.every((j) => j.state === 'completed'),
+      );
+      expect(await marksOf(sent.body.id)).toBe(0);
     } finally {
       s.close();
     }
