@@ -10,6 +10,7 @@ import { NormalizeEmails1764460000000 } from './1764460000000-NormalizeEmails.js
 import { DeliveryPreferences1796007400000 } from './1796007400000-DeliveryPreferences.js';
 import { Deliveries1796007500000 } from './1796007500000-Deliveries.js';
 import { EscalationCursor1796007600000 } from './1796007600000-EscalationCursor.js';
+import { BroadcastDeliver1796007700000 } from './1796007700000-BroadcastDeliver.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   DeliveryPreferences1796007400000,
   Deliveries1796007500000,
   EscalationCursor1796007600000,
+  BroadcastDeliver1796007700000,
 ];

@@ -7,6 +7,7 @@ import { adminClient } from './support/shop.js';
 import { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 import { loadConfig } from '../src/config/env.js';
+import { StreamMarks } from '../src/delivery/stream-marks.js';
 
 /*
  * Escalation end to end, with a real SMTP server and a push service of the tests'
@@ -74,6 +75,13 @@ const deliveriesOf = async (notificationId: string): Promise<DeliveryRow[]> =>
       [notificationId],
     )
   ).rows;
+
+const marksOf = async (notificationId: string): Promise<number> =>
+  (
+    await t.db.query(`SELECT count(*)::int AS n FROM notification_streamed WHERE notification_id = $1`, [
+      notificationId,
+    ])
+  ).rows[0].n;
 
 const settled = (rows: DeliveryRow[]) =>
   rows.length > 0 && rows.every((r) => !['scheduled', 'sending'].includes(r.status));
@@ -297,8 +305,8 @@ describe('rules', () => {
   });
 });
 
-describe('broadcasts with deliver', () => {
-  it('go by email to audience members without an open stream, and an unknown method is a 400 storing nothing', async () => {
+describe('broadcasts', () => {
+  it('with deliver go by email to audience members without an open stream, and an unknown method is a 400 storing nothing', async () => {
     const admin = await adminClient(t);
     const a = await user('bc-away@example.com');
     const b = await user('bc-here@example.com');
@@ -335,8 +343,44 @@ describe('broadcasts with deliver', () => {
         { user_id: b.id, status: 'cancelled' },
       ]);
       expect(smtp.to('bc-here@example.com')).toHaveLength(0);
+      // Its last (here: only) audience page done, the broadcast's marks have served their purpose.
+      await until(
+        'the escalation job completed',
+        async () =>
+          (
+            await t.db.query(
+              `SELECT state FROM pgboss.job WHERE name = 'escalate-broadcast' AND data->>'notificationId' = $1`,
+              [sent.body.id],
+            )
+          ).rows as Array<{ state: string }>,
+        (jobs) => jobs.length > 0 && jobs.every((j) => j.state === 'completed'),
+      );
+      expect(await marksOf(sent.body.id)).toBe(0);
     } finally {
       s.close();
+    }
+  });
+
+  it('without deliver, written to open streams (live and replayed) leaves no stream marks', async () => {
+    const admin = await adminClient(t);
+    const users = [await user('bc-marks-1@example.com'), await user('bc-marks-2@example.com')];
+    const late = await user('bc-marks-late@example.com');
+    const streams = await Promise.all(users.map((u) => openStream(t.baseUrl, u.c.cookieHeader)));
+    try {
+      const [ready] = await Promise.all(streams.map((s) => s.waitForEvent('ready')));
+      const sent = await admin.post('/admin/broadcasts', { title: 'In-app only', body: 'Nothing to escalate.' });
+      expect(sent.status).toBe(201);
+      await Promise.all(streams.map((s) => s.waitForNotifications(1)));
+      // A tab opened afterwards from an older position gets it by replay.
+      const replayed = await openStream(t.baseUrl, late.c.cookieHeader, { lastEventId: ready.id });
+      streams.push(replayed);
+      await replayed.waitForNotifications(1);
+      expect(replayed.notifications.map((e) => e.id)).toStrictEqual([sent.body.id]);
+      // A mark would have been queued before the writes the clients just read: flush it, if any.
+      await t.app.get(StreamMarks).flush();
+      expect(await marksOf(sent.body.id)).toBe(0);
+    } finally {
+      for (const s of streams) s.close();
     }
   });
 });

@@ -66,7 +66,7 @@ describe('domain event catalogue', () => {
     expect(toPersonalDraft(samples[7]).severity).toBe('warning');
   });
 
-  it('renders a broadcast as given, with its audience and expiry', () => {
+  it('renders a broadcast as given, with its audience, expiry and delivery methods', () => {
     const expiresAt = new Date('2030-01-01T00:00:00Z');
     const draft = toBroadcastDraft({
       title: 'Hi',
@@ -75,6 +75,7 @@ describe('domain event catalogue', () => {
       audience: { kind: 'role', role: 'admin' },
       expiresAt,
       sentBy: '1',
+      deliver: ['email'],
     });
     expect(draft).toStrictEqual({
       type: 'system.broadcast',
@@ -86,6 +87,7 @@ describe('domain event catalogue', () => {
       audience: { kind: 'role', role: 'admin' },
       expiresAt,
       createdBy: '1',
+      deliver: ['email'],
     });
   });
 

@@ -24,6 +24,7 @@ const row = (over: Partial<NotificationRow> = {}): NotificationRow => ({
   audience_user_ids: null,
   created_at: new Date('2026-11-22T10:00:00Z'),
   expires_at: null,
+  deliver: null,
   ...over,
 });
 
@@ -51,6 +52,25 @@ describe('frames', () => {
     expect(f.message.id).toBe('42');
     expect(f.message.data!).not.toMatch(/[\r\n]/);
     expect(JSON.parse(f.message.data!).body).toBe('event: x\n\ndata: y');
+  });
+
+  it('escalates (is worth a stream mark) when personal or a broadcast with deliver; never shows deliver', () => {
+    expect(frameOf(row({ user_id: '7', audience_kind: null })).escalates).toBe(true);
+    expect(frameOf(row()).escalates).toBe(false);
+    expect(frameOf(row({ deliver: [] })).escalates).toBe(false);
+    const f = frameOf(row({ deliver: ['email'] }));
+    expect(f.escalates).toBe(true);
+    expect(Object.keys(JSON.parse(f.message.data!))).toStrictEqual([
+      'id',
+      'channel',
+      'type',
+      'severity',
+      'title',
+      'body',
+      'data',
+      'createdAt',
+      'readAt',
+    ]);
   });
 });
 

@@ -44,7 +44,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.hooks.scheduleBroadcast = (tx, row, methods) => this.escalation.scheduleBroadcast(tx, row, methods);
+    this.hooks.scheduleBroadcast = (tx, row) => this.escalation.scheduleBroadcast(tx, row);
     this.hooks.streamed = (notificationId, userId) => this.marks.mark(notificationId, userId);
     await this.jobs.start();
     const boss = this.jobs.boss;

@@ -62,8 +62,12 @@ export class EscalationService {
     this.delayMs = config.delivery.escalateAfterMs + marks.flushMs;
   }
 
-  async scheduleBroadcast(tx: Tx, row: NotificationRow, methods: DeliveryMethod[]): Promise<void> {
-    const job: BroadcastJob = { notificationId: String(row.id), methods, afterUserId: '0' };
+  /**
+   * The methods go into the job, though the row has them too: a job queued by an instance
+   * older than the row's `deliver` column (a rolling deploy) carries them only there.
+   */
+  async scheduleBroadcast(tx: Tx, row: NotificationRow): Promise<void> {
+    const job: BroadcastJob = { notificationId: String(row.id), methods: row.deliver ?? [], afterUserId: '0' };
     await this.jobs.boss.send(QUEUES.broadcast, job, {
       startAfter: new Date(Date.now() + this.delayMs),
       db: await JobQueue.inTx(tx),
@@ -94,6 +98,7 @@ export class EscalationService {
   /**
    * One page of a broadcast's audience, in user-id order (keyset): bounded time
    * and memory per job whatever the audience's size; the next page is its own job.
+   * After the last one the broadcast's stream marks have served and go.
    * Re-running a page (after a crash) changes nothing: the rows exist already.
    */
   async escalateBroadcastPage(job: BroadcastJob): Promise<void> {
@@ -119,6 +124,11 @@ export class EscalationService {
     if (rows.length === BROADCAST_PAGE) {
       const next: BroadcastJob = { ...job, afterUserId: rows[rows.length - 1].user_id };
       await this.jobs.boss.send(QUEUES.broadcast, next);
+    } else {
+      // Every member's decision is recorded (or the broadcast expired or is gone): no page
+      // reads these marks any more. Per page instead would miss the marks of members the
+      // page query skips (disabled since).
+      await this.db.query(`DELETE FROM notification_streamed WHERE notification_id = $1::bigint`, [job.notificationId]);
     }
   }
 

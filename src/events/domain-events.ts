@@ -2,6 +2,7 @@ import type {
   Audience,
   BroadcastDraft,
   Channel,
+  DeliveryMethod,
   PersonalDraft,
   Severity,
 } from '../notifications/notification.types.js';
@@ -38,6 +39,8 @@ export interface BroadcastEventMap {
     audience: Audience;
     expiresAt: Date | null;
     sentBy: string | null;
+    /** Beyond in-app: by push and/or email to audience members who did not see it (empty: in-app only). */
+    deliver: DeliveryMethod[];
   };
 }
 
@@ -180,5 +183,6 @@ export function toBroadcastDraft(payload: BroadcastEventMap['system.broadcast'])
     audience: payload.audience,
     expiresAt: payload.expiresAt,
     createdBy: payload.sentBy,
+    deliver: payload.deliver,
   };
 }

@@ -32,7 +32,7 @@ const BATCH_WAIT_MS = 2;
 export const ALONG_ID = '\uE000';
 
 const RETURNING = `RETURNING id, user_id, channel, type, severity, title, body, data, audience_kind, audience_role,
-  audience_user_ids, created_at, expires_at`;
+  audience_user_ids, created_at, expires_at, deliver`;
 
 interface Pending {
   draft: PersonalDraft;
@@ -172,8 +172,8 @@ export class NotificationPublisher {
     const a = draft.audience;
     const [row]: NotificationRow[] = await tx.manager.query(
       `INSERT INTO notifications (user_id, channel, type, severity, title, body, data,
-                                  audience_kind, audience_role, audience_user_ids, expires_at, created_by)
-       VALUES (NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                  audience_kind, audience_role, audience_user_ids, expires_at, created_by, deliver)
+       VALUES (NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ${RETURNING}`,
       [
         draft.channel,
@@ -187,6 +187,8 @@ export class NotificationPublisher {
         a.kind === 'users' ? a.userIds : null,
         draft.expiresAt,
         draft.createdBy,
+        // On the row, so that the stream hub knows which broadcasts escalate (stream marks).
+        draft.deliver?.length ? [...new Set(draft.deliver)] : null,
       ],
     );
     await this.bus.announceCommitted(tx, String(row.id));

@@ -1,4 +1,12 @@
-import type { Audience, BroadcastJson, Channel, NotificationJson, Role, Severity } from '../../client/wire.js';
+import type {
+  Audience,
+  BroadcastJson,
+  Channel,
+  DeliveryMethod,
+  NotificationJson,
+  Role,
+  Severity,
+} from '../../client/wire.js';
 
 /*
  * The wire types (what the API and the stream send) are defined once, in
@@ -9,6 +17,7 @@ export type {
   Audience,
   BroadcastJson,
   Channel,
+  DeliveryMethod,
   InboxPage,
   NotificationJson,
   ReadPayload,
@@ -52,6 +61,8 @@ export interface BroadcastDraft extends DraftContent {
   audience: Audience;
   expiresAt: Date | null;
   createdBy: string | null;
+  /** Methods beyond in-app (`deliver` of POST /admin/broadcasts); absent or empty: in-app only. */
+  deliver?: DeliveryMethod[];
 }
 
 /** A stored row, as the feed and replay read it. */
@@ -69,12 +80,14 @@ export interface NotificationRow {
   audience_user_ids: string[] | null;
   created_at: Date;
   expires_at: Date | null;
+  /** A broadcast's methods beyond in-app; null on personal rows and in-app-only broadcasts. Never sent to clients. */
+  deliver: DeliveryMethod[] | null;
   read_at?: Date | null;
 }
 
 /** The columns every reader selects, in one place. */
 export const NOTIFICATION_COLUMNS = `n.id, n.user_id, n.channel, n.type, n.severity, n.title, n.body, n.data,
-  n.audience_kind, n.audience_role, n.audience_user_ids, n.created_at, n.expires_at`;
+  n.audience_kind, n.audience_role, n.audience_user_ids, n.created_at, n.expires_at, n.deliver`;
 
 export function toJson(row: NotificationRow): NotificationJson {
   return {

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { DeliveryHooks } from './delivery-hooks.js';
+import { DeliveryHooks, escalates } from './delivery-hooks.js';
 import { type Channel, type NotificationRow, type ReadPayload, toJson } from './notification.types.js';
 import { canSee, type Viewer } from './visibility.js';
 
@@ -23,6 +23,11 @@ export interface Frame {
   readonly seq: number;
   readonly channel: Channel;
   readonly critical: boolean;
+  /**
+   * Push or email may follow unless it is seen (see `escalates`): a write to a stream is
+   * then worth a stream mark. Decided here, once per row, not per stream.
+   */
+  readonly escalates: boolean;
   readonly message: SseMessage;
   /** Bytes this frame takes on the wire, for the slow-client budget. */
   readonly size: number;
@@ -70,6 +75,7 @@ export function frameOf(row: NotificationRow): Frame {
     seq: Number(row.id),
     channel: row.channel,
     critical: row.severity === 'critical',
+    escalates: escalates(row),
     message: { type: row.channel, id, data },
     // "event: x\nid: n\ndata: …\n\n"; the JSON is ASCII-escaped only for control characters.
     size: Buffer.byteLength(data) + row.channel.length + id.length + 22,
@@ -189,7 +195,7 @@ export class StreamHub implements OnModuleDestroy {
       }
     }
     // Seen live: it will not go out by push or email (src/delivery/stream-marks.ts).
-    if (n > 0) this.hooks.streamed(frame.message.id!, route.viewer.id);
+    if (n > 0 && frame.escalates) this.hooks.streamed(frame.message.id!, route.viewer.id);
     return n;
   }
 

@@ -248,7 +248,7 @@ export class StreamService {
             writeFrame(frame);
             this.metrics.replayed.inc();
             // Replayed to an open tab is seen too: no push or email for it (src/delivery/).
-            this.hooks.streamed(frame.message.id!, viewer.id);
+            if (frame.escalates) this.hooks.streamed(frame.message.id!, viewer.id);
           },
           backlog,
           // Paced below the budget, so a reading client is never dropped by its own replay.

@@ -50,9 +50,9 @@ export class BroadcastsService {
         audience,
         expiresAt,
         sentBy: adminId,
+        deliver: [...new Set(input.deliver ?? [])],
       });
-      const methods = [...new Set(input.deliver ?? [])];
-      if (methods.length > 0) await this.hooks.scheduleBroadcast(tx, row, methods);
+      if (row.deliver) await this.hooks.scheduleBroadcast(tx, row);
       return toBroadcastJson(row);
     });
   }
