@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import type { QueryRunner } from 'typeorm';
 import { DATABASE_URL } from '../database/database.module.js';
@@ -16,6 +17,30 @@ export const QUEUES = {
   /** One user's due deliveries of one method (an email digest, or pushes). */
   deliver: 'deliver',
 } as const;
+
+/**
+ * pg-boss 10's workers call `complete()` / `fail()` without awaiting them
+ * (src/manager.js, `onFetch`; timgit/pg-boss#577): a job that ends while the
+ * database is away rejects with nobody listening, and Node ends the process
+ * on an unhandled rejection — a database outage would take the instance down.
+ * Every such promise gets a handler here (a caller that awaits it still sees
+ * the error). The job stays active and is retried once it expires; the
+ * deliveries table's claim keeps that from sending twice.
+ */
+function handleUnawaitedSettlements(logger: Logger): void {
+  const require = createRequire(import.meta.url);
+  const manager = (require('pg-boss/src/manager.js') as { prototype: Record<string, unknown> }).prototype;
+  for (const name of ['complete', 'fail'] as const) {
+    const original = manager[name] as (...args: unknown[]) => Promise<unknown>;
+    if ((original as { handled?: true }).handled) continue;
+    const wrapped = function (this: unknown, ...args: unknown[]) {
+      const settled = original.apply(this, args);
+      settled.catch((err: Error) => logger.warn(`pg-boss could not record a job as ${name}d: ${err.message}`));
+      return settled;
+    };
+    manager[name] = Object.assign(wrapped, { handled: true as const });
+  }
+}
 
 interface PgClient {
   query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
@@ -43,6 +68,7 @@ export class JobQueue implements OnApplicationShutdown {
       maintenanceIntervalSeconds: 15,
       monitorStateIntervalSeconds: 60,
     });
+    handleUnawaitedSettlements(this.logger);
     // A database restart surfaces here; pg-boss reconnects by itself.
     this.boss.on('error', (err) => this.logger.warn(`pg-boss: ${err.message}`));
   }
