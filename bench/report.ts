@@ -217,7 +217,8 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     ),
   );
   if (results.app?.orders) {
-    // Only the apps have orders: the baselines' columns stay empty, the ratio that matters is app ÷ before.
+    // The apps and the Nest floor (bench/baseline-nest.ts) have orders. The goal compares
+    // capacities: a "sustained" rate is 0 when even the lowest step lags, and 3 × 0 proves nothing.
     const mainRate = results.before?.orders?.available ? null : MAIN_ORDERS_PER_SECOND;
     const note = results.app.orders.available ? undefined : results.app.orders.note;
     rows.push(
@@ -226,10 +227,8 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
         '/s',
         (s) => (s.orders?.available ? s.orders.sustained : null),
         results,
-        T(mainRate ? `≥ 3× main (${MAIN_ORDERS_PER_SECOND}/s in issue 12)` : '≥ 3× before'),
-        C((r) =>
-          r.app == null ? null : mainRate ? r.app >= 3 * mainRate : r.before == null ? null : r.app >= 3 * r.before,
-        ),
+        undefined,
+        undefined,
         note ?? 'highest rate all created and their order.placed events delivered at ≥ 90 % of it',
       ),
     );
@@ -239,6 +238,10 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
         '/s',
         (s) => (s.orders?.available ? s.orders.capacity : null),
         results,
+        T(mainRate ? `≥ 3× main (${MAIN_ORDERS_PER_SECOND}/s in issue 12)` : '≥ 3× before'),
+        C((r) =>
+          r.app == null ? null : mainRate ? r.app >= 3 * mainRate : r.before == null ? null : r.app >= 3 * r.before,
+        ),
       ),
     );
     rows.push(
@@ -302,7 +305,7 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     only('ids: group commit (send), persisted+delivered', ids.groupCommitSend);
     only(`ids: 1 tx/notification + lock, ${ids.concurrency} writers`, ids.txPerNotificationWithLock);
     only(`ids: 1 tx/notification, no lock, ${ids.concurrency} writers`, ids.txPerNotificationNoLock);
-    only('ids: POST /orders (tx per request + lock)', ids.postOrders);
+    only('ids: POST /orders (statements shared by concurrent orders, + lock)', ids.postOrders);
   }
   return rows;
 }
