@@ -53,6 +53,9 @@ export class TestPushService extends EventEmitter {
       { key: readFileSync(join(dir, 'push.key')), cert: readFileSync(join(dir, 'push.pem')) },
       (req, res) => {
         const chunks: Buffer[] = [];
+        // A sender killed mid-request (the fault tests) resets the socket: nothing to answer.
+        req.on('error', () => undefined);
+        res.on('error', () => undefined);
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
           const endpoint = `${this.origin}${req.url}`;
