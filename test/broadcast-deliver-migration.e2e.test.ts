@@ -1,27 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
+import { describe, expect, it } from '@jest/globals';
 import { BroadcastDeliver1796007700000 } from '../migrations/1796007700000-BroadcastDeliver.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
-import { freshDatabase } from './support/app.js';
+import { migrationDatabase } from './support/migration-db.js';
 
 /** The migration that puts a broadcast's `deliver` methods on its row (for the stream marks). */
-let db: { url: string; drop: () => Promise<void> };
-let ds: DataSource;
+const db = migrationDatabase();
 const migration = new BroadcastDeliver1796007700000();
-
-beforeAll(async () => {
-  db = await freshDatabase();
-  ds = new DataSource({ ...dataSourceOptions(db.url, 2), entities: [] });
-  await ds.initialize();
-});
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
 
 const broadcast = async (title: string): Promise<string> =>
   (
-    await ds.query(
+    await db.ds.query(
       `INSERT INTO notifications (channel, type, severity, title, audience_kind)
        VALUES ('system', 'system.broadcast', 'info', $1, 'all') RETURNING id::text`,
       [title],
@@ -29,14 +16,14 @@ const broadcast = async (title: string): Promise<string> =>
   )[0].id;
 
 const job = (notificationId: string, methods: string[], state: string) =>
-  ds.query(`INSERT INTO pgboss.job (name, data, state) VALUES ('escalate-broadcast', $1, $2::pgboss.job_state)`, [
+  db.ds.query(`INSERT INTO pgboss.job (name, data, state) VALUES ('escalate-broadcast', $1, $2::pgboss.job_state)`, [
     JSON.stringify({ notificationId, methods, afterUserId: '0' }),
     state,
   ]);
 
 describe('BroadcastDeliver migration', () => {
   it('takes the methods of pending broadcast escalations from their jobs, checks new rows, and reverts', async () => {
-    const runner = ds.createQueryRunner();
+    const runner = db.ds.createQueryRunner();
     try {
       await migration.down(runner); // the schema as it was: no deliver column
       const pending = await broadcast('pending');
@@ -49,7 +36,7 @@ describe('BroadcastDeliver migration', () => {
       await job(done, ['email'], 'completed');
 
       await migration.up(runner);
-      const rows: Array<{ id: string; deliver: string[] | null }> = await ds.query(
+      const rows: Array<{ id: string; deliver: string[] | null }> = await db.ds.query(
         `SELECT id::text, deliver FROM notifications WHERE id = ANY ($1::bigint[]) ORDER BY id`,
         [[pending, retrying, done, inAppOnly]],
       );
@@ -62,15 +49,15 @@ describe('BroadcastDeliver migration', () => {
 
       // New rows: methods only on broadcasts, never empty, only push and email.
       for (const deliver of [['sms'], []]) {
-        await expect(ds.query(`UPDATE notifications SET deliver = $1 WHERE id = $2`, [deliver, done])).rejects.toThrow(
-          /notifications_deliver/,
-        );
+        await expect(
+          db.ds.query(`UPDATE notifications SET deliver = $1 WHERE id = $2`, [deliver, done]),
+        ).rejects.toThrow(/notifications_deliver/);
       }
       const user: string = (
-        await ds.query(`INSERT INTO users (email, password_hash) VALUES ('m@example.com', 'x') RETURNING id::text`)
+        await db.ds.query(`INSERT INTO users (email, password_hash) VALUES ('m@example.com', 'x') RETURNING id::text`)
       )[0].id;
       await expect(
-        ds.query(
+        db.ds.query(
           `INSERT INTO notifications (user_id, channel, type, severity, title, deliver)
            VALUES ($1, 'order', 'order.placed', 'info', 'x', '{email}')`,
           [user],
@@ -78,7 +65,7 @@ describe('BroadcastDeliver migration', () => {
       ).rejects.toThrow(/notifications_deliver/);
 
       await migration.down(runner);
-      const columns = await ds.query(
+      const columns = await db.ds.query(
         `SELECT 1 FROM information_schema.columns WHERE table_name = 'notifications' AND column_name = 'deliver'`,
       );
       expect(columns).toHaveLength(0);

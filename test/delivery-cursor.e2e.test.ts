@@ -6,6 +6,7 @@ import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import { publishTo } from './support/publish.js';
 import { signedIn } from './support/shop.js';
 import { TestSmtpServer } from './support/smtp.js';
+import { until } from './support/until.js';
 
 /*
  * Personal notifications escalate by a durable cursor over the notifications table, not
@@ -33,17 +34,6 @@ afterAll(async () => {
   await db?.drop();
   await smtp?.close();
 });
-
-/** Polls a database state until `done` holds. */
-async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

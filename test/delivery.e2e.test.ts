@@ -8,6 +8,7 @@ import { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 import { loadConfig } from '../src/config/env.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
+import { until } from './support/until.js';
 
 /*
  * Escalation end to end, with a real SMTP server and a push service of the tests'
@@ -55,17 +56,6 @@ interface DeliveryRow {
   status: string;
   attempts: number;
   error: string | null;
-}
-
-/** Polls the delivery log (a database state, not a timer) until `done` holds. */
-async function until<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const deliveriesOf = async (notificationId: string): Promise<DeliveryRow[]> =>

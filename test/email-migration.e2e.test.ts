@@ -1,37 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
+import { describe, expect, it } from '@jest/globals';
 import { NormalizeEmails1764460000000 } from '../migrations/1764460000000-NormalizeEmails.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
-import { freshDatabase } from './support/app.js';
+import { migrationDatabase } from './support/migration-db.js';
 
 /** Issue 13: the migration that puts existing emails in their one normal form. */
-let db: { url: string; drop: () => Promise<void> };
-let ds: DataSource;
+const db = migrationDatabase();
 const migration = new NormalizeEmails1764460000000();
-
-beforeAll(async () => {
-  db = await freshDatabase();
-  ds = new DataSource({ ...dataSourceOptions(db.url, 2), entities: [] });
-  await ds.initialize();
-});
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
 
 const emails = async () =>
   (
-    (await ds.query(`SELECT email FROM users WHERE email <> 'admin@example.com' ORDER BY id`)) as Array<{
+    (await db.ds.query(`SELECT email FROM users WHERE email <> 'admin@example.com' ORDER BY id`)) as Array<{
       email: string;
     }>
   ).map((r) => r.email);
 
 describe('NormalizeEmails migration', () => {
   it('refuses on a collision, listing it and changing nothing; normalises once it is resolved', async () => {
-    const runner = ds.createQueryRunner();
+    const runner = db.ds.createQueryRunner();
     try {
       await migration.down(runner); // the schema as it was: unique on lower(email)
-      await ds.query(
+      await db.ds.query(
         `INSERT INTO users (email, password_hash) VALUES
            ('Carol@Example.COM', 'x'), ('bob@example.com', 'x'), ('ｂｏｂ@example.com', 'x'), ('v\u0130ctim@example.com', 'x')`,
       );
@@ -41,7 +28,7 @@ describe('NormalizeEmails migration', () => {
       );
       expect(await emails()).toStrictEqual(before);
 
-      await ds.query(`UPDATE users SET email = 'bob2@example.com' WHERE email = 'ｂｏｂ@example.com'`);
+      await db.ds.query(`UPDATE users SET email = 'bob2@example.com' WHERE email = 'ｂｏｂ@example.com'`);
       await migration.up(runner);
       expect(await emails()).toStrictEqual([
         'carol@example.com',
@@ -51,7 +38,7 @@ describe('NormalizeEmails migration', () => {
       ]);
       // The unique index is now on the stored normal form.
       await expect(
-        ds.query(`INSERT INTO users (email, password_hash) VALUES ('carol@example.com', 'x')`),
+        db.ds.query(`INSERT INTO users (email, password_hash) VALUES ('carol@example.com', 'x')`),
       ).rejects.toThrow(/users_email_key/);
     } finally {
       await runner.release();
