@@ -53,7 +53,7 @@ describe('the Redis bus when Redis fails', () => {
     await redis.kill();
     const b = await Instance.start({ databaseUrl: database.url, redisUrl: redis.url, env });
     instances.push(b);
-    expect(b.output).toMatch(/Redis at REDIS_URL is unreachable/);
+    await b.waitForOutput(/Redis at REDIS_URL is unreachable/);
     expect(await health(b)).toBe(503);
     const c = new Client(b.baseUrl);
     const user = await c.signUp('early@example.com');

@@ -309,14 +309,17 @@ describe('browser notifications in Chromium', () => {
     expect(tookMs).toBeGreaterThanOrEqual(ESCALATE_AFTER_MS);
     console.log(`order shipped -> push at the push service: ${tookMs} ms (ESCALATE_AFTER_MS ${ESCALATE_AFTER_MS})`);
 
-    // What the push service would hand to the browser, handed to the worker through CDP.
+    // What the push service would hand to the browser, handed to the worker through CDP. The
+    // worker is woken first: with no tab left Chromium may have stopped it, and a push handed to
+    // a worker that is still starting was seen to be dropped (once in a CI run).
+    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+    await worker.evaluate(() => (self as any).registration.active?.state);
     const cdp = await context.newCDPSession(page);
     await cdp.send('ServiceWorker.deliverPushMessage', {
       origin: t.baseUrl,
       registrationId: await registrationId(cdp, `${t.baseUrl}/`),
       data: JSON.stringify(pushed.payload),
     });
-    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
     await eventually(async () => {
       const shown = await worker.evaluate(async () =>
         (await (self as any).registration.getNotifications()).map((n: any) => ({

@@ -33,6 +33,7 @@ export class Instance {
   output = '';
   readonly exited: Promise<Exit>;
   private exitInfo: Exit | null = null;
+  private outputWaiters: Array<() => void> = [];
 
   private constructor(
     readonly options: InstanceOptions & { port: number; name: string },
@@ -47,6 +48,7 @@ export class Instance {
     const keep = (chunk: Buffer) => {
       this.output += chunk.toString();
       if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
+      for (const wake of this.outputWaiters.splice(0)) wake();
     };
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
@@ -66,6 +68,27 @@ export class Instance {
 
   get running(): boolean {
     return this.exitInfo === null;
+  }
+
+  /**
+   * Resolves once the output matches: log lines reach stdout buffered (up to
+   * 250 ms, src/logging/logging.ts), so a line logged before "listening" may
+   * be printed after it.
+   */
+  async waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`instance ${this.options.name}: no ${pattern} in its output:\n${this.output.slice(-4000)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.outputWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   static async start(options: InstanceOptions): Promise<Instance> {
