@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/transaction.js';
 import { NotificationPublisher } from '../notifications/notification.publisher.js';
+import type { NotificationRow } from '../notifications/notification.types.js';
+import { type BroadcastEventMap, type PersonalEvent, toBroadcastDraft, toPersonalDraft } from './domain-events.js';
 
 /** Where the id of the row written along goes in an event's payload (see emitAlong). */
 export { ALONG_ID } from '../notifications/notification.publisher.js';
-import type { NotificationRow } from '../notifications/notification.types.js';
-import { type BroadcastEventMap, type PersonalEvent, toBroadcastDraft, toPersonalDraft } from './domain-events.js';
 
 /**
  * How event sources emit: inside their own transaction, as its last step, so

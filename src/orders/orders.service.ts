@@ -4,8 +4,7 @@ import { conflict, notFound } from '../common/domain-error.js';
 import { type Tx, TransactionRunner } from '../database/transaction.js';
 import type { PersonalEvent } from '../events/domain-events.js';
 import { Batcher } from '../common/batcher.js';
-import { DomainEvents } from '../events/domain-events.service.js';
-import { ALONG_ID } from '../events/domain-events.service.js';
+import { ALONG_ID, DomainEvents } from '../events/domain-events.service.js';
 import { type AdminTargetStatus, canTransition, type OrderStatus } from './order-status.js';
 
 export interface OrderItemInput {
