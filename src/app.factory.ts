@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { SessionCache } from './auth/session-cache.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
+import { UserCache } from './auth/user-cache.js';
 import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
 import { useExactRouting } from './common/exact-routing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
@@ -69,7 +70,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   requestMachinery.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
   requestMachinery.use(jsonBody(BODY_LIMIT));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
-  for (const handler of sessionMiddlewares(config, pool, app.get(SessionCache)).handlers) requestMachinery.use(handler);
+  requestMachinery.use(sessionMiddlewares(config, pool, app.get(SessionCache), app.get(UserCache)).handler);
   app.use(exceptStreamOpen(requestMachinery));
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(

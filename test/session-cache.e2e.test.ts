@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionRevocations } from '../src/auth/session-revocations.js';
+import { SessionSerializer } from '../src/auth/session.serializer.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance } from './support/cluster.js';
 import { Client } from './support/http.js';
@@ -46,6 +47,39 @@ describe('the session cache on one instance', () => {
     expect(sessionReads - before).toBe(1);
     // A wrong token is still refused with the session served from the cache.
     expect((await c.post('/notifications/read-all', {}, { csrf: 'forged' })).status).toBe(403);
+  });
+
+  it('requests of a cached session take the fast path: Passport does not read their user, the CSRF check stays', async () => {
+    const serializer = t.app.get(SessionSerializer);
+    let deserialized = 0;
+    const deserializeUser = serializer.deserializeUser.bind(serializer);
+    serializer.deserializeUser = (id, done) => {
+      deserialized++;
+      deserializeUser(id, done);
+    };
+    try {
+      const c = new Client(t.baseUrl);
+      const me = await c.signUp('fast@example.com');
+      const first = await c.get('/auth/me');
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ id: me.id, email: 'fast@example.com' });
+      const before = deserialized;
+      for (let i = 0; i < 10; i++) {
+        const res = await c.get('/auth/me');
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ id: me.id });
+        expect((await c.post('/notifications/read-all', {})).status).toBe(204);
+      }
+      expect(deserialized - before).toBe(0);
+      expect((await c.post('/notifications/read-all', {}, { csrf: 'forged' })).status).toBe(403);
+      expect((await c.post('/notifications/read-all', {}, { csrf: false })).status).toBe(403);
+      // Sign-out still runs express-session and Passport: the session is gone after it.
+      const kept = sameSession(c, t.baseUrl);
+      expect((await c.post('/auth/logout')).status).toBe(204);
+      expect((await kept.get('/auth/me')).status).toBe(401);
+    } finally {
+      serializer.deserializeUser = deserializeUser;
+    }
   });
 
   it('a role change or a disable signs the user out at the next request, the session cached or not', async () => {

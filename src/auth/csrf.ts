@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
+import { sessionCsrfToken } from './session.middleware.js';
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -74,7 +75,7 @@ function same(expected: string, given: string): boolean {
 export function csrfTokenMatches(req: Request, secret: string): boolean {
   const given = req.get('x-csrf-token');
   if (!given) return false;
-  const stored = req.session?.csrfToken;
+  const stored = sessionCsrfToken(req);
   if (stored) return same(stored, given);
   if (req.user) return false;
   const nonce = preLoginNonce(req);

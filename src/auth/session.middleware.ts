@@ -7,6 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AppConfig } from '../config/env.js';
 import { errorBody } from '../common/http-exception.filter.js';
 import type { SessionCache } from './session-cache.js';
+import type { UserCache } from './user-cache.js';
 
 export const SESSION_COOKIE = 'sid';
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
@@ -98,15 +99,60 @@ function jsonErrors(inner: RequestHandler): RequestHandler {
 }
 
 /**
+ * The CSRF token of a session served by the fast path (see sessionMiddlewares),
+ * which leaves `req.session` unset.
+ */
+const STEADY_CSRF_TOKEN = Symbol('steadyCsrfToken');
+type FastPathRequest = Request & { [STEADY_CSRF_TOKEN]?: string };
+
+/** The CSRF token stored in the request's session, however the session was read. */
+export function sessionCsrfToken(req: Request): string | undefined {
+  return req.session?.csrfToken ?? (req as FastPathRequest)[STEADY_CSRF_TOKEN];
+}
+
+/**
+ * Routes that create, save, regenerate or destroy their session (sign-up, sign-in, sign-out,
+ * the first CSRF token): they always run express-session and Passport.
+ */
+function writesSession(req: Request): boolean {
+  return req.path.startsWith('/auth/') && req.path !== '/auth/me';
+}
+
+/** Runs `handlers` one after the other, as Express would, stopping at the first error. */
+function inSequence(handlers: RequestHandler[]): RequestHandler {
+  return (req, res, next) => {
+    let i = 0;
+    const step = (err?: unknown): void => {
+      if (err || i === handlers.length) return next(err);
+      handlers[i++]!(req, res, step);
+    };
+    step();
+  };
+}
+
+/**
  * Cookie sessions stored in Postgres (connect-pg-simple, table from a
  * migration) and read through `cache`, then Passport reading the user out of
  * them.
+ *
+ * Most requests take a fast path instead: a signed-in session in its steady
+ * state (cached by SessionCache, so already read from the store on this
+ * instance) whose user UserCache holds needs nothing of express-session and
+ * Passport but the user and the CSRF token. Their per-request work (a Session
+ * object, two hashes of it to detect a change, the response's end wrapped to
+ * save it, Passport's request wiring and its deserializer's promise) was about
+ * a tenth of an order's CPU (docs/performance.md). Such a request is the same
+ * for the store (a touch at most every TOUCH_INTERVAL_MS, no save: it changes
+ * nothing) and for revocations, which evict both caches. Anything else (no
+ * cookie, a session not cached, a route that writes its session) goes the
+ * full way and fills the caches for the next request.
  */
 export function sessionMiddlewares(
   config: AppConfig,
   pool: Pool,
   cache: SessionCache,
-): { handlers: RequestHandler[]; store: session.Store } {
+  users: UserCache,
+): { handler: RequestHandler; store: session.Store } {
   const PgStore = connectPgSimple(session);
   const store = new PgStore({
     pool,
@@ -132,12 +178,22 @@ export function sessionMiddlewares(
       maxAge: SESSION_TTL_SECONDS * 1000,
     },
   });
-  return {
-    handlers: [
-      jsonErrors(sessions),
-      passport.initialize() as RequestHandler,
-      jsonErrors(passport.session() as RequestHandler),
-    ],
-    store,
+  const fullWay = inSequence([
+    jsonErrors(sessions),
+    passport.initialize() as RequestHandler,
+    jsonErrors(passport.session() as RequestHandler),
+  ]);
+  const handler: RequestHandler = (req, res, next) => {
+    if (writesSession(req)) return fullWay(req, res, next);
+    const sid = sessionIdFromCookie(req.headers.cookie, config.sessionSecret);
+    const steady = sid === null ? undefined : cache.steady(sid);
+    const user = steady && users.peek(steady.userId);
+    if (!user) return fullWay(req, res, next);
+    req.user = user;
+    (req as FastPathRequest)[STEADY_CSRF_TOKEN] = steady.csrfToken;
+    // express-session touches after the response; a failed touch only leaves the expiry as it was.
+    store.touch(sid!, { cookie: { expires: new Date(Date.now() + SESSION_TTL_SECONDS * 1000) } } as never, () => {});
+    next();
   };
+  return { handler, store };
 }

@@ -53,6 +53,14 @@ export class UserCache implements OnModuleDestroy {
     return user;
   }
 
+  /** The cached user with this id, or undefined when it is not cached (then `get` loads it). */
+  peek(id: string): SessionUser | undefined {
+    const hit = this.users.get(id);
+    if (!hit || Date.now() - hit.at >= TTL_MS) return undefined;
+    this.hits++;
+    return hit.user;
+  }
+
   /** Stores what was read at `generation`, unless a revocation arrived since. */
   store(id: string, user: SessionUser | null, generation: number): void {
     // Absent or disabled users are not remembered: re-enabling raises no revocation.
