@@ -2,6 +2,7 @@ import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/c
 import { NestFactory } from '@nestjs/core';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Server } from 'node:http';
 import type { Pool } from 'pg';
 import type { DestinationStream, Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -52,6 +53,7 @@ export function nestApplicationOptions(logger: Logger) {
  * `createApp` and by tests that build the module with `@nestjs/testing`.
  */
 export function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): NestExpressApplication {
+  keepConnectionsForBalancers(app.getHttpServer() as Server);
   // The client address (throttles, logs) is the socket's unless it is a proxy named in TRUST_PROXY.
   app.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   app.disable('x-powered-by');
@@ -84,6 +86,20 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   );
   setupOpenApi(app);
   return app;
+}
+
+/**
+ * How long an idle kept-alive connection stays open: longer than the balancers in front
+ * (nginx reuses upstream connections idle up to 60 s, `keepalive_timeout` in an upstream;
+ * cloud balancers 60 s by default). With Node's 5 s a balancer sends a request on a connection
+ * the server is closing at that moment: it is reset, and nginx does not retry a POST (a 502).
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+function keepConnectionsForBalancers(server: Server): void {
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // A request's headers may arrive at the end of that wait; Node wants this longer.
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 }
 
 /** Runs `handler` for every request except a stream open. */

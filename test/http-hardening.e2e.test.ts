@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,42 @@ afterAll(async () => {
 
 const count = async (sql: string): Promise<number> => Number((await t.db.query(sql)).rows[0].n);
 const ITEMS = [{ sku: 'SKU-1', quantity: 1, unitPrice: 500 }];
+
+describe('keep-alive connections', () => {
+  it('an idle kept-alive connection is not closed before a balancer gives it up (Node closes at 5 s, nginx reuses for 60 s)', async () => {
+    const server = t.app.getHttpServer() as Server;
+    expect(server.keepAliveTimeout).toBeGreaterThan(60_000);
+    expect(server.headersTimeout).toBeGreaterThan(server.keepAliveTimeout);
+    // For real: one connection, two requests 6 s apart, as nginx's upstream keepalive would send them.
+    const { port } = new URL(t.baseUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    let closed = false;
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve(void (closed = true))));
+    socket.setEncoding('utf8');
+    /** One request on the connection, and its whole answer (`/health`'s JSON body ends with `}`). */
+    const answer = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        let received = '';
+        const onData = (d: string) => {
+          received += d;
+          if (!/\r\n\r\n[\s\S]*\}$/.test(received)) return;
+          socket.off('data', onData).off('close', onClose);
+          resolve(received);
+        };
+        const onClose = () => reject(new Error(`connection closed; received ${JSON.stringify(received)}`));
+        socket.on('data', onData).once('close', onClose);
+        socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      });
+    try {
+      expect(await answer()).toMatch(/^HTTP\/1\.1 200 /);
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 6000))]);
+      expect(closed).toBe(false);
+      expect(await answer()).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      socket.destroy();
+    }
+  });
+});
 
 describe('exact routing', () => {
   it('answers only the exact, case-sensitive spelling of each path', async () => {
