@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
 import { TransactionRunner } from '../src/database/transaction.js';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -307,6 +308,36 @@ describe('commit order', () => {
     await s.waitForNotifications(2);
     expect(s.notifications.map((e) => JSON.parse(e.data).title)).toStrictEqual(['slow', 'fast']);
     s.close();
+  });
+});
+
+describe('group commit', () => {
+  it('100 notifications sent at once go out as one statement, with no transaction around it', async () => {
+    const { id } = await user('group@example.com');
+    const db = t.app.get(DataSource);
+    const runner = t.app.get(TransactionRunner);
+    const query = db.query.bind(db);
+    const run = runner.run.bind(runner);
+    let inserts = 0;
+    let transactions = 0;
+    db.query = ((sql: string, ...rest: unknown[]) => {
+      if (sql.includes('INSERT INTO notifications')) inserts++;
+      return (query as (...a: unknown[]) => unknown)(sql, ...rest);
+    }) as typeof db.query;
+    runner.run = ((fn: never) => {
+      transactions++;
+      return run(fn);
+    }) as typeof runner.run;
+    try {
+      const rows = await publishMany(t, id, 100);
+      expect(rows.map((r) => r.title)).toStrictEqual(Array.from({ length: 100 }, (_, i) => `n${i}`));
+      expect(inserts).toBe(1);
+      expect(transactions).toBe(0);
+      expect(await idsInDatabaseFor(t, id)).toStrictEqual(rows.map((r) => String(r.id)));
+    } finally {
+      db.query = query;
+      runner.run = run;
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Tx, TransactionRunner } from '../database/transaction.js';
+import { Tx } from '../database/transaction.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { NotificationBus } from './bus/notification-bus.js';
 import { NotificationFeed } from './notification-feed.js';
@@ -18,7 +18,7 @@ import type { BroadcastDraft, NotificationRow, PersonalDraft } from './notificat
 export const ID_ORDER_LOCK = 0x6e6f7469; // "noti"
 
 /**
- * Group commit: concurrent `send` calls share one transaction. One batch is
+ * Group commit: concurrent `send` calls share one statement (publishAlone). One batch is
  * in flight at a time; what arrives while it commits waits for it and goes
  * out together right after (up to BATCH_MAX rows), so the batch grows with
  * the load instead of the number of transactions: every transaction takes
@@ -49,7 +49,6 @@ export class NotificationPublisher {
 
   constructor(
     private readonly db: DataSource,
-    private readonly transactions: TransactionRunner,
     private readonly bus: NotificationBus,
     private readonly feed: NotificationFeed,
     private readonly metrics: MetricsService,
@@ -199,7 +198,7 @@ export class NotificationPublisher {
   /**
    * Publish outside any domain transaction. Calls that arrive within ~2 ms of
    * each other, or while the previous batch commits, are committed together
-   * (up to 500): one transaction, one lock, one NOTIFY, one fsync per batch.
+   * (up to 500): one statement, one lock, one NOTIFY, one fsync per batch.
    */
   send(draft: PersonalDraft): Promise<NotificationRow> {
     return new Promise((resolve, reject) => {
@@ -218,13 +217,7 @@ export class NotificationPublisher {
     if (this.inFlight || this.queue.length === 0) return;
     const batch = this.queue.splice(0, BATCH_MAX);
     this.inFlight = true;
-    this.transactions
-      .run((tx) =>
-        this.publish(
-          tx,
-          batch.map((p) => p.draft),
-        ),
-      )
+    this.publishAlone(batch.map((p) => p.draft))
       .then(
         (rows) => batch.forEach((p, i) => p.resolve(rows[i])),
         (err) => {
@@ -237,6 +230,20 @@ export class NotificationPublisher {
         // These waited for a commit already: no extra delay.
         if (this.queue.length > 0) this.flush();
       });
+  }
+
+  /**
+   * `publish` as a statement of its own, outside any explicit transaction (it is atomic by
+   * itself, as in publishAlong): one round trip per batch instead of three (BEGIN, the insert,
+   * COMMIT). The batch's commit is the statement's, under the id lock the statement takes.
+   */
+  private async publishAlone(drafts: PersonalDraft[]): Promise<NotificationRow[]> {
+    const statement = this.insertStatement(drafts, 0);
+    const tx = new Tx(this.db.manager);
+    const rows: NotificationRow[] = await this.db.query(`WITH ${statement.ctes} ${statement.select}`, statement.params);
+    const published = await this.published(tx, rows);
+    tx.runAfterCommit(); // the statement has committed
+    return published;
   }
 
   private async lockIds(tx: Tx): Promise<void> {
