@@ -1,5 +1,6 @@
 /**
- * `npm run migration:run` (and `migration:revert`): against DATABASE_URL, or
+ * `npm run migration:run` (and `migration:revert`, which undoes the newest
+ * migration only, as TypeORM's command does): against DATABASE_URL, or
  * the embedded server in DATA_DIR when it is unset, like `npm start` (the one a
  * running `npm start` holds, if any, else one started for the run).
  */
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/env.js';
 import { attachOrStartEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { ensureDatabase } from '../database/ensure-database.js';
-import { revertAllMigrations, runMigrations } from '../database/migrate.js';
+import { revertLastMigration, runMigrations } from '../database/migrate.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
   try {
     const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
     if (process.argv.includes('--revert')) {
-      console.log(`Reverted ${await revertAllMigrations(url)} migrations`);
+      const reverted = await revertLastMigration(url);
+      console.log(reverted ? `Reverted ${reverted}` : 'No migration to revert');
     } else {
       const ran = await runMigrations(url);
       console.log(ran.length ? `Ran ${ran.join(', ')}` : 'No pending migrations');

@@ -21,16 +21,20 @@ export async function runMigrations(url: string): Promise<string[]> {
   }
 }
 
-export async function revertAllMigrations(url: string): Promise<number> {
+/**
+ * Undoes the newest applied migration (in its own transaction), as TypeORM's
+ * `migration:revert` does, under the same lock as runMigrations. Answers its
+ * name, or null when none is applied.
+ */
+export async function revertLastMigration(url: string): Promise<string | null> {
   const ds = new DataSource({ ...dataSourceOptions(url, 1), entities: [] });
   await ds.initialize();
-  let n = 0;
   try {
-    while ((await ds.query(`SELECT count(*)::int AS c FROM migrations`))[0].c > 0) {
-      await ds.undoLastMigration({ transaction: 'each' });
-      n++;
-    }
-    return n;
+    await ds.query(`SELECT pg_advisory_lock($1)`, [MIGRATION_LOCK]);
+    const [last]: Array<{ name: string }> = await ds.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`);
+    if (last) await ds.undoLastMigration({ transaction: 'each' });
+    await ds.query(`SELECT pg_advisory_unlock($1)`, [MIGRATION_LOCK]);
+    return last?.name ?? null;
   } finally {
     await ds.destroy();
   }
