@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startTestApp, type TestApp } from './support/app.js';
+import { cliPath, runCli, type CliRun } from './support/cli.js';
 import { Client } from './support/http.js';
 import { openStream } from './support/sse.js';
 
@@ -13,25 +12,13 @@ import { openStream } from './support/sse.js';
  * against the test app's database, the password on stdin, then sign-in over HTTP.
  */
 
-/** The project root: the nearest directory above this file that holds package.json. */
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('No package.json above the test file');
-    dir = parent;
-  }
-  return dir;
-}
-
-const CLI = join(projectRoot(), 'dist/src/cli/admin-password.js');
+const CLI = cliPath('admin-password');
 const TIMEOUT = 30_000;
 
 let t: TestApp;
 let dataDir: string;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
   t = await startTestApp();
   dataDir = mkdtempSync(join(tmpdir(), 'admin-password-'));
   chmodSync(dataDir, 0o755);
@@ -42,28 +29,13 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the command with `stdin` piped in (so it reads a line, no prompt), on the test app's database. */
-function admin(args: string[], stdin: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: dataDir,
-      // Only what it needs: no REDIS_URL from the surroundings (the test app uses the Postgres bus).
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATA_DIR: dataDir, DATABASE_URL: t.databaseUrl },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
+function admin(args: string[], stdin: string): Promise<CliRun> {
+  // Only what it needs: no REDIS_URL from the surroundings (the test app uses the Postgres bus).
+  return runCli(CLI, args, {
+    cwd: dataDir,
+    env: { NODE_ENV: 'test', DATA_DIR: dataDir, DATABASE_URL: t.databaseUrl },
+    stdin,
   });
 }
 

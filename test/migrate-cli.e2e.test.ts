@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freshDatabase } from './support/app.js';
+import { cliPath, runCli, type CliRun } from './support/cli.js';
 
 /**
  * `npm run migration:revert` and `migration:run`: the built command
@@ -12,13 +12,12 @@ import { freshDatabase } from './support/app.js';
  * A revert undoes the newest migration only, as TypeORM's own command does;
  * it once undid every migration, dropping all data.
  */
-const CLI = join(process.cwd(), 'dist/src/cli/migrate.js');
+const CLI = cliPath('migrate');
 
 let database: { url: string; drop: () => Promise<void> };
 let db: pg.Pool;
 let dataDir: string;
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
   database = await freshDatabase();
   db = new pg.Pool({ connectionString: database.url, max: 1 });
   dataDir = mkdtempSync(join(tmpdir(), 'migrate-cli-'));
@@ -29,20 +28,8 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-function migrate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATA_DIR: dataDir, DATABASE_URL: database.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const migrate = (args: string[]): Promise<CliRun> =>
+  runCli(CLI, args, { env: { NODE_ENV: 'test', DATA_DIR: dataDir, DATABASE_URL: database.url } });
 
 const applied = async (): Promise<string[]> =>
   (await db.query(`SELECT name FROM migrations ORDER BY id`)).rows.map((r: { name: string }) => r.name);
