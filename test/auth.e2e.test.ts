@@ -4,7 +4,8 @@ import { startTestApp, type TestApp } from './support/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp();
+  // Loopback is a trusted proxy, so that a test can speak for other addresses (X-Forwarded-For).
+  t = await startTestApp({ TRUST_PROXY: '127.0.0.1' });
 });
 afterAll(async () => {
   await t.close();
@@ -212,6 +213,28 @@ describe('roles and throttling', () => {
     // Other accounts are unaffected.
     await c.register('mia@example.com', 'password-123');
     expect((await new Client(t.baseUrl).login('mia@example.com', 'password-123')).status).toBe(200);
+  });
+
+  it('a burst of concurrent sign-ins cannot outrun the throttle: 5 guesses per email, 30 per address', async () => {
+    const c = new Client(t.baseUrl);
+    await c.register('nora@example.com', 'password-123');
+    const token = await c.fetchCsrf();
+    // From addresses of its own (X-Forwarded-For), so other tests' failures do not count.
+    const attempt = (email: string, from: string, password = 'wrong-password') =>
+      c
+        .post('/auth/login', { email, password }, { csrf: token, headers: { 'x-forwarded-for': from } })
+        .then((r) => r.status);
+    // All at once: each is counted before its password is checked, not after.
+    const burst = await Promise.all(Array.from({ length: 20 }, () => attempt('nora@example.com', '203.0.113.1')));
+    expect(burst.filter((s) => s === 401).length).toBe(5);
+    expect(burst.filter((s) => s === 429).length).toBe(15);
+    expect(await attempt('nora@example.com', '203.0.113.9', 'password-123')).toBe(429);
+    // One address spraying many emails at once.
+    const spray = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => attempt(`spray-${i}@example.com`, '203.0.113.2')),
+    );
+    expect(spray.filter((s) => s === 401).length).toBe(30);
+    expect(spray.filter((s) => s === 429).length).toBe(10);
   });
 
   it('health answers ok with the database up', async () => {

@@ -9,7 +9,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 /** Issue 13, the authentication half: each finding reproduced over HTTP against real Postgres. */
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ HEARTBEAT_MS: '200' });
+  // Loopback is a trusted proxy, so that a test can speak for other addresses (X-Forwarded-For).
+  t = await startTestApp({ HEARTBEAT_MS: '200', TRUST_PROXY: '127.0.0.1' });
 });
 afterAll(async () => {
   await t.close();
@@ -83,6 +84,34 @@ describe('password hashing stays off the event loop (finding 1)', () => {
     expect(elu).toBeLessThan(0.95);
     expect(healthMax).toBeLessThan(1000);
     expect(gapMax).toBeLessThan(200 + 1000);
+  });
+});
+
+describe('a bounded hashing queue', () => {
+  it('a flood of sign-ins from many addresses: past 64 waiting hashes the rest get 503 at once, not counted as guesses', async () => {
+    const c = new Client(t.baseUrl);
+    const token = await c.fetchCsrf();
+    const n = 120;
+    const answers = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        c.post(
+          '/auth/login',
+          { email: `flood-${i}@example.com`, password: 'wrong-password' },
+          { csrf: token, headers: { 'x-forwarded-for': `198.51.100.${i + 1}` } },
+        ),
+      ),
+    );
+    expect(answers.filter((a) => a.status !== 401 && a.status !== 503)).toStrictEqual([]);
+    const busy = answers.flatMap((a, i) => (a.status === 503 ? [i] : []));
+    // One hashes and 64 wait; those answered while the first requests still arrive make room.
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy.length).toBeLessThanOrEqual(n - 65);
+    expect(answers[busy[0]].headers.get('retry-after')).toBe('5');
+    expect(answers[busy[0]].body.statusCode).toBe(503);
+    // Refused unchecked: neither its email nor its address counts it.
+    const keys = busy.flatMap((i) => [`email:flood-${i}@example.com`, `ip:198.51.100.${i + 1}`]);
+    const { rows } = await t.db.query(`SELECT key FROM login_failures WHERE key = ANY ($1) AND failures > 0`, [keys]);
+    expect(rows).toStrictEqual([]);
   });
 });
 

@@ -21,15 +21,19 @@ export class LocalStrategy extends PassportStrategy(Strategy) {
 
   async validate(req: Request, email: string, password: string): Promise<SessionUser> {
     const ip = req.ip ?? 'unknown';
-    await this.throttle.assertAllowed(email, ip);
+    await this.throttle.attempt(email, ip);
     const user = await this.users.findForLogin(email);
-    // Verify against a dummy hash for unknown emails so timing does not tell them apart.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !ok || user.disabledAt) {
-      await this.throttle.recordFailure(email, ip);
-      throw new UnauthorizedException(INVALID_CREDENTIALS);
+    let ok: boolean;
+    try {
+      // Verify against a dummy hash for unknown emails so timing does not tell them apart.
+      ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    } catch (err) {
+      // Refused unchecked (too many hashes waiting): not a guess, so it does not count.
+      await this.throttle.release(email, ip);
+      throw err;
     }
-    await this.throttle.recordSuccess(email);
+    if (!user || !ok || user.disabledAt) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    await this.throttle.succeeded(email, ip);
     return {
       id: user.id,
       email: user.email,

@@ -1,3 +1,4 @@
+import { ServiceUnavailableException } from '@nestjs/common';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { availableParallelism } from 'node:os';
 
@@ -16,16 +17,23 @@ const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, paralleli
 /**
  * At most one hash per core but one runs at a time: off the event loop is not enough
  * when four pool threads would take every core from it (and from fs and dns work that
- * shares libuv's pool). Further hashes wait their turn; a burst of sign-ups gets slower,
- * the streams do not.
+ * shares libuv's pool). Further hashes wait their turn, MAX_WAITING at most (a second or
+ * two of hashing): past that a sign-in or sign-up is refused at once with 503 and
+ * Retry-After instead of joining a queue that a flood from many addresses (each within
+ * its own throttle) would make minutes long for everyone.
  */
-const MAX_CONCURRENT = Math.max(1, availableParallelism() - 1);
+export const MAX_CONCURRENT = Math.max(1, availableParallelism() - 1);
+export const MAX_WAITING = 64;
 let running = 0;
 const waiting: Array<() => void> = [];
 
 async function limited<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running++;
+  if (running >= MAX_CONCURRENT) {
+    if (waiting.length >= MAX_WAITING) {
+      throw new ServiceUnavailableException('Too many sign-ins and sign-ups at once; try again in a moment');
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else running++;
   try {
     return await work();
   } finally {
@@ -39,8 +47,9 @@ export function hashPassword(password: string): Promise<string> {
   return limited(() => hash(password, OPTIONS));
 }
 
+/** False for a wrong password or a malformed hash; throws 503 when too many hashes wait. */
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return limited(() => verify(hash, password)).catch(() => false);
+  return limited(() => verify(hash, password).catch(() => false));
 }
 
 /** Verifying against this keeps an unknown email as slow as a wrong password (off the event loop too). */
