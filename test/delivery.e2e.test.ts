@@ -405,6 +405,23 @@ describe('bad input and visibility', () => {
     expect((await t.db.query(`SELECT 1 FROM push_subscriptions WHERE user_id = $1`, [id])).rowCount).toBe(0);
   });
 
+  it('keeps the 10 newest browsers of a user: an 11th subscription replaces the oldest', async () => {
+    const { c, id } = await user('push-many@example.com');
+    const keys = push.subscription().keys;
+    const endpoints = Array.from({ length: 12 }, (_, i) => `https://web.push.apple.com/many-${i}`);
+    const subscribe = async (endpoint: string) =>
+      expect((await c.post('/push/subscriptions', { endpoint, keys })).status).toBe(201);
+    for (const endpoint of endpoints.slice(0, 10)) await subscribe(endpoint);
+    // Subscribing again refreshes a browser: it becomes the newest.
+    await subscribe(endpoints[0]);
+    await subscribe(endpoints[10]);
+    await subscribe(endpoints[11]);
+    const kept = await t.db.query(`SELECT endpoint FROM push_subscriptions WHERE user_id = $1 ORDER BY endpoint`, [id]);
+    expect(kept.rows.map((r: { endpoint: string }) => r.endpoint)).toStrictEqual(
+      [endpoints[0], ...endpoints.slice(3)].sort(),
+    );
+  });
+
   it("never shows another user's deliveries; admins list failed ones", async () => {
     const owner = await user('vis-owner@example.com');
     const other = await user('vis-other@example.com');

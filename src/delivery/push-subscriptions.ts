@@ -4,6 +4,9 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { endpointAllowed, keysValid } from './push-allowlist.js';
 
+/** Push subscriptions kept per user: the newest, a browser each. */
+export const MAX_BROWSERS_PER_USER = 10;
+
 /** One row per browser; a browser that signs in as someone else moves to them. */
 @Injectable()
 export class PushSubscriptions {
@@ -19,12 +22,22 @@ export class PushSubscriptions {
     if (!keysValid(keys.p256dh, keys.auth)) {
       throw new BadRequestException('keys.p256dh must be a P-256 public key and keys.auth 16 bytes, base64url');
     }
-    await this.db.query(
-      `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh,
-                                            auth = EXCLUDED.auth, created_at = now()`,
-      [userId, endpoint, keys.p256dh, keys.auth],
-    );
+    // Then the user's browsers beyond the newest MAX_BROWSERS_PER_USER go: every notification is
+    // sent to each of them in turn, so without a bound one account could make the server post
+    // to thousands of endpoints per notification. A browser subscribing again becomes the newest.
+    await this.db.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh,
+                                              auth = EXCLUDED.auth, created_at = now()`,
+        [userId, endpoint, keys.p256dh, keys.auth],
+      );
+      await m.query(
+        `DELETE FROM push_subscriptions WHERE user_id = $1 AND id NOT IN (
+           SELECT id FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)`,
+        [userId, MAX_BROWSERS_PER_USER],
+      );
+    });
   }
 
   async remove(userId: string, endpoint: string): Promise<void> {
