@@ -40,7 +40,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const admin = await app.get(AuthService).ensureBootstrapAdmin();
-  await app.listen(config.port);
+  try {
+    await app.listen(config.port);
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await embedded?.stop();
+    throw listenError(err, config.port);
+  }
   const server = app.getHttpServer() as Server;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -108,6 +114,16 @@ async function main(): Promise<void> {
   process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** A port that cannot be had is the operator's to fix, in one line, like a bad variable. */
+function listenError(err: unknown, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new ConfigError(`PORT ${port} is already in use: stop what listens there, or set PORT to another port`);
+  }
+  if (code === 'EACCES') return new ConfigError(`PORT ${port} needs privileges this process lacks: use one above 1023`);
+  return err;
 }
 
 main().catch((err: unknown) => {
