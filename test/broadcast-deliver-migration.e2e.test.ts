@@ -37,7 +37,7 @@ describe('BroadcastDeliver migration', () => {
 
       await migration.up(runner);
       const rows: Array<{ id: string; deliver: string[] | null }> = await db.ds.query(
-        `SELECT id::text, deliver FROM notifications WHERE id = ANY ($1::bigint[]) ORDER BY id`,
+        `SELECT id::text, deliver FROM notifications WHERE id = ANY ($1::bigint[]) ORDER BY notifications.id`,
         [[pending, retrying, done, inAppOnly]],
       );
       expect(rows).toStrictEqual([

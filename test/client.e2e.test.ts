@@ -138,7 +138,7 @@ describe('client fetch transport against the real server', () => {
     await s.until(() => s.seen.notifications.length === 9, '2 more live notifications');
 
     const stored = (
-      await t.db.query(`SELECT id::text FROM notifications WHERE user_id = $1 ORDER BY id`, [userId])
+      await t.db.query(`SELECT id::text FROM notifications WHERE user_id = $1 ORDER BY notifications.id`, [userId])
     ).rows.map((r) => r.id);
     const received = s.seen.notifications.map((n) => n.id);
     expect(received).toStrictEqual(stored); // every stored notification exactly once, in id order

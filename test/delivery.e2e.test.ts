@@ -322,7 +322,7 @@ describe('broadcasts', () => {
         async () =>
           (
             await t.db.query(
-              `SELECT user_id::text, status FROM deliveries WHERE notification_id = $1 ORDER BY user_id`,
+              `SELECT user_id::text, status FROM deliveries WHERE notification_id = $1 ORDER BY deliveries.user_id`,
               [sent.body.id],
             )
           ).rows as Array<{ user_id: string; status: string }>,

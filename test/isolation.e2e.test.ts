@@ -136,13 +136,13 @@ describe('broadcast audiences', () => {
   });
 
   it('the SQL and in-memory forms of visibility agree on every row', async () => {
-    const viewers: Viewer[] = (await t.db.query(`SELECT id::text, role, created_at FROM users ORDER BY id`)).rows.map(
-      (r: { id: string; role: 'user' | 'admin'; created_at: Date }) => ({
-        id: r.id,
-        role: r.role,
-        createdAt: r.created_at,
-      }),
-    );
+    const viewers: Viewer[] = (
+      await t.db.query(`SELECT id::text, role, created_at FROM users ORDER BY users.id`)
+    ).rows.map((r: { id: string; role: 'user' | 'admin'; created_at: Date }) => ({
+      id: r.id,
+      role: r.role,
+      createdAt: r.created_at,
+    }));
     const { rows } = await t.db.query(
       `SELECT id::text AS id, user_id::text AS user_id, channel, type, severity, title, body, data, audience_kind, audience_role,
               audience_user_ids::text[] AS audience_user_ids, created_at, expires_at FROM notifications`,

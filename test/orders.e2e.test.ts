@@ -225,11 +225,25 @@ describe('reading orders', () => {
     }
   });
 
+  it('lists newest first by number across a digit boundary (9999, 10000, 10001)', async () => {
+    const dee = await signedIn(t, 'digits@example.com');
+    // This file's own database: move the order ids to just below 10000.
+    await t.db.query(`SELECT setval(pg_get_serial_sequence('orders', 'id'), 9998)`);
+    const mine = [await placeOrder(dee.client), await placeOrder(dee.client), await placeOrder(dee.client)];
+    expect(mine).toStrictEqual(['9999', '10000', '10001']);
+    const first = await dee.client.get('/orders?limit=2');
+    expect(first.body.items.map((o: { id: string }) => o.id)).toStrictEqual(['10001', '10000']);
+    expect(first.body.nextBefore).toBe('10000');
+    const second = await dee.client.get(`/orders?limit=2&before=${first.body.nextBefore}`);
+    expect(second.body.items.map((o: { id: string }) => o.id)).toStrictEqual(['9999']);
+    expect(second.body.nextBefore).toBe(null);
+  });
+
   it("another user's order is 404, exactly like one that does not exist", async () => {
-    const hal = await signedIn(t, 'hal@example.com');
+    const ida = await signedIn(t, 'ida@example.com');
     const ivy = await signedIn(t, 'ivy@example.com');
-    const id = await placeOrder(hal.client);
-    expect((await hal.client.get(`/orders/${id}`)).status).toBe(200);
+    const id = await placeOrder(ida.client);
+    expect((await ida.client.get(`/orders/${id}`)).status).toBe(200);
     const theirs = await ivy.client.get(`/orders/${id}`);
     const missing = await ivy.client.get('/orders/999999999');
     expect(theirs.status).toBe(404);

@@ -146,7 +146,7 @@ export class SenderService implements OnApplicationShutdown {
   /** To every subscribed browser; sent once any browser's push service took it. */
   private async sendPush(userId: string, row: Claimed): Promise<Outcome> {
     const subs: Array<{ id: string; endpoint: string; p256dh: string; auth: string }> = await this.db.query(
-      `SELECT id::text, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY id`,
+      `SELECT id::text, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY push_subscriptions.id`,
       [userId],
     );
     const { vapid, pushAllowlist } = this.config.delivery;

@@ -48,6 +48,7 @@ export interface OrderJson {
   updatedAt: string;
 }
 
+/** Ids as text: an ORDER BY must name the table's column (`orders.id`), a bare `id` is this text. */
 const ORDER_COLUMNS = `id::text AS id, user_id::text AS user_id, status, total::text AS total, created_at, updated_at`;
 
 @Injectable()
@@ -148,7 +149,7 @@ export class OrdersService {
     const rows: OrderRow[] = await this.db.query(
       `SELECT ${ORDER_COLUMNS} FROM orders
         WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
-        ORDER BY id DESC LIMIT $3`,
+        ORDER BY orders.id DESC LIMIT $3`,
       [userId, q.before ?? null, q.limit + 1],
     );
     const page = rows.slice(0, q.limit);
@@ -223,7 +224,7 @@ export class OrdersService {
     if (orders.length === 0) return [];
     const lines: Array<{ order_id: string; sku: string; quantity: number; unit_price: string }> = await manager.query(
       `SELECT order_id::text AS order_id, sku, quantity, unit_price::text AS unit_price
-         FROM order_items WHERE order_id = ANY ($1::bigint[]) ORDER BY order_id, position`,
+         FROM order_items WHERE order_id = ANY ($1::bigint[]) ORDER BY order_items.order_id, position`,
       [orders.map((o) => o.id)],
     );
     const byOrder = new Map<string, OrderItemJson[]>();

@@ -57,6 +57,8 @@ export function broadcast(
 
 /** The ids the database says `userId` may see, ascending (through the app's inbox, all pages). */
 export async function idsInDatabaseFor(t: TestApp, userId: string): Promise<string[]> {
-  const { rows } = await t.db.query(`SELECT id::text FROM notifications WHERE user_id = $1 ORDER BY id`, [userId]);
+  const { rows } = await t.db.query(`SELECT id::text FROM notifications WHERE user_id = $1 ORDER BY notifications.id`, [
+    userId,
+  ]);
   return rows.map((r: { id: string }) => r.id);
 }
