@@ -26,6 +26,33 @@ export function subjectOf(notifications: NotificationJson[]): string {
 }
 
 /**
+ * SMTP_URL's transport. The options go in one object with the URL: given as createTransport's
+ * second argument they are message defaults, and the transport ran without a pool (a connection
+ * per message) and with nodemailer's default timeouts (a silent server held a send 10 minutes).
+ * Options in the URL's query (`?tls.rejectUnauthorized=true`, `?ignoreTLS=true`, …) win.
+ *
+ * TLS: `smtps://` is TLS from the start, its certificate verified. `smtp://` upgrades with
+ * STARTTLS whenever the server offers it; without credentials in the URL the certificate is not
+ * verified, as mail servers do between themselves (opportunistic TLS: no worse than the plain
+ * text it replaces, and a relay with a self-signed certificate still gets mail); with credentials
+ * it is, so they never travel over a connection that may be intercepted.
+ */
+function smtpTransport(url: string): Transporter {
+  const { protocol, username } = new URL(url);
+  const opportunistic = protocol === 'smtp:' && username === '';
+  return nodemailer.createTransport({
+    url,
+    pool: true,
+    maxConnections: 10,
+    maxMessages: 1000,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+    ...(opportunistic ? { tls: { rejectUnauthorized: false } } : {}),
+  });
+}
+
+/**
  * Email through SMTP_URL, or, without it, `.eml` files in DATA_DIR/outbox
  * (so `npm start` shows what would be sent with nothing else running).
  */
@@ -34,14 +61,7 @@ export class Mailer {
 
   constructor(private readonly config: DeliveryConfig) {
     this.transport = config.smtpUrl
-      ? nodemailer.createTransport(config.smtpUrl, {
-          pool: true,
-          maxConnections: 10,
-          maxMessages: 1000,
-          connectionTimeout: 10_000,
-          greetingTimeout: 10_000,
-          socketTimeout: 20_000,
-        } as object)
+      ? smtpTransport(config.smtpUrl)
       : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   }
 

@@ -21,13 +21,33 @@ export class TestSmtpServer extends EventEmitter {
   private server!: SMTPServer;
   port = 0;
 
+  /** Connections accepted so far. */
+  connections = 0;
+  /** Per accepted message: whether its session had been upgraded to TLS. */
+  readonly secure: boolean[] = [];
+
+  /**
+   * `starttls`: offer STARTTLS with smtp-server's built-in certificate (expired, self-signed), as
+   * the package does by default; `auth`: also offer AUTH (any credentials accepted).
+   */
+  constructor(private readonly options: { starttls?: boolean; auth?: boolean } = {}) {
+    super();
+  }
+
   async start(): Promise<void> {
     this.server = new SMTPServer({
       authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
+      disabledCommands: [...(this.options.starttls ? [] : ['STARTTLS']), ...(this.options.auth ? [] : ['AUTH'])],
+      allowInsecureAuth: true,
+      onAuth: (_auth, _session, callback) => callback(null, { user: 'test' }),
+      onConnect: (_session, callback) => {
+        this.connections++;
+        callback();
+      },
       logger: false,
       size: 10 * 1024 * 1024,
       onData: (stream, session, callback) => {
+        this.secure.push(session.secure);
         const to = session.envelope.rcptTo.map((r) => r.address).join(',');
         const i = this.failures.findIndex((f) => f.to === undefined || f.to === to);
         const code = i >= 0 ? this.failures.splice(i, 1)[0].code : undefined;
