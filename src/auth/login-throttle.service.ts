@@ -52,18 +52,19 @@ export class LoginThrottleService {
   /** A successful sign-in: the email starts afresh, and the attempt no longer counts against the address. */
   async succeeded(email: string, ip: string): Promise<void> {
     const [emailKey, ipKey] = this.keys(email, ip);
-    await this.db.query(
-      `WITH forgotten AS (DELETE FROM login_failures WHERE key = $1)
-       UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = $2`,
-      [emailKey, ipKey],
-    );
+    // One row per statement: a statement that locked both, in an order Postgres does not
+    // promise, could deadlock with a concurrent attempt (email first, then address).
+    await this.db.query(`DELETE FROM login_failures WHERE key = $1`, [emailKey]);
+    await this.giveBack(ipKey);
   }
 
   /** An attempt whose password was never checked (the service was too busy to hash it) does not count. */
   async release(email: string, ip: string): Promise<void> {
-    await this.db.query(`UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = ANY ($1::text[])`, [
-      this.keys(email, ip),
-    ]);
+    for (const key of this.keys(email, ip)) await this.giveBack(key);
+  }
+
+  private async giveBack(key: string): Promise<void> {
+    await this.db.query(`UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = $1`, [key]);
   }
 
   /** Old windows are worthless; called by the periodic cleanup. */
