@@ -156,28 +156,26 @@ export class SenderService implements OnApplicationShutdown {
     let permanent: string | null = null;
     let anySent = false;
     const payload = JSON.stringify(toJson(row));
-    {
-      for (const s of usable) {
-        try {
-          await webpush.sendNotification({ endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } }, payload, {
-            vapidDetails: vapid,
-            TTL: PUSH_TTL_SECONDS,
-            urgency: row.severity === 'critical' ? 'high' : 'normal',
-            contentEncoding: 'aes128gcm',
-            timeout: PUSH_TIMEOUT_MS,
-          });
-          anySent = true;
-        } catch (err) {
-          const status = err instanceof WebPushError ? err.statusCode : undefined;
-          if (status === 404 || status === 410) {
-            // The browser unsubscribed or the subscription expired: forget it.
-            await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
-            permanent = `push service answered ${status}: subscription removed`;
-          } else if (status === undefined || status === 429 || status >= 500) {
-            transient = status ? `push service answered ${status}` : (err as Error).message;
-          } else {
-            permanent = `push service answered ${status}`;
-          }
+    for (const s of usable) {
+      try {
+        await webpush.sendNotification({ endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } }, payload, {
+          vapidDetails: vapid,
+          TTL: PUSH_TTL_SECONDS,
+          urgency: row.severity === 'critical' ? 'high' : 'normal',
+          contentEncoding: 'aes128gcm',
+          timeout: PUSH_TIMEOUT_MS,
+        });
+        anySent = true;
+      } catch (err) {
+        const status = err instanceof WebPushError ? err.statusCode : undefined;
+        if (status === 404 || status === 410) {
+          // The browser unsubscribed or the subscription expired: forget it.
+          await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
+          permanent = `push service answered ${status}: subscription removed`;
+        } else if (status === undefined || status === 429 || status >= 500) {
+          transient = status ? `push service answered ${status}` : (err as Error).message;
+        } else {
+          permanent = `push service answered ${status}`;
         }
       }
     }
