@@ -299,7 +299,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       heartbeatMs: int(env, 'HEARTBEAT_MS', 15000, 10, 3_600_000),
       retryMs: int(env, 'RETRY_MS', 3000, 0, 3_600_000),
       maxStreamsPerUser: int(env, 'MAX_STREAMS_PER_USER', 10, 1, 1_000_000),
-      slowClientBytes: int(env, 'SLOW_CLIENT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      // At most the stream's immediate-drop backlog (IMMEDIATE_DROP_BYTES): more could never wait.
+      slowClientBytes: int(env, 'SLOW_CLIENT_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024),
     },
     retentionDays: int(env, 'RETENTION_DAYS', 90, 1, 36500),
     feedPollMs: int(env, 'FEED_POLL_MS', 1000, 10, 600_000),

@@ -6,7 +6,7 @@ import { type StreamAuth, StreamAuthenticated, StreamSession } from '../auth/str
 import { invalid } from '../common/domain-error.js';
 import { CHANNELS, type Channel, isChannel } from './notification.types.js';
 import type { SseMessage } from './stream-hub.js';
-import { StreamService } from './stream.service.js';
+import { IMMEDIATE_DROP_BYTES, StreamService } from './stream.service.js';
 
 const MAX_ID = 9223372036854775807n;
 
@@ -29,11 +29,12 @@ export function parseChannels(raw: unknown): Channel[] {
 }
 
 /**
- * Nest drops a client whose events wait unwritten past this many characters;
- * the stream's own, smaller byte budget (SLOW_CLIENT_BYTES) normally acts first
- * and counts the drop.
+ * Nest drops a client whose events wait unwritten past this many characters,
+ * without a word to the stream; the stream's own limits (SLOW_CLIENT_BYTES after
+ * a grace second, IMMEDIATE_DROP_BYTES at once) are lower, so the drop is the
+ * stream's own and counted.
  */
-const NEST_PENDING_LIMIT = 32 * 1024 * 1024;
+const NEST_PENDING_LIMIT = 2 * IMMEDIATE_DROP_BYTES;
 
 @ApiTags('notifications')
 @Controller('notifications')

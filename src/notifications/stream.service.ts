@@ -26,6 +26,13 @@ const MAX_BUFFERED = 20_000;
  * can be far over budget; one that still is a second later is not reading.
  */
 const SLOW_GRACE_MS = 1000;
+/**
+ * A backlog this large is dropped at once, grace or not. Nest drops a stream whose events wait
+ * unwritten past its own limit (twice this, StreamController), uncounted; a burst faster than the
+ * grace second (a paused client on a fast publisher: 200 MB/s of 10 KB notifications) reached it
+ * first. SLOW_CLIENT_BYTES is at most this much (config).
+ */
+export const IMMEDIATE_DROP_BYTES = 16 * 1024 * 1024;
 
 export interface StreamRequest {
   user: SessionUser;
@@ -170,7 +177,9 @@ export class StreamService {
 
       let overBudget: NodeJS.Timeout | null = null;
       const checkBudget = () => {
-        if (overBudget || backlog() <= this.config.stream.slowClientBytes) return;
+        const behind = backlog();
+        if (behind > IMMEDIATE_DROP_BYTES) return drop();
+        if (overBudget || behind <= this.config.stream.slowClientBytes) return;
         overBudget = setTimeout(() => {
           overBudget = null;
           if (backlog() > this.config.stream.slowClientBytes) drop();
