@@ -89,19 +89,22 @@ export class NotificationPublisher {
       write.params.length,
       drafts.map((d) => d.along),
     );
-    const tx = new Tx(this.db.manager);
     const result: Array<NotificationRow & { along: T[] }> = await this.db.query(
       `WITH ${write.ctes}, ${statement.ctes} ${statement.select}`,
       [...write.params, ...statement.params],
     );
     if (result.length === 0) throw new Error('publishAlong: the domain write yielded no row');
     const along = result[0].along;
-    const rows = await this.published(
-      tx,
-      result.map(({ along: _, ...row }) => row),
-    );
-    tx.runAfterCommit(); // the statement has committed
+    const rows = await this.publishedAlone(result.map(({ along: _, ...row }) => row));
     return { along, rows };
+  }
+
+  /** `published` for rows of a statement that committed by itself: its after-commit work runs at once. */
+  private async publishedAlone(rows: NotificationRow[]): Promise<NotificationRow[]> {
+    const tx = new Tx(this.db.manager);
+    const published = await this.published(tx, rows);
+    tx.runAfterCommit();
+    return published;
   }
 
   /**
@@ -239,11 +242,8 @@ export class NotificationPublisher {
    */
   private async publishAlone(drafts: PersonalDraft[]): Promise<NotificationRow[]> {
     const statement = this.insertStatement(drafts, 0);
-    const tx = new Tx(this.db.manager);
     const rows: NotificationRow[] = await this.db.query(`WITH ${statement.ctes} ${statement.select}`, statement.params);
-    const published = await this.published(tx, rows);
-    tx.runAfterCommit(); // the statement has committed
-    return published;
+    return this.publishedAlone(rows);
   }
 
   private async lockIds(tx: Tx): Promise<void> {
