@@ -1,6 +1,8 @@
-import type { HealthIndicatorResult } from '@nestjs/terminus';
-import type { Observable } from 'rxjs';
+import { Logger } from '@nestjs/common';
+import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { Subject } from 'rxjs';
 import type { Tx } from '../../database/transaction.js';
+import type { MetricsService } from '../../metrics/metrics.service.js';
 import type { Channel } from '../notification.types.js';
 
 /**
@@ -20,15 +22,33 @@ export type BusMessage =
 /**
  * How a committed notification reaches every instance's fan-out. Implemented
  * by PgNotifyBus (LISTEN/NOTIFY, the default) and RedisBus (REDIS_URL).
+ *
+ * The plumbing every bus shares lives here: messages arrive as payloads
+ * (`received`), a (re)established subscription is announced (`subscribed`),
+ * and health is up or down by `connected`.
  */
 export abstract class NotificationBus {
+  abstract readonly name: string;
+  protected readonly logger: Logger;
+  private readonly incoming = new Subject<BusMessage>();
+  private readonly reconnects = new Subject<void>();
+  private everSubscribed = false;
+
   /** Messages from every instance, this one included. */
-  abstract readonly messages$: Observable<BusMessage>;
+  readonly messages$ = this.incoming.asObservable();
   /**
    * Emits after the bus (re)connected: messages may have been missed while it
    * was down, so the feed catches up from the database.
    */
-  abstract readonly reconnected$: Observable<void>;
+  readonly reconnected$ = this.reconnects.asObservable();
+
+  protected constructor(
+    loggerName: string,
+    private readonly health: HealthIndicatorService,
+    protected readonly metrics: MetricsService,
+  ) {
+    this.logger = new Logger(loggerName);
+  }
 
   /**
    * A Postgres NOTIFY channel on which the publishing statement itself may
@@ -40,6 +60,56 @@ export abstract class NotificationBus {
   abstract announceCommitted(tx: Tx, upTo: string): Promise<void>;
   /** Send a state message to every instance (this one included). */
   abstract send(message: Exclude<BusMessage, { t: 'committed' }>): Promise<void>;
-  abstract healthCheck(key: string): Promise<HealthIndicatorResult>;
-  abstract readonly name: string;
+  /** Whether messages reach this instance now (health answers 503 otherwise). */
+  protected abstract get connected(): boolean;
+  /** What /health says while not connected. */
+  protected abstract readonly downMessage: string;
+
+  async healthCheck(key: string): Promise<HealthIndicatorResult> {
+    const indicator = this.health.check(key);
+    return this.connected
+      ? indicator.up({ bus: this.name })
+      : indicator.down({ bus: this.name, message: this.downMessage });
+  }
+
+  /** A message off the wire: passed on, or dropped with a warning when malformed. */
+  protected received(payload: string): void {
+    let message: BusMessage;
+    try {
+      message = JSON.parse(payload) as BusMessage;
+    } catch {
+      this.logger.warn('Ignored a malformed bus message');
+      return;
+    }
+    this.incoming.next(message);
+  }
+
+  /** The subscription is (back) in place: whatever was published meanwhile is read from the database. */
+  protected subscribed(what: string): void {
+    if (this.everSubscribed) {
+      this.logger.log(`${what} reconnected`);
+      this.metrics.busReconnects.inc({ bus: this.name });
+    }
+    this.everSubscribed = true;
+    this.reconnects.next();
+  }
 }
+
+/** Liveness checks: a socket can die without an error event (a dropped route), so ask it, with a deadline. */
+export async function answersWithin<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('liveness check timed out')), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How often a bus asks its connection whether it still answers, and how long it waits. */
+export const CHECK_INTERVAL_MS = 5000;
+export const CHECK_TIMEOUT_MS = 3000;

@@ -1,18 +1,15 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import pg from 'pg';
-import { Subject } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { DATABASE_URL } from '../../database/database.module.js';
 import type { Tx } from '../../database/transaction.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import { BusMessage, NotificationBus } from './notification-bus.js';
+import { BusMessage, CHECK_INTERVAL_MS, CHECK_TIMEOUT_MS, NotificationBus, answersWithin } from './notification-bus.js';
 
 export const PG_CHANNEL = 'notifications_bus';
 /** NOTIFY payloads must stay under Postgres' 8000-byte limit. */
 export const MAX_PAYLOAD_BYTES = 7900;
-const CHECK_INTERVAL_MS = 5000;
-const CHECK_TIMEOUT_MS = 3000;
 
 /**
  * The default bus: Postgres LISTEN/NOTIFY. One dedicated connection per
@@ -26,26 +23,21 @@ const CHECK_TIMEOUT_MS = 3000;
 export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnApplicationShutdown {
   readonly name = 'postgres';
   readonly statementChannel = PG_CHANNEL;
-  private readonly logger = new Logger('PgNotifyBus');
-  private readonly incoming = new Subject<BusMessage>();
-  private readonly reconnects = new Subject<void>();
-  readonly messages$ = this.incoming.asObservable();
-  readonly reconnected$ = this.reconnects.asObservable();
+  protected readonly downMessage = 'listener not connected';
+  protected connected = false;
   private client: pg.Client | null = null;
-  private connected = false;
   private stopping = false;
   private backoffMs = 100;
   private retryTimer: NodeJS.Timeout | null = null;
   private checkTimer: NodeJS.Timeout | null = null;
-  private everConnected = false;
 
   constructor(
     @Inject(DATABASE_URL) private readonly url: string,
     private readonly db: DataSource,
-    private readonly health: HealthIndicatorService,
-    private readonly metrics: MetricsService,
+    health: HealthIndicatorService,
+    metrics: MetricsService,
   ) {
-    super();
+    super('PgNotifyBus', health, metrics);
   }
 
   async onModuleInit(): Promise<void> {
@@ -70,12 +62,7 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
       keepAlive: true,
     });
     client.on('notification', (msg) => {
-      if (msg.channel !== PG_CHANNEL || !msg.payload) return;
-      try {
-        this.incoming.next(JSON.parse(msg.payload) as BusMessage);
-      } catch {
-        this.logger.warn('Ignored a malformed bus message');
-      }
+      if (msg.channel === PG_CHANNEL && msg.payload) this.received(msg.payload);
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -93,13 +80,7 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
     this.client = client;
     this.connected = true;
     this.backoffMs = 100;
-    if (this.everConnected) {
-      this.logger.log('Listener reconnected');
-      this.metrics.busReconnects.inc({ bus: this.name });
-    }
-    this.everConnected = true;
-    // Whatever was committed while nobody listened is read from the database.
-    this.reconnects.next();
+    this.subscribed('Listener');
   }
 
   private lost(client: pg.Client, err: Error): void {
@@ -122,22 +103,13 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
     this.retryTimer.unref();
   }
 
-  /** A socket can die without an error event (a dropped route): ask it. */
   private async check(): Promise<void> {
     const client = this.client;
     if (!client) return;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        client.query('SELECT 1'),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('liveness check timed out')), CHECK_TIMEOUT_MS);
-        }),
-      ]);
+      await answersWithin(client.query('SELECT 1'), CHECK_TIMEOUT_MS);
     } catch (err) {
       this.lost(client, err as Error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -149,12 +121,5 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
     const payload = JSON.stringify(message);
     if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw new Error('Bus message too large');
     await this.db.query(`SELECT pg_notify($1, $2)`, [PG_CHANNEL, payload]);
-  }
-
-  async healthCheck(key: string) {
-    const indicator = this.health.check(key);
-    return this.connected
-      ? indicator.up({ bus: this.name })
-      : indicator.down({ bus: this.name, message: 'listener not connected' });
   }
 }

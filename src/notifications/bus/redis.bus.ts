@@ -1,16 +1,13 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Redis } from 'ioredis';
-import { Subject } from 'rxjs';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/env.js';
 import { DATABASE_URL } from '../../database/database.module.js';
 import type { Tx } from '../../database/transaction.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import { BusMessage, NotificationBus } from './notification-bus.js';
+import { BusMessage, CHECK_INTERVAL_MS, CHECK_TIMEOUT_MS, NotificationBus, answersWithin } from './notification-bus.js';
 
-const CHECK_INTERVAL_MS = 5000;
-const CHECK_TIMEOUT_MS = 3000;
 /** How long boot waits for the first subscription before starting unhealthy. */
 const BOOT_WAIT_MS = 3000;
 
@@ -50,16 +47,11 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
   readonly name = 'redis';
   /** Redis announces after commit (see announceCommitted), never inside the statement. */
   readonly statementChannel = null;
-  private readonly logger = new Logger('RedisBus');
-  private readonly incoming = new Subject<BusMessage>();
-  private readonly reconnects = new Subject<void>();
-  readonly messages$ = this.incoming.asObservable();
-  readonly reconnected$ = this.reconnects.asObservable();
+  protected readonly downMessage = 'Redis not connected';
   private readonly channel: string;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
-  private subscribed = false;
-  private everSubscribed = false;
+  private isSubscribed = false;
   private stopping = false;
   private checkTimer: NodeJS.Timeout | null = null;
   /** Highest "committed" id not yet published because the publisher was down. */
@@ -70,10 +62,10 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(DATABASE_URL) databaseUrl: string,
-    private readonly health: HealthIndicatorService,
-    private readonly metrics: MetricsService,
+    health: HealthIndicatorService,
+    metrics: MetricsService,
   ) {
-    super();
+    super('RedisBus', health, metrics);
     this.channel = redisChannel(databaseUrl);
     this.firstSubscribe = new Promise((resolve) => (this.resolveFirst = resolve));
     const common = {
@@ -118,16 +110,11 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
     });
     this.subscriber.on('ready', () => void this.subscribe());
     this.subscriber.on('close', () => {
-      if (this.subscribed && !this.stopping) this.logger.warn('Redis subscriber lost; reconnecting');
-      this.subscribed = false;
+      if (this.isSubscribed && !this.stopping) this.logger.warn('Redis subscriber lost; reconnecting');
+      this.isSubscribed = false;
     });
     this.subscriber.on('message', (channel: string, payload: string) => {
-      if (channel !== this.channel) return;
-      try {
-        this.incoming.next(JSON.parse(payload) as BusMessage);
-      } catch {
-        this.logger.warn('Ignored a malformed bus message');
-      }
+      if (channel === this.channel) this.received(payload);
     });
     // connect() rejects on a failed first attempt, but retryStrategy keeps trying.
     this.publisher.connect().catch(() => undefined);
@@ -161,36 +148,21 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
       this.logger.warn(`Redis subscribe failed: ${(err as Error).message}`);
       return;
     }
-    this.subscribed = true;
-    if (this.everSubscribed) {
-      this.logger.log('Redis subscriber reconnected');
-      this.metrics.busReconnects.inc({ bus: this.name });
-    }
-    this.everSubscribed = true;
+    this.isSubscribed = true;
     this.resolveFirst();
-    // Whatever was published while we were not subscribed is read from the database.
-    this.reconnects.next();
+    this.subscribed('Redis subscriber');
   }
 
-  /** A socket can die without an error event (a dropped route): ask it. */
   private async check(): Promise<void> {
-    if (!this.subscribed) return;
-    let timer: NodeJS.Timeout | undefined;
+    if (!this.isSubscribed) return;
     try {
-      await Promise.race([
-        this.subscriber.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('liveness check timed out')), CHECK_TIMEOUT_MS);
-        }),
-      ]);
+      await answersWithin(this.subscriber.ping(), CHECK_TIMEOUT_MS);
     } catch (err) {
-      if (this.stopping || !this.subscribed) return;
+      if (this.stopping || !this.isSubscribed) return;
       this.logger.warn(`Redis subscriber failed its liveness check (${(err as Error).message}); reconnecting`);
-      this.subscribed = false;
+      this.isSubscribed = false;
       // Drops the socket; retryStrategy reconnects and "ready" resubscribes.
       this.subscriber.disconnect(true);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -217,10 +189,7 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
     await this.publisher.publish(this.channel, JSON.stringify(message));
   }
 
-  async healthCheck(key: string) {
-    const indicator = this.health.check(key);
-    return this.subscribed && this.publisher.status === 'ready'
-      ? indicator.up({ bus: this.name })
-      : indicator.down({ bus: this.name, message: 'Redis not connected' });
+  protected get connected(): boolean {
+    return this.isSubscribed && this.publisher.status === 'ready';
   }
 }
