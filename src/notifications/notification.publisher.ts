@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { Tx } from '../database/transaction.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { NotificationBus } from './bus/notification-bus.js';
-import { NotificationFeed } from './notification-feed.js';
+import { BusRouter } from './bus-router.js';
 import type { BroadcastDraft, NotificationRow, PersonalDraft } from './notification.types.js';
 
 /**
@@ -50,7 +50,7 @@ export class NotificationPublisher {
   constructor(
     private readonly db: DataSource,
     private readonly bus: NotificationBus,
-    private readonly feed: NotificationFeed,
+    private readonly router: BusRouter,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -254,7 +254,7 @@ export class NotificationPublisher {
   private afterCommit(tx: Tx, rows: NotificationRow[]): void {
     tx.afterCommit(() => {
       for (const row of rows) this.metrics.published.inc({ channel: row.channel });
-      this.feed.committed(rows);
+      this.router.committedHere(rows);
     });
   }
 }

@@ -1,5 +1,6 @@
 import { Module, Provider } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { BusRouter } from './bus-router.js';
 import { NotificationBus } from './bus/notification-bus.js';
 import { PgNotifyBus } from './bus/pg-notify.bus.js';
 import { RedisBus } from './bus/redis.bus.js';
@@ -51,6 +52,7 @@ const busProvider: Provider = {
     DeliveryHooks,
     StreamHub,
     NotificationFeed,
+    BusRouter,
     NotificationPublisher,
     StreamService,
     StreamRevalidation,
