@@ -2,24 +2,38 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { Subscription } from 'rxjs';
 import { SessionRevocations } from '../auth/session-revocations.js';
 import { type BusMessage, NotificationBus } from './bus/notification-bus.js';
-import { NotificationFeed } from './notification-feed.js';
+import { rowsOf } from './bus/committed-message.js';
+import { type FeedRead, NotificationFeed } from './notification-feed.js';
 import type { NotificationRow } from './notification.types.js';
 import { StreamHub } from './stream-hub.js';
 
-/** How long an announcement waits for this instance's own commit to hand its rows over. */
-const ANNOUNCE_GRACE_MS = 2;
+/** Rows held ahead of a gap at most; past that they are dropped, and the read that fills the gap finds them. */
+const MAX_HELD_ROWS = 10_000;
 
 /**
  * Where what the bus says, and what this instance commits, goes. State
- * messages (read, revocations, mutes) go to the hub; committed rows go to the
+ * messages (read, revocations, mutes) go to the hub. Committed rows go to the
  * feed, and the router decides whether to use them as they came or to have the
- * feed read the database: a local commit's rows are used when nothing is
- * missing before them, an announcement ("ids up to N exist") is a read.
+ * feed read the table:
+ * - rows (of a bus message or of a local commit) are offered to the feed, and
+ *   go out when nothing is missing before them;
+ * - rows that come after a gap are held, sorted, for the bus's reorder window:
+ *   the missing ones may still arrive (another instance's message, another
+ *   channel, this instance's own commit); then the held rows follow them;
+ * - a gap still open after the window, or a message without rows ("ids up to
+ *   N exist": its rows did not fit), is a read of the table past the feed's
+ *   position, which also covers every row held by then.
+ * Holding never reorders anything the feed dispatches (it only offers), so
+ * the feed's invariant holds whatever the messages' order, loss or repetition.
  */
 @Injectable()
 export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('BusRouter');
   private readonly subscriptions = new Subscription();
+  /** Batches that came after a gap, by first id. */
+  private held: NotificationRow[][] = [];
+  private heldRows = 0;
+  /** The newest id a message without rows announced. */
   private announcedUpTo = 0;
   private graceTimer: NodeJS.Timeout | null = null;
 
@@ -37,7 +51,7 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
         // Revocations sent while the bus was away are lost: cached users are dropped
         // (StreamRevalidation re-checks the open streams).
         this.revocations.mayHaveMissed();
-        void this.feed.catchUp();
+        void this.read('reconnect');
       }),
     );
     // Revocations raised on this instance are relayed to all (this one included, through the bus).
@@ -59,22 +73,21 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
     this.subscriptions.unsubscribe();
   }
 
-  /**
-   * Rows this instance just committed. Every id below the first of them is
-   * committed too (ids commit in order), so when the feed has dispatched up to
-   * just before them they go out at once, without reading them back; after a
-   * gap (a burnt id, rows of another instance or a commit whose callback is
-   * still to come) the feed reads from the database.
-   */
+  /** Rows this instance just committed (every row of their id range: one statement's, under the id lock). */
   committedHere(rows: NotificationRow[]): void {
-    if (!this.feed.offer(rows)) void this.feed.catchUp();
+    this.arrived(rows);
   }
 
   private route(m: BusMessage): void {
     switch (m.t) {
-      case 'committed':
-        this.announced(Number(m.upTo));
+      case 'committed': {
+        const upTo = Number(m.upTo);
+        if (upTo <= this.feed.position) return; // seen already (this instance's own, often): nothing to decode
+        const rows = rowsOf(m);
+        if (rows) this.arrived(rows);
+        else this.announced(upTo);
         break;
+      }
       case 'read':
         this.hub.readChanged(
           m.userId,
@@ -95,18 +108,59 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /**
-   * Ids up to `upTo` are committed. The NOTIFY of this instance's own commit
-   * often arrives a moment before the commit's answer: a short grace lets
-   * `committedHere` hand those rows over first, so they are not read back.
-   * Another instance's rows wait that much longer.
-   */
+  private arrived(rows: NotificationRow[]): void {
+    if (this.feed.offer(rows)) {
+      this.release();
+      return;
+    }
+    const first = Number(rows[0].id);
+    let i = this.held.length;
+    while (i > 0 && Number(this.held[i - 1][0].id) > first) i--;
+    this.held.splice(i, 0, rows);
+    this.heldRows += rows.length;
+    if (this.heldRows > MAX_HELD_ROWS) this.drop();
+    this.wait();
+  }
+
+  /** A message whose rows did not fit: ids up to `upTo` exist. */
   private announced(upTo: number): void {
-    if (upTo <= this.feed.position) return;
     this.announcedUpTo = Math.max(this.announcedUpTo, upTo);
+    this.wait();
+  }
+
+  /** Held batches that follow the position now go out, in order; those behind it are dropped. */
+  private release(): void {
+    while (this.held.length > 0 && Number(this.held[0][0].id) <= this.feed.position + 1) {
+      const rows = this.held.shift()!;
+      this.heldRows -= rows.length;
+      this.feed.offer(rows);
+    }
+  }
+
+  private drop(): void {
+    this.held = [];
+    this.heldRows = 0;
+  }
+
+  /**
+   * The missing rows may still come within the reorder window (for a message
+   * without rows: this instance's own commit handing them over); if they do
+   * not, read.
+   */
+  private wait(): void {
     this.graceTimer ??= setTimeout(() => {
       this.graceTimer = null;
-      if (this.announcedUpTo > this.feed.position) void this.feed.catchUp();
-    }, ANNOUNCE_GRACE_MS);
+      this.release();
+      if (this.held.length > 0 || this.announcedUpTo > this.feed.position) void this.read('gap');
+    }, this.bus.reorderWindowMs);
+  }
+
+  private async read(reason: FeedRead): Promise<void> {
+    const before = this.feed.position;
+    await this.feed.catchUp(reason);
+    this.release();
+    // Rows held past what the read saw came during it; without progress (the database is away)
+    // the next message or the poll tries again.
+    if (this.held.length > 0 && this.feed.position > before) this.wait();
   }
 }

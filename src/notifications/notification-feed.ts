@@ -2,10 +2,14 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { NOTIFICATION_COLUMNS, type NotificationRow } from './notification.types.js';
 import { StreamHub } from './stream-hub.js';
 
 const PAGE = 1000;
+
+/** Why the feed reads the table: the bus did not bring the rows, the safety-net poll, or the bus was away. */
+export type FeedRead = 'gap' | 'poll' | 'reconnect';
 
 /**
  * The one ordered source of new notifications on this instance: it hands each
@@ -30,7 +34,8 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
   private readonly logger = new Logger('NotificationFeed');
   private lastSeen = 0;
   private draining: Promise<void> | null = null;
-  private again = false;
+  /** A call joined a read in flight: read once more, for this reason. */
+  private again: FeedRead | null = null;
   private poll: NodeJS.Timeout | null = null;
   /** Until the position is read at start, rows are ignored: what commits meanwhile is past it and read later. */
   private started = false;
@@ -40,13 +45,14 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
     private readonly db: DataSource,
     private readonly hub: StreamHub,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const [{ max }] = await this.db.query(`SELECT COALESCE(max(id), 0)::text AS max FROM notifications`);
     this.lastSeen = Number(max);
     this.started = true;
-    this.poll = setInterval(() => void this.catchUp(), this.config.feedPollMs);
+    this.poll = setInterval(() => void this.catchUp('poll'), this.config.feedPollMs);
     this.poll.unref();
   }
 
@@ -77,29 +83,31 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
    * expect may have committed after its query). Never rejects: with the
    * database away, the next call retries.
    */
-  catchUp(): Promise<void> {
+  catchUp(reason: FeedRead): Promise<void> {
     if (!this.started || this.stopped) return Promise.resolve();
     if (this.draining) {
-      this.again = true;
+      this.again = reason;
       return this.draining;
     }
-    this.draining = this.drain().finally(() => (this.draining = null));
+    this.draining = this.drain(reason).finally(() => (this.draining = null));
     return this.draining;
   }
 
-  private async drain(): Promise<void> {
+  private async drain(reason: FeedRead): Promise<void> {
     try {
-      do {
-        this.again = false;
+      for (let next: FeedRead | null = reason; next && !this.stopped; next = this.again) {
+        this.again = null;
         let rows: NotificationRow[];
         do {
           rows = await this.db.query(
             `SELECT ${NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id > $1 ORDER BY n.id LIMIT ${PAGE}`,
             [this.lastSeen],
           );
+          this.metrics.feedReads.inc({ reason: next });
+          this.metrics.feedRowsRead.inc({ reason: next }, rows.length);
           this.dispatch(rows);
         } while (rows.length === PAGE && !this.stopped);
-      } while (this.again && !this.stopped);
+      }
     } catch (err) {
       // The database is away: the next poll or bus message retries from the position.
       this.logger.debug?.(`Feed read failed: ${(err as Error).message}`);

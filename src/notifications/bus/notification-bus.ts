@@ -4,16 +4,18 @@ import { Subject } from 'rxjs';
 import type { Tx } from '../../database/transaction.js';
 import type { MetricsService } from '../../metrics/metrics.service.js';
 import type { Channel } from '../notification.types.js';
+import type { CommittedMessage, MessageSize } from './committed-message.js';
 
 /**
- * What instances tell each other. Notifications themselves never travel on the
- * bus: "committed" only says that ids up to `upTo` exist, and every instance's
- * feed reads them from the database in id order (so a lost or duplicated bus
- * message can delay a delivery, never lose or duplicate one). The other
+ * What instances tell each other. "committed" carries the rows one publishing
+ * statement committed (or, when they do not fit, says that ids up to `upTo`
+ * exist); each feed uses the rows when nothing is missing before them and
+ * reads the table otherwise, so a lost, late or repeated message can delay a
+ * delivery, never lose or duplicate one (see NotificationFeed). The other
  * messages carry state that lives outside the notifications table.
  */
 export type BusMessage =
-  | { t: 'committed'; upTo: string }
+  | CommittedMessage
   | { t: 'read'; userId: string; ids?: string[]; all?: true; channel?: Channel }
   | { t: 'revoke-session'; sessionId: string }
   | { t: 'revoke-user'; userId: string }
@@ -51,13 +53,22 @@ export abstract class NotificationBus {
   }
 
   /**
-   * A Postgres NOTIFY channel on which the publishing statement itself may
-   * announce its rows (`{"t":"committed","upTo":…}`, delivered on commit): no
-   * round trip of its own. Null when the bus announces otherwise.
+   * A Postgres NOTIFY channel on which the publishing statement itself
+   * announces its rows (delivered on commit): no round trip of its own. Null
+   * when the bus publishes the statement's messages after the commit
+   * (announceCommitted).
    */
   abstract readonly statementChannel: string | null;
-  /** Announce, from inside the publishing transaction, ids committed with it. */
-  abstract announceCommitted(tx: Tx, upTo: string): Promise<void>;
+  /** How the publishing statement cuts its rows into "committed" messages. */
+  abstract readonly messageSize: MessageSize;
+  /**
+   * How long a feed waits for the rows of a gap before it reads them: where
+   * messages of several instances (or channels) race, a later batch may
+   * arrive a moment before an earlier one.
+   */
+  abstract readonly reorderWindowMs: number;
+  /** A bus without statementChannel: publish the statement's messages once `tx` commits. */
+  abstract announceCommitted(tx: Tx, upTo: string, messages: string[]): void;
   /** Send a state message to every instance (this one included). */
   abstract send(message: Exclude<BusMessage, { t: 'committed' }>): Promise<void>;
   /** Whether messages reach this instance now (health answers 503 otherwise). */

@@ -3,18 +3,19 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { DATABASE_URL } from '../../database/database.module.js';
-import type { Tx } from '../../database/transaction.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { BusMessage, CHECK_INTERVAL_MS, CHECK_TIMEOUT_MS, NotificationBus, answersWithin } from './notification-bus.js';
 
 export const PG_CHANNEL = 'notifications_bus';
 /** NOTIFY payloads must stay under Postgres' 8000-byte limit. */
 export const MAX_PAYLOAD_BYTES = 7900;
+/** Rows per NOTIFY: about 6000 bytes, so that a message of short rows plus one long one still fits. */
+const CHUNK_BYTES = 6000;
 
 /**
  * The default bus: Postgres LISTEN/NOTIFY. One dedicated connection per
  * instance listens (outside the pool, so it never starves requests). NOTIFY is
- * issued inside the publishing transaction, so Postgres delivers it on commit
+ * issued by the publishing statement itself, so Postgres delivers it on commit
  * and in commit order. If the listener dies (error, end, or a failed periodic
  * check for a silently dead socket), it reconnects with backoff and emits
  * reconnected$ so the feed catches up from the database.
@@ -23,6 +24,9 @@ export const MAX_PAYLOAD_BYTES = 7900;
 export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnApplicationShutdown {
   readonly name = 'postgres';
   readonly statementChannel = PG_CHANNEL;
+  readonly messageSize = { chunkBytes: CHUNK_BYTES, limitBytes: MAX_PAYLOAD_BYTES };
+  /** NOTIFYs arrive in commit order: a gap is real, so wait only for this instance's own commit to hand its rows over. */
+  readonly reorderWindowMs = 2;
   protected readonly downMessage = 'listener not connected';
   protected connected = false;
   private client: pg.Client | null = null;
@@ -113,9 +117,8 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
     }
   }
 
-  async announceCommitted(tx: Tx, upTo: string): Promise<void> {
-    await tx.manager.query(`SELECT pg_notify($1, $2)`, [PG_CHANNEL, JSON.stringify({ t: 'committed', upTo })]);
-  }
+  /** Never called: the publishing statement NOTIFYs (statementChannel). */
+  announceCommitted(): void {}
 
   async send(message: Exclude<BusMessage, { t: 'committed' }>): Promise<void> {
     const payload = JSON.stringify(message);

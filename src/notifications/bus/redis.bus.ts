@@ -6,6 +6,7 @@ import type { AppConfig } from '../../config/env.js';
 import { DATABASE_URL } from '../../database/database.module.js';
 import type { Tx } from '../../database/transaction.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
+import { AfterCommitAnnouncer } from './after-commit.js';
 import { BusMessage, CHECK_INTERVAL_MS, CHECK_TIMEOUT_MS, NotificationBus, answersWithin } from './notification-bus.js';
 
 /** How long boot waits for the first subscription before starting unhealthy. */
@@ -20,15 +21,28 @@ export function redisChannel(databaseUrl: string): string {
   return `notifications-bus:${u.hostname}:${u.port || '5432'}${u.pathname}`;
 }
 
+/**
+ * Redis takes messages of any size, but a subscriber that falls behind on huge
+ * ones is cut off (client-output-buffer-limit): rows go in messages of about
+ * 64 KB, and a row over 1 MB is read from the table instead.
+ */
+export const REDIS_MESSAGE_SIZE = { chunkBytes: 64 * 1024, limitBytes: 1024 * 1024 };
+/**
+ * Instances publish after their commits, so one's message may overtake
+ * another's: a gap waits this long for the missing rows before it is read.
+ */
+export const REDIS_REORDER_WINDOW_MS = 20;
+
 /** Exponential backoff, 100 ms doubling to 5 s, forever. */
 export const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 5000);
 
 /**
  * The bus through Redis pub/sub (REDIS_URL). Postgres' NOTIFY is not used: the
- * "committed" message is published after the commit (tx.afterCommit), since
- * Redis cannot take part in the transaction. That is enough because the
- * message only says "read the table": the feed reads rows by id from the
- * database, so a late, repeated or lost message delays a delivery at most.
+ * "committed" messages are published after the commit (tx.afterCommit), since
+ * Redis cannot take part in the transaction. That is enough because a feed
+ * uses a message's rows only when nothing is missing before them and reads
+ * the table otherwise (BusRouter), so a late, repeated or lost message delays
+ * a delivery at most.
  *
  * Two connections: pub/sub mode takes over a connection, so the subscriber
  * never publishes. After every (re)subscribe reconnected$ fires and the feed
@@ -47,6 +61,8 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
   readonly name = 'redis';
   /** Redis announces after commit (see announceCommitted), never inside the statement. */
   readonly statementChannel = null;
+  readonly messageSize = REDIS_MESSAGE_SIZE;
+  readonly reorderWindowMs = REDIS_REORDER_WINDOW_MS;
   protected readonly downMessage = 'Redis not connected';
   private readonly channel: string;
   private readonly publisher: Redis;
@@ -54,8 +70,7 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
   private isSubscribed = false;
   private stopping = false;
   private checkTimer: NodeJS.Timeout | null = null;
-  /** Highest "committed" id not yet published because the publisher was down. */
-  private pendingUpTo: bigint | null = null;
+  private readonly announcer: AfterCommitAnnouncer;
   private readonly firstSubscribe: Promise<void>;
   private resolveFirst!: () => void;
 
@@ -75,12 +90,16 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
       connectTimeout: 5000,
     };
     // State messages (revocations, read, prefs) wait in the offline queue while
-    // the publisher reconnects; "committed" ones are coalesced instead (below).
+    // the publisher reconnects; "committed" ones are coalesced instead.
     this.publisher = new Redis(config.redisUrl!, {
       ...common,
       connectionName: 'notifications-pub',
       maxRetriesPerRequest: null,
     });
+    this.announcer = new AfterCommitAnnouncer(
+      (message) => this.publisher.publish(this.channel, message),
+      () => this.publisher.status === 'ready' && !this.stopping,
+    );
     // autoResubscribe off: we subscribe ourselves on every "ready", so we know
     // when the subscription is back and can emit reconnected$ after it.
     this.subscriber = new Redis(config.redisUrl!, {
@@ -106,7 +125,7 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
     }
     this.publisher.on('ready', () => {
       lastError = '';
-      this.flushPending();
+      this.announcer.flush();
     });
     this.subscriber.on('ready', () => void this.subscribe());
     this.subscriber.on('close', () => {
@@ -166,23 +185,8 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
     }
   }
 
-  async announceCommitted(tx: Tx, upTo: string): Promise<void> {
-    tx.afterCommit(() => this.publishCommitted(BigInt(upTo)));
-  }
-
-  private publishCommitted(upTo: bigint): void {
-    if (this.pendingUpTo === null || upTo > this.pendingUpTo) this.pendingUpTo = upTo;
-    if (this.publisher.status === 'ready') this.flushPending();
-  }
-
-  private flushPending(): void {
-    const upTo = this.pendingUpTo;
-    if (upTo === null || this.stopping) return;
-    this.pendingUpTo = null;
-    this.publisher.publish(this.channel, JSON.stringify({ t: 'committed', upTo: upTo.toString() })).catch(() => {
-      // Not sent: keep it for the next "ready" (a newer id supersedes it).
-      if (this.pendingUpTo === null || upTo > this.pendingUpTo) this.pendingUpTo = upTo;
-    });
+  announceCommitted(tx: Tx, upTo: string, messages: string[]): void {
+    this.announcer.announce(tx, upTo, messages);
   }
 
   async send(message: Exclude<BusMessage, { t: 'committed' }>): Promise<void> {

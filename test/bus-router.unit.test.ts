@@ -1,0 +1,134 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Subject } from 'rxjs';
+import type { DataSource } from 'typeorm';
+import { SessionRevocations } from '../src/auth/session-revocations.js';
+import type { AppConfig } from '../src/config/env.js';
+import { MetricsService } from '../src/metrics/metrics.service.js';
+import { BusRouter } from '../src/notifications/bus-router.js';
+import type { BusMessage, NotificationBus } from '../src/notifications/bus/notification-bus.js';
+import { NotificationFeed } from '../src/notifications/notification-feed.js';
+import type { NotificationRow } from '../src/notifications/notification.types.js';
+import type { StreamHub } from '../src/notifications/stream-hub.js';
+
+/**
+ * The router's decisions with no database: rows that come out of order (as
+ * messages of several instances or channels do) are held and released in id
+ * order; a gap that stays open past the reorder window, or a message without
+ * rows, becomes one read of the table; nothing is dispatched twice. The table
+ * is an array here; the real reads and messages are in feed-reads.e2e.
+ */
+const WINDOW_MS = 20;
+let table: NotificationRow[];
+let dispatched: string[];
+let reads: number;
+let messages: Subject<BusMessage>;
+let reconnected: Subject<void>;
+let feed: NotificationFeed;
+let router: BusRouter;
+
+const row = (id: number): NotificationRow => ({
+  id: String(id),
+  user_id: '1',
+  channel: 'order',
+  type: 'order.placed',
+  severity: 'info',
+  title: `#${id}`,
+  body: '',
+  data: {},
+  audience_kind: null,
+  audience_role: null,
+  audience_user_ids: null,
+  created_at: new Date(0),
+  expires_at: null,
+  deliver: null,
+});
+const rows = (...ids: number[]) => ids.map(row);
+/** Committed rows: in the table, and handed to the router as a local commit (or a bus message) would. */
+const commit = (...ids: number[]) => {
+  table.push(...rows(...ids));
+  return rows(...ids);
+};
+
+beforeEach(async () => {
+  jest.useFakeTimers();
+  table = [];
+  dispatched = [];
+  reads = 0;
+  messages = new Subject();
+  reconnected = new Subject();
+  const db = {
+    query: async (sql: string, params: [number]) => {
+      if (sql.includes('max(id)')) return [{ max: '0' }];
+      reads++;
+      return table.filter((r) => Number(r.id) > params[0]).slice(0, 1000); // in id (= commit) order
+    },
+  } as unknown as DataSource;
+  const hub = { dispatch: (r: NotificationRow) => dispatched.push(r.id) } as unknown as StreamHub;
+  feed = new NotificationFeed(db, hub, { feedPollMs: 600_000 } as AppConfig, new MetricsService());
+  await feed.onApplicationBootstrap();
+  const bus = {
+    messages$: messages,
+    reconnected$: reconnected,
+    reorderWindowMs: WINDOW_MS,
+    send: async () => undefined,
+  } as unknown as NotificationBus;
+  router = new BusRouter(feed, hub, bus, new SessionRevocations());
+  router.onApplicationBootstrap();
+});
+
+afterEach(() => {
+  router.onModuleDestroy();
+  feed.onModuleDestroy();
+  jest.useRealTimers();
+});
+
+describe('BusRouter', () => {
+  it('holds rows that come after a gap and releases them in id order when the missing ones arrive', async () => {
+    const later = commit(3, 4);
+    const earlier = commit(1, 2);
+    router.committedHere(later);
+    expect(dispatched).toStrictEqual([]);
+    router.committedHere(earlier);
+    expect(dispatched).toStrictEqual(['1', '2', '3', '4']);
+    await jest.advanceTimersByTimeAsync(WINDOW_MS * 2);
+    expect(reads).toBe(0);
+  });
+
+  it('reads a gap still open after the reorder window, once, and what was held follows without repeats', async () => {
+    commit(1); // committed, but no message will ever say so
+    const [second, third, fourth] = [commit(2, 3), commit(4), commit(5)];
+    router.committedHere(second);
+    router.committedHere(fourth); // overtakes the third (another channel, another instance)
+    router.committedHere(third);
+    await jest.advanceTimersByTimeAsync(WINDOW_MS - 1);
+    expect(dispatched).toStrictEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(dispatched).toStrictEqual(['1', '2', '3', '4', '5']);
+    expect(reads).toBe(1);
+    router.committedHere(rows(2, 3)); // a late or repeated message
+    messages.next({ t: 'committed', upTo: '5' });
+    await jest.advanceTimersByTimeAsync(WINDOW_MS * 2);
+    expect(dispatched).toStrictEqual(['1', '2', '3', '4', '5']);
+    expect(reads).toBe(1);
+  });
+
+  it('reads for a message without rows, unless the rows come first within the window (this instance’s own commit)', async () => {
+    messages.next({ t: 'committed', upTo: '2' });
+    router.committedHere(commit(1, 2));
+    await jest.advanceTimersByTimeAsync(WINDOW_MS * 2);
+    expect(reads).toBe(0);
+    commit(3, 4);
+    messages.next({ t: 'committed', upTo: '4' });
+    await jest.advanceTimersByTimeAsync(WINDOW_MS);
+    expect(dispatched).toStrictEqual(['1', '2', '3', '4']);
+    expect(reads).toBe(1);
+  });
+
+  it('after a bus reconnect, reads what may have been missed', async () => {
+    commit(1, 2);
+    reconnected.next();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(dispatched).toStrictEqual(['1', '2']);
+    expect(reads).toBe(1);
+  });
+});
