@@ -35,6 +35,9 @@ export abstract class NotificationBus {
   private readonly incoming = new Subject<BusMessage>();
   private readonly reconnects = new Subject<void>();
   private everSubscribed = false;
+  /** Resolves at the first subscription. */
+  protected readonly firstSubscription: Promise<void>;
+  private resolveFirst!: () => void;
 
   /** Messages from every instance, this one included. */
   readonly messages$ = this.incoming.asObservable();
@@ -45,11 +48,11 @@ export abstract class NotificationBus {
   readonly reconnected$ = this.reconnects.asObservable();
 
   protected constructor(
-    loggerName: string,
     private readonly health: HealthIndicatorService,
     protected readonly metrics: MetricsService,
   ) {
-    this.logger = new Logger(loggerName);
+    this.logger = new Logger(this.constructor.name);
+    this.firstSubscription = new Promise((resolve) => (this.resolveFirst = resolve));
   }
 
   /**
@@ -97,6 +100,7 @@ export abstract class NotificationBus {
 
   /** The subscription is (back) in place: whatever was published meanwhile is read from the database. */
   protected subscribed(what: string): void {
+    this.resolveFirst();
     if (this.everSubscribed) {
       this.logger.log(`${what} reconnected`);
       this.metrics.busReconnects.inc({ bus: this.name });

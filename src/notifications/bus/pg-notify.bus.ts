@@ -41,7 +41,7 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
     health: HealthIndicatorService,
     metrics: MetricsService,
   ) {
-    super('PgNotifyBus', health, metrics);
+    super(health, metrics);
   }
 
   async onModuleInit(): Promise<void> {

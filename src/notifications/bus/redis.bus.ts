@@ -9,9 +9,6 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 import { AfterCommitAnnouncer } from './after-commit.js';
 import { BusMessage, CHECK_INTERVAL_MS, CHECK_TIMEOUT_MS, NotificationBus, answersWithin } from './notification-bus.js';
 
-/** How long boot waits for the first subscription before starting unhealthy. */
-const BOOT_WAIT_MS = 3000;
-
 /**
  * One channel per database: two deployments (or two test databases) sharing a
  * Redis server must not end each other's streams with a "revoke-user 7".
@@ -36,6 +33,52 @@ export const REDIS_REORDER_WINDOW_MS = 20;
 /** Exponential backoff, 100 ms doubling to 5 s, forever. */
 export const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 5000);
 
+/** How long boot waits for the first subscription before starting unhealthy. */
+const BOOT_WAIT_MS = 3000;
+/** Every Redis connection of the buses: connect on demand, retry forever with backoff. */
+export const REDIS_OPTIONS = { lazyConnect: true, retryStrategy: backoff, keepAlive: 10_000, connectTimeout: 5000 };
+
+/**
+ * A bus on Redis: ioredis reports every failed attempt, logged once per
+ * outage; boot waits a moment for the first subscription, then goes on
+ * without it (so that a Redis outage cannot keep a fleet from restarting).
+ */
+export abstract class RedisFamilyBus extends NotificationBus {
+  /** Redis announces after commit (see announceCommitted), never inside the statement. */
+  readonly statementChannel = null;
+  readonly messageSize = REDIS_MESSAGE_SIZE;
+  readonly reorderWindowMs = REDIS_REORDER_WINDOW_MS;
+  private lastError = '';
+
+  constructor(
+    @Inject(APP_CONFIG) protected readonly config: AppConfig,
+    @Inject(DATABASE_URL) protected readonly databaseUrl: string,
+    health: HealthIndicatorService,
+    metrics: MetricsService,
+  ) {
+    super(health, metrics);
+  }
+
+  protected connectionError(label: string, err: Error): void {
+    if (err.message !== this.lastError) this.logger.warn(`${label}: ${err.message}`);
+    this.lastError = err.message;
+  }
+
+  protected connectionBack(): void {
+    this.lastError = '';
+  }
+
+  /** Resolves once subscribed, or after BOOT_WAIT_MS with an error line naming `variable`. */
+  protected async bootWait(variable: string): Promise<void> {
+    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), BOOT_WAIT_MS).unref());
+    if (await Promise.race([this.firstSubscription.then(() => true), timer])) return;
+    this.logger.error(
+      `Redis at ${variable} is unreachable${this.lastError ? ` (${this.lastError})` : ''}: starting without it, ` +
+        '/health answers 503 until it connects; notifications still arrive through the database poll (FEED_POLL_MS)',
+    );
+  }
+}
+
 /**
  * The bus through Redis pub/sub (REDIS_URL). Postgres' NOTIFY is not used: the
  * "committed" messages are published after the commit (tx.afterCommit), since
@@ -57,74 +100,39 @@ export const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max
  * restarting.
  */
 @Injectable()
-export class RedisBus extends NotificationBus implements OnModuleInit, OnApplicationShutdown {
+export class RedisBus extends RedisFamilyBus implements OnModuleInit, OnApplicationShutdown {
   readonly name = 'redis';
-  /** Redis announces after commit (see announceCommitted), never inside the statement. */
-  readonly statementChannel = null;
-  readonly messageSize = REDIS_MESSAGE_SIZE;
-  readonly reorderWindowMs = REDIS_REORDER_WINDOW_MS;
   protected readonly downMessage = 'Redis not connected';
-  private readonly channel: string;
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly channel = redisChannel(this.databaseUrl);
   private isSubscribed = false;
   private stopping = false;
   private checkTimer: NodeJS.Timeout | null = null;
-  private readonly announcer: AfterCommitAnnouncer;
-  private readonly firstSubscribe: Promise<void>;
-  private resolveFirst!: () => void;
-
-  constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(DATABASE_URL) databaseUrl: string,
-    health: HealthIndicatorService,
-    metrics: MetricsService,
-  ) {
-    super('RedisBus', health, metrics);
-    this.channel = redisChannel(databaseUrl);
-    this.firstSubscribe = new Promise((resolve) => (this.resolveFirst = resolve));
-    const common = {
-      lazyConnect: true,
-      retryStrategy: backoff,
-      keepAlive: 10_000,
-      connectTimeout: 5000,
-    };
-    // State messages (revocations, read, prefs) wait in the offline queue while
-    // the publisher reconnects; "committed" ones are coalesced instead.
-    this.publisher = new Redis(config.redisUrl!, {
-      ...common,
-      connectionName: 'notifications-pub',
-      maxRetriesPerRequest: null,
-    });
-    this.announcer = new AfterCommitAnnouncer(
-      (message) => this.publisher.publish(this.channel, message),
-      () => this.publisher.status === 'ready' && !this.stopping,
-    );
-    // autoResubscribe off: we subscribe ourselves on every "ready", so we know
-    // when the subscription is back and can emit reconnected$ after it.
-    this.subscriber = new Redis(config.redisUrl!, {
-      ...common,
-      connectionName: 'notifications-bus',
-      autoResubscribe: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-    });
-  }
+  // State messages (revocations, read, prefs) wait in the offline queue while
+  // the publisher reconnects; "committed" ones are coalesced instead.
+  private readonly publisher = new Redis(this.config.redisUrl!, {
+    ...REDIS_OPTIONS,
+    connectionName: 'notifications-pub',
+    maxRetriesPerRequest: null,
+  });
+  private readonly announcer = new AfterCommitAnnouncer(
+    (message) => this.publisher.publish(this.channel, message),
+    () => this.publisher.status === 'ready' && !this.stopping,
+  );
+  // autoResubscribe off: we subscribe ourselves on every "ready", so we know
+  // when the subscription is back and can emit reconnected$ after it.
+  private readonly subscriber = new Redis(this.config.redisUrl!, {
+    ...REDIS_OPTIONS,
+    connectionName: 'notifications-bus',
+    autoResubscribe: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+  });
 
   async onModuleInit(): Promise<void> {
-    let lastError = '';
-    for (const [conn, label] of [
-      [this.publisher, 'publisher'],
-      [this.subscriber, 'subscriber'],
-    ] as const) {
-      conn.on('error', (err: Error) => {
-        // ioredis emits an error per failed attempt; log once per outage.
-        if (err.message !== lastError) this.logger.warn(`Redis ${label}: ${err.message}`);
-        lastError = err.message;
-      });
-    }
+    this.publisher.on('error', (err: Error) => this.connectionError('Redis publisher', err));
+    this.subscriber.on('error', (err: Error) => this.connectionError('Redis subscriber', err));
     this.publisher.on('ready', () => {
-      lastError = '';
+      this.connectionBack();
       this.announcer.flush();
     });
     this.subscriber.on('ready', () => void this.subscribe());
@@ -138,14 +146,7 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
     // connect() rejects on a failed first attempt, but retryStrategy keeps trying.
     this.publisher.connect().catch(() => undefined);
     this.subscriber.connect().catch(() => undefined);
-    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), BOOT_WAIT_MS).unref());
-    const ok = await Promise.race([this.firstSubscribe.then(() => true), timer]);
-    if (!ok) {
-      this.logger.error(
-        `Redis at REDIS_URL is unreachable${lastError ? ` (${lastError})` : ''}: starting without it, /health answers 503 ` +
-          'until it connects; notifications still arrive through the database poll (FEED_POLL_MS)',
-      );
-    }
+    await this.bootWait('REDIS_URL');
     this.checkTimer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
     this.checkTimer.unref();
   }
@@ -168,7 +169,6 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
       return;
     }
     this.isSubscribed = true;
-    this.resolveFirst();
     this.subscribed('Redis subscriber');
   }
 
