@@ -18,6 +18,7 @@ import type { StreamHub } from '../src/notifications/stream-hub.js';
  * is an array here; the real reads and messages are in feed-reads.e2e.
  */
 const WINDOW_MS = 20;
+const POLL_MS = 1000;
 let table: NotificationRow[];
 let dispatched: string[];
 let reads: number;
@@ -64,7 +65,7 @@ beforeEach(async () => {
     },
   } as unknown as DataSource;
   const hub = { dispatch: (r: NotificationRow) => dispatched.push(r.id) } as unknown as StreamHub;
-  feed = new NotificationFeed(db, hub, { feedPollMs: 600_000 } as AppConfig, new MetricsService());
+  feed = new NotificationFeed(db, hub, { feedPollMs: POLL_MS } as AppConfig, new MetricsService());
   await feed.onApplicationBootstrap();
   const bus = {
     messages$: messages,
@@ -121,6 +122,17 @@ describe('BusRouter', () => {
     messages.next({ t: 'committed', upTo: '4' });
     await jest.advanceTimersByTimeAsync(WINDOW_MS);
     expect(dispatched).toStrictEqual(['1', '2', '3', '4']);
+    expect(reads).toBe(1);
+  });
+
+  it('polls the table only after standing still for a whole interval (a moving feed has no gap behind it)', async () => {
+    router.committedHere(commit(1));
+    await jest.advanceTimersByTimeAsync(POLL_MS); // moved since the start: no read
+    expect(reads).toBe(0);
+    commit(2); // its message is lost, and nothing follows
+    router.committedHere(rows(1)); // a repeat moves nothing
+    await jest.advanceTimersByTimeAsync(POLL_MS);
+    expect(dispatched).toStrictEqual(['1', '2']);
     expect(reads).toBe(1);
   });
 

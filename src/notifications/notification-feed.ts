@@ -27,7 +27,10 @@ export type FeedRead = 'gap' | 'poll' | 'reconnect';
  *   shows past P is contiguous in committed ids (commit order again), so rows
  *   another path dispatched meanwhile are skipped and the rest go out.
  * Who offers what, and when to read instead, is the BusRouter's business; the
- * feed itself only reads on a periodic safety-net poll.
+ * feed itself reads only as a safety net, when it has stood still for a whole
+ * FEED_POLL_MS: a missing row stops the position until it is read, so a feed
+ * that moves has no gap behind it, and the rows past it (the newest, of a
+ * message that was lost) are what the next message's gap or this poll finds.
  */
 @Injectable()
 export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy {
@@ -37,6 +40,8 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
   /** A call joined a read in flight: read once more, for this reason. */
   private again: FeedRead | null = null;
   private poll: NodeJS.Timeout | null = null;
+  /** The position at the last poll tick. */
+  private polledAt = 0;
   /** Until the position is read at start, rows are ignored: what commits meanwhile is past it and read later. */
   private started = false;
   private stopped = false;
@@ -50,15 +55,21 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
 
   async onApplicationBootstrap(): Promise<void> {
     const [{ max }] = await this.db.query(`SELECT COALESCE(max(id), 0)::text AS max FROM notifications`);
-    this.lastSeen = Number(max);
+    this.lastSeen = this.polledAt = Number(max);
     this.started = true;
-    this.poll = setInterval(() => void this.catchUp('poll'), this.config.feedPollMs);
+    this.poll = setInterval(() => this.tick(), this.config.feedPollMs);
     this.poll.unref();
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
     if (this.poll) clearInterval(this.poll);
+  }
+
+  private tick(): void {
+    const moved = this.lastSeen !== this.polledAt;
+    this.polledAt = this.lastSeen;
+    if (!moved) void this.catchUp('poll');
   }
 
   /** The newest id dispatched so far. */
