@@ -356,7 +356,10 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
           DATA_DIR: dataDir,
           SESSION_SECRET,
           VAPID_PUBLIC_KEY: VAPID.getPublicKey().toString('base64url'),
-          VAPID_PRIVATE_KEY: VAPID.getPrivateKey().toString('base64url'),
+          // 32 bytes always: getPrivateKey drops the scalar's leading zero bytes (one key in 256).
+          VAPID_PRIVATE_KEY: Buffer.from(VAPID.getPrivateKey().toString('hex').padStart(64, '0'), 'hex').toString(
+            'base64url',
+          ),
           VAPID_SUBJECT: 'mailto:bench@example.com',
           ADMIN_EMAIL,
           ADMIN_PASSWORD,
