@@ -22,6 +22,7 @@ const POLL_MS = 1000;
 let table: NotificationRow[];
 let dispatched: string[];
 let reads: number;
+let rowsRead: number;
 let messages: Subject<BusMessage>;
 let reconnected: Subject<void>;
 let feed: NotificationFeed;
@@ -55,13 +56,17 @@ beforeEach(async () => {
   table = [];
   dispatched = [];
   reads = 0;
+  rowsRead = 0;
   messages = new Subject();
   reconnected = new Subject();
   const db = {
-    query: async (sql: string, params: [number]) => {
+    query: async (sql: string, params: [number, string | number]) => {
       if (sql.includes('max(id)')) return [{ max: '0' }];
       reads++;
-      return table.filter((r) => Number(r.id) > params[0]).slice(0, 1000); // in id (= commit) order
+      const [after, through] = params.map(Number);
+      const found = table.filter((r) => Number(r.id) > after && Number(r.id) <= through).slice(0, 1000); // in id (= commit) order
+      rowsRead += found.length;
+      return found;
     },
   } as unknown as DataSource;
   const hub = { dispatch: (r: NotificationRow) => dispatched.push(r.id) } as unknown as StreamHub;
@@ -105,11 +110,23 @@ describe('BusRouter', () => {
     expect(dispatched).toStrictEqual([]);
     await jest.advanceTimersByTimeAsync(1);
     expect(dispatched).toStrictEqual(['1', '2', '3', '4', '5']);
-    expect(reads).toBe(1);
+    expect([reads, rowsRead]).toStrictEqual([1, 1]); // only the missing id is read
     router.committedHere(rows(2, 3)); // a late or repeated message
     messages.next({ t: 'committed', upTo: '5' });
     await jest.advanceTimersByTimeAsync(WINDOW_MS * 2);
     expect(dispatched).toStrictEqual(['1', '2', '3', '4', '5']);
+    expect(reads).toBe(1);
+  });
+
+  it('reads past ids that never committed (a rolled-back transaction drew them) once, then goes on', async () => {
+    router.committedHere(commit(1));
+    router.committedHere(commit(4, 5)); // 2 and 3 were drawn, then rolled back
+    await jest.advanceTimersByTimeAsync(WINDOW_MS);
+    expect(dispatched).toStrictEqual(['1', '4', '5']);
+    expect([reads, rowsRead]).toStrictEqual([1, 0]);
+    router.committedHere(commit(6));
+    await jest.advanceTimersByTimeAsync(WINDOW_MS * 2);
+    expect(dispatched).toStrictEqual(['1', '4', '5', '6']);
     expect(reads).toBe(1);
   });
 

@@ -21,8 +21,8 @@ const MAX_HELD_ROWS = 10_000;
  *   the missing ones may still arrive (another instance's message, another
  *   channel, this instance's own commit); then the held rows follow them;
  * - a gap still open after the window, or a message without rows ("ids up to
- *   N exist": its rows did not fit), is a read of the table past the feed's
- *   position, which also covers every row held by then.
+ *   N exist": its rows did not fit), is a read of the missing ids only: from
+ *   the feed's position up to the first held row, or up to N.
  * Holding never reorders anything the feed dispatches (it only offers), so
  * the feed's invariant holds whatever the messages' order, loss or repetition.
  */
@@ -151,16 +151,19 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
     this.graceTimer ??= setTimeout(() => {
       this.graceTimer = null;
       this.release();
-      if (this.held.length > 0 || this.announcedUpTo > this.feed.position) void this.read('gap');
+      // Only the missing ids: up to the first held row (committed: its message came), or the announced upTo.
+      if (this.held.length > 0) void this.read('gap', Number(this.held[0][0].id) - 1);
+      else if (this.announcedUpTo > this.feed.position) void this.read('gap', this.announcedUpTo);
     }, this.bus.reorderWindowMs);
   }
 
-  private async read(reason: FeedRead): Promise<void> {
+  private async read(reason: FeedRead, through?: number): Promise<void> {
     const before = this.feed.position;
-    await this.feed.catchUp(reason);
+    await this.feed.catchUp(reason, through);
     this.release();
-    // Rows held past what the read saw came during it; without progress (the database is away)
+    // A gap further on, or one that opened meanwhile; without progress (the database is away)
     // the next message or the poll tries again.
-    if (this.held.length > 0 && this.feed.position > before) this.wait();
+    const open = this.held.length > 0 || this.announcedUpTo > this.feed.position;
+    if (open && this.feed.position > before) this.wait();
   }
 }

@@ -7,6 +7,7 @@ import { NOTIFICATION_COLUMNS, type NotificationRow } from './notification.types
 import { StreamHub } from './stream-hub.js';
 
 const PAGE = 1000;
+const MAX_ID = '9223372036854775807';
 
 /** Why the feed reads the table: the bus did not bring the rows, the safety-net poll, or the bus was away. */
 export type FeedRead = 'gap' | 'poll' | 'reconnect';
@@ -25,7 +26,8 @@ export type FeedRead = 'gap' | 'poll' | 'reconnect';
  *   out; otherwise nothing does and the answer is false.
  * - `catchUp()`: a read of the table past P, in id order. What one snapshot
  *   shows past P is contiguous in committed ids (commit order again), so rows
- *   another path dispatched meanwhile are skipped and the rest go out.
+ *   another path dispatched meanwhile are skipped and the rest go out. A read
+ *   bounded by an id known committed moves P up to that id (see catchUp).
  * Who offers what, and when to read instead, is the BusRouter's business; the
  * feed itself reads only as a safety net, when it has stood still for a whole
  * FEED_POLL_MS: a missing row stops the position until it is read, so a feed
@@ -37,8 +39,8 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
   private readonly logger = new Logger('NotificationFeed');
   private lastSeen = 0;
   private draining: Promise<void> | null = null;
-  /** A call joined a read in flight: read once more, for this reason. */
-  private again: FeedRead | null = null;
+  /** The read to make next: calls during a read join it, widest range first. */
+  private wanted: { reason: FeedRead; through: number } | null = null;
   private poll: NodeJS.Timeout | null = null;
   /** The position at the last poll tick. */
   private polledAt = 0;
@@ -89,35 +91,40 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /**
-   * Reads every row past the position from the database and dispatches it.
-   * Calls during a read join it, and it reads once more after it (what they
-   * expect may have committed after its query). Never rejects: with the
-   * database away, the next call retries.
+   * Reads the rows past the position from the database and dispatches them:
+   * all of them, or those up to `through` when an id of at least `through` is
+   * known to be committed (a message's rows or its `upTo`). Then, by commit
+   * order, every id up to `through` that will ever commit is in the read's
+   * snapshot, so the position moves to `through` even where the last ids never
+   * committed (a rolled-back transaction drew them). Calls during a read join
+   * it, and it reads once more after it (what they expect may have committed
+   * after its query). Never rejects: with the database away, the next call
+   * retries.
    */
-  catchUp(reason: FeedRead): Promise<void> {
+  catchUp(reason: FeedRead, through = Infinity): Promise<void> {
     if (!this.started || this.stopped) return Promise.resolve();
-    if (this.draining) {
-      this.again = reason;
-      return this.draining;
-    }
-    this.draining = this.drain(reason).finally(() => (this.draining = null));
+    const wanted = this.wanted;
+    this.wanted = { reason, through: Math.max(through, wanted?.through ?? through) };
+    this.draining ??= this.drain().finally(() => (this.draining = null));
     return this.draining;
   }
 
-  private async drain(reason: FeedRead): Promise<void> {
+  private async drain(): Promise<void> {
     try {
-      for (let next: FeedRead | null = reason; next && !this.stopped; next = this.again) {
-        this.again = null;
+      while (this.wanted && !this.stopped) {
+        const { reason, through } = this.wanted;
+        this.wanted = null;
         let rows: NotificationRow[];
         do {
           rows = await this.db.query(
-            `SELECT ${NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id > $1 ORDER BY n.id LIMIT ${PAGE}`,
-            [this.lastSeen],
+            `SELECT ${NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id > $1 AND n.id <= $2 ORDER BY n.id LIMIT ${PAGE}`,
+            [this.lastSeen, through === Infinity ? MAX_ID : through],
           );
-          this.metrics.feedReads.inc({ reason: next });
-          this.metrics.feedRowsRead.inc({ reason: next }, rows.length);
+          this.metrics.feedReads.inc({ reason });
+          this.metrics.feedRowsRead.inc({ reason }, rows.length);
           this.dispatch(rows);
         } while (rows.length === PAGE && !this.stopped);
+        if (through !== Infinity && through > this.lastSeen) this.lastSeen = through;
       }
     } catch (err) {
       // The database is away: the next poll or bus message retries from the position.
