@@ -26,9 +26,11 @@ export function redisChannel(databaseUrl: string): string {
 export const REDIS_MESSAGE_SIZE = { chunkBytes: 64 * 1024, limitBytes: 1024 * 1024 };
 /**
  * Instances publish after their commits, so one's message may overtake
- * another's: a gap waits this long for the missing rows before it is read.
+ * another's (by as long as a busy process takes to get the CPU back): a gap
+ * waits this long for the missing rows before they are read. Only rows behind
+ * a gap wait; a real one (a lost message, a rolled-back id) is rare.
  */
-export const REDIS_REORDER_WINDOW_MS = 20;
+export const REDIS_REORDER_WINDOW_MS = 100;
 
 /** Exponential backoff, 100 ms doubling to 5 s, forever. */
 export const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 5000);
