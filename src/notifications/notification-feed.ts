@@ -71,7 +71,9 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
   private tick(): void {
     const moved = this.lastSeen !== this.polledAt;
     this.polledAt = this.lastSeen;
-    if (!moved) void this.catchUp('poll');
+    // After the I/O that is waiting: a process that got the CPU back after a pause would
+    // otherwise read what its socket already holds.
+    if (!moved) setImmediate(() => this.lastSeen === this.polledAt && void this.catchUp('poll'));
   }
 
   /** The newest id dispatched so far. */
@@ -105,7 +107,7 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
     if (!this.started || this.stopped) return Promise.resolve();
     const wanted = this.wanted;
     this.wanted = { reason, through: Math.max(through, wanted?.through ?? through) };
-    this.draining ??= this.drain().finally(() => (this.draining = null));
+    this.draining ??= this.drain();
     return this.draining;
   }
 
@@ -129,6 +131,9 @@ export class NotificationFeed implements OnApplicationBootstrap, OnModuleDestroy
     } catch (err) {
       // The database is away: the next poll or bus message retries from the position.
       this.logger.debug?.(`Feed read failed: ${(err as Error).message}`);
+    } finally {
+      // At once, not a microtask later: a call in between would join a read that has ended.
+      this.draining = null;
     }
   }
 
