@@ -130,6 +130,16 @@ describe('BusRouter', () => {
     expect(reads).toBe(1);
   });
 
+  it('holds at most 10,000 rows behind a gap: more are dropped and read with it, once', async () => {
+    commit(1); // its message is late
+    const many = commit(...Array.from({ length: 10_001 }, (_, i) => i + 2));
+    router.committedHere(many);
+    await jest.advanceTimersByTimeAsync(WINDOW_MS);
+    expect(dispatched.length).toBe(10_002);
+    expect(dispatched.at(-1)).toBe('10002');
+    expect(rowsRead).toBe(10_002);
+  });
+
   it('reads for a message without rows, unless the rows come first within the window (this instance’s own commit)', async () => {
     messages.next({ t: 'committed', upTo: '2' });
     router.committedHere(commit(1, 2));

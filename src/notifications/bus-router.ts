@@ -7,7 +7,7 @@ import { type FeedRead, NotificationFeed } from './notification-feed.js';
 import type { NotificationRow } from './notification.types.js';
 import { StreamHub } from './stream-hub.js';
 
-/** Rows held ahead of a gap at most; past that they are dropped, and the read that fills the gap finds them. */
+/** Rows held ahead of a gap at most; past that they are dropped and read with the gap, as if announced without rows. */
 const MAX_HELD_ROWS = 10_000;
 
 /**
@@ -138,6 +138,8 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private drop(): void {
+    const last = this.held.at(-1)!;
+    this.announcedUpTo = Math.max(this.announcedUpTo, Number(last[last.length - 1].id));
     this.held = [];
     this.heldRows = 0;
   }
