@@ -2,7 +2,8 @@ import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
-import { endpointAllowed, keysValid } from './push-allowlist.js';
+import { OutboundError } from '../outbound/outbound-error.js';
+import { keysValid, pushTarget } from './push-allowlist.js';
 
 /** Push subscriptions kept per user: the newest, a browser each. */
 export const MAX_BROWSERS_PER_USER = 10;
@@ -16,8 +17,13 @@ export class PushSubscriptions {
   ) {}
 
   async add(userId: string, endpoint: string, keys: { p256dh: string; auth: string }): Promise<void> {
-    if (!endpointAllowed(endpoint, this.config.delivery.pushAllowlist)) {
-      throw new BadRequestException('endpoint is not a push service this server may call (PUSH_ENDPOINT_ALLOWLIST)');
+    try {
+      pushTarget(endpoint, this.config.delivery.pushAllowlist);
+    } catch (err) {
+      if (!(err instanceof OutboundError)) throw err;
+      throw new BadRequestException(
+        `endpoint is not a push service this server may call (PUSH_ENDPOINT_ALLOWLIST): ${err.detail}`,
+      );
     }
     if (!keysValid(keys.p256dh, keys.auth)) {
       throw new BadRequestException('keys.p256dh must be a P-256 public key and keys.auth 16 bytes, base64url');
