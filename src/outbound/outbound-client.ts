@@ -64,15 +64,18 @@ export class OutboundClient {
   /** Trusted and filtered connections never share a pool, so neither reuses the other's socket. */
   private readonly agents: { https: https.Agent; trustedHttps: https.Agent; trustedHttp: http.Agent };
   private readonly inFlight = new Set<http.ClientRequest>();
+  private readonly slots = new Map<string, { active: number; waiting: Array<() => void> }>();
 
   constructor(options: OutboundOptions = {}) {
     const resolve = options.resolve ?? systemResolve;
     this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.debug = options.debug ?? (() => undefined);
     this.lookups = { filtered: lookupThrough(resolve, true), trusted: lookupThrough(resolve, false) };
+    // No maxSockets: the slots below bound connections per origin. A request waiting in an
+    // agent's own queue cannot be taken out of it: once given up, it still made the agent open
+    // a connection for it later.
     const pool = {
       keepAlive: true,
-      maxSockets: MAX_CONNECTIONS_PER_ORIGIN,
       maxFreeSockets: MAX_CONNECTIONS_PER_ORIGIN,
       scheduling: 'lifo' as const,
       // An idle kept-alive connection is closed after this long.
@@ -91,7 +94,63 @@ export class OutboundClient {
   }
 
   /** Sends one request to a checked target; resolves with any status, rejects with an OutboundError. */
-  request(target: Target, r: OutboundRequest = {}): Promise<OutboundResponse> {
+  async request(target: Target, r: OutboundRequest = {}): Promise<OutboundResponse> {
+    const started = Date.now();
+    const timeoutMs = r.timeoutMs ?? RESPONSE_TIMEOUT_MS;
+    // Waiting for a connection slot counts as connecting.
+    const release = await this.slot(
+      `${target.trusted}|${target.origin}`,
+      r.signal,
+      Math.min(timeoutMs, this.connectTimeoutMs),
+    );
+    try {
+      return await this.exchange(target, r, timeoutMs - (Date.now() - started));
+    } finally {
+      release();
+    }
+  }
+
+  /** One of the MAX_CONNECTIONS_PER_ORIGIN slots of this origin, or an OutboundError once waiting is over. */
+  private slot(key: string, signal: AbortSignal | undefined, waitMs: number): Promise<() => void> {
+    const slots = this.slots.get(key) ?? { active: 0, waiting: [] };
+    this.slots.set(key, slots);
+    const release = () => {
+      const next = slots.waiting.shift();
+      if (next) next();
+      else if (--slots.active === 0) this.slots.delete(key);
+    };
+    if (slots.active < MAX_CONNECTIONS_PER_ORIGIN) {
+      slots.active++;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const give = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(release);
+      };
+      const leave = (err: OutboundError) => {
+        const i = slots.waiting.indexOf(give);
+        if (i >= 0) slots.waiting.splice(i, 1);
+        signal?.removeEventListener('abort', onAbort);
+        this.debug(`${key.split('|')[1]}: ${err.category} (${err.detail})`);
+        reject(err);
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        leave(new OutboundError('cancelled', 'aborted while waiting for a connection slot'));
+      };
+      const timer = setTimeout(
+        () => leave(new OutboundError('timed out', `no free connection slot within ${waitMs} ms`)),
+        waitMs,
+      );
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      slots.waiting.push(give);
+    });
+  }
+
+  private exchange(target: Target, r: OutboundRequest, timeoutMs: number): Promise<OutboundResponse> {
     const { body, contentType } = encodeBody(r);
     const headers: Record<string, string | number> = { ...(contentType ? { 'content-type': contentType } : {}) };
     Object.assign(headers, r.headers);
@@ -134,7 +193,6 @@ export class OutboundClient {
         () => fail(new OutboundError('timed out', `no connection within ${this.connectTimeoutMs} ms`)),
         this.connectTimeoutMs,
       );
-      const timeoutMs = r.timeoutMs ?? RESPONSE_TIMEOUT_MS;
       timers.push(
         connectTimer,
         setTimeout(() => fail(new OutboundError('timed out', `no complete answer within ${timeoutMs} ms`)), timeoutMs),
