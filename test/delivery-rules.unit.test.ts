@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { isQuiet, isTimeZone, quietUntil } from '../src/delivery/quiet-hours.js';
 import { keysValid, pushTarget } from '../src/delivery/push-allowlist.js';
@@ -137,10 +138,21 @@ describe('unsubscribe tokens', () => {
   it('round-trip, expire, and refuse tampering or another key', () => {
     const now = Date.now();
     const token = tokens.sign('42', ['payment', 'order', 'order'], now);
-    expect(tokens.verify(token, now)).toStrictEqual({ userId: '42', channels: ['order', 'payment'] });
-    expect(tokens.verify(token, now + 61 * 24 * 3_600_000)).toBe(null);
+    expect(tokens.verify(token, now)).toStrictEqual({ userId: '42', channels: ['order', 'payment'], issuedAt: now });
+    expect(tokens.verify(token, now + 31 * 24 * 3_600_000)).toBe(null);
     expect(tokens.verify(token.replace('42.', '43.'), now)).toBe(null);
     expect(new UnsubscribeTokens('another-secret-of-at-least-thirty-two!!').verify(token, now)).toBe(null);
     expect(tokens.verify('garbage', now)).toBe(null);
+  });
+
+  it('still read the links of the previous version (expiry in seconds, 60 days), sent 60 days before it', () => {
+    const secret = 'a-secret-of-at-least-thirty-two-chars!!';
+    const key = createHmac('sha256', secret).update('unsubscribe-token-v1').digest();
+    const sentAt = Date.now() - 3_600_000;
+    const body = `42.order.${Math.floor((sentAt + 60 * 24 * 3_600_000) / 1000)}`;
+    const v1 = `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`;
+    const read = tokens.verify(v1);
+    expect(read?.channels).toStrictEqual(['order']);
+    expect(Math.abs((read?.issuedAt ?? 0) - sentAt)).toBeLessThan(1000);
   });
 });
