@@ -422,6 +422,38 @@ describe('bad input and visibility', () => {
     );
   });
 
+  it("cannot take over another user's browser: re-binding an endpoint needs its auth secret (issue 19, finding 5)", async () => {
+    const victim = await user('push-victim@example.com');
+    const attacker = await user('push-attacker@example.com');
+    const sub = push.subscription();
+    expect((await victim.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(201);
+    // The endpoint alone (it is in logs, proxies, a leaked backup) with keys of the attacker's own.
+    const own = push.subscription().keys;
+    const taken = await attacker.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: own });
+    expect(taken.status).toBe(409);
+    // The attacker's own auth secret with the victim's public key changes nothing either.
+    const mixed = await attacker.c.post('/push/subscriptions', {
+      endpoint: sub.endpoint,
+      keys: { p256dh: sub.keys.p256dh, auth: own.auth },
+    });
+    expect(mixed.status).toBe(409);
+    const row = async () =>
+      (
+        await t.db.query(`SELECT user_id::text, p256dh, auth FROM push_subscriptions WHERE endpoint = $1`, [
+          sub.endpoint,
+        ])
+      ).rows;
+    expect(await row()).toStrictEqual([{ user_id: victim.id, p256dh: sub.keys.p256dh, auth: sub.keys.auth }]);
+    // Deleting it as the attacker does nothing either; the victim still gets their pushes.
+    expect((await attacker.c.request('DELETE', '/push/subscriptions', { endpoint: sub.endpoint })).status).toBe(204);
+    await publishTo(t, victim.id, { title: 'Still mine' });
+    const [p] = await push.waitFor(1, (x) => x.endpoint === sub.endpoint);
+    expect(p.payload.title).toBe('Still mine');
+    // The same browser (its own auth secret) signing in as someone else moves to them, as before.
+    expect((await attacker.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(201);
+    expect((await row())[0].user_id).toBe(attacker.id);
+  });
+
   it("never shows another user's deliveries; admins list failed ones", async () => {
     const owner = await user('vis-owner@example.com');
     const other = await user('vis-other@example.com');
