@@ -13,6 +13,7 @@ import { EscalationCursor1796007600000 } from './1796007600000-EscalationCursor.
 import { BroadcastDeliver1796007700000 } from './1796007700000-BroadcastDeliver.js';
 import { DeliveryQueuePerMethod1796008100000 } from './1796008100000-DeliveryQueuePerMethod.js';
 import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
+import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   BroadcastDeliver1796007700000,
   DeliveryQueuePerMethod1796008100000,
   EmailChangedAt1796008200000,
+  CanonicalTimeZones1796008300000,
 ];

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { isQuiet, isTimeZone, quietUntil } from '../src/delivery/quiet-hours.js';
+import { cachedZones, canonicalTimeZone, isQuiet, MAX_CACHED_ZONES, quietUntil } from '../src/delivery/quiet-hours.js';
 import { keysValid, pushTarget } from '../src/delivery/push-allowlist.js';
 import { type Candidate, plan } from '../src/delivery/rules.js';
 import { UnsubscribeTokens } from '../src/delivery/unsubscribe-token.js';
@@ -40,11 +40,23 @@ describe('quiet hours', () => {
     expect(iso(quietUntil(twice, at('2026-11-01T04:00:00Z')))).toBe('2026-11-01T05:30:00.000Z');
   });
 
-  it('knows IANA zones', () => {
-    expect(isTimeZone('Europe/Berlin')).toBe(true);
-    expect(isTimeZone('UTC')).toBe(true);
-    expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
-    expect(isTimeZone('')).toBe(false);
+  it('knows IANA zones, in their canonical spelling (issue 19, finding 6)', () => {
+    expect(canonicalTimeZone('Europe/Berlin')).toBe('Europe/Berlin');
+    expect(canonicalTimeZone('europe/berlin')).toBe('Europe/Berlin');
+    expect(canonicalTimeZone('EUROPE/BERLIN')).toBe('Europe/Berlin');
+    expect(canonicalTimeZone('utc')).toBe('UTC');
+    expect(canonicalTimeZone('Mars/Olympus_Mons')).toBe(null);
+    expect(canonicalTimeZone('')).toBe(null);
+  });
+
+  it('keeps a bounded number of zone formatters, the most recently used', () => {
+    const zones = Intl.supportedValuesOf('timeZone');
+    expect(zones.length).toBeGreaterThan(MAX_CACHED_ZONES);
+    // Every zone, and the upper-case spelling of each, as rows stored before canonical names may hold.
+    for (const timeZone of [...zones, ...zones.map((z) => z.toUpperCase())]) {
+      isQuiet({ start: '22:00', end: '07:00', timeZone }, Date.UTC(2026, 0, 15, 12));
+    }
+    expect(cachedZones()).toBe(MAX_CACHED_ZONES);
   });
 });
 

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { NotificationBus } from './bus/notification-bus.js';
 import type { DeliveryMethod, Preferences, PreferencesUpdate, QuietHours } from '../../client/wire.js';
 import { CHANNELS, type Channel } from './notification.types.js';
-import { isTimeZone } from '../delivery/quiet-hours.js';
+import { canonicalTimeZone } from '../delivery/quiet-hours.js';
 
 export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
 
@@ -42,8 +42,7 @@ export class PreferencesService {
   }
 
   async update(userId: string, changes: PreferencesUpdate): Promise<Preferences> {
-    const q = changes.quietHours;
-    if (q) checkQuietHours(q);
+    const q = changes.quietHours && checkQuietHours(changes.quietHours);
     const off = (toggles: Partial<Record<Channel, boolean | undefined>>, value: boolean) =>
       CHANNELS.filter((c) => toggles[c] === value);
     const perMethod = (m: DeliveryMethod) =>
@@ -120,9 +119,12 @@ function merge(column: string, add: number, remove: number): string {
   return `ARRAY(SELECT DISTINCT c FROM unnest(${column} || $${add}::text[]) c WHERE c <> ALL ($${remove}::text[]) ORDER BY c)`;
 }
 
-function checkQuietHours(q: QuietHours): void {
-  if (!isTimeZone(q.timeZone)) throw new BadRequestException(`quietHours.timeZone is not a known IANA time zone`);
+/** The quiet hours to store, their zone in its canonical spelling; 400 if they make no sense. */
+function checkQuietHours(q: QuietHours): QuietHours {
+  const timeZone = canonicalTimeZone(q.timeZone);
+  if (!timeZone) throw new BadRequestException(`quietHours.timeZone is not a known IANA time zone`);
   if (q.start === q.end) throw new BadRequestException('quietHours.start and quietHours.end must differ');
+  return { ...q, timeZone };
 }
 
 export function quietHoursOf(row: PreferencesRow | undefined): QuietHours | null {
