@@ -7,18 +7,16 @@ export class DeliveryQueuePerMethod1796008100000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     // A send queue per delivery method (src/delivery/job-queue.ts, queueOf), with the policy of
-    // "deliver": a slow push service no longer holds the workers that send email. "deliver"
+    // "deliver" (copied from it): a slow push service no longer holds the workers that send email. "deliver"
     // stays and is drained: instances of the previous version keep queueing there until they stop.
-    const options = {
-      policy: 'standard',
-      retryLimit: 10,
-      retryDelay: 1,
-      retryBackoff: true,
-      expireInSeconds: 60,
-      retentionMinutes: 24 * 60,
-    };
     for (const name of QUEUES) {
-      await q.query(`SELECT pgboss.create_queue($1, $2::json)`, [name, JSON.stringify(options)]);
+      await q.query(
+        `SELECT pgboss.create_queue($1, json_build_object(
+           'policy', policy, 'retryLimit', retry_limit, 'retryDelay', retry_delay, 'retryBackoff', retry_backoff,
+           'expireInSeconds', expire_seconds, 'retentionMinutes', retention_minutes))
+           FROM pgboss.queue WHERE name = 'deliver'`,
+        [name],
+      );
     }
   }
 

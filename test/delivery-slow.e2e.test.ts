@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { publishTo } from './support/publish.js';
-import { TestPushService } from './support/push-service.js';
+import { startPushService, type TestPushService } from './support/push-service.js';
 import { TestSmtpServer } from './support/smtp.js';
-import { loadConfig } from '../src/config/env.js';
 import { MAX_CONNECTIONS_PER_ORIGIN } from '../src/outbound/outbound-client.js';
 import { until } from './support/until.js';
 
@@ -34,9 +33,8 @@ const answered = new Set<string>();
 beforeAll(async () => {
   smtp = new TestSmtpServer();
   await smtp.start();
-  const vapid = loadConfig({ NODE_ENV: 'test', DATA_DIR: `/tmp/notif-vapid-${process.pid}` }).delivery.vapid;
-  push = new TestPushService(vapid.publicKey);
-  await push.start();
+  const started = await startPushService();
+  push = started.push;
   const dir = process.env.TEST_PUSH_TLS_DIR!;
   // Requests are held (never answered) until the client gives up on the first of them.
   slow = https.createServer(
@@ -64,9 +62,7 @@ beforeAll(async () => {
   t = await startTestApp({
     ESCALATE_AFTER_MS: '300',
     SMTP_URL: smtp.url,
-    VAPID_PUBLIC_KEY: vapid.publicKey,
-    VAPID_PRIVATE_KEY: vapid.privateKey,
-    VAPID_SUBJECT: 'mailto:ops@shop.example',
+    ...started.env,
     PUSH_ENDPOINT_ALLOWLIST: `${push.origin},${slowOrigin}`,
   });
 });

@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { publishTo } from './support/publish.js';
-import { TestPushService } from './support/push-service.js';
+import { startPushService, type TestPushService } from './support/push-service.js';
 import { adminClient } from './support/shop.js';
 import { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
-import { loadConfig } from '../src/config/env.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
 import { until } from './support/until.js';
 
@@ -24,18 +23,14 @@ const PUBLIC_URL = 'https://notify.example.test';
 beforeAll(async () => {
   smtp = new TestSmtpServer();
   await smtp.start();
-  // The app's VAPID key is fixed here so the push service can check the JWT against it.
-  const vapid = loadConfig({ NODE_ENV: 'test', DATA_DIR: `/tmp/notif-vapid-${process.pid}` }).delivery.vapid;
-  push = new TestPushService(vapid.publicKey);
-  await push.start();
+  const started = await startPushService();
+  push = started.push;
   t = await startTestApp({
     ESCALATE_AFTER_MS: String(DELAY),
     SMTP_URL: smtp.url,
     PUBLIC_URL,
     MAIL_FROM: 'Shop Notifications <notify@shop.example>',
-    VAPID_PUBLIC_KEY: vapid.publicKey,
-    VAPID_PRIVATE_KEY: vapid.privateKey,
-    VAPID_SUBJECT: 'mailto:ops@shop.example',
+    ...started.env,
     PUSH_ENDPOINT_ALLOWLIST: `${push.origin},*.push.apple.com`,
   });
 });

@@ -4,8 +4,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { TestDnsServer } from './support/dns.js';
 import { publishTo } from './support/publish.js';
-import { TestPushService } from './support/push-service.js';
-import { loadConfig } from '../src/config/env.js';
+import { startPushService, type TestPushService } from './support/push-service.js';
 import { until } from './support/until.js';
 
 /*
@@ -44,14 +43,11 @@ beforeAll(async () => {
   dns.set('mixed.push.test', ['::1', V4]);
   await listen443(V4);
   await listen443('::1');
-  const vapid = loadConfig({ NODE_ENV: 'test', DATA_DIR: `/tmp/notif-vapid-${process.pid}` }).delivery.vapid;
-  push = new TestPushService(vapid.publicKey);
-  await push.start();
+  const started = await startPushService();
+  push = started.push;
   t = await startTestApp({
     ESCALATE_AFTER_MS: '300',
-    VAPID_PUBLIC_KEY: vapid.publicKey,
-    VAPID_PRIVATE_KEY: vapid.privateKey,
-    VAPID_SUBJECT: 'mailto:ops@shop.example',
+    ...started.env,
     PUSH_ENDPOINT_ALLOWLIST: `${push.origin},*.push.apple.com,*.push.test`,
     OUTBOUND_DNS_SERVER: dns.address,
   });
