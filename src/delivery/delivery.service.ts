@@ -12,9 +12,11 @@ import { StreamMarks } from './stream-marks.js';
 
 /**
  * Send jobs in flight per method and instance, each ended on its own: a job that waits on a
- * slow destination holds one of these, never the others (nor another method's).
+ * slow destination holds one of these, never the others (nor another method's). 50 per method:
+ * the 100 of the shared queue before. More would only wait inside the SMTP pool or the outbound
+ * slots, and every claimed row in flight becomes "outcome unknown" if the instance is killed.
  */
-const SENDS_IN_FLIGHT = 100;
+const SENDS_IN_FLIGHT = 50;
 /** Idle polling of each send queue. */
 const SEND_POLL_MS = 500;
 /** The legacy "escalate" and "deliver" queues are only drained (see below): no hurry, and cheap when empty. */
