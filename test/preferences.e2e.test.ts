@@ -67,6 +67,21 @@ describe('delivery preferences', () => {
     expect(put.body.channels.system).toBe(false);
   });
 
+  it('stores a time zone in its canonical spelling, however it was typed (issue 19, finding 6)', async () => {
+    const { c, id } = await user('prefs-tz@example.com');
+    for (const [typed, canonical] of [
+      ['europe/berlin', 'Europe/Berlin'],
+      ['AMERICA/NEW_YORK', 'America/New_York'],
+      ['US/Pacific', 'America/Los_Angeles'],
+      ['utc', 'UTC'],
+    ]) {
+      const put = await c.put('/preferences', { quietHours: { start: '22:00', end: '07:00', timeZone: typed } });
+      expect([typed, put.status, put.body.quietHours.timeZone]).toStrictEqual([typed, 200, canonical]);
+      const row = await t.db.query(`SELECT quiet_tz FROM notification_preferences WHERE user_id = $1`, [id]);
+      expect(row.rows).toStrictEqual([{ quiet_tz: canonical }]);
+    }
+  });
+
   it('refuses unknown zones, malformed times and unknown fields with 400, storing nothing', async () => {
     const { c, id } = await user('prefs-bad@example.com');
     await c.put('/preferences', { quietHours: { start: '23:00', end: '06:30', timeZone: 'America/New_York' } });

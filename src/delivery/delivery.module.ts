@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { NotificationsModule } from '../notifications/notifications.module.js';
+import { OutboundModule } from '../outbound/outbound.module.js';
 import {
   AdminDeliveriesController,
   DeliveriesController,
@@ -23,7 +24,7 @@ import { Unsubscribe } from './unsubscribe.js';
  * DeliveryHooks; the core does not import this module.
  */
 @Module({
-  imports: [NotificationsModule],
+  imports: [NotificationsModule, OutboundModule],
   controllers: [PushController, DeliveriesController, AdminDeliveriesController, UnsubscribeController],
   providers: [
     JobQueue,

@@ -3,17 +3,24 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { DeliveryHooks } from '../notifications/delivery-hooks.js';
+import { DELIVERY_METHODS } from '../notifications/preferences.service.js';
 import { EscalationScanner } from './escalation-scanner.js';
 import { type BroadcastJob, type DeliverJob, type EscalateJob, EscalationService } from './escalation.service.js';
-import { JobQueue, QUEUES } from './job-queue.js';
+import { JobQueue, QUEUES, queueOf } from './job-queue.js';
 import { SenderService } from './sender.service.js';
 import { StreamMarks } from './stream-marks.js';
 
-/** Parallel send workers per instance (each a pg-boss worker fetching a few jobs at a time). */
-const SEND_WORKERS = 4;
-const SEND_BATCH = 25;
-/** The legacy "escalate" queue is only drained (see below): no hurry, and cheap when empty. */
-const LEGACY_ESCALATE_POLL_SECONDS = 5;
+/**
+ * Send jobs in flight per method and instance, each ended on its own: a job that waits on a
+ * slow destination holds one of these, never the others (nor another method's). 50 per method:
+ * the 100 of the shared queue before. More would only wait inside the SMTP pool or the outbound
+ * slots, and every claimed row in flight becomes "outcome unknown" if the instance is killed.
+ */
+const SENDS_IN_FLIGHT = 50;
+/** Idle polling of each send queue. */
+const SEND_POLL_MS = 500;
+/** The legacy "escalate" and "deliver" queues are only drained (see below): no hurry, and cheap when empty. */
+const LEGACY_POLL_SECONDS = 5;
 
 /**
  * Wires delivery into the core (the hooks) and runs the workers, the escalation
@@ -57,18 +64,21 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     // empty after such a deploy this worker can go, in a later release.
     await boss.work<EscalateJob>(
       QUEUES.escalate,
-      { pollingIntervalSeconds: LEGACY_ESCALATE_POLL_SECONDS, batchSize: 100 },
+      { pollingIntervalSeconds: LEGACY_POLL_SECONDS, batchSize: 100 },
       async (jobs) => this.escalation.escalatePersonal(jobs.flatMap((j) => j.data.ids)),
     );
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),
     );
-    for (let i = 0; i < SEND_WORKERS; i++) {
-      await boss.work<DeliverJob>(QUEUES.deliver, { ...polling, batchSize: SEND_BATCH }, async (jobs) => {
-        // One user's deliveries are independent of another's: send them side by side.
-        await Promise.all(jobs.map((j) => this.sender.deliver(j.data)));
-      });
+    const send = { concurrency: SENDS_IN_FLIGHT, pollMs: SEND_POLL_MS };
+    for (const method of DELIVERY_METHODS) {
+      this.jobs.consume<DeliverJob>(queueOf(method), send, (job) => this.sender.deliver(job));
     }
+    // Jobs that instances before the queue per method queued (a rolling deploy) carry their
+    // method: the same handler sends them. Once the queue stays empty this can go.
+    this.jobs.consume<DeliverJob>(QUEUES.deliver, { concurrency: 10, pollMs: LEGACY_POLL_SECONDS * 1000 }, (job) =>
+      this.sender.deliver(job),
+    );
     this.scanner.start();
     const every = Math.max(1000, Math.min(30_000, Math.floor(this.claimTimeoutMs / 4)));
     this.sweepTimer = setInterval(() => void this.sweep(), every);
@@ -98,7 +108,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       if (stale.length > 0) {
         await this.jobs.boss.insert(
           stale.map((s) => ({
-            name: QUEUES.deliver,
+            name: queueOf(s.method),
             data: { userId: s.user_id, method: s.method } satisfies DeliverJob,
           })),
         );

@@ -8,7 +8,7 @@ import type { Tx } from '../database/transaction.js';
 import type { NotificationRow } from '../notifications/notification.types.js';
 import { quietHoursOf, type PreferencesRow } from '../notifications/preferences.service.js';
 import { unreadSql } from '../notifications/visibility.js';
-import { JobQueue, QUEUES } from './job-queue.js';
+import { JobQueue, QUEUES, queueOf } from './job-queue.js';
 import { type Candidate, plan, type PlannedDelivery } from './rules.js';
 import { StreamMarks } from './stream-marks.js';
 
@@ -177,7 +177,7 @@ export class EscalationService {
       const key = `${d.user_id}:${d.method}:${d.not_before.getTime()}`;
       if (!due.has(key)) {
         const data: DeliverJob = { userId: d.user_id, method: d.method };
-        due.set(key, { name: QUEUES.deliver, data, startAfter: d.not_before });
+        due.set(key, { name: queueOf(d.method), data, startAfter: d.not_before });
       }
     }
     if (due.size > 0) await this.jobs.boss.insert([...due.values()], tx ? { db: await JobQueue.inTx(tx) } : {});
