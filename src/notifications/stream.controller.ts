@@ -44,12 +44,13 @@ export class StreamController {
   @Sse('stream', { maxPendingDataLength: NEST_PENDING_LIMIT })
   @StreamAuthenticated()
   @ApiProduces('text/event-stream')
-  @ApiQuery({ name: 'channels', required: false, description: 'Comma-separated subset of order,payment,system' })
+  @ApiQuery({ name: 'channels', required: false, description: `Comma-separated subset of ${CHANNELS.join(',')}` })
   @ApiQuery({ name: 'lastEventId', required: false, description: 'Used when the Last-Event-ID header is absent' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this id (0 … 2^63−1)' })
   @ApiOkResponse({
     description:
-      'Server-Sent Events. `ready` {cursor} first (with `retry:`), then named events `order`, `payment`, `system` ' +
+      'Server-Sent Events. `ready` {cursor} first (with `retry:`), then named events ' +
+      `${CHANNELS.map((c) => `\`${c}\``).join(', ')} ` +
       '(the notification JSON, id = notification id), `read` {ids}|{all,channel?} and `reset` {reason} ' +
       '(id = the stream cursor), and `: ping` comments every HEARTBEAT_MS.',
     schema: {
