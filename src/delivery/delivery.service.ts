@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
-import { DeliveryHooks } from '../notifications/delivery-hooks.js';
+import { EscalationPort } from '../notifications/escalation-port.js';
 import { EscalationScanner } from './escalation-scanner.js';
 import { type BroadcastJob, type DeliverJob, type EscalateJob, EscalationService } from './escalation.service.js';
 import { JobQueue, QUEUES } from './job-queue.js';
@@ -16,7 +16,7 @@ const SEND_BATCH = 25;
 const LEGACY_ESCALATE_POLL_SECONDS = 5;
 
 /**
- * Wires delivery into the core (the hooks) and runs the workers, the escalation
+ * Plugs delivery into the core (its EscalationPort) and runs the workers, the escalation
  * scanner and the sweep.
  * The sweep, on every instance (each statement is idempotent):
  * - a claim older than the claim timeout belongs to a process that died
@@ -28,12 +28,13 @@ const LEGACY_ESCALATE_POLL_SECONDS = 5;
 export class DeliveryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Delivery');
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly unplug: Array<() => void> = [];
   private readonly claimTimeoutMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly db: DataSource,
-    private readonly hooks: DeliveryHooks,
+    private readonly port: EscalationPort,
     private readonly jobs: JobQueue,
     private readonly escalation: EscalationService,
     private readonly scanner: EscalationScanner,
@@ -44,8 +45,11 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.hooks.scheduleBroadcast = (tx, row) => this.escalation.scheduleBroadcast(tx, row);
-    this.hooks.streamed = (notificationId, userId) => this.marks.mark(notificationId, userId);
+    const marks = this.port.streamed$.subscribe((s) => this.marks.mark(s.notificationId, s.userId));
+    this.unplug.push(
+      () => marks.unsubscribe(),
+      this.port.onBroadcast((tx, row) => this.escalation.scheduleBroadcast(tx, row)),
+    );
     await this.jobs.start();
     const boss = this.jobs.boss;
     const polling = { pollingIntervalSeconds: 0.5 };
@@ -76,6 +80,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   onApplicationShutdown(): void {
+    for (const off of this.unplug.splice(0)) off();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
   }
 

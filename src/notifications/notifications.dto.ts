@@ -139,3 +139,21 @@ export class UnreadCountDto {
   @ApiProperty() total: number;
   @ApiProperty({ example: perKey(CHANNELS, () => 0) }) byChannel: Record<Channel, number>;
 }
+
+export class BroadcastListQueryDto extends PageQueryDto {}
+
+/** A broadcast as POST and GET /admin/broadcasts show it. */
+export class BroadcastDto extends NotificationDto {
+  @ApiProperty({
+    description: '{ kind: "all" } | { kind: "role", role } | { kind: "users", userIds }',
+    example: { kind: 'role', role: 'admin' },
+  })
+  audience: Record<string, unknown>;
+
+  @ApiProperty({ nullable: true, type: String }) expiresAt: string | null;
+}
+
+export class BroadcastPageDto {
+  @ApiProperty({ type: [BroadcastDto], description: 'Newest first, expired ones included' }) items: BroadcastDto[];
+  @ApiProperty({ nullable: true, type: String }) nextBefore: string | null;
+}

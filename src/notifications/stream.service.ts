@@ -13,7 +13,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import type { Channel, NotificationRow, ReadyPayload, ResetPayload, ResetReason } from './notification.types.js';
 import { type ControlEvent, type Frame, type SseMessage, StreamHub, frameOf } from './stream-hub.js';
 import { SqlParams, readAtSql, visibleNotificationsSql } from './visibility.js';
-import { DeliveryHooks } from './delivery-hooks.js';
+import { EscalationPort } from './escalation-port.js';
 
 const REPLAY_PAGE = 500;
 /** Live events held for one stream while its replay runs; past this it is dropped and replays again. */
@@ -103,7 +103,7 @@ export class StreamService {
     private readonly hub: StreamHub,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly hooks: DeliveryHooks,
+    private readonly escalation: EscalationPort,
   ) {
     this.starts = new Batcher((keys) => this.startingPoints(keys), { minIntervalMs: STREAM_OPEN_BATCH_MS });
   }
@@ -257,7 +257,7 @@ export class StreamService {
             writeFrame(frame);
             this.metrics.replayed.inc();
             // Replayed to an open tab is seen too: no push or email for it (src/delivery/).
-            if (frame.escalates) this.hooks.streamed(frame.message.id!, viewer.id);
+            if (frame.escalates) this.escalation.streamed(frame.message.id!, viewer.id);
           },
           backlog,
           // Paced below the budget, so a reading client is never dropped by its own replay.

@@ -1,4 +1,3 @@
-import { PageQueryDto } from '../common/page-query.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -15,8 +14,8 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { NotificationDto } from '../notifications/notifications.dto.js';
-import { SEVERITIES, type Severity } from '../notifications/notification.types.js';
+import type { Severity } from '../../client/wire.js';
+import { SEVERITIES } from '../events/domain-events.js';
 import { ROLES, type Role } from '../users/user.entity.js';
 import { DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 
@@ -123,21 +122,4 @@ export class SendBroadcastDto {
   @ArrayMaxSize(DELIVERY_METHODS.length)
   @IsIn(DELIVERY_METHODS, { each: true, message: `deliver must list ${andOr(DELIVERY_METHODS)}` })
   deliver?: DeliveryMethod[];
-}
-
-export class BroadcastListQueryDto extends PageQueryDto {}
-
-export class BroadcastDto extends NotificationDto {
-  @ApiProperty({
-    description: '{ kind: "all" } | { kind: "role", role } | { kind: "users", userIds }',
-    example: { kind: 'role', role: 'admin' },
-  })
-  audience: Record<string, unknown>;
-
-  @ApiProperty({ nullable: true, type: String }) expiresAt: string | null;
-}
-
-export class BroadcastPageDto {
-  @ApiProperty({ type: [BroadcastDto], description: 'Newest first, expired ones included' }) items: BroadcastDto[];
-  @ApiProperty({ nullable: true, type: String }) nextBefore: string | null;
 }
