@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { isQuiet, isTimeZone, quietUntil } from '../src/delivery/quiet-hours.js';
+import { isQuiet, isTimeZone, quietUntil } from '../src/notifications/quiet-hours.js';
 import { endpointAllowed, keysValid } from '../src/delivery/push-allowlist.js';
 import { type Candidate, plan } from '../src/delivery/rules.js';
 import { UnsubscribeTokens } from '../src/delivery/unsubscribe-token.js';

@@ -13,7 +13,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { dtoPerKey } from '../common/keyed-dto.js';
-import { HHMM } from '../delivery/quiet-hours.js';
+import { HHMM } from './quiet-hours.js';
 import {
   CHANNELS,
   type Channel,

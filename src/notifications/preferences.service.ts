@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { NotificationBus } from './bus/notification-bus.js';
 import type { DeliveryMethod, Preferences, PreferencesUpdate, QuietHours } from '../../client/wire.js';
 import { CHANNELS, type Channel, perKey } from './notification.types.js';
-import { isTimeZone } from '../delivery/quiet-hours.js';
+import { isTimeZone } from './quiet-hours.js';
 
 export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
 
