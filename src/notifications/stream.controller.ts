@@ -6,7 +6,8 @@ import { type StreamAuth, StreamAuthenticated, StreamSession } from '../auth/str
 import { invalid } from '../common/domain-error.js';
 import { CHANNELS, type Channel, isChannel } from './notification.types.js';
 import type { SseMessage } from './stream-hub.js';
-import { IMMEDIATE_DROP_BYTES, StreamService } from './stream.service.js';
+import { IMMEDIATE_DROP_BYTES } from './slow-client-budget.js';
+import { StreamService } from './stream.service.js';
 
 const MAX_ID = 9223372036854775807n;
 
