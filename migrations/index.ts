@@ -11,6 +11,7 @@ import { DeliveryPreferences1796007400000 } from './1796007400000-DeliveryPrefer
 import { Deliveries1796007500000 } from './1796007500000-Deliveries.js';
 import { EscalationCursor1796007600000 } from './1796007600000-EscalationCursor.js';
 import { BroadcastDeliver1796007700000 } from './1796007700000-BroadcastDeliver.js';
+import { DropLegacyEscalateQueue1796007800000 } from './1796007800000-DropLegacyEscalateQueue.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   Deliveries1796007500000,
   EscalationCursor1796007600000,
   BroadcastDeliver1796007700000,
+  DropLegacyEscalateQueue1796007800000,
 ];

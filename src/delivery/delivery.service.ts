@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { EscalationPort } from '../notifications/escalation-port.js';
 import { EscalationScanner } from './escalation-scanner.js';
-import { type BroadcastJob, type DeliverJob, type EscalateJob, EscalationService } from './escalation.service.js';
+import { type BroadcastJob, type DeliverJob, EscalationService } from './escalation.service.js';
 import { JobQueue, QUEUES } from './job-queue.js';
 import { SenderService } from './sender.service.js';
 import { StreamMarks } from './stream-marks.js';
@@ -12,8 +12,6 @@ import { StreamMarks } from './stream-marks.js';
 /** Parallel send workers per instance (each a pg-boss worker fetching a few jobs at a time). */
 const SEND_WORKERS = 4;
 const SEND_BATCH = 25;
-/** The legacy "escalate" queue is only drained (see below): no hurry, and cheap when empty. */
-const LEGACY_ESCALATE_POLL_SECONDS = 5;
 
 /**
  * Plugs delivery into the core (its EscalationPort) and runs the workers, the escalation
@@ -53,17 +51,6 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     await this.jobs.start();
     const boss = this.jobs.boss;
     const polling = { pollingIntervalSeconds: 0.5 };
-    // Personal notifications escalate by the cursor (EscalationScanner), not by a job per
-    // publishing transaction any more. Jobs that an older version queued in "escalate" (a
-    // deploy finds those of the last minute; old instances of a rolling deploy add more
-    // until they stop) are still run here. Their notifications may also be past the cursor:
-    // escalating twice records nothing new (ON CONFLICT DO NOTHING). Once the queue stays
-    // empty after such a deploy this worker can go, in a later release.
-    await boss.work<EscalateJob>(
-      QUEUES.escalate,
-      { pollingIntervalSeconds: LEGACY_ESCALATE_POLL_SECONDS, batchSize: 100 },
-      async (jobs) => this.escalation.escalatePersonal(jobs.flatMap((j) => j.data.ids)),
-    );
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),
     );

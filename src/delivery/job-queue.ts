@@ -7,11 +7,6 @@ import type { Tx } from '../database/transaction.js';
 
 /** Created by migrations/1796007500000-Deliveries.ts (retryLimit 10, backoff from 1 s, expiry 60 s). */
 export const QUEUES = {
-  /**
-   * Legacy: a batch of personal notifications, as versions before the escalation cursor
-   * queued them in each publishing transaction. Only drained now (DeliveryService).
-   */
-  escalate: 'escalate',
   /** One keyset page of a broadcast's audience. */
   broadcast: 'escalate-broadcast',
   /** One user's due deliveries of one method (an email digest, or pushes). */
