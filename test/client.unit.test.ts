@@ -16,6 +16,7 @@ import {
   type TransportHandlers,
 } from '../client/node.js';
 import { CHANNELS as SERVER_CHANNELS } from '../src/notifications/notification.types.js';
+import { NO_UNREAD } from './support/registry.js';
 
 /** Pure parts of the client, with no server: backoff, the stream engine over a scripted transport, the inbox model. */
 
@@ -158,9 +159,6 @@ describe('NotificationStream (scripted transport)', () => {
   });
 });
 
-/** Unread counts of every channel at 0. */
-const NONE = perKey(CLIENT_CHANNELS, () => 0);
-
 /** The inbox over a fake source and an in-memory API. */
 function fakeInbox(items: NotificationJson[]) {
   const transport = new ScriptedTransport();
@@ -191,7 +189,7 @@ describe('Inbox', () => {
     transport.send('ready', '2', { cursor: '2' });
     await settle();
     expect(inbox.items.map((n) => n.id)).toStrictEqual(['2', '1']);
-    expect(inbox.counts).toStrictEqual({ total: 1, byChannel: { ...NONE, order: 1 } });
+    expect(inbox.counts).toStrictEqual({ total: 1, byChannel: { ...NO_UNREAD, order: 1 } });
 
     const before = inbox.getSnapshot();
     expect(inbox.getSnapshot()).toBe(before); // the same snapshot while nothing changes (useSyncExternalStore)
@@ -201,12 +199,12 @@ describe('Inbox', () => {
     expect(inbox.getSnapshot().items.map((n) => n.id)).toStrictEqual(['3', '2', '1']);
     transport.send('system', '3', note('3', 'system')); // a duplicate changes nothing
     expect(inbox.items.map((n) => n.id)).toStrictEqual(['3', '2', '1']);
-    expect(inbox.counts.byChannel).toStrictEqual({ ...NONE, order: 1, system: 1 });
+    expect(inbox.counts.byChannel).toStrictEqual({ ...NO_UNREAD, order: 1, system: 1 });
     expect(inbox.counts.total).toBe(2);
 
     transport.send('read', '3', { ids: ['1'] }); // marked in another tab
     expect(inbox.items.find((n) => n.id === '1')!.readAt !== null).toBe(true);
-    expect(inbox.counts.byChannel).toStrictEqual({ ...NONE, system: 1 });
+    expect(inbox.counts.byChannel).toStrictEqual({ ...NO_UNREAD, system: 1 });
 
     await inbox.markAllRead();
     await settle();

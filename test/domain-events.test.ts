@@ -4,12 +4,12 @@ import { formatMinor } from '../src/common/money.js';
 import { EventCatalogue, type PersonalEvent, SEVERITIES } from '../src/events/domain-events.js';
 import { canTransition, ORDER_STATUSES, type OrderStatus } from '../src/orders/order-status.js';
 import { ORDER_EVENTS } from '../src/orders/order.events.js';
-import { PAYMENT_EVENTS } from '../src/payments/payment.events.js';
+import '../src/payments/payment.events.js';
 import { SOURCES } from '../src/sources.js';
-import { SYSTEM_EVENTS } from '../src/system/system.events.js';
+import '../src/system/system.events.js';
 
-// The event files themselves, not only SOURCES: their payload types reach this program through them.
-const catalogue = new EventCatalogue([ORDER_EVENTS, PAYMENT_EVENTS, SYSTEM_EVENTS]);
+// The events files are imported too: their payload types reach this program through them.
+const catalogue = new EventCatalogue(SOURCES.map((s) => s.events));
 const toPersonalDraft = (event: PersonalEvent) => catalogue.personal(event);
 
 describe('order state machine', () => {
@@ -35,15 +35,13 @@ describe('domain event catalogue', () => {
     { type: 'payment.failed', recipient: '7', payload: { paymentId: '3', orderId: '1001', amount: 4848 } },
   ];
 
-  it('covers every event, each on the channel its name starts with, and every channel', () => {
-    const names = catalogue.types;
-    expect([...names].sort()).toStrictEqual([...samples.map((s) => s.type), 'system.broadcast'].sort());
-    for (const name of names) {
+  it('has every source, each event on the channel its name starts with', () => {
+    expect(SOURCES.map((s) => s.events.channel)).toStrictEqual([...CHANNELS]);
+    for (const event of [...samples.map((s) => s.type), 'system.broadcast']) expect(catalogue.types).toContain(event);
+    for (const name of catalogue.types) {
       const { channel } = catalogue.render(name as PersonalEvent['type'], {} as never);
       expect(channel).toBe(name.split('.')[0]);
     }
-    expect(SOURCES.map((s) => s.events)).toStrictEqual([ORDER_EVENTS, PAYMENT_EVENTS, SYSTEM_EVENTS]);
-    expect(SOURCES.map((s) => s.events.channel)).toStrictEqual([...CHANNELS]);
   });
 
   it('refuses an event twice, and an event of no source', () => {

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CHANNELS, type NotificationRow, perKey } from '../src/notifications/notification.types.js';
+import { CHANNELS, type NotificationRow } from '../src/notifications/notification.types.js';
 import { SqlParams, canSee, visibleNotificationsSql, type Viewer } from '../src/notifications/visibility.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { broadcast, publishTo } from './support/publish.js';
+import { NO_UNREAD } from './support/registry.js';
 import { openStream } from './support/sse.js';
 
 let t: TestApp;
-/** Unread counts of every channel at 0. */
-const NONE = perKey(CHANNELS, () => 0);
 beforeAll(async () => {
   t = await startTestApp();
 });
@@ -179,14 +178,14 @@ describe('inbox', () => {
 
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 7,
-      byChannel: { ...NONE, order: 3, payment: 2, system: 2 },
+      byChannel: { ...NO_UNREAD, order: 3, payment: 2, system: 2 },
     });
     expect((await u.c.post(`/notifications/${rows[6].id}/read`)).status).toBe(204);
     expect((await u.c.post(`/notifications/${rows[6].id}/read`)).status).toBe(204); // idempotent
     expect((await u.c.post('/notifications/read-all', { channel: 'payment' })).status).toBe(204);
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 4,
-      byChannel: { ...NONE, order: 2, payment: 0, system: 2 },
+      byChannel: { ...NO_UNREAD, order: 2, payment: 0, system: 2 },
     });
     const unread = (await u.c.get('/notifications?unread=true')).body.items;
     expect(unread.map((n: { title: string }) => n.title)).toStrictEqual(['n5', 'n3', 'n2', 'n0']);
@@ -195,7 +194,7 @@ describe('inbox', () => {
     expect((await u.c.post('/notifications/read-all')).status).toBe(204);
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 0,
-      byChannel: NONE,
+      byChannel: NO_UNREAD,
     });
     const all = (await u.c.get('/notifications')).body.items;
     expect(all.every((n: { readAt: string | null }) => typeof n.readAt === 'string')).toBeTruthy();
