@@ -1,14 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The queue's options as migrations/1796007500000-Deliveries.ts created it (for down()). */
-const OPTIONS = {
-  policy: 'standard',
-  retryLimit: 10,
-  retryDelay: 1,
-  retryBackoff: true,
-  expireInSeconds: 60,
-  retentionMinutes: 24 * 60,
-};
+/** As migrations/1796007500000-Deliveries.ts created the queue (for down()). */
+const OPTIONS = { policy: 'standard', retryLimit: 10, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 };
+const RETENTION_MINUTES = 24 * 60;
 
 export class DropLegacyEscalateQueue1796007800000 implements MigrationInterface {
   name = 'DropLegacyEscalateQueue1796007800000';
@@ -44,6 +38,7 @@ export class DropLegacyEscalateQueue1796007800000 implements MigrationInterface 
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`SELECT pgboss.create_queue('escalate', $1::json)`, [JSON.stringify(OPTIONS)]);
+    const options = { ...OPTIONS, retentionMinutes: RETENTION_MINUTES };
+    await q.query(`SELECT pgboss.create_queue('escalate', $1::json)`, [JSON.stringify(options)]);
   }
 }
