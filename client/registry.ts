@@ -1,9 +1,7 @@
 /**
- * The source channels and the delivery methods, each listed once. Everything
- * that enumerates them derives from these two objects: the wire types
- * (./wire.ts), the server's DTOs, counts and catalogue, the stream's event
- * names, the inbox page's tabs and toggles. Values, and it imports nothing:
- * the server, the browser client and the page all load it (docs/extending.md).
+ * The source channels and the delivery methods, each listed once: everything
+ * that enumerates them derives from here (docs/extending.md). It imports
+ * nothing: the server, the client and the page all load it.
  */
 
 export interface ChannelInfo {

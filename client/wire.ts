@@ -1,15 +1,9 @@
 /**
- * What crosses the wire between the service and its clients, defined once.
- *
- * Types only, and it imports nothing but the registry of channels and methods
- * (./registry.ts, which imports nothing): the server's modules take these with
- * `import type … from '../../client/wire.js'` and the client re-exports them
- * (./types.ts), so a change here breaks whichever side no longer agrees at
- * compile time, and neither side ships the other's code. Server-only types
- * (rows, drafts, DTO classes) stay with the server.
- *
- * Shapes follow the service's HTTP API and stream (the OpenAPI document at
- * /docs-json describes the same bodies).
+ * What crosses the wire between the service and its clients, defined once: the
+ * server imports these types, the client re-exports them (./types.ts), so a
+ * change breaks whichever side no longer agrees at compile time. Types only;
+ * it imports nothing but the registry (./registry.ts). Server-only types stay
+ * with the server.
  */
 import type { Channel, DeliveryMethod } from './registry.js';
 

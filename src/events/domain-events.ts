@@ -4,15 +4,10 @@ import type { BroadcastDraft, PersonalDraft } from '../notifications/notificatio
 export { SEVERITIES } from '../notifications/notification.types.js';
 
 /**
- * THE CATALOGUE OF DOMAIN EVENTS: every event an event source may emit, its
- * payload, and how it reads as a notification. Each source declares its own
- * events in its folder (src/orders/order.events.ts: the payloads, merged into
- * the maps below, and their renderings); src/sources.ts lists the sources.
- * The compiler checks that every event has a rendering, is named after a
- * channel of the registry (client/registry.ts), and that every channel has
- * its source. Emitters build events against these maps: a missing or misspelt
- * field does not compile. (A program outside the server's build, a test say,
- * sees a source's events once it imports that source's events file.)
+ * THE CATALOGUE OF DOMAIN EVENTS: each source adds its events' payloads to the
+ * maps below and their renderings in its own folder (src/orders/order.events.ts);
+ * the compiler checks every event against them. A program outside the server's
+ * build (a test) sees a source's events once it imports that events file.
  */
 
 /** Events addressed to one user. Each source adds its own (`declare module`). */

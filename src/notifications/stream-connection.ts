@@ -27,9 +27,7 @@ export interface ConnectionStart {
 /**
  * One open stream, as written to its client: `ready` (and `reset`), the
  * replayed frames, then the live ones, each once and past the cursor. Live
- * events received before the stream is subscribed, and during its replay,
- * are held and follow the replay, so the seam has no gap and no duplicate.
- * A client that stops reading is dropped (SlowClientBudget).
+ * events that come before the subscription or during the replay wait for it.
  */
 export class StreamConnection {
   private held: Array<Frame | ControlEvent> = [];
