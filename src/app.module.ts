@@ -22,10 +22,10 @@ export class AppModule {
         MetricsModule,
         AuthModule,
         NotificationsModule,
-        EventsModule.forRoot(SOURCES.map((s) => s.events)),
-        ...SOURCES.map((s) => s.module),
         HealthModule,
         AdminModule,
+        EventsModule.forRoot(SOURCES.map((s) => s.events)),
+        ...SOURCES.map((s) => s.module),
         DeliveryModule,
       ],
     };
