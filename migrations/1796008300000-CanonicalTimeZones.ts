@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { canonicalTimeZone } from '../src/delivery/quiet-hours.js';
+import { canonicalTimeZone } from '../src/notifications/quiet-hours.js';
 
 export class CanonicalTimeZones1796008300000 implements MigrationInterface {
   name = 'CanonicalTimeZones1796008300000';

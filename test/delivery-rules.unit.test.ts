@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { cachedZones, canonicalTimeZone, isQuiet, MAX_CACHED_ZONES, quietUntil } from '../src/delivery/quiet-hours.js';
+import {
+  cachedZones,
+  canonicalTimeZone,
+  isQuiet,
+  MAX_CACHED_ZONES,
+  quietUntil,
+} from '../src/notifications/quiet-hours.js';
 import { keysValid, pushTarget } from '../src/delivery/push-allowlist.js';
 import { type Candidate, plan } from '../src/delivery/rules.js';
 import { UnsubscribeTokens } from '../src/delivery/unsubscribe-token.js';

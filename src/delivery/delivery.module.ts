@@ -21,7 +21,7 @@ import { Unsubscribe } from './unsubscribe.js';
 /**
  * Beyond the open tab: a notification nobody saw in time goes out by Web Push
  * and email, exactly once (docs/delivery.md). Plugs into the core through
- * DeliveryHooks; the core does not import this module.
+ * its EscalationPort; the core does not import this module.
  */
 @Module({
   imports: [NotificationsModule, OutboundModule],

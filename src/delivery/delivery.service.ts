@@ -2,28 +2,28 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
-import { DeliveryHooks } from '../notifications/delivery-hooks.js';
-import { DELIVERY_METHODS } from '../notifications/preferences.service.js';
+import { DELIVERY_METHODS } from '../notifications/notification.types.js';
+import { EscalationPort } from '../notifications/escalation-port.js';
 import { EscalationScanner } from './escalation-scanner.js';
-import { type BroadcastJob, type DeliverJob, type EscalateJob, EscalationService } from './escalation.service.js';
+import { type BroadcastJob, type DeliverJob, EscalationService } from './escalation.service.js';
 import { JobQueue, QUEUES, queueOf } from './job-queue.js';
 import { SenderService } from './sender.service.js';
 import { StreamMarks } from './stream-marks.js';
 
 /**
  * Send jobs in flight per method and instance, each ended on its own: a job that waits on a
- * slow destination holds one of these, never the others (nor another method's). 50 per method:
- * the 100 of the shared queue before. More would only wait inside the SMTP pool or the outbound
- * slots, and every claimed row in flight becomes "outcome unknown" if the instance is killed.
+ * slow destination holds one of these, never the others (nor another method's). More would only
+ * wait inside the SMTP pool or the outbound slots, and every claim in flight becomes
+ * "outcome unknown" if the instance is killed.
  */
 const SENDS_IN_FLIGHT = 50;
 /** Idle polling of each send queue. */
 const SEND_POLL_MS = 500;
-/** The legacy "escalate" and "deliver" queues are only drained (see below): no hurry, and cheap when empty. */
+/** The legacy "deliver" queue is only drained (see below): no hurry, and cheap when empty. */
 const LEGACY_POLL_SECONDS = 5;
 
 /**
- * Wires delivery into the core (the hooks) and runs the workers, the escalation
+ * Plugs delivery into the core (its EscalationPort) and runs the workers, the escalation
  * scanner and the sweep.
  * The sweep, on every instance (each statement is idempotent):
  * - a claim older than the claim timeout belongs to a process that died
@@ -35,12 +35,13 @@ const LEGACY_POLL_SECONDS = 5;
 export class DeliveryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Delivery');
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly unplug: Array<() => void> = [];
   private readonly claimTimeoutMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly db: DataSource,
-    private readonly hooks: DeliveryHooks,
+    private readonly port: EscalationPort,
     private readonly jobs: JobQueue,
     private readonly escalation: EscalationService,
     private readonly scanner: EscalationScanner,
@@ -51,22 +52,14 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.hooks.scheduleBroadcast = (tx, row) => this.escalation.scheduleBroadcast(tx, row);
-    this.hooks.streamed = (notificationId, userId) => this.marks.mark(notificationId, userId);
+    const marks = this.port.streamed$.subscribe((s) => this.marks.mark(s.notificationId, s.userId));
+    this.unplug.push(
+      () => marks.unsubscribe(),
+      this.port.onBroadcast((tx, row) => this.escalation.scheduleBroadcast(tx, row)),
+    );
     await this.jobs.start();
     const boss = this.jobs.boss;
     const polling = { pollingIntervalSeconds: 0.5 };
-    // Personal notifications escalate by the cursor (EscalationScanner), not by a job per
-    // publishing transaction any more. Jobs that an older version queued in "escalate" (a
-    // deploy finds those of the last minute; old instances of a rolling deploy add more
-    // until they stop) are still run here. Their notifications may also be past the cursor:
-    // escalating twice records nothing new (ON CONFLICT DO NOTHING). Once the queue stays
-    // empty after such a deploy this worker can go, in a later release.
-    await boss.work<EscalateJob>(
-      QUEUES.escalate,
-      { pollingIntervalSeconds: LEGACY_POLL_SECONDS, batchSize: 100 },
-      async (jobs) => this.escalation.escalatePersonal(jobs.flatMap((j) => j.data.ids)),
-    );
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),
     );
@@ -86,6 +79,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   onApplicationShutdown(): void {
+    for (const off of this.unplug.splice(0)) off();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
   }
 

@@ -15,10 +15,6 @@ import { StreamMarks } from './stream-marks.js';
 /** Users per broadcast page: one query, one insert and one job batch each. */
 export const BROADCAST_PAGE = 1000;
 
-/** A job of the legacy "escalate" queue (see DeliveryService). */
-export interface EscalateJob {
-  ids: string[];
-}
 export interface BroadcastJob {
   notificationId: string;
   methods: DeliveryMethod[];
@@ -76,12 +72,11 @@ export class EscalationService {
 
   /**
    * Decides and records the escalation of these personal notifications, then forgets
-   * their stream marks (no longer needed). With `tx` (the cursor's scan) all of it,
-   * the send jobs included, commits or rolls back with the scan; without (a job of the
-   * legacy "escalate" queue) each statement stands alone, and a re-run changes nothing.
+   * their stream marks (no longer needed). All of it, the send jobs included, commits or
+   * rolls back with the cursor's scan (`tx`).
    */
-  async escalatePersonal(ids: string[], tx?: Tx): Promise<void> {
-    const q = tx?.manager ?? this.db;
+  async escalatePersonal(ids: string[], tx: Tx): Promise<void> {
+    const q = tx.manager;
     const rows: CandidateRow[] = await q.query(
       `SELECT n.id::text AS notification_id, n.user_id::text AS user_id, n.channel, n.severity, ${PREFS},
               NOT (${unreadSql('n.user_id')}) AS read,

@@ -13,11 +13,6 @@ import type { Tx } from '../database/transaction.js';
  * method's queue comes with a migration too.
  */
 export const QUEUES = {
-  /**
-   * Legacy: a batch of personal notifications, as versions before the escalation cursor
-   * queued them in each publishing transaction. Only drained now (DeliveryService).
-   */
-  escalate: 'escalate',
   /** One keyset page of a broadcast's audience. */
   broadcast: 'escalate-broadcast',
   /**

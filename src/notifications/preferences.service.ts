@@ -2,12 +2,10 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { NotificationBus } from './bus/notification-bus.js';
 import type { DeliveryMethod, Preferences, PreferencesUpdate, QuietHours } from '../../client/wire.js';
-import { CHANNELS, type Channel } from './notification.types.js';
-import { canonicalTimeZone } from '../delivery/quiet-hours.js';
+import { CHANNELS, type Channel, perKey } from './notification.types.js';
+import { canonicalTimeZone } from './quiet-hours.js';
 
 export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
-
-export const DELIVERY_METHODS = ['push', 'email'] as const satisfies readonly DeliveryMethod[];
 
 /** The columns a user's preferences live in (what the delivery worker reads too). */
 export interface PreferencesRow {
@@ -137,11 +135,9 @@ export function toPreferences(row: PreferencesRow | undefined): Preferences {
   const muted = row?.muted_channels ?? [];
   const pushOff = row?.push_off ?? [];
   const emailOff = row?.email_off ?? [];
-  const channels = {} as Record<Channel, boolean>;
-  const delivery = {} as Record<Channel, Record<DeliveryMethod, boolean>>;
-  for (const c of CHANNELS) {
-    channels[c] = !muted.includes(c);
-    delivery[c] = { push: !pushOff.includes(c), email: !emailOff.includes(c) };
-  }
-  return { channels, delivery, quietHours: quietHoursOf(row) };
+  return {
+    channels: perKey(CHANNELS, (c) => !muted.includes(c)),
+    delivery: perKey(CHANNELS, (c) => ({ push: !pushOff.includes(c), email: !emailOff.includes(c) })),
+    quietHours: quietHoursOf(row),
+  };
 }

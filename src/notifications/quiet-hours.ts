@@ -2,7 +2,8 @@ import type { QuietHours } from '../../client/wire.js';
 
 /**
  * Quiet hours in the user's own time zone, with no date library: Intl knows
- * every IANA zone and its DST rules. Pure functions, tested without Nest.
+ * every IANA zone and its DST rules. Part of the preferences: the core checks
+ * them, delivery waits for them. Pure functions, tested without Nest.
  */
 
 export const HHMM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
