@@ -43,6 +43,10 @@ export default {
   globalSetup: '<rootDir>/test/jest/global-setup.mjs',
   globalTeardown: '<rootDir>/test/jest/global-teardown.mjs',
   maxWorkers: 2,
+  // Setting a limit makes Jest run even a single file in a worker (it would run it in its own
+  // process otherwise), so every file sees what global-setup put in the environment at start:
+  // NODE_EXTRA_CA_CERTS, which the outbound client's TLS trusts the test push services by.
+  workerIdleMemoryLimit: '2GB',
   // End-to-end files start apps, browsers, nginx and child instances: minutes, not seconds.
   testTimeout: 180_000,
   // A test that leaves a handle open is a bug; say so instead of hanging the run.

@@ -229,6 +229,6 @@ export function emitWire(emitter: Emitter<StreamEvents>, event: WireEvent): void
     default:
       emitter.emit('notification', event.data);
       // The event name is the channel, so the payload is that channel's notification.
-      emitter.emit(event.event as 'order', event.data as ChannelNotification<'order'>);
+      emitter.emit(event.event, event.data as ChannelNotification<Channel>);
   }
 }

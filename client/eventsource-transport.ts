@@ -1,6 +1,8 @@
 import type { ConnectRequest, Transport, TransportHandlers } from './connection.js';
+import { CHANNELS } from './registry.js';
 
-const EVENT_NAMES = ['ready', 'read', 'reset', 'order', 'payment', 'system', 'message'] as const;
+/** EventSource hands over only the event names it is told: every channel's, and the stream's own. */
+const EVENT_NAMES = ['ready', 'read', 'reset', ...CHANNELS, 'message'];
 
 export interface EventSourceTransportOptions {
   /** The EventSource constructor (default: the global one). */

@@ -8,6 +8,7 @@ import {
   type NotificationSource,
   type ReadPayload,
   type UnreadCounts,
+  perKey,
 } from './types.js';
 
 export interface InboxOptions {
@@ -35,7 +36,7 @@ export interface InboxEvents {
 
 /** Quiet time after stream events before the counts are fetched again. */
 const COUNTS_SETTLE_MS = 300;
-const emptyCounts = (): UnreadCounts => ({ total: 0, byChannel: { order: 0, payment: 0, system: 0 } });
+const emptyCounts = (): UnreadCounts => ({ total: 0, byChannel: perKey(CHANNELS, () => 0) });
 const byIdDesc = (a: NotificationJson, b: NotificationJson) => compareIds(b.id, a.id);
 
 /** Ids are decimal strings up to 2^63−1: compared as numbers, exactly. */

@@ -30,11 +30,15 @@ export type {
   UnreadCounts,
 } from './wire.js';
 
-/** The channels at run time; the compiler checks this list against `Channel`. */
-export const CHANNELS = ['order', 'payment', 'system'] as const satisfies readonly Channel[];
-type Unlisted = Exclude<Channel, (typeof CHANNELS)[number]>;
-const everyChannelListed: [Unlisted] extends [never] ? true : never = true;
-void everyChannelListed;
+export {
+  CHANNEL_INFO,
+  CHANNELS,
+  DELIVERY_METHOD_INFO,
+  DELIVERY_METHODS,
+  perKey,
+  type ChannelInfo,
+  type DeliveryMethodInfo,
+} from './registry.js';
 
 /** A notification of one channel: what a channel listener receives. */
 export type ChannelNotification<C extends Channel> = NotificationJson & { channel: C };
@@ -59,18 +63,15 @@ export interface StateChange {
   lastEventId: string | null;
 }
 
-/** Every event a stream source emits, by name, with its typed payload. */
-export interface StreamEvents {
+/** Every event a stream source emits, by name, with its typed payload: one per channel, and these. */
+export type StreamEvents = { [C in Channel]: ChannelNotification<C> } & {
   /** Any notification, whatever its channel. */
   notification: NotificationJson;
-  order: ChannelNotification<'order'>;
-  payment: ChannelNotification<'payment'>;
-  system: ChannelNotification<'system'>;
   ready: ReadyPayload;
   read: ReadPayload;
   reset: ResetPayload;
   state: StateChange;
-}
+};
 
 /** What the stream sends, as it appears on the wire (events the client relays between tabs). */
 export type WireEvent =

@@ -1,18 +1,13 @@
 /**
- * What crosses the wire between the service and its clients, defined once.
- *
- * Types only, and it imports nothing: the server's modules take these with
- * `import type … from '../../client/wire.js'` and the client re-exports them
- * (./types.ts), so a change here breaks whichever side no longer agrees at
- * compile time, and neither side ships the other's code. Server-only types
- * (rows, drafts, DTO classes) stay with the server.
- *
- * Shapes follow the service's HTTP API and stream (the OpenAPI document at
- * /docs-json describes the same bodies).
+ * What crosses the wire between the service and its clients, defined once: the
+ * server imports these types, the client re-exports them (./types.ts), so a
+ * change breaks whichever side no longer agrees at compile time. Types only;
+ * it imports nothing but the registry (./registry.ts). Server-only types stay
+ * with the server.
  */
+import type { Channel, DeliveryMethod } from './registry.js';
 
-/** A notification's channel; also the SSE event name it is sent under. */
-export type Channel = 'order' | 'payment' | 'system';
+export type { Channel, DeliveryMethod } from './registry.js';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -62,9 +57,6 @@ export interface InboxPage {
   /** Pass as `before` for the next page; null on the last one. */
   nextBefore: string | null;
 }
-
-/** Ways a notification leaves the service besides the stream and inbox (which are always on). */
-export type DeliveryMethod = 'push' | 'email';
 
 /**
  * A daily window, in the user's IANA time zone, during which push and email

@@ -11,6 +11,10 @@ import { DeliveryPreferences1796007400000 } from './1796007400000-DeliveryPrefer
 import { Deliveries1796007500000 } from './1796007500000-Deliveries.js';
 import { EscalationCursor1796007600000 } from './1796007600000-EscalationCursor.js';
 import { BroadcastDeliver1796007700000 } from './1796007700000-BroadcastDeliver.js';
+import { DropLegacyEscalateQueue1796007800000 } from './1796007800000-DropLegacyEscalateQueue.js';
+import { DeliveryQueuePerMethod1796008100000 } from './1796008100000-DeliveryQueuePerMethod.js';
+import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
+import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -21,4 +25,8 @@ export const MIGRATIONS = [
   Deliveries1796007500000,
   EscalationCursor1796007600000,
   BroadcastDeliver1796007700000,
+  DropLegacyEscalateQueue1796007800000,
+  DeliveryQueuePerMethod1796008100000,
+  EmailChangedAt1796008200000,
+  CanonicalTimeZones1796008300000,
 ];

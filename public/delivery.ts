@@ -4,9 +4,16 @@
  * wait. One form, saved with one PUT /preferences; the server's rules are the
  * only ones (its 400 is shown as it is, with the field it names marked).
  */
-import { CHANNELS, type Channel, type DeliveryMethod, type Preferences, type QuietHours } from '../client/index.js';
-
-const METHODS = ['push', 'email'] as const satisfies readonly DeliveryMethod[];
+import {
+  CHANNELS,
+  DELIVERY_METHOD_INFO,
+  DELIVERY_METHODS,
+  perKey,
+  type Channel,
+  type DeliveryMethod,
+  type Preferences,
+  type QuietHours,
+} from '../client/index.js';
 
 /** The browser's own zone: what a new user most likely means. */
 export function browserTimeZone(): string {
@@ -57,7 +64,9 @@ export class DeliveryForm {
   /** The server's preferences into the form (null: nothing loaded yet, the defaults). */
   show(prefs: Preferences | null): void {
     for (const channel of CHANNELS)
-      for (const method of METHODS) this.method(channel, method).checked = prefs?.delivery?.[channel]?.[method] ?? true;
+      for (const method of DELIVERY_METHODS)
+        this.method(channel, method).checked =
+          prefs?.delivery?.[channel]?.[method] ?? DELIVERY_METHOD_INFO[method].enabledByDefault;
     const quiet = prefs?.quietHours ?? null;
     this.quiet.checked = quiet !== null;
     this.start.value = quiet?.start ?? '22:00';
@@ -69,12 +78,9 @@ export class DeliveryForm {
 
   /** What PUT /preferences gets: every channel's methods, and the quiet hours or null. */
   value(): { delivery: Preferences['delivery']; quietHours: QuietHours | null } {
-    const delivery = Object.fromEntries(
-      CHANNELS.map((channel) => [
-        channel,
-        Object.fromEntries(METHODS.map((method) => [method, this.method(channel, method).checked])),
-      ]),
-    ) as Preferences['delivery'];
+    const delivery = perKey(CHANNELS, (channel) =>
+      perKey(DELIVERY_METHODS, (method) => this.method(channel, method).checked),
+    );
     const quietHours = this.quiet.checked
       ? { start: this.start.value, end: this.end.value, timeZone: this.zone.value.trim() }
       : null;

@@ -8,6 +8,7 @@
  */
 import {
   ApiError,
+  CHANNEL_INFO,
   CHANNELS,
   Inbox,
   NotificationsApi,
@@ -20,13 +21,18 @@ import {
 } from '../client/index.js';
 import { DeliveryForm } from './delivery.js';
 import { BrowserNotifications, type PushState } from './push.js';
+import { buildRegistryViews } from './registry-views.js';
 
-const CHANNEL_LABEL: Record<Channel, string> = { order: 'Orders', payment: 'Payments', system: 'System' };
-const CHANNEL_NOUN: Record<Channel, string> = {
-  order: 'order updates',
-  payment: 'payment updates',
-  system: 'announcements',
-};
+buildRegistryViews(document);
+
+const channelLabel = (c: Channel) => CHANNEL_INFO[c].label;
+const noun = (c: Channel) => CHANNEL_INFO[c].noun;
+/** "Order updates, payment updates and announcements". */
+const EVERY_NOUN = sentence(
+  CHANNELS.length > 1
+    ? `${CHANNELS.slice(0, -1).map(noun).join(', ')} and ${noun(CHANNELS[CHANNELS.length - 1])}`
+    : CHANNELS.map(noun).join(''),
+);
 const SEVERITY_LABEL = { info: 'Info', warning: 'Warning', critical: 'Critical' } as const;
 
 function $<T extends HTMLElement = HTMLElement>(selector: string): T {
@@ -175,7 +181,7 @@ function itemElement(n: NotificationJson): HTMLLIElement {
   top.append(time);
   main.append(top, el('p', 'item-body', n.body));
   const meta = el('div', 'item-meta');
-  meta.append(el('span', 'tag', CHANNEL_LABEL[n.channel]));
+  meta.append(el('span', 'tag', channelLabel(n.channel)));
   if (n.severity !== 'info') meta.append(el('span', `tag sev-${n.severity}`, SEVERITY_LABEL[n.severity]));
   main.append(meta);
   const read = el('button', 'item-read');
@@ -202,7 +208,7 @@ function render(): void {
     if ((button.dataset.channel || null) === channel) button.setAttribute('aria-current', 'page');
     else button.removeAttribute('aria-current');
   }
-  $('#inbox-title').textContent = channel ? CHANNEL_LABEL[channel] : 'All notifications';
+  $('#inbox-title').textContent = channel ? channelLabel(channel) : 'All notifications';
   const unread = channel ? counts.byChannel[channel] : counts.total;
   $('#inbox-summary').textContent = unread === 0 ? 'Nothing unread' : `${unread} unread`;
   $<HTMLButtonElement>('#mark-all').disabled = unread === 0;
@@ -226,9 +232,9 @@ function render(): void {
   const current = [...list.children];
   if (current.length !== wanted.length || current.some((c, i) => c !== wanted[i])) list.replaceChildren(...wanted);
   $('#empty').hidden = !inbox.loaded || items.length > 0;
-  $('#empty-title').textContent = channel ? `No ${CHANNEL_NOUN[channel]} yet` : 'No notifications yet';
+  $('#empty-title').textContent = channel ? `No ${noun(channel)} yet` : 'No notifications yet';
   $('#empty-text').textContent =
-    `${channel ? sentence(CHANNEL_NOUN[channel]) : 'Order updates, payments and announcements'} appear here the moment they happen.`;
+    `${channel ? sentence(noun(channel)) : EVERY_NOUN} appear here the moment they happen.`;
   $('#load-more').hidden = !inbox.hasMore;
 }
 
@@ -286,7 +292,7 @@ for (const [c, input] of toggles) {
     try {
       const prefs = await api.updatePreferences({ channels: { [c]: input.checked } });
       for (const [k, other] of toggles) other.checked = prefs.channels[k];
-      toast(input.checked ? `${CHANNEL_LABEL[c]}: live updates on` : `${CHANNEL_LABEL[c]} muted`);
+      toast(input.checked ? `${channelLabel(c)}: live updates on` : `${channelLabel(c)} muted`);
     } catch (err) {
       input.checked = !input.checked;
       toast(message(err), true);

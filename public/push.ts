@@ -6,7 +6,7 @@
  * shown is the browser's own (permission and subscription), so it is right in
  * every tab and after a reload.
  */
-import type { NotificationsApi } from '../client/index.js';
+import { ApiError, type NotificationsApi } from '../client/index.js';
 
 /**
  * - `unsupported`: no service worker, Push API or Notification API (or not a secure context).
@@ -79,12 +79,34 @@ export class BrowserNotifications {
     }
     subscription ??= await subscribeInTime(registration.pushManager, key);
     try {
-      await this.api.subscribePush(toInput(subscription));
+      subscription = await this.tell(registration, subscription, () => Promise.resolve(key));
     } catch (err) {
       await subscription.unsubscribe().catch(() => undefined);
       throw err;
     }
     return 'on';
+  }
+
+  /**
+   * Tells the service this browser's subscription. 409: the service holds its endpoint for
+   * another browser session (it takes the auth secret of that session to move it), so this
+   * browser drops it and tells the service a fresh one, whose keys are its own.
+   */
+  private async tell(
+    registration: ServiceWorkerRegistration,
+    subscription: PushSubscription,
+    key: () => Promise<Uint8Array<ArrayBuffer>>,
+  ): Promise<PushSubscription> {
+    try {
+      await this.api.subscribePush(toInput(subscription));
+      return subscription;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 409)) throw err;
+      await subscription.unsubscribe().catch(() => undefined);
+      const fresh = await subscribeInTime(registration.pushManager, await key());
+      await this.api.subscribePush(toInput(fresh));
+      return fresh;
+    }
   }
 
   /** The service forgets the subscription first: if it cannot be told, the state stays on. */
@@ -107,7 +129,11 @@ export class BrowserNotifications {
   async claim(): Promise<PushState> {
     const registration = await this.registration;
     const subscription = registration && (await registration.pushManager.getSubscription());
-    if (subscription && Notification.permission === 'granted') await this.api.subscribePush(toInput(subscription));
+    if (subscription && Notification.permission === 'granted') {
+      await this.tell(registration, subscription, async () =>
+        base64UrlToBytes((await this.api.pushPublicKey()).publicKey),
+      );
+    }
     return this.state();
   }
 

@@ -5,11 +5,11 @@ import { AppConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/env.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DeliveryModule } from './delivery/delivery.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
-import { OrdersModule } from './orders/orders.module.js';
-import { PaymentsModule } from './payments/payments.module.js';
+import { SOURCES } from './sources.js';
 
 @Module({})
 export class AppModule {
@@ -24,8 +24,8 @@ export class AppModule {
         NotificationsModule,
         HealthModule,
         AdminModule,
-        OrdersModule,
-        PaymentsModule,
+        EventsModule.forRoot(SOURCES.map((s) => s.events)),
+        ...SOURCES.map((s) => s.module),
         DeliveryModule,
       ],
     };

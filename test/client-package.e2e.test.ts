@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { CHANNELS } from '../client/registry.js';
 
 /**
  * The client as its users get it: `npm run pack:client` packs it, a scratch
@@ -206,7 +207,7 @@ console.log(JSON.stringify({
       stream: 'function',
       inbox: 'function',
       url: 'http://x/notifications/stream?channels=order',
-      channels: ['order', 'payment', 'system'],
+      channels: [...CHANNELS],
     });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   CHANNELS as CLIENT_CHANNELS,
   Inbox,
+  perKey,
   NotificationStream,
   backoffDelay,
   compareIds,
@@ -15,6 +16,7 @@ import {
   type TransportHandlers,
 } from '../client/node.js';
 import { CHANNELS as SERVER_CHANNELS } from '../src/notifications/notification.types.js';
+import { NO_UNREAD } from './support/registry.js';
 
 /** Pure parts of the client, with no server: backoff, the stream engine over a scripted transport, the inbox model. */
 
@@ -58,7 +60,7 @@ describe('shared types', () => {
 
   it('narrows the stream URL only when asked for fewer channels', () => {
     expect(streamUrl('http://x/')).toBe('http://x/notifications/stream');
-    expect(streamUrl('', ['order', 'payment', 'system'])).toBe('/notifications/stream');
+    expect(streamUrl('', CLIENT_CHANNELS)).toBe('/notifications/stream');
     expect(streamUrl('', ['payment', 'order'])).toBe('/notifications/stream?channels=payment,order');
   });
 });
@@ -163,9 +165,9 @@ function fakeInbox(items: NotificationJson[]) {
   const source = new NotificationStream({ transport, retryMs: 1, random: () => 0 });
   const server = { items: items.map((n) => ({ ...n })), lists: 0 };
   const counts = () => {
-    const byChannel = { order: 0, payment: 0, system: 0 };
+    const byChannel = perKey(CLIENT_CHANNELS, () => 0);
     for (const n of server.items) if (n.readAt === null) byChannel[n.channel]++;
-    return { total: byChannel.order + byChannel.payment + byChannel.system, byChannel };
+    return { total: CLIENT_CHANNELS.reduce((sum, c) => sum + byChannel[c], 0), byChannel };
   };
   const api = {
     list: async () => (
@@ -187,7 +189,7 @@ describe('Inbox', () => {
     transport.send('ready', '2', { cursor: '2' });
     await settle();
     expect(inbox.items.map((n) => n.id)).toStrictEqual(['2', '1']);
-    expect(inbox.counts).toStrictEqual({ total: 1, byChannel: { order: 1, payment: 0, system: 0 } });
+    expect(inbox.counts).toStrictEqual({ total: 1, byChannel: { ...NO_UNREAD, order: 1 } });
 
     const before = inbox.getSnapshot();
     expect(inbox.getSnapshot()).toBe(before); // the same snapshot while nothing changes (useSyncExternalStore)
@@ -197,12 +199,12 @@ describe('Inbox', () => {
     expect(inbox.getSnapshot().items.map((n) => n.id)).toStrictEqual(['3', '2', '1']);
     transport.send('system', '3', note('3', 'system')); // a duplicate changes nothing
     expect(inbox.items.map((n) => n.id)).toStrictEqual(['3', '2', '1']);
-    expect(inbox.counts.byChannel).toStrictEqual({ order: 1, payment: 0, system: 1 });
+    expect(inbox.counts.byChannel).toStrictEqual({ ...NO_UNREAD, order: 1, system: 1 });
     expect(inbox.counts.total).toBe(2);
 
     transport.send('read', '3', { ids: ['1'] }); // marked in another tab
     expect(inbox.items.find((n) => n.id === '1')!.readAt !== null).toBe(true);
-    expect(inbox.counts.byChannel).toStrictEqual({ order: 0, payment: 0, system: 1 });
+    expect(inbox.counts.byChannel).toStrictEqual({ ...NO_UNREAD, system: 1 });
 
     await inbox.markAllRead();
     await settle();

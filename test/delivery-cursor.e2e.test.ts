@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { EscalationScanner, SCAN_PAGE, SCAN_SQL, type ScanResult } from '../src/delivery/escalation-scanner.js';
-import { JobQueue } from '../src/delivery/job-queue.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import { publishTo } from './support/publish.js';
 import { signedIn } from './support/shop.js';
@@ -172,23 +171,6 @@ describe('escalation by cursor', () => {
     }
     await smtp.waitFor(1, 'cursor-outage@example.com');
     expect(emailedIds('cursor-outage@example.com')).toStrictEqual([String(row.id)]);
-  });
-
-  it('still runs escalate jobs that an older version queued', async () => {
-    const { id } = await signedIn(a, 'cursor-legacy@example.com');
-    // A notification the cursor has passed already (published before the deploy), with its job.
-    const [{ nid }] = (
-      await a.db.query(
-        `WITH n AS (INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
-                    VALUES ($1, 'order', 'order.placed', 'info', 'Queued before the deploy', 'x', '{}') RETURNING id),
-              c AS (UPDATE escalation_cursor SET last_id = (SELECT id FROM n))
-         SELECT id::text AS nid FROM n`,
-        [id],
-      )
-    ).rows;
-    await a.app.get(JobQueue).boss.send('escalate', { ids: [nid] });
-    await smtp.waitFor(1, 'cursor-legacy@example.com');
-    expect(emailedIds('cursor-legacy@example.com')).toStrictEqual([nid]);
   });
 
   it('reads past the cursor by the primary key, and passes over broadcasts', async () => {

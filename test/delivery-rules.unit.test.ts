@@ -1,6 +1,13 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { isQuiet, isTimeZone, quietUntil } from '../src/delivery/quiet-hours.js';
-import { endpointAllowed, keysValid } from '../src/delivery/push-allowlist.js';
+import {
+  cachedZones,
+  canonicalTimeZone,
+  isQuiet,
+  MAX_CACHED_ZONES,
+  quietUntil,
+} from '../src/notifications/quiet-hours.js';
+import { keysValid, pushTarget } from '../src/delivery/push-allowlist.js';
 import { type Candidate, plan } from '../src/delivery/rules.js';
 import { UnsubscribeTokens } from '../src/delivery/unsubscribe-token.js';
 import { DEFAULT_PUSH_ALLOWLIST } from '../src/config/env.js';
@@ -39,11 +46,23 @@ describe('quiet hours', () => {
     expect(iso(quietUntil(twice, at('2026-11-01T04:00:00Z')))).toBe('2026-11-01T05:30:00.000Z');
   });
 
-  it('knows IANA zones', () => {
-    expect(isTimeZone('Europe/Berlin')).toBe(true);
-    expect(isTimeZone('UTC')).toBe(true);
-    expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
-    expect(isTimeZone('')).toBe(false);
+  it('knows IANA zones, in their canonical spelling (issue 19, finding 6)', () => {
+    expect(canonicalTimeZone('Europe/Berlin')).toBe('Europe/Berlin');
+    expect(canonicalTimeZone('europe/berlin')).toBe('Europe/Berlin');
+    expect(canonicalTimeZone('EUROPE/BERLIN')).toBe('Europe/Berlin');
+    expect(canonicalTimeZone('utc')).toBe('UTC');
+    expect(canonicalTimeZone('Mars/Olympus_Mons')).toBe(null);
+    expect(canonicalTimeZone('')).toBe(null);
+  });
+
+  it('keeps a bounded number of zone formatters, the most recently used', () => {
+    const zones = Intl.supportedValuesOf('timeZone');
+    expect(zones.length).toBeGreaterThan(MAX_CACHED_ZONES);
+    // Every zone, and the upper-case spelling of each, as rows stored before canonical names may hold.
+    for (const timeZone of [...zones, ...zones.map((z) => z.toUpperCase())]) {
+      isQuiet({ start: '22:00', end: '07:00', timeZone }, Date.UTC(2026, 0, 15, 12));
+    }
+    expect(cachedZones()).toBe(MAX_CACHED_ZONES);
   });
 });
 
@@ -111,8 +130,15 @@ describe('push endpoint allowlist', () => {
       'https://169.254.169.254/latest',
       'file:///etc/passwd',
     ];
-    for (const e of ok) expect([e, endpointAllowed(e, DEFAULT_PUSH_ALLOWLIST)]).toStrictEqual([e, true]);
-    for (const e of refused) expect([e, endpointAllowed(e, DEFAULT_PUSH_ALLOWLIST)]).toStrictEqual([e, false]);
+    const allowed = (e: string) => {
+      try {
+        return pushTarget(e, DEFAULT_PUSH_ALLOWLIST).href === e;
+      } catch {
+        return false;
+      }
+    };
+    for (const e of ok) expect([e, allowed(e)]).toStrictEqual([e, true]);
+    for (const e of refused) expect([e, allowed(e)]).toStrictEqual([e, false]);
   });
 
   it('checks the key sizes', () => {
@@ -130,10 +156,21 @@ describe('unsubscribe tokens', () => {
   it('round-trip, expire, and refuse tampering or another key', () => {
     const now = Date.now();
     const token = tokens.sign('42', ['payment', 'order', 'order'], now);
-    expect(tokens.verify(token, now)).toStrictEqual({ userId: '42', channels: ['order', 'payment'] });
-    expect(tokens.verify(token, now + 61 * 24 * 3_600_000)).toBe(null);
+    expect(tokens.verify(token, now)).toStrictEqual({ userId: '42', channels: ['order', 'payment'], issuedAt: now });
+    expect(tokens.verify(token, now + 31 * 24 * 3_600_000)).toBe(null);
     expect(tokens.verify(token.replace('42.', '43.'), now)).toBe(null);
     expect(new UnsubscribeTokens('another-secret-of-at-least-thirty-two!!').verify(token, now)).toBe(null);
     expect(tokens.verify('garbage', now)).toBe(null);
+  });
+
+  it('still read the links of the previous version (expiry in seconds, 60 days), sent 60 days before it', () => {
+    const secret = 'a-secret-of-at-least-thirty-two-chars!!';
+    const key = createHmac('sha256', secret).update('unsubscribe-token-v1').digest();
+    const sentAt = Date.now() - 3_600_000;
+    const body = `42.order.${Math.floor((sentAt + 60 * 24 * 3_600_000) / 1000)}`;
+    const v1 = `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`;
+    const read = tokens.verify(v1);
+    expect(read?.channels).toStrictEqual(['order']);
+    expect(Math.abs((read?.issuedAt ?? 0) - sentAt)).toBeLessThan(1000);
   });
 });

@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { publishTo } from './support/publish.js';
-import { TestPushService } from './support/push-service.js';
+import { startPushService, type TestPushService } from './support/push-service.js';
 import { adminClient } from './support/shop.js';
 import { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
-import { loadConfig } from '../src/config/env.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
 import { until } from './support/until.js';
 
@@ -24,18 +23,14 @@ const PUBLIC_URL = 'https://notify.example.test';
 beforeAll(async () => {
   smtp = new TestSmtpServer();
   await smtp.start();
-  // The app's VAPID key is fixed here so the push service can check the JWT against it.
-  const vapid = loadConfig({ NODE_ENV: 'test', DATA_DIR: `/tmp/notif-vapid-${process.pid}` }).delivery.vapid;
-  push = new TestPushService(vapid.publicKey);
-  await push.start();
+  const started = await startPushService();
+  push = started.push;
   t = await startTestApp({
     ESCALATE_AFTER_MS: String(DELAY),
     SMTP_URL: smtp.url,
     PUBLIC_URL,
     MAIL_FROM: 'Shop Notifications <notify@shop.example>',
-    VAPID_PUBLIC_KEY: vapid.publicKey,
-    VAPID_PRIVATE_KEY: vapid.privateKey,
-    VAPID_SUBJECT: 'mailto:ops@shop.example',
+    ...started.env,
     PUSH_ENDPOINT_ALLOWLIST: `${push.origin},*.push.apple.com`,
   });
 });
@@ -420,6 +415,38 @@ describe('bad input and visibility', () => {
     expect(kept.rows.map((r: { endpoint: string }) => r.endpoint)).toStrictEqual(
       [endpoints[0], ...endpoints.slice(3)].sort(),
     );
+  });
+
+  it("cannot take over another user's browser: re-binding an endpoint needs its auth secret (issue 19, finding 5)", async () => {
+    const victim = await user('push-victim@example.com');
+    const attacker = await user('push-attacker@example.com');
+    const sub = push.subscription();
+    expect((await victim.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(201);
+    // The endpoint alone (it is in logs, proxies, a leaked backup) with keys of the attacker's own.
+    const own = push.subscription().keys;
+    const taken = await attacker.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: own });
+    expect(taken.status).toBe(409);
+    // The attacker's own auth secret with the victim's public key changes nothing either.
+    const mixed = await attacker.c.post('/push/subscriptions', {
+      endpoint: sub.endpoint,
+      keys: { p256dh: sub.keys.p256dh, auth: own.auth },
+    });
+    expect(mixed.status).toBe(409);
+    const row = async () =>
+      (
+        await t.db.query(`SELECT user_id::text, p256dh, auth FROM push_subscriptions WHERE endpoint = $1`, [
+          sub.endpoint,
+        ])
+      ).rows;
+    expect(await row()).toStrictEqual([{ user_id: victim.id, p256dh: sub.keys.p256dh, auth: sub.keys.auth }]);
+    // Deleting it as the attacker does nothing either; the victim still gets their pushes.
+    expect((await attacker.c.request('DELETE', '/push/subscriptions', { endpoint: sub.endpoint })).status).toBe(204);
+    await publishTo(t, victim.id, { title: 'Still mine' });
+    const [p] = await push.waitFor(1, (x) => x.endpoint === sub.endpoint);
+    expect(p.payload.title).toBe('Still mine');
+    // The same browser (its own auth secret) signing in as someone else moves to them, as before.
+    expect((await attacker.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(201);
+    expect((await row())[0].user_id).toBe(attacker.id);
   });
 
   it("never shows another user's deliveries; admins list failed ones", async () => {

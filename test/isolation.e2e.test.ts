@@ -4,6 +4,7 @@ import { SqlParams, canSee, visibleNotificationsSql, type Viewer } from '../src/
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { broadcast, publishTo } from './support/publish.js';
+import { NO_UNREAD } from './support/registry.js';
 import { openStream } from './support/sse.js';
 
 let t: TestApp;
@@ -177,14 +178,14 @@ describe('inbox', () => {
 
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 7,
-      byChannel: { order: 3, payment: 2, system: 2 },
+      byChannel: { ...NO_UNREAD, order: 3, payment: 2, system: 2 },
     });
     expect((await u.c.post(`/notifications/${rows[6].id}/read`)).status).toBe(204);
     expect((await u.c.post(`/notifications/${rows[6].id}/read`)).status).toBe(204); // idempotent
     expect((await u.c.post('/notifications/read-all', { channel: 'payment' })).status).toBe(204);
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 4,
-      byChannel: { order: 2, payment: 0, system: 2 },
+      byChannel: { ...NO_UNREAD, order: 2, payment: 0, system: 2 },
     });
     const unread = (await u.c.get('/notifications?unread=true')).body.items;
     expect(unread.map((n: { title: string }) => n.title)).toStrictEqual(['n5', 'n3', 'n2', 'n0']);
@@ -193,7 +194,7 @@ describe('inbox', () => {
     expect((await u.c.post('/notifications/read-all')).status).toBe(204);
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 0,
-      byChannel: { order: 0, payment: 0, system: 0 },
+      byChannel: NO_UNREAD,
     });
     const all = (await u.c.get('/notifications')).body.items;
     expect(all.every((n: { readAt: string | null }) => typeof n.readAt === 'string')).toBeTruthy();

@@ -130,6 +130,21 @@ describe('structured request logs', () => {
     expect(text).not.toMatch(/set-cookie|x-csrf-token|"cookie"|csrfToken/i);
   });
 
+  it('redacts the token of an unsubscribe link, which is a credential in a URL (issue 19, finding 4)', async () => {
+    const secret = '7.order.1790000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    expect((await fetch(`${baseUrl}/unsubscribe?token=${secret}`)).status).toBe(200);
+    expect((await fetch(`${baseUrl}/unsubscribe?x=1&token=${secret}&y=2`, { method: 'POST' })).status).toBe(400);
+    await capture.waitFor(
+      'both',
+      () => capture.records.filter((r) => r.req?.url?.startsWith('/unsubscribe')).length === 2,
+    );
+    expect(capture.records.filter((r) => r.req?.url?.startsWith('/unsubscribe')).map((r) => r.req.url)).toStrictEqual([
+      '/unsubscribe?token=[redacted]',
+      '/unsubscribe?x=1&token=[redacted]&y=2',
+    ]);
+    expect(capture.text).not.toContain(secret);
+  });
+
   it('logs requests refused before routing, and replaces a request id that is not a short token', async () => {
     const res = await fetch(`${baseUrl}/auth/register`, {
       method: 'POST',

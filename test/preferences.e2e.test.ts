@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { DEFAULT_CHANNELS, DEFAULT_DELIVERY } from './support/registry.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -10,15 +11,7 @@ afterAll(async () => {
   await t.close();
 });
 
-const ALL_ON = {
-  channels: { order: true, payment: true, system: true },
-  delivery: {
-    order: { push: true, email: true },
-    payment: { push: true, email: true },
-    system: { push: true, email: true },
-  },
-  quietHours: null,
-};
+const ALL_ON = { channels: DEFAULT_CHANNELS, delivery: DEFAULT_DELIVERY, quietHours: null };
 
 async function user(email: string): Promise<{ c: Client; id: string }> {
   const c = new Client(t.baseUrl);
@@ -50,11 +43,11 @@ describe('delivery preferences', () => {
     });
     expect(put.status).toBe(200);
     const expected = {
-      channels: { order: true, payment: true, system: false },
+      channels: { ...DEFAULT_CHANNELS, system: false },
       delivery: {
+        ...DEFAULT_DELIVERY,
         order: { push: true, email: false },
         payment: { push: false, email: true },
-        system: { push: true, email: true },
       },
       quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' },
     };
@@ -65,6 +58,21 @@ describe('delivery preferences', () => {
     expect(put.body.delivery.order).toStrictEqual({ push: true, email: true });
     expect(put.body.quietHours).toBe(null);
     expect(put.body.channels.system).toBe(false);
+  });
+
+  it('stores a time zone in its canonical spelling, however it was typed (issue 19, finding 6)', async () => {
+    const { c, id } = await user('prefs-tz@example.com');
+    for (const [typed, canonical] of [
+      ['europe/berlin', 'Europe/Berlin'],
+      ['AMERICA/NEW_YORK', 'America/New_York'],
+      ['US/Pacific', 'America/Los_Angeles'],
+      ['utc', 'UTC'],
+    ]) {
+      const put = await c.put('/preferences', { quietHours: { start: '22:00', end: '07:00', timeZone: typed } });
+      expect([typed, put.status, put.body.quietHours.timeZone]).toStrictEqual([typed, 200, canonical]);
+      const row = await t.db.query(`SELECT quiet_tz FROM notification_preferences WHERE user_id = $1`, [id]);
+      expect(row.rows).toStrictEqual([{ quiet_tz: canonical }]);
+    }
   });
 
   it('refuses unknown zones, malformed times and unknown fields with 400, storing nothing', async () => {

@@ -369,6 +369,10 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     expect((await fetch(`${viaNginx}/metrics`)).status).toBe(403);
     expect((await fetch(`${a.baseUrl}/metrics`)).status).toBe(200);
 
+    // An unsubscribe link's token is a credential in the URL (issue 19, finding 4).
+    const token = '7.order.1790000000000.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';
+    await (await fetch(`${viaNginx}/unsubscribe?token=${token}`, { headers: { 'x-request-id': 'unsub-1' } })).text();
+
     // The access log: JSON lines with the same request id, and no cookie.
     const lines = readFileSync(join(dir, 'access.log'), 'utf8')
       .trim()
@@ -380,6 +384,8 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
     expect(edge.upstream).toMatch(/^127\.0\.0\.1:\d+$/);
     const sid = c.cookies.get('sid')!;
     expect(!lines.some((l) => JSON.stringify(l).includes(sid))).toBeTruthy(); // no session cookie in the access log
+    expect(lines.find((l) => l.requestId === 'unsub-1')?.uri).toBe('/unsubscribe?[redacted]');
+    expect(!lines.some((l) => JSON.stringify(l).includes(token))).toBeTruthy(); // no unsubscribe token
   });
 
   it('refuses /metrics in every spelling on its own, and the app 404s the spellings it does not route', async () => {

@@ -19,6 +19,7 @@ import {
 } from './support/browser.js';
 import { Client } from './support/http.js';
 import { TestPushService } from './support/push-service.js';
+import { DEFAULT_CHANNELS, DEFAULT_DELIVERY } from './support/registry.js';
 import { loadConfig } from '../src/config/env.js';
 
 /**
@@ -448,15 +449,15 @@ describe('browser notifications in Chromium', () => {
     await page.click('#delivery-save');
     await toasted(page, 'Delivery preferences saved');
     const saved = {
+      ...DEFAULT_DELIVERY,
       order: { push: true, email: false },
-      payment: { push: true, email: true },
       system: { push: false, email: true },
     };
     const quietHours = { start: '23:30', end: '06:45', timeZone: 'America/New_York' };
     let prefs = (await user.get('/preferences')).body;
     expect(prefs.delivery).toStrictEqual(saved);
     expect(prefs.quietHours).toStrictEqual(quietHours);
-    expect(prefs.channels).toStrictEqual({ order: true, payment: true, system: true });
+    expect(prefs.channels).toStrictEqual(DEFAULT_CHANNELS);
 
     // A reload shows what the server holds.
     await page.reload();

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CHANNELS } from '../client/registry.js';
 import { DomainError } from '../src/common/domain-error.js';
 import { containsNul } from '../src/common/body-parsing.js';
 import { ConfigError, loadConfig } from '../src/config/env.js';
@@ -39,7 +40,7 @@ describe('Last-Event-ID parsing', () => {
   });
 
   it('channels: a known subset, deduplicated; anything else rejected', () => {
-    expect(parseChannels(undefined)).toStrictEqual(['order', 'payment', 'system']);
+    expect(parseChannels(undefined)).toStrictEqual([...CHANNELS]);
     expect(parseChannels('payment,order,payment')).toStrictEqual(['payment', 'order']);
     for (const bad of ['', 'sms', 'order,', ['order']]) expect(() => parseChannels(bad)).toThrow(DomainError);
   });

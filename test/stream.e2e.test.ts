@@ -5,6 +5,7 @@ import { NotificationPublisher } from '../src/notifications/notification.publish
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { idsInDatabaseFor, publishMany, publishTo } from './support/publish.js';
+import { DEFAULT_CHANNELS } from './support/registry.js';
 import { openStream, SseConnection } from './support/sse.js';
 
 let t: TestApp;
@@ -360,7 +361,7 @@ describe('channels, preferences and limits', () => {
     const { c, id } = await user('mute@example.com');
     const put = await c.put('/preferences', { channels: { order: false } });
     expect(put.status).toBe(200);
-    expect(put.body.channels).toStrictEqual({ order: false, payment: true, system: true });
+    expect(put.body.channels).toStrictEqual({ ...DEFAULT_CHANNELS, order: false });
     expect((await c.get('/preferences')).body).toStrictEqual(put.body);
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
     await s.waitForEvent('ready');

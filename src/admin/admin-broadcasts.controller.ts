@@ -2,14 +2,19 @@ import { Body, Controller, Get, Post, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
-import { BroadcastDto, BroadcastListQueryDto, BroadcastPageDto, SendBroadcastDto } from '../system/broadcasts.dto.js';
+import { Broadcasts } from '../notifications/broadcasts.js';
+import { BroadcastDto, BroadcastListQueryDto, BroadcastPageDto } from '../notifications/notifications.dto.js';
+import { SendBroadcastDto } from '../system/broadcasts.dto.js';
 import { BroadcastsService } from '../system/broadcasts.service.js';
 
 @ApiTags('admin')
 @Authenticated({ admin: true })
 @Controller('admin/broadcasts')
 export class AdminBroadcastsController {
-  constructor(private readonly broadcasts: BroadcastsService) {}
+  constructor(
+    private readonly system: BroadcastsService,
+    private readonly broadcasts: Broadcasts,
+  ) {}
 
   @Post()
   @ApiCreatedResponse({
@@ -18,7 +23,7 @@ export class AdminBroadcastsController {
   })
   @ApiBadRequestResponse({ description: 'Invalid title, body, severity, audience, expiresAt or deliver' })
   send(@CurrentUser() admin: SessionUser, @Body() body: SendBroadcastDto) {
-    return this.broadcasts.send(admin.id, body);
+    return this.system.send(admin.id, body);
   }
 
   @Get()

@@ -14,7 +14,7 @@ import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
 import { ROLES, type Role } from '../users/user.entity.js';
-import { type AdminUserView, UsersAdminService } from '../users/users-admin.service.js';
+import { type AdminUserView, UsersAdminService } from './users-admin.service.js';
 
 export class UpdateUserDto {
   @ApiPropertyOptional({ enum: ROLES })

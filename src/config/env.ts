@@ -45,6 +45,10 @@ export interface AppConfig {
   /** Sign-ups per client address per minute (POST /auth/register), then 429. */
   readonly signupRatePerMinute: number;
   readonly delivery: DeliveryConfig;
+  readonly outbound: {
+    /** OUTBOUND_DNS_SERVER (internal, for tests): one DNS server (`ip:port`) instead of the system's resolver. */
+    readonly dnsServer: string | undefined;
+  };
 }
 
 /** Push and email for users who are not looking (docs/delivery.md). */
@@ -238,6 +242,17 @@ function pushAllowlist(env: Env): string[] {
   });
 }
 
+/** An address literal and a port, as dns.Resolver#setServers takes them: `127.0.0.1:5353`, `[::1]:53`. */
+function dnsServer(env: Env): string | undefined {
+  const raw = env.OUTBOUND_DNS_SERVER;
+  if (raw === undefined || raw === '') return undefined;
+  const m = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+)):(\d{1,5})$/i.exec(raw);
+  if (!m || !isIP(m[1] ?? m[2]) || Number(m[3]) > 65535) {
+    throw new ConfigError(`OUTBOUND_DNS_SERVER must be an address and a port (127.0.0.1:53 or [::1]:53), got "${raw}"`);
+  }
+  return raw;
+}
+
 function delivery(env: Env, production: boolean, dataDir: string, port: number): DeliveryConfig {
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
@@ -333,5 +348,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     trustProxy: trustProxy(env),
     signupRatePerMinute: int(env, 'SIGNUP_RATE_PER_MINUTE', 10, 1, 1_000_000),
     delivery: delivery(env, production, dataDir, port),
+    outbound: { dnsServer: dnsServer(env) },
   };
 }

@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   Header,
+  Headers,
   HttpCode,
   Inject,
   NotFoundException,
@@ -24,6 +25,7 @@ import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import { CsrfExempt } from '../auth/csrf.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
+import { API_CSP } from '../common/security-headers.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import {
@@ -102,6 +104,15 @@ export class AdminDeliveriesController {
 }
 
 /**
+ * The unsubscribe page's policy: the data policy (nothing loads or runs), except that its one
+ * form may post back to this origin, which `form-action 'none'` refused: the button did nothing.
+ */
+const UNSUBSCRIBE_PAGE_CSP = API_CSP.replace("form-action 'none'", "form-action 'self'");
+
+const html = (body: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body>\n${body}\n</body></html>`;
+
+/**
  * RFC 8058 one-click unsubscribe: the mail provider POSTs to the link with no
  * cookie and no CSRF header; the signed token in the URL is the proof. GET
  * shows a confirmation button (link scanners prefetch GETs: it changes nothing).
@@ -114,23 +125,33 @@ export class UnsubscribeController {
   @Post()
   @CsrfExempt()
   @HttpCode(200)
-  @ApiOkResponse({ type: UnsubscribedDto })
-  @ApiBadRequestResponse({ description: 'Invalid or expired token' })
-  async post(@Query() q: UnsubscribeQueryDto) {
-    const channels = await this.unsubscribe.apply(q.token);
-    if (!channels) throw new BadRequestException('This unsubscribe link is invalid or has expired');
-    return { channels, message: `Email for ${channels.join(', ')} notifications is off.` };
+  @Header('Cache-Control', 'no-store')
+  @ApiOkResponse({ type: UnsubscribedDto, description: 'JSON, or a page for a browser (Accept: text/html)' })
+  @ApiBadRequestResponse({ description: 'Invalid or expired token, or email settings changed since it was sent' })
+  async post(@Query() q: UnsubscribeQueryDto, @Headers('accept') accept?: string) {
+    const outcome = await this.unsubscribe.apply(q.token);
+    if (outcome.status === 'invalid') throw new BadRequestException('This unsubscribe link is invalid or has expired');
+    if (outcome.status === 'stale') {
+      throw new BadRequestException(
+        'This unsubscribe link no longer applies: your email settings changed since it was sent',
+      );
+    }
+    const message = `Email for ${outcome.channels.join(', ')} notifications is off.`;
+    // The page's button: a browser gets a page back, a mail provider's one-click POST JSON.
+    if (accept?.includes('text/html')) return html(`<p id="done">${message}</p>`);
+    return { channels: outcome.channels, message };
   }
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
+  @Header('Content-Security-Policy', UNSUBSCRIBE_PAGE_CSP)
   @ApiProduces('text/html')
   @ApiOkResponse({ description: 'A page with a button that POSTs the same link' })
   page(@Query() q: UnsubscribeQueryDto): string {
     const action = `/unsubscribe?token=${encodeURIComponent(q.token)}`.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
-    return `<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body>
-<form method="post" action="${action}"><p>Stop emails for these notifications?</p><button type="submit">Unsubscribe</button></form>
-</body></html>`;
+    return html(`<form method="post" action="${action}">
+<input type="hidden" name="List-Unsubscribe" value="One-Click">
+<p>Stop emails for these notifications?</p><button type="submit">Unsubscribe</button></form>`);
   }
 }

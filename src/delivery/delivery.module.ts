@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { NotificationsModule } from '../notifications/notifications.module.js';
+import { OutboundModule } from '../outbound/outbound.module.js';
 import {
   AdminDeliveriesController,
   DeliveriesController,
@@ -20,10 +21,10 @@ import { Unsubscribe } from './unsubscribe.js';
 /**
  * Beyond the open tab: a notification nobody saw in time goes out by Web Push
  * and email, exactly once (docs/delivery.md). Plugs into the core through
- * DeliveryHooks; the core does not import this module.
+ * its EscalationPort; the core does not import this module.
  */
 @Module({
-  imports: [NotificationsModule],
+  imports: [NotificationsModule, OutboundModule],
   controllers: [PushController, DeliveriesController, AdminDeliveriesController, UnsubscribeController],
   providers: [
     JobQueue,

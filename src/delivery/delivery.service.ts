@@ -2,21 +2,28 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
-import { DeliveryHooks } from '../notifications/delivery-hooks.js';
+import { DELIVERY_METHODS } from '../notifications/notification.types.js';
+import { EscalationPort } from '../notifications/escalation-port.js';
 import { EscalationScanner } from './escalation-scanner.js';
-import { type BroadcastJob, type DeliverJob, type EscalateJob, EscalationService } from './escalation.service.js';
-import { JobQueue, QUEUES } from './job-queue.js';
+import { type BroadcastJob, type DeliverJob, EscalationService } from './escalation.service.js';
+import { JobQueue, QUEUES, queueOf } from './job-queue.js';
 import { SenderService } from './sender.service.js';
 import { StreamMarks } from './stream-marks.js';
 
-/** Parallel send workers per instance (each a pg-boss worker fetching a few jobs at a time). */
-const SEND_WORKERS = 4;
-const SEND_BATCH = 25;
-/** The legacy "escalate" queue is only drained (see below): no hurry, and cheap when empty. */
-const LEGACY_ESCALATE_POLL_SECONDS = 5;
+/**
+ * Send jobs in flight per method and instance, each ended on its own: a job that waits on a
+ * slow destination holds one of these, never the others (nor another method's). More would only
+ * wait inside the SMTP pool or the outbound slots, and every claim in flight becomes
+ * "outcome unknown" if the instance is killed.
+ */
+const SENDS_IN_FLIGHT = 50;
+/** Idle polling of each send queue. */
+const SEND_POLL_MS = 500;
+/** The legacy "deliver" queue is only drained (see below): no hurry, and cheap when empty. */
+const LEGACY_POLL_SECONDS = 5;
 
 /**
- * Wires delivery into the core (the hooks) and runs the workers, the escalation
+ * Plugs delivery into the core (its EscalationPort) and runs the workers, the escalation
  * scanner and the sweep.
  * The sweep, on every instance (each statement is idempotent):
  * - a claim older than the claim timeout belongs to a process that died
@@ -28,12 +35,13 @@ const LEGACY_ESCALATE_POLL_SECONDS = 5;
 export class DeliveryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Delivery');
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly unplug: Array<() => void> = [];
   private readonly claimTimeoutMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly db: DataSource,
-    private readonly hooks: DeliveryHooks,
+    private readonly port: EscalationPort,
     private readonly jobs: JobQueue,
     private readonly escalation: EscalationService,
     private readonly scanner: EscalationScanner,
@@ -44,31 +52,26 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.hooks.scheduleBroadcast = (tx, row) => this.escalation.scheduleBroadcast(tx, row);
-    this.hooks.streamed = (notificationId, userId) => this.marks.mark(notificationId, userId);
+    const marks = this.port.streamed$.subscribe((s) => this.marks.mark(s.notificationId, s.userId));
+    this.unplug.push(
+      () => marks.unsubscribe(),
+      this.port.onBroadcast((tx, row) => this.escalation.scheduleBroadcast(tx, row)),
+    );
     await this.jobs.start();
     const boss = this.jobs.boss;
     const polling = { pollingIntervalSeconds: 0.5 };
-    // Personal notifications escalate by the cursor (EscalationScanner), not by a job per
-    // publishing transaction any more. Jobs that an older version queued in "escalate" (a
-    // deploy finds those of the last minute; old instances of a rolling deploy add more
-    // until they stop) are still run here. Their notifications may also be past the cursor:
-    // escalating twice records nothing new (ON CONFLICT DO NOTHING). Once the queue stays
-    // empty after such a deploy this worker can go, in a later release.
-    await boss.work<EscalateJob>(
-      QUEUES.escalate,
-      { pollingIntervalSeconds: LEGACY_ESCALATE_POLL_SECONDS, batchSize: 100 },
-      async (jobs) => this.escalation.escalatePersonal(jobs.flatMap((j) => j.data.ids)),
-    );
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),
     );
-    for (let i = 0; i < SEND_WORKERS; i++) {
-      await boss.work<DeliverJob>(QUEUES.deliver, { ...polling, batchSize: SEND_BATCH }, async (jobs) => {
-        // One user's deliveries are independent of another's: send them side by side.
-        await Promise.all(jobs.map((j) => this.sender.deliver(j.data)));
-      });
+    const send = { concurrency: SENDS_IN_FLIGHT, pollMs: SEND_POLL_MS };
+    for (const method of DELIVERY_METHODS) {
+      this.jobs.consume<DeliverJob>(queueOf(method), send, (job) => this.sender.deliver(job));
     }
+    // Jobs that instances before the queue per method queued (a rolling deploy) carry their
+    // method: the same handler sends them. Once the queue stays empty this can go.
+    this.jobs.consume<DeliverJob>(QUEUES.deliver, { concurrency: 10, pollMs: LEGACY_POLL_SECONDS * 1000 }, (job) =>
+      this.sender.deliver(job),
+    );
     this.scanner.start();
     const every = Math.max(1000, Math.min(30_000, Math.floor(this.claimTimeoutMs / 4)));
     this.sweepTimer = setInterval(() => void this.sweep(), every);
@@ -76,6 +79,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   onApplicationShutdown(): void {
+    for (const off of this.unplug.splice(0)) off();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
   }
 
@@ -98,7 +102,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       if (stale.length > 0) {
         await this.jobs.boss.insert(
           stale.map((s) => ({
-            name: QUEUES.deliver,
+            name: queueOf(s.method),
             data: { userId: s.user_id, method: s.method } satisfies DeliverJob,
           })),
         );

@@ -8,17 +8,13 @@ import type { Tx } from '../database/transaction.js';
 import type { NotificationRow } from '../notifications/notification.types.js';
 import { quietHoursOf, type PreferencesRow } from '../notifications/preferences.service.js';
 import { unreadSql } from '../notifications/visibility.js';
-import { JobQueue, QUEUES } from './job-queue.js';
+import { JobQueue, QUEUES, queueOf } from './job-queue.js';
 import { type Candidate, plan, type PlannedDelivery } from './rules.js';
 import { StreamMarks } from './stream-marks.js';
 
 /** Users per broadcast page: one query, one insert and one job batch each. */
 export const BROADCAST_PAGE = 1000;
 
-/** A job of the legacy "escalate" queue (see DeliveryService). */
-export interface EscalateJob {
-  ids: string[];
-}
 export interface BroadcastJob {
   notificationId: string;
   methods: DeliveryMethod[];
@@ -76,12 +72,11 @@ export class EscalationService {
 
   /**
    * Decides and records the escalation of these personal notifications, then forgets
-   * their stream marks (no longer needed). With `tx` (the cursor's scan) all of it,
-   * the send jobs included, commits or rolls back with the scan; without (a job of the
-   * legacy "escalate" queue) each statement stands alone, and a re-run changes nothing.
+   * their stream marks (no longer needed). All of it, the send jobs included, commits or
+   * rolls back with the cursor's scan (`tx`).
    */
-  async escalatePersonal(ids: string[], tx?: Tx): Promise<void> {
-    const q = tx?.manager ?? this.db;
+  async escalatePersonal(ids: string[], tx: Tx): Promise<void> {
+    const q = tx.manager;
     const rows: CandidateRow[] = await q.query(
       `SELECT n.id::text AS notification_id, n.user_id::text AS user_id, n.channel, n.severity, ${PREFS},
               NOT (${unreadSql('n.user_id')}) AS read,
@@ -177,7 +172,7 @@ export class EscalationService {
       const key = `${d.user_id}:${d.method}:${d.not_before.getTime()}`;
       if (!due.has(key)) {
         const data: DeliverJob = { userId: d.user_id, method: d.method };
-        due.set(key, { name: QUEUES.deliver, data, startAfter: d.not_before });
+        due.set(key, { name: queueOf(d.method), data, startAfter: d.not_before });
       }
     }
     if (due.size > 0) await this.jobs.boss.insert([...due.values()], tx ? { db: await JobQueue.inTx(tx) } : {});

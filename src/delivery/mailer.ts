@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { DeliveryConfig } from '../config/env.js';
 import type { NotificationJson } from '../notifications/notification.types.js';
@@ -58,6 +59,7 @@ function smtpTransport(url: string): Transporter {
  */
 export class Mailer {
   private readonly transport: Transporter;
+  private readonly logger = new Logger('Mailer');
 
   constructor(private readonly config: DeliveryConfig) {
     this.transport = config.smtpUrl
@@ -97,10 +99,17 @@ ${n.map((x) => `<h3>${escapeHtml(x.title)}</h3><p>${escapeHtml(x.body)}</p>`).jo
       })) as { message?: unknown; messageId?: string };
     } catch (err) {
       const e = err as { responseCode?: number; code?: string; message: string };
+      // Users read the outcome in the delivery log: a category and the SMTP code, the server's
+      // text and socket errors (host names, addresses) only in the debug log.
+      this.logger.debug(`Sending to the mail server failed: ${e.code ?? ''} ${e.message}`);
       // 5xx is a refusal for good; 4xx and anything on the way (connection, timeout) may pass later.
-      if (e.responseCode !== undefined && e.responseCode >= 500)
-        throw new PermanentError(`SMTP ${e.responseCode}: ${e.message}`);
-      throw new TransientError(e.responseCode ? `SMTP ${e.responseCode}: ${e.message}` : e.message);
+      if (e.responseCode !== undefined && e.responseCode >= 500) {
+        throw new PermanentError(`refused by the mail server (${e.responseCode})`);
+      }
+      if (e.responseCode) throw new TransientError(`mail server answered ${e.responseCode}`);
+      throw new TransientError(
+        /TIMEDOUT|timeout/i.test(`${e.code} ${e.message}`) ? 'timed out' : 'mail server unreachable',
+      );
     }
     if (!this.config.smtpUrl) {
       mkdirSync(this.config.outboxDir, { recursive: true });

@@ -1,21 +1,12 @@
+import { allowlistRules, checkUrl, type Target } from '../outbound/target.js';
+
 /**
- * A push subscription's endpoint is a URL the server will POST to: a
- * server-side request forgery vector if it could be anything. Only https URLs
- * on an allow-listed origin, or a host under an allow-listed `*.` pattern on
- * the default port, pass.
+ * A push subscription's endpoint is a URL the server will POST to: checked by the outbound
+ * rules against PUSH_ENDPOINT_ALLOWLIST (exact origins dialled as named, hosts under `*.`
+ * patterns on 443 resolving to public addresses only). Throws an OutboundError otherwise.
  */
-export function endpointAllowed(endpoint: string, allowlist: readonly string[]): boolean {
-  let u: URL;
-  try {
-    u = new URL(endpoint);
-  } catch {
-    return false;
-  }
-  if (u.protocol !== 'https:' || u.username || u.password || endpoint.length > 2048) return false;
-  return allowlist.some((entry) => {
-    if (entry.startsWith('*.')) return u.port === '' && u.hostname.endsWith(entry.slice(1));
-    return u.origin === entry;
-  });
+export function pushTarget(endpoint: string, allowlist: readonly string[]): Target {
+  return checkUrl(endpoint, allowlistRules(allowlist));
 }
 
 const B64URL = /^[A-Za-z0-9_-]+={0,2}$/;

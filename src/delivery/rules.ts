@@ -1,6 +1,6 @@
 import type { DeliveryMethod, QuietHours } from '../../client/wire.js';
 import type { Channel, Severity } from '../notifications/notification.types.js';
-import { quietUntil } from './quiet-hours.js';
+import { quietUntil } from '../notifications/quiet-hours.js';
 
 /** What the escalation knows about one (notification, user) when it runs. */
 export interface Candidate {

@@ -1,22 +1,28 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import webpush, { WebPushError } from 'web-push';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { NOTIFICATION_COLUMNS, type NotificationRow, toJson } from '../notifications/notification.types.js';
 import { unreadSql } from '../notifications/visibility.js';
+import { Outbound } from '../outbound/outbound.module.js';
+import { OutboundError } from '../outbound/outbound-error.js';
+import type { Target } from '../outbound/target.js';
 import type { DeliverJob } from './escalation.service.js';
-import { JobQueue, QUEUES } from './job-queue.js';
+import { JobQueue, queueOf } from './job-queue.js';
 import { Mailer, PermanentError, TransientError } from './mailer.js';
-import { endpointAllowed } from './push-allowlist.js';
+import { pushTarget } from './push-allowlist.js';
+import { MAX_BROWSERS_PER_USER } from './push-subscriptions.js';
 import { UnsubscribeTokens } from './unsubscribe-token.js';
+import { WebPush } from './web-push.js';
 
 /** Attempts per delivery: the first and four retries (1 s, 2 s, 4 s, 8 s apart, capped at 5 min). */
 export const MAX_ATTEMPTS = 5;
 const backoffMs = (attempt: number) => Math.min(300_000, 1000 * 2 ** (attempt - 1));
-/** How long a push may keep the service waiting; the push service keeps an undelivered one for a day. */
-const PUSH_TIMEOUT_MS = 15_000;
-const PUSH_TTL_SECONDS = 24 * 3600;
+/**
+ * One send job's time, its requests included: then what is still in flight is cancelled (its
+ * sockets destroyed) and retried later. Well under pg-boss's 60 s expiry and the claim timeout.
+ */
+const JOB_BUDGET_MS = 30_000;
 
 type Claimed = NotificationRow & { delivery_id: string; attempts: number };
 
@@ -38,14 +44,17 @@ export class SenderService implements OnApplicationShutdown {
   private readonly logger = new Logger('Sender');
   readonly mailer: Mailer;
   private readonly tokens: UnsubscribeTokens;
+  private readonly push: WebPush;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: DataSource,
     private readonly jobs: JobQueue,
+    outbound: Outbound,
   ) {
     this.mailer = new Mailer(config.delivery);
     this.tokens = new UnsubscribeTokens(config.sessionSecret);
+    this.push = new WebPush(outbound, config.delivery.vapid);
   }
 
   onApplicationShutdown(): void {
@@ -78,22 +87,28 @@ export class SenderService implements OnApplicationShutdown {
     claimed.sort((a, b) => Number(a.id) - Number(b.id));
     // Email: one digest, one answer for all its rows. Push: one answer per notification.
     const groups = method === 'email' ? [claimed] : claimed.map((c) => [c]);
+    const budget = AbortSignal.timeout(JOB_BUDGET_MS);
     let retryAt: number | null = null;
     for (const group of groups) {
       let outcome: Outcome;
       try {
-        outcome = method === 'email' ? await this.sendEmail(userId, group) : await this.sendPush(userId, group[0]);
+        outcome =
+          method === 'email' ? await this.sendEmail(userId, group) : await this.sendPush(userId, group[0], budget);
       } catch (err) {
         outcome = this.onError(err, group);
       }
       await this.record(group, outcome);
       if (outcome.retryAt) retryAt = Math.min(retryAt ?? Infinity, outcome.retryAt);
     }
-    if (retryAt !== null) await this.jobs.boss.send(QUEUES.deliver, job, { startAfter: new Date(retryAt) });
+    if (retryAt !== null) await this.jobs.boss.send(queueOf(method), job, { startAfter: new Date(retryAt) });
   }
 
   private onError(err: unknown, claimed: Claimed[]): Outcome {
-    const message = (err as Error).message.slice(0, 500);
+    // Users read the delivery log: it gets categories (the senders' errors are), never an
+    // unexpected error's text, which goes to the server log.
+    const known = err instanceof TransientError || err instanceof PermanentError;
+    if (!known) this.logger.warn(`Delivery failed: ${(err as Error).message}`);
+    const message = known ? (err as Error).message : 'internal error';
     const attempts = Math.max(...claimed.map((c) => c.attempts));
     // Transient: the provider said "later", or something on our side failed before it
     // answered (a database outage while reading the address): either way, try again.
@@ -143,44 +158,51 @@ export class SenderService implements OnApplicationShutdown {
     return { status: 'sent', error: null };
   }
 
-  /** To every subscribed browser; sent once any browser's push service took it. */
-  private async sendPush(userId: string, row: Claimed): Promise<Outcome> {
+  /**
+   * To every subscribed browser at once (at most MAX_BROWSERS_PER_USER); sent once any
+   * browser's push service took it. Each endpoint is checked again here, by the same rules as
+   * when it was stored: the rules or the allow-list may have changed, or the row came another way.
+   */
+  private async sendPush(userId: string, row: Claimed, signal: AbortSignal): Promise<Outcome> {
     const subs: Array<{ id: string; endpoint: string; p256dh: string; auth: string }> = await this.db.query(
-      `SELECT id::text, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY push_subscriptions.id`,
-      [userId],
+      `SELECT id::text, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1
+        ORDER BY push_subscriptions.id DESC LIMIT $2`,
+      [userId, MAX_BROWSERS_PER_USER],
     );
-    const { vapid, pushAllowlist } = this.config.delivery;
-    const usable = subs.filter((s) => endpointAllowed(s.endpoint, pushAllowlist));
-    if (usable.length === 0) return { status: 'failed', error: 'no push subscription' };
-    let transient: string | null = null;
-    let permanent: string | null = null;
-    let anySent = false;
+    if (subs.length === 0) return { status: 'failed', error: 'no push subscription' };
     const payload = JSON.stringify(toJson(row));
-    for (const s of usable) {
-      try {
-        await webpush.sendNotification({ endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } }, payload, {
-          vapidDetails: vapid,
-          TTL: PUSH_TTL_SECONDS,
-          urgency: row.severity === 'critical' ? 'high' : 'normal',
-          contentEncoding: 'aes128gcm',
-          timeout: PUSH_TIMEOUT_MS,
-        });
-        anySent = true;
-      } catch (err) {
-        const status = err instanceof WebPushError ? err.statusCode : undefined;
-        if (status === 404 || status === 410) {
-          // The browser unsubscribed or the subscription expired: forget it.
-          await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
-          permanent = `push service answered ${status}: subscription removed`;
-        } else if (status === undefined || status === 429 || status >= 500) {
-          transient = status ? `push service answered ${status}` : (err as Error).message;
-        } else {
-          permanent = `push service answered ${status}`;
+    const answers = await Promise.all(
+      subs.map(async (s): Promise<{ sent: true } | { transient: boolean; error: string }> => {
+        let target: Target;
+        try {
+          target = pushTarget(s.endpoint, this.config.delivery.pushAllowlist);
+          const res = await this.push.send({
+            target,
+            keys: { p256dh: s.p256dh, auth: s.auth },
+            payload,
+            urgent: row.severity === 'critical',
+            signal,
+          });
+          if (res.status >= 200 && res.status < 300) return { sent: true };
+          if (res.status === 404 || res.status === 410) {
+            // The browser unsubscribed or the subscription expired: forget it.
+            await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
+            return { transient: false, error: `push service answered ${res.status}: subscription removed` };
+          }
+          if (res.status === 429 || res.status >= 500) {
+            return { transient: true, error: `push service answered ${res.status}` };
+          }
+          return { transient: false, error: `rejected by the push service (${res.status})` };
+        } catch (err) {
+          if (!(err instanceof OutboundError)) throw err;
+          return { transient: err.transient, error: err.category };
         }
-      }
-    }
-    if (anySent) return { status: 'sent', error: null };
-    if (transient) throw new TransientError(transient);
-    return { status: 'failed', error: permanent };
+      }),
+    );
+    if (answers.some((a) => 'sent' in a)) return { status: 'sent', error: null };
+    const failures = answers as Array<{ transient: boolean; error: string }>;
+    const transient = failures.find((a) => a.transient);
+    if (transient) throw new TransientError(transient.error);
+    return { status: 'failed', error: failures[0].error };
   }
 }

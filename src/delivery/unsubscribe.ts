@@ -5,6 +5,12 @@ import type { Channel } from '../notifications/notification.types.js';
 import { PreferencesService } from '../notifications/preferences.service.js';
 import { UnsubscribeTokens } from './unsubscribe-token.js';
 
+export type UnsubscribeOutcome =
+  | { status: 'off'; channels: Channel[] }
+  /** The user changed these channels' email setting since the link was sent: it is spent. */
+  | { status: 'stale' }
+  | { status: 'invalid' };
+
 @Injectable()
 export class Unsubscribe {
   private readonly tokens: UnsubscribeTokens;
@@ -16,12 +22,15 @@ export class Unsubscribe {
     this.tokens = new UnsubscribeTokens(config.sessionSecret);
   }
 
-  /** Email off for the token's channels; null if the token is not valid. Repeating it is harmless. */
-  async apply(token: string): Promise<Channel[] | null> {
+  /**
+   * Email off for the token's channels, if their email setting has not changed since it was
+   * sent. Turning them off is such a change, so a token works once; a repeat finds them off
+   * already and answers the same, changing nothing.
+   */
+  async apply(token: string): Promise<UnsubscribeOutcome> {
     const t = this.tokens.verify(token);
-    if (!t) return null;
-    const delivery = Object.fromEntries(t.channels.map((c) => [c, { email: false }]));
-    await this.preferences.update(t.userId, { delivery });
-    return t.channels;
+    if (!t) return { status: 'invalid' };
+    const result = await this.preferences.unsubscribeEmail(t.userId, t.channels, t.issuedAt);
+    return result === 'stale' ? { status: 'stale' } : { status: 'off', channels: t.channels };
   }
 }

@@ -1,8 +1,16 @@
 import { Injectable } from '@nestjs/common';
+import type { BroadcastJson } from '../../client/wire.js';
 import type { Tx } from '../database/transaction.js';
+import { Broadcasts } from '../notifications/broadcasts.js';
 import { NotificationPublisher } from '../notifications/notification.publisher.js';
 import type { NotificationRow } from '../notifications/notification.types.js';
-import { type BroadcastEventMap, type PersonalEvent, toBroadcastDraft, toPersonalDraft } from './domain-events.js';
+import {
+  type BroadcastEnvelope,
+  type BroadcastEventMap,
+  type BroadcastEventName,
+  EventCatalogue,
+  type PersonalEvent,
+} from './domain-events.js';
 
 /** Where the id of the row written along goes in an event's payload (see emitAlong). */
 export { ALONG_ID } from '../notifications/notification.publisher.js';
@@ -10,16 +18,23 @@ export { ALONG_ID } from '../notifications/notification.publisher.js';
 /**
  * How event sources emit: inside their own transaction, as its last step, so
  * the state change and its notifications commit together or not at all. The
- * sources see only this and the catalogue; streams are the notifications
- * module's business.
+ * sources see only this and the catalogue; streams and delivery are the
+ * core's business.
  */
 @Injectable()
 export class DomainEvents {
-  constructor(private readonly publisher: NotificationPublisher) {}
+  constructor(
+    private readonly catalogue: EventCatalogue,
+    private readonly publisher: NotificationPublisher,
+    private readonly broadcasts: Broadcasts,
+  ) {}
 
   /** Call last in the transaction: publishing takes the id-ordering lock, held until commit. */
   emit(tx: Tx, events: PersonalEvent[]): Promise<NotificationRow[]> {
-    return this.publisher.publish(tx, events.map(toPersonalDraft));
+    return this.publisher.publish(
+      tx,
+      events.map((e) => this.catalogue.personal(e)),
+    );
   }
 
   /**
@@ -34,12 +49,16 @@ export class DomainEvents {
   ): Promise<{ along: T[] }> {
     return this.publisher.publishAlong<T>(
       write,
-      events.map((e) => ({ ...toPersonalDraft(e), along: e.along })),
+      events.map((e) => ({ ...this.catalogue.personal(e), along: e.along })),
     );
   }
 
-  /** One row for the whole audience. Call last in the transaction. */
-  broadcast(tx: Tx, payload: BroadcastEventMap['system.broadcast']): Promise<NotificationRow> {
-    return this.publisher.publishBroadcast(tx, toBroadcastDraft(payload));
+  /** One row for the whole audience, its delivery scheduled in the same transaction. Call last in it. */
+  broadcast<K extends BroadcastEventName>(
+    tx: Tx,
+    type: K,
+    payload: BroadcastEventMap[K] & BroadcastEnvelope,
+  ): Promise<BroadcastJson> {
+    return this.broadcasts.publish(tx, this.catalogue.broadcast(type, payload));
   }
 }

@@ -1,10 +1,18 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { NotificationsModule } from '../notifications/notifications.module.js';
+import { EventCatalogue, type SomeChannelEvents } from './domain-events.js';
 import { DomainEvents } from './domain-events.service.js';
 
-@Module({
-  imports: [NotificationsModule],
-  providers: [DomainEvents],
-  exports: [DomainEvents],
-})
-export class EventsModule {}
+/** DomainEvents for every source, with the catalogue of all their events (src/sources.ts). */
+@Global()
+@Module({})
+export class EventsModule {
+  static forRoot(channels: readonly SomeChannelEvents[]): DynamicModule {
+    return {
+      module: EventsModule,
+      imports: [NotificationsModule],
+      providers: [{ provide: EventCatalogue, useValue: new EventCatalogue(channels) }, DomainEvents],
+      exports: [DomainEvents],
+    };
+  }
+}

@@ -75,6 +75,17 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
 }
 
 /**
+ * Query parameters that carry a credential (the unsubscribe link's token): their values never
+ * reach a log line. The API puts no other secret in a URL.
+ */
+const SECRET_QUERY = /([?&](?:token)=)[^&#]*/gi;
+
+/** A request target as logged: the values of credential query parameters replaced. */
+export function loggableUrl(url: string): string {
+  return url.includes('?') ? url.replace(SECRET_QUERY, '$1[redacted]') : url;
+}
+
+/**
  * The request logger: mounted first, so requests refused before routing (413,
  * malformed JSON, U+0000 in the URL) get their line too. One line when the
  * response ends, built from a few fields only then: no per-request child
@@ -100,7 +111,7 @@ export function httpLogger(root: Logger): RequestHandler {
         reqId: id,
         req: {
           method: req.method,
-          url: req.originalUrl ?? req.url,
+          url: loggableUrl(req.originalUrl ?? req.url),
           remoteAddress: req.ip,
           userAgent: req.headers['user-agent'],
         },

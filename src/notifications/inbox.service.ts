@@ -3,7 +3,14 @@ import { DataSource } from 'typeorm';
 import type { SessionUser } from '../auth/session-user.js';
 import { notFound } from '../common/domain-error.js';
 import { NotificationBus } from './bus/notification-bus.js';
-import { CHANNELS, type Channel, type NotificationJson, type NotificationRow, toJson } from './notification.types.js';
+import {
+  CHANNELS,
+  type Channel,
+  type NotificationJson,
+  type NotificationRow,
+  perKey,
+  toJson,
+} from './notification.types.js';
 import { SqlParams, readAtSql, unreadSql, visibleNotificationsSql } from './visibility.js';
 
 export interface InboxQuery {
@@ -58,7 +65,7 @@ export class InboxService {
       `SELECT channel, count(*)::text AS count FROM (${sql}) u GROUP BY channel`,
       params.values,
     );
-    const byChannel = Object.fromEntries(CHANNELS.map((c) => [c, 0])) as Record<Channel, number>;
+    const byChannel = perKey(CHANNELS, () => 0);
     for (const r of rows) byChannel[r.channel] = Number(r.count);
     return { total: rows.reduce((sum, r) => sum + Number(r.count), 0), byChannel };
   }

@@ -12,9 +12,17 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import type { DeliveryMethod } from '../../client/wire.js';
-import { HHMM } from '../delivery/quiet-hours.js';
-import { CHANNELS, type Channel, SEVERITIES, type Severity } from './notification.types.js';
+import { dtoPerKey } from '../common/keyed-dto.js';
+import { HHMM } from './quiet-hours.js';
+import {
+  CHANNELS,
+  type Channel,
+  DELIVERY_METHODS,
+  type DeliveryMethod,
+  perKey,
+  SEVERITIES,
+  type Severity,
+} from './notification.types.js';
 
 export class InboxQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: CHANNELS })
@@ -36,39 +44,27 @@ export class MarkAllReadDto {
   channel?: Channel;
 }
 
-export class ChannelTogglesDto {
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() order?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() payment?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() system?: boolean;
-}
+const optionalBoolean = () => [ApiPropertyOptional({ type: Boolean }), IsOptional(), IsBoolean()];
 
-export class MethodTogglesDto {
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() push?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() email?: boolean;
-}
+export const ChannelTogglesDto = dtoPerKey<Channel, boolean>('ChannelTogglesDto', CHANNELS, optionalBoolean);
 
-export class DeliveryTogglesDto {
-  @ApiPropertyOptional({ type: MethodTogglesDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => MethodTogglesDto)
-  order?: MethodTogglesDto;
+export const MethodTogglesDto = dtoPerKey<DeliveryMethod, boolean>(
+  'MethodTogglesDto',
+  DELIVERY_METHODS,
+  optionalBoolean,
+);
 
-  @ApiPropertyOptional({ type: MethodTogglesDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => MethodTogglesDto)
-  payment?: MethodTogglesDto;
-
-  @ApiPropertyOptional({ type: MethodTogglesDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => MethodTogglesDto)
-  system?: MethodTogglesDto;
-}
+export const DeliveryTogglesDto = dtoPerKey<Channel, Partial<Record<DeliveryMethod, boolean>>>(
+  'DeliveryTogglesDto',
+  CHANNELS,
+  () => [
+    ApiPropertyOptional({ type: MethodTogglesDto }),
+    IsOptional(),
+    IsObject(),
+    ValidateNested(),
+    Type(() => MethodTogglesDto),
+  ],
+);
 
 export class QuietHoursDto {
   @ApiProperty({ example: '22:00', description: 'HH:MM, 24-hour, in timeZone' })
@@ -94,14 +90,14 @@ export class UpdatePreferencesDto {
   @IsObject()
   @ValidateNested()
   @Type(() => ChannelTogglesDto)
-  channels?: ChannelTogglesDto;
+  channels?: Partial<Record<Channel, boolean>>;
 
   @ApiPropertyOptional({ type: DeliveryTogglesDto, description: 'per channel, which methods may send' })
   @IsOptional()
   @IsObject()
   @ValidateNested()
   @Type(() => DeliveryTogglesDto)
-  delivery?: DeliveryTogglesDto;
+  delivery?: Partial<Record<Channel, Partial<Record<DeliveryMethod, boolean>>>>;
 
   @ApiPropertyOptional({ type: QuietHoursDto, nullable: true, description: 'null removes the quiet hours' })
   @ValidateIf((o: UpdatePreferencesDto) => o.quietHours !== undefined && o.quietHours !== null)
@@ -112,16 +108,10 @@ export class UpdatePreferencesDto {
 }
 
 export class PreferencesDto {
-  @ApiProperty({ example: { order: true, payment: true, system: true } })
+  @ApiProperty({ example: perKey(CHANNELS, () => true) })
   channels: Record<Channel, boolean>;
 
-  @ApiProperty({
-    example: {
-      order: { push: true, email: true },
-      payment: { push: true, email: true },
-      system: { push: true, email: false },
-    },
-  })
+  @ApiProperty({ example: perKey(CHANNELS, () => perKey(DELIVERY_METHODS, () => true)) })
   delivery: Record<Channel, Record<DeliveryMethod, boolean>>;
 
   @ApiProperty({ type: QuietHoursDto, nullable: true })
@@ -147,5 +137,23 @@ export class InboxPageDto {
 
 export class UnreadCountDto {
   @ApiProperty() total: number;
-  @ApiProperty({ example: { order: 0, payment: 0, system: 0 } }) byChannel: Record<Channel, number>;
+  @ApiProperty({ example: perKey(CHANNELS, () => 0) }) byChannel: Record<Channel, number>;
+}
+
+export class BroadcastListQueryDto extends PageQueryDto {}
+
+/** A broadcast as POST and GET /admin/broadcasts show it. */
+export class BroadcastDto extends NotificationDto {
+  @ApiProperty({
+    description: '{ kind: "all" } | { kind: "role", role } | { kind: "users", userIds }',
+    example: { kind: 'role', role: 'admin' },
+  })
+  audience: Record<string, unknown>;
+
+  @ApiProperty({ nullable: true, type: String }) expiresAt: string | null;
+}
+
+export class BroadcastPageDto {
+  @ApiProperty({ type: [BroadcastDto], description: 'Newest first, expired ones included' }) items: BroadcastDto[];
+  @ApiProperty({ nullable: true, type: String }) nextBefore: string | null;
 }

@@ -5,7 +5,8 @@ import { NotificationBus } from './bus/notification-bus.js';
 import { PgNotifyBus } from './bus/pg-notify.bus.js';
 import { RedisClusterBus } from './bus/redis-cluster.bus.js';
 import { RedisBus } from './bus/redis.bus.js';
-import { DeliveryHooks } from './delivery-hooks.js';
+import { Broadcasts } from './broadcasts.js';
+import { EscalationPort } from './escalation-port.js';
 import { InboxController } from './inbox.controller.js';
 import { InboxService } from './inbox.service.js';
 import { NotificationFeed } from './notification-feed.js';
@@ -49,14 +50,16 @@ const busProvider: Provider = {
 /**
  * The core: where notifications are stored (publisher), read back in commit
  * order (feed), routed (hub) and written to browsers (stream). The only module
- * that knows about SSE; event sources import it for NotificationPublisher.
+ * that knows about SSE. Event sources reach it through src/events/ (DomainEvents);
+ * delivery plugs in through the EscalationPort.
  */
 @Module({
   imports: [AuthModule, TerminusModule],
   controllers: [StreamController, InboxController],
   providers: [
     busProvider,
-    DeliveryHooks,
+    EscalationPort,
+    Broadcasts,
     StreamHub,
     NotificationFeed,
     BusRouter,
@@ -67,6 +70,14 @@ const busProvider: Provider = {
     PreferencesService,
     RetentionService,
   ],
-  exports: [NotificationPublisher, NotificationBus, StreamHub, RetentionService, PreferencesService, DeliveryHooks],
+  exports: [
+    NotificationPublisher,
+    NotificationBus,
+    StreamHub,
+    RetentionService,
+    PreferencesService,
+    EscalationPort,
+    Broadcasts,
+  ],
 })
 export class NotificationsModule {}

@@ -2,12 +2,10 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { NotificationBus } from './bus/notification-bus.js';
 import type { DeliveryMethod, Preferences, PreferencesUpdate, QuietHours } from '../../client/wire.js';
-import { CHANNELS, type Channel } from './notification.types.js';
-import { isTimeZone } from '../delivery/quiet-hours.js';
+import { CHANNELS, type Channel, perKey } from './notification.types.js';
+import { canonicalTimeZone } from './quiet-hours.js';
 
 export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
-
-export const DELIVERY_METHODS = ['push', 'email'] as const satisfies readonly DeliveryMethod[];
 
 /** The columns a user's preferences live in (what the delivery worker reads too). */
 export interface PreferencesRow {
@@ -42,19 +40,24 @@ export class PreferencesService {
   }
 
   async update(userId: string, changes: PreferencesUpdate): Promise<Preferences> {
-    const q = changes.quietHours;
-    if (q) checkQuietHours(q);
+    const q = changes.quietHours && checkQuietHours(changes.quietHours);
     const off = (toggles: Partial<Record<Channel, boolean | undefined>>, value: boolean) =>
       CHANNELS.filter((c) => toggles[c] === value);
     const perMethod = (m: DeliveryMethod) =>
       Object.fromEntries(CHANNELS.map((c) => [c, changes.delivery?.[c]?.[m]])) as Partial<Record<Channel, boolean>>;
     const channels = changes.channels ?? {};
     // One statement: concurrent updates of different fields or channels do not lose each other.
+    // email_changed_at records when each channel's email setting last changed (unsubscribe
+    // links sent before that no longer apply).
     const [row]: PreferencesRow[] = await this.db.query(
       `INSERT INTO notification_preferences AS p (user_id, muted_channels, push_off, email_off,
-                                                  quiet_start, quiet_end, quiet_tz)
-       VALUES ($1, $2::text[], $4::text[], $6::text[], $9, $10, $11)
+                                                  quiet_start, quiet_end, quiet_tz, email_changed_at)
+       VALUES ($1, $2::text[], $4::text[], $6::text[], $9, $10, $11,
+               COALESCE((SELECT jsonb_object_agg(c, $12::bigint) FROM unnest($6::text[]) c), '{}'))
        ON CONFLICT (user_id) DO UPDATE SET
+         email_changed_at = p.email_changed_at || COALESCE(
+           (SELECT jsonb_object_agg(c, $12::bigint) FROM unnest($6::text[] || $7::text[]) c
+             WHERE (c = ANY ($6::text[])) <> (c = ANY (p.email_off))), '{}'),
          muted_channels = ${merge('p.muted_channels', 2, 3)},
          push_off = ${merge('p.push_off', 4, 5)},
          email_off = ${merge('p.email_off', 6, 7)},
@@ -75,10 +78,37 @@ export class PreferencesService {
         q?.start ?? null,
         q?.end ?? null,
         q?.timeZone ?? null,
+        Date.now(),
       ],
     );
     if (changes.channels) await this.bus.send({ t: 'prefs', userId, muted: row.muted_channels });
     return toPreferences(row);
+  }
+
+  /**
+   * One-click unsubscribe: email off for these channels, unless the user changed any of their
+   * email settings after `issuedAt` (the link is spent, or they turned it back on since).
+   * 'stale' then, unless the channels are off anyway (a repeated POST): nothing to do.
+   */
+  async unsubscribeEmail(userId: string, channels: Channel[], issuedAt: number): Promise<'off' | 'stale'> {
+    const applied: unknown[] = await this.db.query(
+      `INSERT INTO notification_preferences AS p (user_id, email_off, email_changed_at)
+       VALUES ($1, $2::text[], (SELECT jsonb_object_agg(c, $4::bigint) FROM unnest($2::text[]) c))
+       ON CONFLICT (user_id) DO UPDATE SET
+         email_off = ARRAY(SELECT DISTINCT c FROM unnest(p.email_off || $2::text[]) c ORDER BY c),
+         email_changed_at = p.email_changed_at || COALESCE(
+           (SELECT jsonb_object_agg(c, $4::bigint) FROM unnest($2::text[]) c WHERE c <> ALL (p.email_off)), '{}'),
+         updated_at = now()
+       WHERE NOT EXISTS (SELECT 1 FROM unnest($2::text[]) c WHERE (p.email_changed_at ->> c)::bigint > $3::bigint)
+       RETURNING 1`,
+      [userId, channels, issuedAt, Date.now()],
+    );
+    if (applied.length > 0) return 'off';
+    const [row]: Array<{ off: boolean }> = await this.db.query(
+      `SELECT $2::text[] <@ email_off AS off FROM notification_preferences WHERE user_id = $1`,
+      [userId, channels],
+    );
+    return row?.off ? 'off' : 'stale';
   }
 }
 
@@ -87,9 +117,12 @@ function merge(column: string, add: number, remove: number): string {
   return `ARRAY(SELECT DISTINCT c FROM unnest(${column} || $${add}::text[]) c WHERE c <> ALL ($${remove}::text[]) ORDER BY c)`;
 }
 
-function checkQuietHours(q: QuietHours): void {
-  if (!isTimeZone(q.timeZone)) throw new BadRequestException(`quietHours.timeZone is not a known IANA time zone`);
+/** The quiet hours to store, their zone in its canonical spelling; 400 if they make no sense. */
+function checkQuietHours(q: QuietHours): QuietHours {
+  const timeZone = canonicalTimeZone(q.timeZone);
+  if (!timeZone) throw new BadRequestException(`quietHours.timeZone is not a known IANA time zone`);
   if (q.start === q.end) throw new BadRequestException('quietHours.start and quietHours.end must differ');
+  return { ...q, timeZone };
 }
 
 export function quietHoursOf(row: PreferencesRow | undefined): QuietHours | null {
@@ -102,11 +135,9 @@ export function toPreferences(row: PreferencesRow | undefined): Preferences {
   const muted = row?.muted_channels ?? [];
   const pushOff = row?.push_off ?? [];
   const emailOff = row?.email_off ?? [];
-  const channels = {} as Record<Channel, boolean>;
-  const delivery = {} as Record<Channel, Record<DeliveryMethod, boolean>>;
-  for (const c of CHANNELS) {
-    channels[c] = !muted.includes(c);
-    delivery[c] = { push: !pushOff.includes(c), email: !emailOff.includes(c) };
-  }
-  return { channels, delivery, quietHours: quietHoursOf(row) };
+  return {
+    channels: perKey(CHANNELS, (c) => !muted.includes(c)),
+    delivery: perKey(CHANNELS, (c) => ({ push: !pushOff.includes(c), email: !emailOff.includes(c) })),
+    quietHours: quietHoursOf(row),
+  };
 }

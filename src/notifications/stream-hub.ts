@@ -2,7 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { DeliveryHooks, escalates } from './delivery-hooks.js';
+import { EscalationPort, escalates } from './escalation-port.js';
 import { type Channel, type NotificationRow, type ReadPayload, toJson } from './notification.types.js';
 import { canSee, type Viewer } from './visibility.js';
 
@@ -99,7 +99,7 @@ export class StreamHub implements OnModuleDestroy {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
-    private readonly hooks: DeliveryHooks,
+    private readonly escalation: EscalationPort,
   ) {}
 
   onModuleDestroy(): void {
@@ -195,7 +195,7 @@ export class StreamHub implements OnModuleDestroy {
       }
     }
     // Seen live: it will not go out by push or email (src/delivery/stream-marks.ts).
-    if (n > 0 && frame.escalates) this.hooks.streamed(frame.message.id!, route.viewer.id);
+    if (n > 0 && frame.escalates) this.escalation.streamed(frame.message.id!, route.viewer.id);
     return n;
   }
 

@@ -6,7 +6,8 @@ import { type StreamAuth, StreamAuthenticated, StreamSession } from '../auth/str
 import { invalid } from '../common/domain-error.js';
 import { CHANNELS, type Channel, isChannel } from './notification.types.js';
 import type { SseMessage } from './stream-hub.js';
-import { IMMEDIATE_DROP_BYTES, StreamService } from './stream.service.js';
+import { IMMEDIATE_DROP_BYTES } from './slow-client-budget.js';
+import { StreamService } from './stream.service.js';
 
 const MAX_ID = 9223372036854775807n;
 
@@ -44,12 +45,13 @@ export class StreamController {
   @Sse('stream', { maxPendingDataLength: NEST_PENDING_LIMIT })
   @StreamAuthenticated()
   @ApiProduces('text/event-stream')
-  @ApiQuery({ name: 'channels', required: false, description: 'Comma-separated subset of order,payment,system' })
+  @ApiQuery({ name: 'channels', required: false, description: `Comma-separated subset of ${CHANNELS.join(',')}` })
   @ApiQuery({ name: 'lastEventId', required: false, description: 'Used when the Last-Event-ID header is absent' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this id (0 … 2^63−1)' })
   @ApiOkResponse({
     description:
-      'Server-Sent Events. `ready` {cursor} first (with `retry:`), then named events `order`, `payment`, `system` ' +
+      'Server-Sent Events. `ready` {cursor} first (with `retry:`), then named events ' +
+      `${CHANNELS.map((c) => `\`${c}\``).join(', ')} ` +
       '(the notification JSON, id = notification id), `read` {ids}|{all,channel?} and `reset` {reason} ' +
       '(id = the stream cursor), and `: ping` comments every HEARTBEAT_MS.',
     schema: {

@@ -10,29 +10,13 @@ import { DomainError } from '../common/domain-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import type { Channel, NotificationRow, ReadyPayload, ResetPayload, ResetReason } from './notification.types.js';
-import { type ControlEvent, type Frame, type SseMessage, StreamHub, frameOf } from './stream-hub.js';
+import type { Channel, NotificationRow, ResetReason } from './notification.types.js';
+import { StreamConnection } from './stream-connection.js';
+import { type SseMessage, StreamHub, frameOf } from './stream-hub.js';
 import { SqlParams, readAtSql, visibleNotificationsSql } from './visibility.js';
-import { DeliveryHooks } from './delivery-hooks.js';
+import { EscalationPort } from './escalation-port.js';
 
 const REPLAY_PAGE = 500;
-/** Live events held for one stream while its replay runs; past this it is dropped and replays again. */
-const MAX_BUFFERED = 20_000;
-/**
- * A stream over its byte budget gets this long to get back under it before it
- * is dropped. Events are written in bursts (a page of the feed reaches every
- * stream in one go), and each write leaves Nest's SSE queue only a tick after
- * the previous one, so right after a burst even a client that reads at once
- * can be far over budget; one that still is a second later is not reading.
- */
-const SLOW_GRACE_MS = 1000;
-/**
- * A backlog this large is dropped at once, grace or not. Nest drops a stream whose events wait
- * unwritten past its own limit (twice this, StreamController), uncounted; a burst faster than the
- * grace second (a paused client on a fast publisher: 200 MB/s of 10 KB notifications) reached it
- * first. SLOW_CLIENT_BYTES is at most this much (config).
- */
-export const IMMEDIATE_DROP_BYTES = 16 * 1024 * 1024;
 
 export interface StreamRequest {
   user: SessionUser;
@@ -81,11 +65,10 @@ const keyOf = (k: StartKey): string =>
   ].join('\u0000');
 
 /**
- * Builds one user's stream: `ready` (and `reset` when needed), then every
- * visible notification after the cursor from the database in ascending pages,
- * then live ones. Live events are subscribed to *before* the replay query runs
- * and held until it ends; those the replay already sent are skipped by id, so
- * the seam has no gap and no duplicate.
+ * Opens one user's stream: registers it with the hub, reads where it starts,
+ * then hands it to a StreamConnection, which writes `ready`, the replay (every
+ * visible notification after the cursor, in ascending pages read here) and
+ * the live events held meanwhile, with no gap and no duplicate at the seam.
  */
 @Injectable()
 export class StreamService {
@@ -103,7 +86,7 @@ export class StreamService {
     private readonly hub: StreamHub,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly hooks: DeliveryHooks,
+    private readonly escalation: EscalationPort,
   ) {
     this.starts = new Batcher((keys) => this.startingPoints(keys), { minIntervalMs: STREAM_OPEN_BATCH_MS });
   }
@@ -120,12 +103,12 @@ export class StreamService {
       throw new DomainError('TOO_MANY', `At most ${this.config.stream.maxStreamsPerUser} open streams per user`);
     }
     // Registered first, synchronously: the limit holds under concurrent opens, live events
-    // committed from now on are captured for the seam, and a revocation from now on ends it.
+    // committed from now on are held for the seam, and a revocation from now on ends it.
     const handle = this.hub.register(viewer, r.sessionId, r.channels);
-    const held: Array<Frame | ControlEvent> = [];
-    handle.receive = (e) => {
-      if ('seq' in e || e.type !== 'ping') held.push(e);
-    };
+    const connection = new StreamConnection(r.res, r.socket, this.config.stream.slowClientBytes, () =>
+      this.metrics.droppedSlowClients.inc(),
+    );
+    handle.receive = connection.receive;
     let position: ReturnType<typeof positionOf>;
     try {
       // Read after registering, with the session re-checked in the same query: a logout or
@@ -144,143 +127,34 @@ export class StreamService {
     }
     // Nest never subscribes if the client left while we were reading the position.
     let subscribed = false;
-    const response = r.res;
-    const socket = r.socket;
     const abandon = () => {
-      if (subscribed) return;
-      this.hub.unregister(handle);
+      if (!subscribed) this.hub.unregister(handle);
     };
-    response.once('close', abandon);
-    if (response.destroyed || socket.destroyed) abandon();
-    const requestId = r.requestId;
-    const lastEventId = r.lastEventId;
-    const channels = r.channels;
+    r.res.once('close', abandon);
+    if (r.res.destroyed || r.socket.destroyed) abandon();
 
     return new Observable<SseMessage>((subscriber) => {
       subscribed = true;
-      response.off('close', abandon);
-      // Nest writes the headers as soon as the first event comes, then the event: held back
-      // until this turn's writes are done, they leave together.
-      gatherFirstWrites(socket);
+      r.res.off('close', abandon);
       this.logger.log(
-        `Stream opened: user ${viewer.id}, channels ${channels.join(',')}, from ${lastEventId ?? 'now'}` +
-          (requestId ? `, request ${requestId}` : ''),
+        `Stream opened: user ${viewer.id}, channels ${r.channels.join(',')}, from ${r.lastEventId ?? 'now'}` +
+          (r.requestId ? `, request ${r.requestId}` : ''),
       );
-      // Ids that exist are far below 2^53, so the cursor compares as a number.
-      let cursor = Number(position.cursor);
-      let cursorText = position.cursor.toString();
-      let replaying = position.replay;
-      let closed = false;
-      const bytesAtStart = socket.bytesWritten;
-      let bytesQueued = 0;
-      const backlog = () => bytesQueued - (socket.bytesWritten - bytesAtStart);
-
-      let overBudget: NodeJS.Timeout | null = null;
-      const checkBudget = () => {
-        const behind = backlog();
-        if (behind > IMMEDIATE_DROP_BYTES) return drop();
-        if (overBudget || behind <= this.config.stream.slowClientBytes) return;
-        overBudget = setTimeout(() => {
-          overBudget = null;
-          if (backlog() > this.config.stream.slowClientBytes) drop();
-        }, SLOW_GRACE_MS);
-      };
-
-      const drop = () => {
-        if (closed) return;
-        this.metrics.droppedSlowClients.inc();
-        closed = true;
-        response.destroy();
-        subscriber.complete();
-      };
-
-      const writeFrame = (frame: Frame): void => {
-        if (frame.seq <= cursor) return;
-        cursor = frame.seq;
-        cursorText = frame.message.id!;
-        bytesQueued += frame.size;
-        subscriber.next(frame.message);
-        checkBudget();
-      };
-
-      const writeControl = (event: ControlEvent): void => {
-        if (event.type === 'ping') {
-          subscriber.next(PING_MESSAGE);
-          return;
-        }
-        if (event.type === 'end') {
-          closed = true;
-          subscriber.complete();
-          return;
-        }
-        subscriber.next({ type: 'read', id: cursorText, data: JSON.stringify(event.payload) });
-      };
-
-      const onLive = (e: Frame | ControlEvent) => {
-        if (closed) return;
-        if (replaying && ('seq' in e || e.type !== 'ping')) {
-          held.push(e);
-          if (held.length > MAX_BUFFERED) drop();
-          return;
-        }
-        if ('seq' in e) writeFrame(e);
-        else writeControl(e);
-      };
-
-      handle.receive = onLive;
-
-      subscriber.next({
-        type: 'ready',
-        id: cursorText,
-        retry: this.config.stream.retryMs,
-        data: JSON.stringify({ cursor: cursorText } satisfies ReadyPayload),
-      });
-      if (position.reset)
-        subscriber.next({
-          type: 'reset',
-          id: cursorText,
-          data: JSON.stringify({ reason: position.reset } satisfies ResetPayload),
-        });
-
-      const finishReplay = () => {
-        replaying = false;
-        for (const e of held.splice(0)) {
-          if (closed) break;
-          onLive(e);
-        }
-      };
-
-      if (replaying) {
-        this.replay(viewer, channels, position.muted, position.cursor, {
-          isClosed: () => closed,
-          write: (frame) => {
-            writeFrame(frame);
-            this.metrics.replayed.inc();
-            // Replayed to an open tab is seen too: no push or email for it (src/delivery/).
-            if (frame.escalates) this.hooks.streamed(frame.message.id!, viewer.id);
+      connection.start(subscriber, { ...position, retryMs: this.config.stream.retryMs });
+      if (position.replay) {
+        this.replay(viewer, r.channels, position.muted, position.cursor, connection).then(
+          () => connection.endReplay(),
+          (err: unknown) => {
+            // The database went away. A clean end, not an error event: that would carry an id of
+            // Nest's own numbering, which the browser would take as its position and resume from.
+            if (connection.closed) return;
+            this.logger.warn(`Replay failed, ending the stream: ${(err as Error).message}`);
+            connection.end();
           },
-          backlog,
-          // Paced below the budget, so a reading client is never dropped by its own replay.
-          pauseAbove: Math.min(REPLAY_BACKLOG_BYTES, Math.floor(this.config.stream.slowClientBytes / 2)),
-          socket,
-          onStall: drop,
-        }).then(finishReplay, (err: unknown) => {
-          // The replay could not be read (the database went away). End the stream cleanly: an
-          // error event would carry an id of Nest's own numbering, which the browser would take
-          // as its position and resume from, skipping notifications. After a clean end it
-          // reconnects with the last id it really received.
-          if (closed) return;
-          this.logger.warn(`Replay failed, ending the stream: ${(err as Error).message}`);
-          closed = true;
-          subscriber.complete();
-        });
-      } else {
-        finishReplay();
+        );
       }
-
       return () => {
-        closed = true;
-        if (overBudget) clearTimeout(overBudget);
+        connection.close();
         handle.receive = ignoreEvent;
         this.hub.unregister(handle);
       };
@@ -341,15 +215,7 @@ export class StreamService {
     channels: readonly Channel[],
     muted: readonly Channel[],
     from: bigint,
-    out: {
-      isClosed: () => boolean;
-      write: (f: Frame) => void;
-      backlog: () => number;
-      pauseAbove: number;
-      socket: Socket;
-      /** The client took nothing for REPLAY_STALL_MS: it is not reading. */
-      onStall: () => void;
-    },
+    connection: StreamConnection,
   ): Promise<void> {
     let after = from;
     for (;;) {
@@ -366,11 +232,15 @@ export class StreamService {
       });
       const rows: NotificationRow[] = await this.db.query(sql, params.values);
       for (const row of rows) {
-        if (out.isClosed()) return;
-        out.write(frameOf(row));
-        if (out.backlog() > out.pauseAbove) await waitForDrain(out);
+        if (connection.closed) return;
+        const frame = frameOf(row);
+        connection.writeReplayed(frame);
+        this.metrics.replayed.inc();
+        // Replayed to an open tab is seen too: no push or email for it.
+        if (frame.escalates) this.escalation.streamed(frame.message.id!, viewer.id);
+        if (connection.replayAhead) await connection.paceReplay();
       }
-      if (rows.length < REPLAY_PAGE || out.isClosed()) return;
+      if (rows.length < REPLAY_PAGE || connection.closed) return;
       after = BigInt(rows[rows.length - 1].id);
     }
   }
@@ -400,62 +270,4 @@ function positionOf(
   };
 }
 
-/**
- * Sockets of streams that just opened, corked until the end of this turn of
- * the event loop. Nest sends a stream's headers on their own (flushHeaders),
- * then `ready` and whatever follows it in the same turn (`reset`, live events
- * held while the position was read) in another write; a socket write is a
- * system call, ~0.1 ms on the shared machines, so a reconnect storm paid one
- * more per open than it needs. Corked, the headers and the first events go
- * out in one. Nest's writes reach the socket within the turn (the first one
- * synchronously, the rest through promises and `nextTick`), so one
- * `setImmediate` for all the sockets of the turn uncorks them after.
- */
-const gathering: Socket[] = [];
-
-function gatherFirstWrites(socket: Socket): void {
-  socket.cork();
-  if (gathering.push(socket) === 1) setImmediate(releaseFirstWrites);
-}
-
-function releaseFirstWrites(): void {
-  for (const socket of gathering.splice(0)) socket.uncork();
-}
-
-const PING_MESSAGE: SseMessage = { comment: 'ping' };
 const ignoreEvent = () => undefined;
-
-const REPLAY_BACKLOG_BYTES = 256 * 1024;
-
-/** A replay waiting this long for a client that takes nothing gives up on it (it is dropped). */
-const REPLAY_STALL_MS = 30_000;
-
-/** Resolves once the client has taken most of what was written (or is gone, or stalled). */
-async function waitForDrain(out: {
-  isClosed: () => boolean;
-  backlog: () => number;
-  pauseAbove: number;
-  socket: Socket;
-  onStall: () => void;
-}): Promise<void> {
-  let lowest = out.backlog();
-  let progressAt = Date.now();
-  while (out.backlog() > out.pauseAbove && !out.isClosed() && !out.socket.destroyed) {
-    if (out.backlog() < lowest) {
-      lowest = out.backlog();
-      progressAt = Date.now();
-    } else if (Date.now() - progressAt > REPLAY_STALL_MS) {
-      out.onStall();
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 20);
-      function done() {
-        clearTimeout(timer);
-        out.socket.off('drain', done);
-        resolve();
-      }
-      out.socket.once('drain', done);
-    });
-  }
-}

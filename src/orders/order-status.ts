@@ -1,6 +1,5 @@
-import type { OrderStatus } from '../events/domain-events.js';
+export type OrderStatus = 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled';
 
-export type { OrderStatus };
 export const ORDER_STATUSES: readonly OrderStatus[] = ['placed', 'paid', 'shipped', 'delivered', 'cancelled'];
 
 /**

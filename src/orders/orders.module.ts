@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
-import { EventsModule } from '../events/events.module.js';
 import { AdminOrdersController } from './admin-orders.controller.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
 
 /** An event source: owns orders, their lines and status history; emits order.* events. */
 @Module({
-  imports: [EventsModule],
   controllers: [OrdersController, AdminOrdersController],
   providers: [OrdersService],
   exports: [OrdersService],

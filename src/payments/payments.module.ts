@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { EventsModule } from '../events/events.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { AdminPaymentsController } from './admin-payments.controller.js';
 import { PaymentsController } from './payments.controller.js';
@@ -7,7 +6,7 @@ import { PaymentsService } from './payments.service.js';
 
 /** An event source: owns payments; emits payment.* (and, through orders, order.paid). */
 @Module({
-  imports: [EventsModule, OrdersModule],
+  imports: [OrdersModule],
   controllers: [PaymentsController, AdminPaymentsController],
   providers: [PaymentsService],
   exports: [PaymentsService],

@@ -1,4 +1,3 @@
-import { PageQueryDto } from '../common/page-query.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -15,11 +14,15 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { NotificationDto } from '../notifications/notifications.dto.js';
-import { SEVERITIES, type Severity } from '../notifications/notification.types.js';
+import type { Severity } from '../../client/wire.js';
+import { SEVERITIES } from '../events/domain-events.js';
 import { ROLES, type Role } from '../users/user.entity.js';
+import { DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 
 export const MAX_AUDIENCE_USER_IDS = 10_000;
+
+/** "push and/or email", "push, email and/or sms". */
+const andOr = (names: readonly string[]) => `${names.slice(0, -1).join(', ')} and/or ${names[names.length - 1]}`;
 
 /**
  * RFC 3339 date-times only (`2030-01-01T00:00:00Z`, `…T01:00:00.5+01:00`): ISO 8601's
@@ -111,29 +114,12 @@ export class SendBroadcastDto {
 
   @ApiPropertyOptional({
     type: [String],
-    enum: ['push', 'email'],
+    enum: DELIVERY_METHODS,
     description: 'Also send by these methods to audience members without an open stream (docs/delivery.md)',
   })
   @IsOptional()
   @IsArray()
-  @ArrayMaxSize(2)
-  @IsIn(['push', 'email'], { each: true, message: 'deliver must list push and/or email' })
-  deliver?: Array<'push' | 'email'>;
-}
-
-export class BroadcastListQueryDto extends PageQueryDto {}
-
-export class BroadcastDto extends NotificationDto {
-  @ApiProperty({
-    description: '{ kind: "all" } | { kind: "role", role } | { kind: "users", userIds }',
-    example: { kind: 'role', role: 'admin' },
-  })
-  audience: Record<string, unknown>;
-
-  @ApiProperty({ nullable: true, type: String }) expiresAt: string | null;
-}
-
-export class BroadcastPageDto {
-  @ApiProperty({ type: [BroadcastDto], description: 'Newest first, expired ones included' }) items: BroadcastDto[];
-  @ApiProperty({ nullable: true, type: String }) nextBefore: string | null;
+  @ArrayMaxSize(DELIVERY_METHODS.length)
+  @IsIn(DELIVERY_METHODS, { each: true, message: `deliver must list ${andOr(DELIVERY_METHODS)}` })
+  deliver?: DeliveryMethod[];
 }

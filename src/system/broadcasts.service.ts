@@ -1,19 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import type { Audience, BroadcastJson, DeliveryMethod, Severity } from '../../client/wire.js';
 import { invalid } from '../common/domain-error.js';
 import { TransactionRunner } from '../database/transaction.js';
 import { DomainEvents } from '../events/domain-events.service.js';
-import {
-  type Audience,
-  type BroadcastJson,
-  NOTIFICATION_COLUMNS,
-  type NotificationRow,
-  type Severity,
-  toBroadcastJson,
-} from '../notifications/notification.types.js';
 import type { Role } from '../users/user.entity.js';
-import type { DeliveryMethod } from '../../client/wire.js';
-import { DeliveryHooks } from '../notifications/delivery-hooks.js';
 
 export interface BroadcastInput {
   title: string;
@@ -32,10 +23,8 @@ export interface BroadcastInput {
 @Injectable()
 export class BroadcastsService {
   constructor(
-    private readonly db: DataSource,
     private readonly transactions: TransactionRunner,
     private readonly events: DomainEvents,
-    private readonly hooks: DeliveryHooks,
   ) {}
 
   send(adminId: string, input: BroadcastInput): Promise<BroadcastJson> {
@@ -43,7 +32,7 @@ export class BroadcastsService {
     if (expiresAt && !(expiresAt.getTime() > Date.now())) throw invalid('expiresAt must be in the future');
     return this.transactions.run(async (tx) => {
       const audience = await this.audienceOf(tx.manager, input.audience);
-      const row = await this.events.broadcast(tx, {
+      return this.events.broadcast(tx, 'system.broadcast', {
         title: input.title,
         body: input.body,
         severity: input.severity ?? 'info',
@@ -52,24 +41,7 @@ export class BroadcastsService {
         sentBy: adminId,
         deliver: [...new Set(input.deliver ?? [])],
       });
-      if (row.deliver) await this.hooks.scheduleBroadcast(tx, row);
-      return toBroadcastJson(row);
     });
-  }
-
-  /** Every broadcast, newest first, expired ones included (the admin's view, not a user's). */
-  async list(q: { limit: number; before?: string }): Promise<{ items: BroadcastJson[]; nextBefore: string | null }> {
-    const rows: NotificationRow[] = await this.db.query(
-      `SELECT ${NOTIFICATION_COLUMNS} FROM notifications n
-        WHERE n.user_id IS NULL AND ($1::bigint IS NULL OR n.id < $1::bigint)
-        ORDER BY n.id DESC LIMIT $2`,
-      [q.before ?? null, q.limit + 1],
-    );
-    const page = rows.slice(0, q.limit);
-    return {
-      items: page.map(toBroadcastJson),
-      nextBefore: rows.length > q.limit ? String(page[page.length - 1].id) : null,
-    };
   }
 
   private async audienceOf(manager: EntityManager, input: BroadcastInput['audience']): Promise<Audience> {

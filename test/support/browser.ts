@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { Channel } from '../../src/notifications/notification.types.js';
+import { CHANNELS, type Channel } from '../../client/registry.js';
 import { Client } from './http.js';
 
 /** Screenshots and other evidence of the browser tests (gitignored). */
@@ -110,10 +110,14 @@ export async function badge(page: Page, key: Channel | 'total', count: number): 
   }
 }
 
-/** Every badge at once: `{ order: 1, payment: 2, system: 0 }` (the total is their sum). */
-export async function badges(page: Page, counts: Record<Channel, number>): Promise<void> {
-  for (const [key, n] of Object.entries(counts) as [Channel, number][]) await badge(page, key, n);
-  await badge(page, 'total', counts.order + counts.payment + counts.system);
+/** Every badge at once: `{ order: 1, payment: 2 }` (a channel not given: 0; the total is their sum). */
+export async function badges(page: Page, counts: Partial<Record<Channel, number>>): Promise<void> {
+  for (const key of CHANNELS) await badge(page, key, counts[key] ?? 0);
+  await badge(
+    page,
+    'total',
+    CHANNELS.reduce((sum, key) => sum + (counts[key] ?? 0), 0),
+  );
 }
 
 export const listedIds = (page: Page) =>

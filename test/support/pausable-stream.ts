@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import http from 'node:http';
+import { CHANNELS } from '../../client/registry.js';
 
 /**
  * A stream whose reader can stop reading: pausing the response stops reading
@@ -19,7 +20,7 @@ export class PausableStream {
     const parser = createParser({
       onEvent: (e) => {
         s.eventNames.push(e.event ?? 'message');
-        if (['order', 'payment', 'system'].includes(e.event ?? '') && e.id !== undefined) s.ids.push(e.id);
+        if ((CHANNELS as readonly string[]).includes(e.event ?? '') && e.id !== undefined) s.ids.push(e.id);
       },
     });
     return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { loadConfig } from '../../src/config/env.js';
 
 /** A browser's side of a push subscription: its key pair and auth secret. */
 export interface TestSubscription {
@@ -195,4 +196,20 @@ function decrypt(body: Buffer, sub: TestSubscription): Buffer {
   while (end >= 0 && padded[end] === 0) end--;
   if (padded[end] !== 2) throw new Error('bad padding delimiter');
   return padded.subarray(0, end);
+}
+
+/**
+ * A started push service that checks the VAPID key this `env` gives the app (a fixed key pair, so
+ * the service can check the JWT against it).
+ */
+export async function startPushService(): Promise<{ push: TestPushService; env: Record<string, string> }> {
+  const vapid = loadConfig({ NODE_ENV: 'test', DATA_DIR: `/tmp/notif-vapid-${process.pid}` }).delivery.vapid;
+  const push = new TestPushService(vapid.publicKey);
+  await push.start();
+  const env = {
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
+    VAPID_SUBJECT: 'mailto:ops@shop.example',
+  };
+  return { push, env };
 }

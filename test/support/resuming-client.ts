@@ -1,7 +1,8 @@
 import { createParser } from 'eventsource-parser';
 import http from 'node:http';
+import { CHANNELS } from '../../client/registry.js';
 
-const NOTIFICATION_EVENTS = new Set(['order', 'payment', 'system']);
+const NOTIFICATION_EVENTS = new Set<string>(CHANNELS);
 
 /**
  * What a browser's EventSource does behind a load balancer, without the

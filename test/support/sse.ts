@@ -1,5 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import http from 'node:http';
+import { CHANNELS } from '../../client/registry.js';
 
 /**
  * Reads a stream the way a browser's EventSource does: raw HTTP, bytes kept
@@ -96,7 +97,7 @@ export class SseConnection {
 
   /** Notification events (not ready/read/reset). */
   get notifications(): SseEvent[] {
-    return this.events.filter((e) => ['order', 'payment', 'system'].includes(e.event));
+    return this.events.filter((e) => (CHANNELS as readonly string[]).includes(e.event));
   }
 
   waitForNotifications(n: number, timeoutMs?: number): Promise<void> {

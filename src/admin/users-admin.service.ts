@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SessionRevocations } from '../auth/session-revocations.js';
 import { DomainError, invalid, notFound } from '../common/domain-error.js';
 import { TransactionRunner } from '../database/transaction.js';
-import type { Role } from './user.entity.js';
+import type { Role } from '../users/user.entity.js';
 
 export interface UserChange {
   role?: Role;

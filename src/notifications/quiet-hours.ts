@@ -2,27 +2,42 @@ import type { QuietHours } from '../../client/wire.js';
 
 /**
  * Quiet hours in the user's own time zone, with no date library: Intl knows
- * every IANA zone and its DST rules. Pure functions, tested without Nest.
+ * every IANA zone and its DST rules. Part of the preferences: the core checks
+ * them, delivery waits for them. Pure functions, tested without Nest.
  */
 
 export const HHMM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 
-/** An IANA zone name this runtime (and so the scheduler) knows. */
-export function isTimeZone(zone: string): boolean {
-  if (typeof zone !== 'string' || zone === '' || zone.length > 64) return false;
+/**
+ * An IANA zone name this runtime (and so the scheduler) knows, in its canonical spelling
+ * (`europe/berlin` → `Europe/Berlin`, `US/Pacific` → `America/Los_Angeles`); null if unknown.
+ * One spelling per zone keeps what is stored, compared and cached the same.
+ */
+export function canonicalTimeZone(zone: string): string | null {
+  if (typeof zone !== 'string' || zone === '' || zone.length > 64) return null;
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
+    return new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 
+/**
+ * Formatters by zone, the most recently used last. Bounded: rows stored before zones were
+ * canonicalised may spell one zone many ways, and each spelling would otherwise stay forever.
+ */
+export const MAX_CACHED_ZONES = 256;
 const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** How many formatters are cached (for tests). */
+export const cachedZones = (): number => formatters.size;
 
 function formatter(zone: string): Intl.DateTimeFormat {
   let f = formatters.get(zone);
-  if (!f) {
+  if (f) {
+    formatters.delete(zone);
+    formatters.set(zone, f);
+  } else {
     f = new Intl.DateTimeFormat('en-US', {
       timeZone: zone,
       hourCycle: 'h23',
@@ -34,6 +49,7 @@ function formatter(zone: string): Intl.DateTimeFormat {
       second: 'numeric',
     });
     formatters.set(zone, f);
+    if (formatters.size > MAX_CACHED_ZONES) formatters.delete(formatters.keys().next().value!);
   }
   return f;
 }
