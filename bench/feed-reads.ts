@@ -14,10 +14,9 @@
  *              started with the extension).
  * The goal: reads per notification independent of the number of instances.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import pg from 'pg';
-import { freePort } from '../src/database/embedded-postgres.js';
 import { ID_ORDER_LOCK } from '../src/notifications/notification.publisher.js';
+import { RedisServer } from '../test/support/redis.js';
 import { now, round, sleep } from './common.js';
 
 export type ReadsBus = 'postgres' | 'redis';
@@ -109,39 +108,6 @@ function moved(before: Array<Record<string, number> | null>, after: Array<Record
   return sum;
 }
 
-/** A redis-server of the scenario's own, when the redis bus is measured. */
-async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const { Redis } = await import('ioredis');
-  const deadline = now() + 10_000;
-  for (;;) {
-    const client = new Redis(port, '127.0.0.1', {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      return { url: `redis://127.0.0.1:${port}`, proc };
-    } catch (err) {
-      if (proc.exitCode !== null || now() > deadline)
-        throw new Error(`redis-server did not start: ${String(err)}`, { cause: err });
-      await sleep(50);
-    } finally {
-      client.disconnect();
-    }
-  }
-}
-
 /**
  * At least this many rows in the table first: on a small table the planner reads
  * sequentially even for "id > n ORDER BY id LIMIT 1000", which a deployment does not.
@@ -173,11 +139,12 @@ export async function feedReads(h: Harness, plan: FeedReadsPlan): Promise<FeedRe
   const runs: FeedReadsRun[] = [];
   await prefill(h.databaseUrl, h.users[0]);
   for (const bus of plan.buses) {
-    const redis = bus === 'redis' ? await startRedis() : undefined;
+    // A redis-server of the scenario's own (the tests' helper), when the redis bus is measured.
+    const redis = bus === 'redis' ? await RedisServer.start() : undefined;
     try {
       for (const k of plan.instances) runs.push(await once(h, plan, bus, k, redis?.url));
     } finally {
-      redis?.proc.kill('SIGKILL');
+      await redis?.stop();
     }
   }
   return runs;
