@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createApp } from './app.factory.js';
-import { AuthService } from './auth/auth.service.js';
+import { AuthService, type BootstrapAdmin } from './auth/auth.service.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/env.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './database/embedded-postgres.js';
-import { ensureDatabase } from './database/ensure-database.js';
+import { checkDatabaseUrl, ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 import { StreamHub } from './notifications/stream-hub.js';
 
@@ -24,28 +25,30 @@ function loadOrExit(): AppConfig {
 
 async function main(): Promise<void> {
   const config = loadOrExit();
+  // Before anything is started or written: a busy port is found in a moment, not after migrations.
+  await portAvailable(config.port);
   let embedded: EmbeddedServer | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
+  if (config.databaseUrl) {
+    await checkDatabaseUrl(config.databaseUrl);
+  } else {
     console.log(`Starting embedded PostgreSQL in ${join(config.dataDir, 'postgres')} …`);
     embedded = await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
-    databaseUrl = await ensureDatabase(embedded.url, 'notifications');
   }
-  await runMigrations(databaseUrl);
-  let app: INestApplication;
+  let app: INestApplication | undefined;
+  let admin: BootstrapAdmin;
   try {
+    const databaseUrl = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
+    await runMigrations(databaseUrl);
     app = await createApp(config, databaseUrl);
+    await app.listen(config.port).catch((err: unknown) => {
+      throw listenError(err, config.port);
+    });
+    // Only once it serves: a start that fails before this creates no admin whose password nobody saw.
+    admin = await app.get(AuthService).ensureBootstrapAdmin();
   } catch (err) {
+    await app?.close().catch(() => undefined);
     await embedded?.stop();
     throw err;
-  }
-  const admin = await app.get(AuthService).ensureBootstrapAdmin();
-  try {
-    await app.listen(config.port);
-  } catch (err) {
-    await app.close().catch(() => undefined);
-    await embedded?.stop();
-    throw listenError(err, config.port);
   }
   const server = app.getHttpServer() as Server;
   const address = server.address();
@@ -114,6 +117,16 @@ async function main(): Promise<void> {
   process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Resolves when `port` can be listened on as the app will (all addresses); rejects as listen would. */
+function portAvailable(port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenError(err, port)));
+    probe.listen(port, () => probe.close(() => resolve()));
+  });
 }
 
 /** A port that cannot be had is the operator's to fix, in one line, like a bad variable. */

@@ -4,10 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createServer } from 'node:net';
 import { freePort, passwordFile, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
-import { runCli } from './support/cli.js';
-import { MAIN_JS } from './support/cluster.js';
 
 /** Issue 13, finding 9: the embedded server never accepts a well-known password. */
 const dirs: string[] = [];
@@ -94,29 +91,6 @@ describe('embedded PostgreSQL password', () => {
       } finally {
         await server.stop();
       }
-    }
-  });
-});
-
-describe('npm start on a port already in use', () => {
-  it('says so in one line naming PORT, exits 1, and stops the embedded server it started', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, resolve));
-    const port = (taken.address() as { port: number }).port;
-    const dataDir = tempDir();
-    try {
-      const run = await runCli(MAIN_JS, [], {
-        env: { NODE_ENV: 'development', PORT: String(port), DATA_DIR: dataDir },
-      });
-      expect(run.code).toBe(1);
-      const errors = run.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
-      expect(errors).toStrictEqual([
-        `Configuration error: PORT ${port} is already in use: stop what listens there, or set PORT to another port`,
-      ]);
-      // Started before the listen failed, stopped before the exit: no server left running.
-      expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
-    } finally {
-      await new Promise((resolve) => taken.close(resolve));
     }
   });
 });
