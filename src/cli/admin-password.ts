@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ConfigError, loadConfig } from '../config/env.js';
-import { attachOrStartEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { ensureDatabase } from '../database/ensure-database.js';
 import { PG_CHANNEL } from '../notifications/bus/pg-notify.bus.js';
 import { redisChannel } from '../notifications/bus/redis.bus.js';
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
   const hash = await hashPassword(password);
   const embedded = config.databaseUrl
     ? undefined
-    : await attachOrStartEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
+    : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
   try {
     const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
     const changed = await setPassword(url, options, hash, !!config.redisUrl);

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/env.js';
-import { attachOrStartEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { ensureDatabase } from '../database/ensure-database.js';
 import { revertLastMigration, runMigrations } from '../database/migrate.js';
 
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const embedded = config.databaseUrl
     ? undefined
-    : await attachOrStartEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
+    : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
   try {
     const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
     if (process.argv.includes('--revert')) {
