@@ -8,7 +8,8 @@ import { createApp } from './app.factory.js';
 import { AuthService, type BootstrapAdmin } from './auth/auth.service.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/env.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './database/embedded-postgres.js';
-import { checkDatabaseUrl, ensureDatabase } from './database/ensure-database.js';
+import { embeddedAppDatabase } from './database/app-role.js';
+import { checkDatabaseUrl } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 import { StreamHub } from './notifications/stream-hub.js';
 
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   let app: INestApplication | undefined;
   let admin: BootstrapAdmin;
   try {
-    const databaseUrl = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
+    const databaseUrl = config.databaseUrl ?? (await embeddedAppDatabase(embedded!, config.dataDir));
     await runMigrations(databaseUrl);
     app = await createApp(config, databaseUrl);
     await app.listen(config.port).catch((err: unknown) => {

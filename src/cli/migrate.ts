@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/env.js';
 import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
-import { ensureDatabase } from '../database/ensure-database.js';
+import { embeddedAppDatabase } from '../database/app-role.js';
 import { revertLastMigration, runMigrations } from '../database/migrate.js';
 
 async function main(): Promise<void> {
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     ? undefined
     : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
   try {
-    const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
+    const url = config.databaseUrl ?? (await embeddedAppDatabase(embedded!, config.dataDir));
     if (process.argv.includes('--revert')) {
       const reverted = await revertLastMigration(url);
       console.log(reverted ? `Reverted ${reverted}` : 'No migration to revert');

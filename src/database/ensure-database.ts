@@ -34,7 +34,12 @@ export async function ensureDatabase(adminUrl: string, name: string, template?: 
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
-      await client.query(`CREATE DATABASE "${name.replace(/"/g, '')}"${template ? ` TEMPLATE "${template}"` : ''}`);
+      await client
+        .query(`CREATE DATABASE "${name.replace(/"/g, '')}"${template ? ` TEMPLATE "${template}"` : ''}`)
+        .catch((err: { code?: string }) => {
+          // Another instance starting at the same moment created it (duplicate_database, or the catalog's unique index).
+          if (err.code !== '42P04' && err.code !== '23505') throw err;
+        });
     }
   } finally {
     await client.end();
