@@ -343,6 +343,29 @@ describe('inbox page in Chromium', () => {
     expect(errors).toStrictEqual([]);
   });
 
+  it('a signed-out page load logs nothing to the console, not even a 401', async () => {
+    expect((await new Client(t.baseUrl).register('quiet@example.com', 'password-123')).status).toBe(201);
+    const context = await newContext({ viewport: { width: 1280, height: 820 } });
+    const page = await context.newPage();
+    const logged: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') logged.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
+    await page.goto(`${t.baseUrl}/`, { waitUntil: 'networkidle' });
+    await page.waitForSelector('body[data-view="signed-out"]');
+    expect(logged).toStrictEqual([]);
+
+    // Signed in, then out: a reload is as quiet.
+    await signInOnPage(page, 'quiet@example.com');
+    await page.click('#sign-out');
+    await page.waitForSelector('body[data-view="signed-out"]');
+    logged.length = 0;
+    await page.reload({ waitUntil: 'networkidle' });
+    await page.waitForSelector('body[data-view="signed-out"]');
+    expect(logged).toStrictEqual([]);
+  });
+
   it('on a 360-pixel phone, titles that differ only in their last word are shown whole, wrapped, not cut', async () => {
     expect((await new Client(t.baseUrl).register('lin@example.com', 'password-123', 'Lin')).status).toBe(201);
     const context = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
