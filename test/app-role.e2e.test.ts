@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
@@ -8,22 +7,14 @@ import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
 import { Instance } from './support/cluster.js';
 import { Client } from './support/http.js';
+import { tempDirs } from './support/temp-dirs.js';
 
 /**
  * Issue 19, item 6: on the embedded PostgreSQL the service connects as a role of its own that
  * owns its schemas and nothing else, not as the superuser; data directories from before it are
  * handed over to it on their first start.
  */
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'notif-role-'));
-  chmodSync(dir, 0o755); // the server runs as the "postgres" user when we are root
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('notif-role-');
 
 const secret = (dataDir: string, file: string) => encodeURIComponent(readFileSync(join(dataDir, file), 'utf8').trim());
 

@@ -1,24 +1,16 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive as alive } from '../src/database/embedded-postgres.js';
 import { runCli } from './support/cli.js';
 import { Instance, MAIN_JS } from './support/cluster.js';
 import { Client } from './support/http.js';
+import { tempDirs } from './support/temp-dirs.js';
 import { until } from './support/until.js';
 
 /** Issue 20: what a newcomer meets when `npm start` cannot start, or starts twice. */
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'notif-start-'));
-  chmodSync(dir, 0o755); // the server runs as the "postgres" user when we are root
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('notif-start-');
 
 /** stderr without the JSON log lines: what a person reads. */
 const said = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
@@ -84,15 +76,6 @@ function serverPid(dataDir: string): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const DATABASE_LINE = /Database: embedded PostgreSQL on 127\.0\.0\.1:(\d+)(.*)/;
 async function databaseLine(instance: Instance): Promise<{ port: string; shared: boolean }> {
   await instance.waitForOutput(DATABASE_LINE);
@@ -101,6 +84,17 @@ async function databaseLine(instance: Instance): Promise<{ port: string; shared:
 }
 
 const health = async (instance: Instance) => (await fetch(`${instance.baseUrl}/health`)).status;
+
+/** The server stopped: its postmaster.pid gone, its process exited. */
+async function serverStopped(dataDir: string, pid: number): Promise<void> {
+  expect(serverPid(dataDir)).toBeUndefined();
+  await until(
+    'the server process to exit',
+    async () => alive(pid),
+    (v) => !v,
+    10_000,
+  );
+}
 
 describe('two npm starts in one checkout (one DATA_DIR)', () => {
   it('share one PostgreSQL, started together or one after the other; Ctrl-C of one leaves it to the other; the last one out stops it', async () => {
@@ -135,13 +129,7 @@ describe('two npm starts in one checkout (one DATA_DIR)', () => {
 
       // The last one out stops it.
       expect(await b.stop()).toStrictEqual({ code: 0, signal: null });
-      expect(serverPid(dataDir)).toBeUndefined();
-      await until(
-        'the server process to exit',
-        async () => alive(server),
-        (v) => !v,
-        10_000,
-      );
+      await serverStopped(dataDir, server);
     } finally {
       await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
     }
@@ -163,12 +151,6 @@ describe('two npm starts in one checkout (one DATA_DIR)', () => {
     } finally {
       expect(await b.stop()).toStrictEqual({ code: 0, signal: null });
     }
-    expect(serverPid(dataDir)).toBeUndefined();
-    await until(
-      'the server process to exit',
-      async () => alive(left),
-      (v) => !v,
-      10_000,
-    );
+    await serverStopped(dataDir, left);
   });
 });

@@ -182,12 +182,12 @@ interface Running {
   port: number;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (under any user: as root the server runs as "postgres"). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // EPERM: it exists, under another user (the server runs as "postgres" when we are root).
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
@@ -222,7 +222,7 @@ async function runningServer(databaseDir: string): Promise<Running | undefined> 
     const port = Number(lines[3]);
     const status = lines[7]?.trim();
     if (Number.isInteger(pid) && pid > 0) {
-      if (!alive(pid)) return undefined;
+      if (!processAlive(pid)) return undefined;
       if (!isPostgres(pid)) {
         rmSync(pidFile, { force: true });
         return undefined;
