@@ -373,7 +373,6 @@ async function held(
   holder: pg.Client,
 ): Promise<EmbeddedServer> {
   const { databaseDir } = options;
-  let stopped = false;
   const removeData = () => {
     rmSync(databaseDir, { recursive: true, force: true });
     rmSync(passwordFile(databaseDir), { force: true });
@@ -385,29 +384,30 @@ async function held(
     removeData();
   };
   if (options.ephemeral) process.once('exit', onExit);
+  const leave = async () => {
+    process.off('exit', onExit);
+    let last = false;
+    try {
+      await holder.query('SELECT pg_advisory_unlock_shared($1)', [USERS_LOCK]);
+      const { rows } = await holder.query<{ last: boolean }>('SELECT pg_try_advisory_lock($1) AS last', [USERS_LOCK]);
+      last = rows[0].last;
+    } catch {
+      // The server is gone already.
+    }
+    if (last) {
+      const stop = ['stop', '-D', databaseDir, '-m', 'fast', '-w', '-t', '60'];
+      const { code, output } = await tool('pg_ctl', stop, databaseDir);
+      if (code !== 0) throw new Error(`pg_ctl stop failed (exit ${code}): ${output.trim()}`);
+    }
+    await holder.end().catch(() => undefined);
+    if (options.ephemeral && last) removeData();
+  };
+  let leaving: Promise<void> | undefined;
   return {
     url: serverUrl(server.port, server.password),
     port: server.port,
     joined: server.joined,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      process.off('exit', onExit);
-      let last = false;
-      try {
-        await holder.query('SELECT pg_advisory_unlock_shared($1)', [USERS_LOCK]);
-        const { rows } = await holder.query<{ last: boolean }>('SELECT pg_try_advisory_lock($1) AS last', [USERS_LOCK]);
-        last = rows[0].last;
-      } catch {
-        // The server is gone already.
-      }
-      if (last) {
-        const stop = ['stop', '-D', databaseDir, '-m', 'fast', '-w', '-t', '60'];
-        const { code, output } = await tool('pg_ctl', stop, databaseDir);
-        if (code !== 0) throw new Error(`pg_ctl stop failed (exit ${code}): ${output.trim()}`);
-      }
-      await holder.end().catch(() => undefined);
-      if (options.ephemeral && last) removeData();
-    },
+    // A second call (a signal during a failing start) waits for the first.
+    stop: () => (leaving ??= leave()),
   };
 }
