@@ -48,8 +48,8 @@ function detach(port: MessagePort): void {
       ports.add(port);
       const existing = stream;
       const s = ensureStream(message.baseUrl);
-      if (existing && s.state === 'closed')
-        s.restart(); // a new tab may follow a sign-in
+      if (existing && (message.fresh || s.state === 'closed'))
+        s.restart({ fresh: message.fresh }); // a new tab may follow a sign-in
       else if (existing && lastChange) port.postMessage({ t: 'state', change: lastChange } satisfies FromHub);
     } else if (message.t === 'restart') {
       ensureStream().restart({ fresh: message.fresh });

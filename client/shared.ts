@@ -5,7 +5,7 @@ import { compareIds } from './inbox.js';
 import type { ConnectionState, NotificationSource, StateChange, StreamEvents, WireEvent } from './types.js';
 
 /** Messages between tabs and the holder of the connection (a SharedWorker or the leader tab). */
-export type ToHub = { t: 'hello'; baseUrl: string } | { t: 'restart'; fresh?: boolean } | { t: 'bye' };
+export type ToHub = { t: 'hello'; baseUrl: string; fresh?: boolean } | { t: 'restart'; fresh?: boolean } | { t: 'bye' };
 export type FromHub = { t: 'state'; change: StateChange } | { t: 'event'; event: WireEvent };
 
 /**
@@ -29,6 +29,11 @@ export interface SharedStreamOptions {
   /** See StreamOptions.retryMs / maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
+  /**
+   * false: connect on the first `restart()`, not now; for a page that knows nobody is signed in
+   * (a stream opened without a session answers 401, which the browser logs as an error).
+   */
+  start?: boolean;
 }
 
 interface Backend {
@@ -43,7 +48,7 @@ interface Backend {
 export class SharedStream implements NotificationSource {
   private readonly emitter = new Emitter<StreamEvents>();
   private readonly roleEmitter = new Emitter<{ role: SharedStream['role'] }>();
-  private backend: Backend;
+  private backend: Backend | null = null;
   private _state: ConnectionState = 'connecting';
   private _lastEventId: string | null = null;
   private _mode: SharingMode;
@@ -52,7 +57,8 @@ export class SharedStream implements NotificationSource {
   constructor(private readonly options: SharedStreamOptions = {}) {
     const wanted = options.mode ?? 'auto';
     this._mode = wanted === 'auto' ? detectMode() : wanted;
-    this.backend = this.start(this._mode);
+    if (options.start === false) this._state = 'closed';
+    else this.backend = this.start(this._mode);
   }
 
   get state(): ConnectionState {
@@ -79,11 +85,12 @@ export class SharedStream implements NotificationSource {
 
   restart(options: { fresh?: boolean } = {}): void {
     if (options.fresh) this._lastEventId = null;
-    this.backend.restart(!!options.fresh);
+    if (this.backend) this.backend.restart(!!options.fresh);
+    else this.backend = this.start(this._mode, !!options.fresh);
   }
 
   close(): void {
-    this.backend.close();
+    this.backend?.close();
     this.setState({ state: 'closed', reason: 'stopped', lastEventId: this._lastEventId });
   }
 
@@ -113,15 +120,16 @@ export class SharedStream implements NotificationSource {
     this.roleEmitter.emit('role', role);
   }
 
-  private start(mode: SharingMode): Backend {
+  /** `fresh`: a tab joining a connection others hold asks for it to start over (a new sign-in). */
+  private start(mode: SharingMode, fresh = false): Backend {
     if (mode === 'shared-worker') {
       try {
-        return new WorkerBackend(this, this.options, () => this.fallBack());
+        return new WorkerBackend(this, this.options, () => this.fallBack(), fresh);
       } catch {
         return this.fallBack();
       }
     }
-    if (mode === 'leader' && canElect()) return new LeaderBackend(this, this.options);
+    if (mode === 'leader' && canElect()) return new LeaderBackend(this, this.options, fresh);
     this._mode = 'direct';
     return new DirectBackend(this, this.options, null);
   }
@@ -189,7 +197,7 @@ class WorkerBackend implements Backend {
   private readonly port: MessagePort;
   private readonly bye = () => this.port.postMessage({ t: 'bye' } satisfies ToHub);
 
-  constructor(tab: SharedStream, options: SharedStreamOptions, onFailure: () => void) {
+  constructor(tab: SharedStream, options: SharedStreamOptions, onFailure: () => void, fresh: boolean) {
     const url = options.workerUrl ?? new URL('./shared-worker.js', import.meta.url);
     const worker = new SharedWorker(url, { type: 'module', name: options.name ?? 'notifications' });
     tab.setRole('worker');
@@ -200,7 +208,7 @@ class WorkerBackend implements Backend {
       else tab.setState(e.data.change);
     };
     this.port.start();
-    this.port.postMessage({ t: 'hello', baseUrl: options.baseUrl ?? '' } satisfies ToHub);
+    this.port.postMessage({ t: 'hello', baseUrl: options.baseUrl ?? '', fresh } satisfies ToHub);
     // The worker drops its connection when the last tab has said goodbye.
     globalThis.addEventListener?.('pagehide', this.bye);
   }
@@ -232,13 +240,14 @@ class LeaderBackend implements Backend {
   constructor(
     private readonly tab: SharedStream,
     private readonly options: SharedStreamOptions,
+    fresh: boolean,
   ) {
     const name = options.name ?? 'notifications';
     this.channel = new BroadcastChannel(name);
     tab.setRole('follower');
     this.channel.onmessage = (e: MessageEvent<ToHub | FromHub>) => this.onMessage(e.data);
     navigator.locks.request(`${name}:leader`, { signal: this.abort.signal }, () => this.lead()).catch(() => undefined); // aborted by close()
-    this.channel.postMessage({ t: 'hello', baseUrl: options.baseUrl ?? '' } satisfies ToHub);
+    this.channel.postMessage({ t: 'hello', baseUrl: options.baseUrl ?? '', fresh } satisfies ToHub);
   }
 
   private lead(): Promise<void> {
@@ -259,7 +268,7 @@ class LeaderBackend implements Backend {
     if (this.stream) {
       if (m.t === 'hello') {
         // A new tab may follow a sign-in in this browser: a closed stream gets another chance.
-        if (this.stream.state === 'closed') this.stream.restart();
+        if (m.fresh || this.stream.state === 'closed') this.stream.restart({ fresh: m.fresh });
         else if (this.lastChange) this.channel.postMessage({ t: 'state', change: this.lastChange } satisfies FromHub);
       } else if (m.t === 'restart') this.stream.restart({ fresh: m.fresh });
       return;

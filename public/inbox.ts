@@ -57,8 +57,17 @@ const forced = new URLSearchParams(location.search).get('share');
 const mode = (['shared-worker', 'leader', 'direct'] as const).find((m) => m === forced) satisfies
   SharingMode | undefined;
 
+/**
+ * The server sets `has_session` with the session cookie and clears it at sign-out: without it no
+ * session can exist, so the page asks nothing that would answer 401 (a console error in every
+ * browser) and opens no stream until someone signs in.
+ */
+const sessionMayExist = () => /(?:^|;\s*)has_session=/.test(document.cookie);
+/** A session that turned out to be gone (expired, or ended elsewhere): the next visit asks nothing. */
+const forgetSession = () => (document.cookie = 'has_session=; Max-Age=0; Path=/; SameSite=Lax');
+
 const api = new NotificationsApi();
-const source = new SharedStream({ mode: mode ?? 'auto' });
+const source = new SharedStream({ mode: mode ?? 'auto', start: sessionMayExist() });
 const inbox = new Inbox(source, api, { pageSize: 30 });
 let user: PublicUser | null = null;
 
@@ -110,9 +119,10 @@ function signedOut(notice?: string): void {
 
 async function checkSession(): Promise<void> {
   try {
-    const me = await api.me();
+    const me = sessionMayExist() ? await api.me() : null;
     if (me) signedIn(me);
     else if (user || document.body.dataset.view !== 'signed-out') signedOut();
+    if (!me) forgetSession();
   } catch {
     toast('The service cannot be reached. Retrying…', true);
   }
@@ -138,9 +148,17 @@ source.on('state', (change) => {
   renderConnection(change);
   // Another tab signed in (the shared stream came up) or out (401): follow it.
   if (change.state === 'live' && !user) void checkSession();
-  if (change.state === 'closed' && change.reason === 'unauthorized' && user) {
-    signedOut('You have been signed out. Sign in again to keep receiving notifications.');
+  if (change.state === 'closed' && change.reason === 'unauthorized') {
+    forgetSession();
+    if (user) signedOut('You have been signed out. Sign in again to keep receiving notifications.');
   }
+});
+
+// Signed out here while another tab signed in: follow it when this one is looked at again.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState !== 'visible' || user || !sessionMayExist()) return;
+  source.restart();
+  void checkSession();
 });
 
 /* ---------- the list ---------- */

@@ -4,17 +4,20 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { withBuildLock } from './build-lock.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-const tsc = spawnSync(
-  process.execPath,
-  [
-    join(root, 'node_modules/typescript/bin/tsc'),
-    '-b',
-    join(root, 'tsconfig.build.json'),
-    join(root, 'tsconfig.public.json'),
-  ],
-  { stdio: 'inherit' },
+const tsc = await withBuildLock(join(root, 'dist/.build-lock'), () =>
+  spawnSync(
+    process.execPath,
+    [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-b',
+      join(root, 'tsconfig.build.json'),
+      join(root, 'tsconfig.public.json'),
+    ],
+    { stdio: 'inherit' },
+  ),
 );
 if (tsc.status !== 0 || !existsSync(join(root, 'dist/src/main.js'))) process.exit(tsc.status || 1);
 await import(join(root, 'dist/src/main.js'));

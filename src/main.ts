@@ -1,12 +1,15 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from './app.factory.js';
-import { AuthService } from './auth/auth.service.js';
+import { AuthService, type BootstrapAdmin } from './auth/auth.service.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/env.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './database/embedded-postgres.js';
-import { ensureDatabase } from './database/ensure-database.js';
+import { embeddedAppDatabase } from './database/app-role.js';
+import { checkDatabaseUrl } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 import { StreamHub } from './notifications/stream-hub.js';
 
@@ -24,28 +27,35 @@ function loadOrExit(): AppConfig {
 
 async function main(): Promise<void> {
   const config = loadOrExit();
+  // Before anything is started or written: a busy port is found in a moment, not after migrations.
+  await portAvailable(config.port);
   let embedded: EmbeddedServer | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
+  // Ctrl-C while starting: leave the embedded server (its last user stops it), then exit.
+  const abortStart = (signal: NodeJS.Signals) =>
+    void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(128 + osConstants.signals[signal]));
+  process.once('SIGTERM', abortStart);
+  process.once('SIGINT', abortStart);
+  if (config.databaseUrl) {
+    await checkDatabaseUrl(config.databaseUrl);
+  } else {
     console.log(`Starting embedded PostgreSQL in ${join(config.dataDir, 'postgres')} …`);
     embedded = await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
-    databaseUrl = await ensureDatabase(embedded.url, 'notifications');
   }
-  await runMigrations(databaseUrl);
-  let app: INestApplication;
+  let app: INestApplication | undefined;
+  let admin: BootstrapAdmin;
   try {
+    const databaseUrl = config.databaseUrl ?? (await embeddedAppDatabase(embedded!, config.dataDir));
+    await runMigrations(databaseUrl);
     app = await createApp(config, databaseUrl);
+    await app.listen(config.port).catch((err: unknown) => {
+      throw listenError(err, config.port);
+    });
+    // Only once it serves: a start that fails before this creates no admin whose password nobody saw.
+    admin = await app.get(AuthService).ensureBootstrapAdmin();
   } catch (err) {
+    await app?.close().catch(() => undefined);
     await embedded?.stop();
     throw err;
-  }
-  const admin = await app.get(AuthService).ensureBootstrapAdmin();
-  try {
-    await app.listen(config.port);
-  } catch (err) {
-    await app.close().catch(() => undefined);
-    await embedded?.stop();
-    throw listenError(err, config.port);
   }
   const server = app.getHttpServer() as Server;
   const address = server.address();
@@ -56,7 +66,8 @@ async function main(): Promise<void> {
       ? `Email: SMTP_URL, from ${config.delivery.mailFrom}`
       : `Email: no SMTP_URL, so emails are written as .eml files to ${config.delivery.outboxDir}`,
   );
-  console.log(`Database: ${embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}` : 'DATABASE_URL'}`);
+  const shared = embedded?.joined ? ', already running: shared with the instances using it' : '';
+  console.log(`Database: ${embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}${shared}` : 'DATABASE_URL'}`);
   if (admin.generatedPassword) {
     console.log(`Admin login (shown once): ${admin.email} / ${admin.generatedPassword}`);
   } else {
@@ -107,13 +118,20 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  // embedded-postgres (through async-exit-hook) hooks SIGTERM and SIGINT at import and exits with
-  // 128 + signal once its server has stopped, cutting the drain short and breaking "exit 0". This
-  // process shuts down on its own terms and stops that server itself (above).
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
+  process.off('SIGTERM', abortStart);
+  process.off('SIGINT', abortStart);
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Resolves when `port` can be listened on as the app will (all addresses); rejects as listen would. */
+function portAvailable(port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenError(err, port)));
+    probe.listen(port, () => probe.close(() => resolve()));
+  });
 }
 
 /** A port that cannot be had is the operator's to fix, in one line, like a bad variable. */

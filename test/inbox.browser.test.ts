@@ -342,4 +342,55 @@ describe('inbox page in Chromium', () => {
     await streamsBecome(1);
     expect(errors).toStrictEqual([]);
   });
+
+  it('a signed-out page load logs nothing to the console, not even a 401', async () => {
+    expect((await new Client(t.baseUrl).register('quiet@example.com', 'password-123')).status).toBe(201);
+    const context = await newContext({ viewport: { width: 1280, height: 820 } });
+    const page = await context.newPage();
+    const logged: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') logged.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
+    await page.goto(`${t.baseUrl}/`, { waitUntil: 'networkidle' });
+    await page.waitForSelector('body[data-view="signed-out"]');
+    expect(logged).toStrictEqual([]);
+
+    // Signed in, then out: a reload is as quiet.
+    await signInOnPage(page, 'quiet@example.com');
+    await page.click('#sign-out');
+    await page.waitForSelector('body[data-view="signed-out"]');
+    logged.length = 0;
+    await page.reload({ waitUntil: 'networkidle' });
+    await page.waitForSelector('body[data-view="signed-out"]');
+    expect(logged).toStrictEqual([]);
+  });
+
+  it('on a 360-pixel phone, titles that differ only in their last word are shown whole, wrapped, not cut', async () => {
+    expect((await new Client(t.baseUrl).register('lin@example.com', 'password-123', 'Lin')).status).toBe(201);
+    const context = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    const page = await openInbox(context);
+    const errors = collectErrors(page);
+    await signInOnPage(page, 'lin@example.com');
+    const order = await placeOrderOnPage(page, MUG);
+    await settle(admin, await payOnPage(page, order), 'succeeded');
+    const titles = [`Payment for order #${order.id} pending`, `Payment for order #${order.id} succeeded`];
+    const ids = [];
+    for (const title of titles) ids.push(await shownTitled(page, title));
+    await settled(page);
+    await screenshot(page, 'phone-360');
+    for (const [i, id] of ids.entries()) {
+      const shownText = await page.$eval(`.item[data-id="${id}"] .item-title`, (el) => {
+        // The part of the title inside the element's box: what a person can read.
+        const box = el.getBoundingClientRect();
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const rects = Array.from(range.getClientRects());
+        const inside = rects.every((r) => r.bottom <= box.bottom + 0.5 && r.right <= box.right + 0.5);
+        return { text: (el as HTMLElement).innerText, inside, clipped: el.scrollHeight > el.clientHeight + 0.5 };
+      });
+      expect(shownText).toStrictEqual({ text: titles[i], inside: true, clipped: false });
+    }
+    expect(errors).toStrictEqual([]);
+  });
 });

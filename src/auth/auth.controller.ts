@@ -20,6 +20,7 @@ import { clearPreLoginToken, csrfTokenFor, issuePreLoginToken } from './csrf.js'
 import { LocalAuthGuard } from './local-auth.guard.js';
 import { SessionRevocations } from './session-revocations.js';
 import type { SessionUser } from './session-user.js';
+import { clearSessionHint, setSessionHint } from './session-hint.js';
 import { SESSION_COOKIE } from './session.middleware.js';
 import { SignupThrottleService } from './signup-throttle.service.js';
 
@@ -82,6 +83,7 @@ export class AuthController {
     @Body() _body: LoginDto,
   ): LoginResultDto {
     clearPreLoginToken(res, this.config);
+    setSessionHint(res, this.config);
     return { user: publicUser(user), csrfToken: csrfTokenFor(req) };
   }
 
@@ -94,6 +96,7 @@ export class AuthController {
     await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
     await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
     res.clearCookie(SESSION_COOKIE, { path: '/' });
+    clearSessionHint(res, this.config);
     this.revocations.revoke({ kind: 'session', sessionId });
   }
 

@@ -5,6 +5,12 @@ import type { AppConfig } from '../config/env.js';
 import { PublicUser, Role, toPublicUser } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 
+export interface BootstrapAdmin {
+  email: string;
+  generatedPassword?: string;
+  created: boolean;
+}
+
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger('Auth');
@@ -24,7 +30,7 @@ export class AuthService {
    * without ADMIN_PASSWORD, a password is generated and returned once so that
    * main.ts can print it; it is never stored anywhere but as a hash.
    */
-  async ensureBootstrapAdmin(): Promise<{ email: string; generatedPassword?: string; created: boolean }> {
+  async ensureBootstrapAdmin(): Promise<BootstrapAdmin> {
     const { email, password } = this.config.admin;
     if (await this.users.existsByEmail(email)) return { email, created: false };
     const generated = password ? undefined : randomBytes(12).toString('base64url');

@@ -20,8 +20,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type AppConfig, ConfigError, loadConfig } from '../config/env.js';
-import { attachOrStartEmbeddedPostgres } from '../database/embedded-postgres.js';
-import { ensureDatabase } from '../database/ensure-database.js';
+import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { embeddedAppDatabase } from '../database/app-role.js';
 import { PG_CHANNEL } from '../notifications/bus/pg-notify.bus.js';
 import { clusterChannels } from '../notifications/bus/redis-cluster.bus.js';
 import { redisChannel } from '../notifications/bus/redis.bus.js';
@@ -237,9 +237,9 @@ async function main(): Promise<void> {
   const hash = await hashPassword(password);
   const embedded = config.databaseUrl
     ? undefined
-    : await attachOrStartEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
+    : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
   try {
-    const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
+    const url = config.databaseUrl ?? (await embeddedAppDatabase(embedded!, config.dataDir));
     const redis = !!(config.redisUrl || config.redisClusterNodes);
     const changed = await setPassword(url, options, hash, redis);
     if (!changed) throw new Refusal(`No user with the email ${options.email}; nothing changed`);

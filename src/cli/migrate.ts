@@ -6,17 +6,17 @@
  */
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/env.js';
-import { attachOrStartEmbeddedPostgres } from '../database/embedded-postgres.js';
-import { ensureDatabase } from '../database/ensure-database.js';
+import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { embeddedAppDatabase } from '../database/app-role.js';
 import { revertLastMigration, runMigrations } from '../database/migrate.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const embedded = config.databaseUrl
     ? undefined
-    : await attachOrStartEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
+    : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
   try {
-    const url = config.databaseUrl ?? (await ensureDatabase(embedded!.url, 'notifications'));
+    const url = config.databaseUrl ?? (await embeddedAppDatabase(embedded!, config.dataDir));
     if (process.argv.includes('--revert')) {
       const reverted = await revertLastMigration(url);
       console.log(reverted ? `Reverted ${reverted}` : 'No migration to revert');

@@ -1,7 +1,7 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { generatedOnce } from '../common/generated-once.js';
 import { normalizeEmail } from '../users/email.js';
 
 /**
@@ -178,30 +178,6 @@ function trustProxy(env: Env): string[] {
     }
   }
   return entries;
-}
-
-/**
- * A file of DATA_DIR generated once and then kept: the first writer wins, atomically (written
- * aside, then hard-linked into place, which fails if another process got there first), so
- * instances starting together on one DATA_DIR agree and nobody reads a half-written file.
- */
-function generatedOnce(dataDir: string, name: string, generate: () => string): string {
-  const file = join(dataDir, name);
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    mkdirSync(dataDir, { recursive: true });
-    const aside = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    writeFileSync(aside, generate(), { mode: 0o600 });
-    try {
-      linkSync(aside, file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      unlinkSync(aside);
-    }
-    return readFileSync(file, 'utf8');
-  }
 }
 
 /** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */

@@ -4,6 +4,7 @@
 // databases may be created) and migrate a template once. Test files clone the template
 // (test/support/app.ts); the environment variables set here reach every worker.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ export default async function globalSetup() {
   const { startEmbeddedPostgres } = await import(join(root, 'dist/src/database/embedded-postgres.js'));
   const { ensureDatabase } = await import(join(root, 'dist/src/database/ensure-database.js'));
   const { runMigrations } = await import(join(root, 'dist/src/database/migrate.js'));
+  const { provisionAppDatabase } = await import(join(root, 'dist/src/database/app-role.js'));
 
   let adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) {
@@ -42,7 +44,14 @@ export default async function globalSetup() {
   pushServiceCertificate();
 
   const template = `nt_template_${process.pid}`;
-  await runMigrations(await ensureDatabase(adminUrl, template));
+  // On the embedded server the tests run as the service does there: as its own role, which owns
+  // what the migrations make (issue 19). A TEST_DATABASE_URL server gets no role of ours.
+  if (globalThis.__embeddedPostgres) {
+    process.env.TEST_PG_APP_PASSWORD = randomBytes(18).toString('base64url');
+    await runMigrations(await provisionAppDatabase(adminUrl, template, process.env.TEST_PG_APP_PASSWORD));
+  } else {
+    await runMigrations(await ensureDatabase(adminUrl, template));
+  }
   process.env.NODE_ENV = 'test';
   process.env.TEST_PG_ADMIN_URL = adminUrl;
   process.env.TEST_PG_TEMPLATE = template;

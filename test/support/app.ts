@@ -11,11 +11,12 @@ import { AppModule } from '../../src/app.module.js';
 import { createLogger } from '../../src/logging/logging.js';
 import { AuthService } from '../../src/auth/auth.service.js';
 import { loadConfig } from '../../src/config/env.js';
+import { provisionAppDatabase } from '../../src/database/app-role.js';
 import { ensureDatabase } from '../../src/database/ensure-database.js';
 
 /**
  * A fresh database per test file, cloned from the migrated template that
- * scripts/test.mjs prepared. Fails loudly when run outside `npm test`.
+ * test/jest/global-setup.mjs prepared. Fails loudly when run outside `npm test`.
  */
 export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const adminUrl = process.env.TEST_PG_ADMIN_URL;
@@ -23,7 +24,11 @@ export async function freshDatabase(): Promise<{ url: string; drop: () => Promis
   if (!adminUrl || !template)
     throw new Error('Run the tests through `npm test` (it starts PostgreSQL and migrates a template)');
   const name = `nt_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const url = await ensureDatabase(adminUrl, name, template);
+  // As the service's own role on the embedded server (test/jest/global-setup.mjs).
+  const appPassword = process.env.TEST_PG_APP_PASSWORD;
+  const url = appPassword
+    ? await provisionAppDatabase(adminUrl, name, appPassword, template)
+    : await ensureDatabase(adminUrl, name, template);
   return {
     url,
     drop: async () => {

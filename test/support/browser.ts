@@ -53,8 +53,9 @@ export function collectErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    // A 401 from /auth/me is how a signed-out page learns it; a 400, 401 or 409 is a form's
-    // answer that a test provokes (the page shows it); net::ERR_* is a server restart.
+    // A 400, 401 or 409 is a form's answer that a test provokes (the page shows it), or a session
+    // ended under an open page; net::ERR_* is a server restart. A signed-out load logs nothing
+    // (inbox.browser tests that without this filter).
     if (m.type() === 'error' && !/status of 40[019]|net::ERR_/.test(m.text())) errors.push(`console: ${m.text()}`);
   });
   return errors;

@@ -16,7 +16,12 @@ export const ADMIN_EMAIL = 'admin@example.com';
 export const ADMIN_PASSWORD = 'admin-password-1';
 
 export interface InstanceOptions {
-  databaseUrl: string;
+  /** undefined: as `npm start` without DATABASE_URL, the embedded PostgreSQL in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** DATA_DIR, kept after the exit; default: a temporary one, removed after it. */
+  dataDir?: string;
+  /** A process group of its own, as a terminal gives a command: `interrupt()` is Ctrl-C there. */
+  ownProcessGroup?: boolean;
   redisUrl?: string;
   port?: number;
   /** Extra environment (HEARTBEAT_MS, FEED_POLL_MS, …). */
@@ -95,23 +100,26 @@ export class Instance {
     const port = options.port ?? (await freePort());
     const name = options.name ?? `:${port}`;
     // A clean environment: nothing of the test runner's (REDIS_URL, DATABASE_URL…) leaks in.
+    // Without a database URL, a newcomer's `npm start`: development, secrets and admin generated.
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? tmpdir(),
-      NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
       PORT: String(port),
-      DATABASE_URL: options.databaseUrl,
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'notif-instance-')),
-      SESSION_SECRET,
-      ADMIN_EMAIL,
-      ADMIN_PASSWORD,
+      DATA_DIR: options.dataDir ?? mkdtempSync(join(tmpdir(), 'notif-instance-')),
+      ...(options.databaseUrl
+        ? { NODE_ENV: 'test', DATABASE_URL: options.databaseUrl, SESSION_SECRET, ADMIN_EMAIL, ADMIN_PASSWORD }
+        : { NODE_ENV: 'development' }),
       SIGNUP_RATE_PER_MINUTE: '100000',
       ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
       ...options.env,
     };
-    const proc = spawn(process.execPath, [MAIN_JS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.once('exit', () => rmSync(env.DATA_DIR, { recursive: true, force: true }));
+    const proc = spawn(process.execPath, [MAIN_JS], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownProcessGroup,
+    });
+    if (!options.dataDir) proc.once('exit', () => rmSync(env.DATA_DIR, { recursive: true, force: true }));
     const instance = new Instance({ ...options, port, name }, proc);
     await instance.waitUntilListening();
     return instance;
@@ -149,6 +157,12 @@ export class Instance {
         );
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** Ctrl-C in its terminal: SIGINT to every process of its group (ownProcessGroup). */
+  interrupt(): Promise<Exit> {
+    if (this.running) process.kill(-this.proc.pid!, 'SIGINT');
+    return this.exited;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> {
