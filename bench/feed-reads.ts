@@ -115,8 +115,14 @@ function moved(before: Array<Record<string, number> | null>, after: Array<Record
 const PREFILL = 20_000;
 
 async function prefill(url: string, userId: string): Promise<void> {
-  const [{ libs }] = await query<{ libs: string }>(url, `SELECT current_setting('shared_preload_libraries') AS libs`);
-  if (libs.includes('pg_stat_statements')) await query(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  // pg_settings shows a role without the privilege no row for it (current_setting would fail).
+  const preload = await query<{ setting: string }>(
+    url,
+    `SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'`,
+  );
+  if (preload[0]?.setting.includes('pg_stat_statements')) {
+    await query(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  }
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {

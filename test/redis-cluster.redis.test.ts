@@ -146,7 +146,7 @@ describe('the Redis Cluster bus (sharded pub/sub)', () => {
     })();
 
     try {
-      await eventually(() => published >= 300, 'the burst under way');
+      await eventually(() => published >= 300, 'the burst under way', 30_000);
       const [victim] = await cluster.masters();
       await cluster.kill(victim);
       killed = { victim, at: published };
