@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TransactionRunner as TransactionRunnerType } from '../src/database/transaction.js';
 import type { NotificationPublisher as NotificationPublisherType } from '../src/notifications/notification.publisher.js';
 import type { PersonalDraft } from '../src/notifications/notification.types.js';
+import type { NotificationFeed as NotificationFeedType } from '../src/notifications/notification-feed.js';
 import type { StreamHub as StreamHubType } from '../src/notifications/stream-hub.js';
 import {
   BODY,
@@ -48,6 +49,9 @@ const { ID_ORDER_LOCK, NotificationPublisher } = await fromApp<{
   NotificationPublisher: typeof NotificationPublisherType;
 }>('dist/src/notifications/notification.publisher.js');
 const { StreamHub } = await fromApp<{ StreamHub: typeof StreamHubType }>('dist/src/notifications/stream-hub.js');
+const { NotificationFeed } = await fromApp<{ NotificationFeed: typeof NotificationFeedType }>(
+  'dist/src/notifications/notification-feed.js',
+);
 
 let app: INestApplication | null = null;
 const factory = NestFactory as unknown as { create: (...args: unknown[]) => Promise<INestApplication> };
@@ -75,6 +79,8 @@ await startControlServer(port, {
   '/sample/start': () => sampler.start(),
   '/sample/stop': () => sampler.stop(),
   '/streams': () => ({ streams: (get(StreamHub) as unknown as { size?: number }).size ?? null }),
+  /** The newest id this instance's feed has dispatched (the reads scenario waits for every instance to reach the last). */
+  '/feed': () => ({ position: String(get(NotificationFeed).position) }),
 
   /** Fallback for fan-out while POST /admin/broadcasts is not in this build. */
   '/broadcast': async (b: { title: string }) => {

@@ -294,6 +294,35 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     ),
   );
   rows.push(row('replay heap peak over before', 'MB', (s) => s.replay.heapPeakDeltaMB, results, T('flat')));
+  // Issue 24: rows Postgres serves per notification, with more instances on one database.
+  for (const r of results.app?.feedReads ?? []) {
+    const same = (s: ServerResult) => s.feedReads?.find((x) => x.bus === r.bus && x.instances === r.instances);
+    const one = results.app!.feedReads!.find((x) => x.bus === r.bus && x.instances === 1);
+    const label = `${r.bus} bus, ${r.instances} instance${r.instances === 1 ? '' : 's'}`;
+    const isMore = r.instances > 1 && one !== undefined;
+    rows.push(
+      row(
+        `feed rows read back per notification, ${label}`,
+        'rows',
+        (s) => same(s)?.feedRowsPerNotification,
+        results,
+        isMore ? T('as with 1 instance (± 0.05)') : '',
+        isMore ? C((x) => (x.app == null ? null : Math.abs(x.app - one.feedRowsPerNotification!) <= 0.05)) : undefined,
+        r.instances === 1 ? 'notifications_feed_rows_read_total of every instance ÷ notifications' : undefined,
+      ),
+    );
+    rows.push(
+      row(
+        `feed statement rows per notification, ${label}`,
+        'rows',
+        (s) => same(s)?.statementRowsPerNotification,
+        results,
+        '',
+        undefined,
+        r.instances === 1 ? 'pg_stat_statements: the feeds’ SELECT, any build' : undefined,
+      ),
+    );
+  }
   const ids = results.app?.idOrdering;
   if (ids) {
     const only = (label: string, v: number | null) => {

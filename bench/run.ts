@@ -22,7 +22,7 @@
  * alternatives of issue 3. Prints a table, writes results.json/.md and
  * fanout.svg, and removes every process and directory it made.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { createECDH, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +34,7 @@ import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
 import { hashPassword } from '../src/users/password.js';
 import { median, now, round, sleep } from './common.js';
+import { type FeedReadsPlan, type FeedReadsRun, type Harness, feedReads } from './feed-reads.js';
 import type { HttpCall, StreamSpec, Target } from './load.js';
 import { printTable, resultsMarkdown, summaryRows, writeFanoutSvg } from './report.js';
 
@@ -60,7 +61,7 @@ const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
 
 export type ServerKind = 'app' | 'before' | 'nest' | 'bare' | 'naive';
 /** For profiling and A/B runs: --scenarios fanout,storm,targeted,orders,replay,ids (default: all), --levels 10000, --rates 5000,10000, --order-rates 100,300. */
-const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,replay,ids').split(',');
+const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,replay,ids,reads').split(',');
 const runs = (name: string) => scenarioList.includes(name);
 const numbers = (name: string) => arg(name)?.split(',').map(Number);
 
@@ -76,7 +77,11 @@ export interface Plan {
   replayRuns: number;
   txLoopMs: number;
   txConcurrency: number;
+  reads: FeedReadsPlan;
 }
+
+/** The redis bus is measured too when redis-server is installed (full run only). */
+const redisInstalled = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
 
 const plan: Plan = smoke
   ? {
@@ -91,6 +96,8 @@ const plan: Plan = smoke
       replayRuns: 1,
       txLoopMs: 300,
       txConcurrency: 8,
+      // Each instance boots (seconds on a busy machine): two are enough to show nothing is read back.
+      reads: { instances: [1, 2], buses: ['postgres'], rate: 300, durationMs: 1000 },
     }
   : {
       levels: [1000, 5000, 10000],
@@ -103,6 +110,12 @@ const plan: Plan = smoke
       replayRuns: 3,
       txLoopMs: 3000,
       txConcurrency: 16,
+      reads: {
+        instances: [1, 3, 5],
+        buses: redisInstalled ? ['postgres', 'redis'] : ['postgres'],
+        rate: 2000,
+        durationMs: 5000,
+      },
     };
 plan.levels = numbers('--levels') ?? plan.levels;
 plan.rates = numbers('--rates') ?? plan.rates;
@@ -334,7 +347,12 @@ async function waitFor(
   throw new Error(`${what} did not become ready in ${ms} ms\n${tail()}`);
 }
 
-async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): Promise<Running> {
+async function startServer(
+  kind: ServerKind,
+  databaseUrl: string,
+  tmp: string,
+  env: Record<string, string> = {},
+): Promise<Running> {
   const port = await freePort();
   const probePort = await freePort();
   let child: ChildProcess;
@@ -356,7 +374,10 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
           DATA_DIR: dataDir,
           SESSION_SECRET,
           VAPID_PUBLIC_KEY: VAPID.getPublicKey().toString('base64url'),
-          VAPID_PRIVATE_KEY: VAPID.getPrivateKey().toString('base64url'),
+          // 32 bytes always: getPrivateKey drops the scalar's leading zero bytes (one key in 256).
+          VAPID_PRIVATE_KEY: Buffer.from(VAPID.getPrivateKey().toString('hex').padStart(64, '0'), 'hex').toString(
+            'base64url',
+          ),
           VAPID_SUBJECT: 'mailto:bench@example.com',
           ADMIN_EMAIL,
           ADMIN_PASSWORD,
@@ -365,6 +386,7 @@ async function startServer(kind: ServerKind, databaseUrl: string, tmp: string): 
           TRUST_PROXY: '127.0.0.1',
           BENCH_PROBE_PORT: String(probePort),
           BENCH_APP_ROOT: tree,
+          ...env,
         },
       },
     );
@@ -478,6 +500,8 @@ export interface ServerResult {
     heapPeakDeltaMB: number | null;
   };
   idOrdering?: Record<string, any>;
+  /** Rows read from the notifications table per notification, with 1, 3, 5 instances (bench/feed-reads.ts). */
+  feedReads?: FeedReadsRun[];
 }
 
 const MB = 1024 * 1024;
@@ -859,6 +883,26 @@ async function scenarios(
   return result;
 }
 
+/** The reads scenario's instances: started like the app (its tree, probe and settings), all stopped together. */
+function readsHarness(kind: ServerKind, databaseUrl: string, users: BenchUser[], tmp: string): Harness {
+  let running: Running[] = [];
+  return {
+    databaseUrl,
+    users: users.slice(0, 1000).map((u) => u.id),
+    log,
+    async start(env) {
+      const s = await startServer(kind, databaseUrl, tmp, env);
+      running.push(s);
+      return { port: s.target.port, probe: <T>(path: string, body?: unknown) => probe<T>(s, path, body) };
+    },
+    async stopAll() {
+      const stopping = running;
+      running = [];
+      await Promise.all(stopping.map((s) => stopChild(s.child)));
+    },
+  };
+}
+
 /** Waits until the server has seen every stream close (its own count at 0), so a measurement starts clean. */
 async function drained(s: Running): Promise<void> {
   const deadline = now() + 30_000;
@@ -896,7 +940,12 @@ async function main(): Promise<void> {
     databaseUrl = externalDb;
     log('database: --database-url');
   } else {
-    embedded = await startEmbeddedPostgres({ databaseDir: join(tmp, 'pg'), ephemeral: true });
+    embedded = await startEmbeddedPostgres({
+      databaseDir: join(tmp, 'pg'),
+      ephemeral: true,
+      // The reads scenario counts the rows each statement returned (bench/feed-reads.ts).
+      settings: { shared_preload_libraries: 'pg_stat_statements' },
+    });
     databaseUrl = await ensureDatabase(embedded.url, 'bench');
     log(`database: fresh embedded PostgreSQL on port ${embedded.port} (fsync on, default settings)`);
   }
@@ -931,6 +980,11 @@ async function main(): Promise<void> {
   for (const kind of only) {
     const d = kind === 'before' ? before! : mainDb;
     results[kind] = await runServer(kind, d.url, tmp, [...d.users], d.replayUser, d.sinkUser);
+  }
+  for (const kind of only.filter((k) => isAppKind(k) && runs('reads'))) {
+    const d = kind === 'before' ? before! : mainDb;
+    log(`── ${kind}: reads per notification with ${plan.reads.instances.join(', ')} instances`);
+    results[kind]!.feedReads = await feedReads(readsHarness(kind, d.url, d.users, tmp), plan.reads);
   }
   const loadExited = new Promise<void>((r) => (load.exitCode !== null ? r() : load.once('exit', () => r())));
   await ask({ cmd: 'exit' }).catch(() => undefined);

@@ -11,7 +11,8 @@ import { freshDatabase } from './support/app.js';
  * (Nest floor, bare node:http, naive Express), each in its own process, 100
  * then 200 streams from the separate load process, every scenario: fan-out, a
  * reconnect storm of all 200 with Last-Event-ID, targeted, a short POST /orders
- * ladder, replay. Asserts that it completes, that every stream got its ready
+ * ladder, replay, and the rows read per notification with one and two app
+ * instances. Asserts that it completes, that every stream got its ready
  * and every event, and that it leaves no process or directory behind — never
  * how fast anything was.
  */
@@ -118,6 +119,21 @@ describe('npm run bench -- --smoke', () => {
     expect(app.idOrdering.txPerNotificationWithLock > 0).toBeTruthy();
     expect(app.idOrdering.txPerNotificationNoLock > 0).toBeTruthy();
     expect(app.orders).toBeTruthy(); // the orders scenario ran or said why not
+  });
+
+  it('app: measured the rows read per notification with 1 and 2 instances, the feeds reading none back', () => {
+    expect(exitCode).toBe(0); // output.slice(-3000)
+    const runs = report.servers.app.feedReads;
+    expect(runs.map((r: any) => [r.bus, r.instances])).toStrictEqual([
+      ['postgres', 1],
+      ['postgres', 2],
+    ]);
+    for (const r of runs) {
+      expect(r.notifications).toBe(300);
+      // The bus brought the rows: before, each instance read back the other's (about 1 row per notification).
+      expect(r.feedRowsRead < r.notifications / 10).toBeTruthy(); // `${r.instances}: ${r.feedRowsRead} rows read`
+    }
+    expect(report.summary.filter((r: any) => r.metric.startsWith('feed rows read back')).length).toBe(2);
   });
 
   it('leaves no process and no directory behind', () => {

@@ -4,6 +4,7 @@ import { NotificationPublisher } from '../src/notifications/notification.publish
 import type { PersonalDraft } from '../src/notifications/notification.types.js';
 import { Client } from './support/http.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { type Samples, scrape as scrapeMetrics, value } from './support/metrics.js';
 import { openStream } from './support/sse.js';
 
 let t: TestApp;
@@ -14,22 +15,7 @@ afterAll(async () => {
   await t.close();
 });
 
-type Samples = Map<string, number>;
-
-/** Scrapes /metrics anonymously, as Prometheus does, into `name{labels}` → value. */
-async function scrape(): Promise<Samples> {
-  const res = await fetch(`${t.baseUrl}/metrics`);
-  expect(res.status).toBe(200);
-  const samples: Samples = new Map();
-  for (const line of (await res.text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
-}
-
-const value = (s: Samples, key: string) => s.get(key) ?? 0;
+const scrape = () => scrapeMetrics(t.baseUrl);
 
 /** Polls the scrape until `check` holds: counters move after the response that caused them. */
 async function scrapeUntil(check: (s: Samples) => boolean, what: string, timeoutMs = 10_000): Promise<Samples> {
@@ -60,6 +46,8 @@ describe('GET /metrics', () => {
       'notifications_publish_to_delivery_seconds histogram',
       'notifications_dropped_slow_clients_total counter',
       'notifications_bus_reconnects_total counter',
+      'notifications_feed_reads_total counter',
+      'notifications_feed_rows_read_total counter',
       'process_cpu_user_seconds_total counter',
       'nodejs_heap_size_used_bytes gauge',
       'nodejs_eventloop_lag_seconds gauge',

@@ -19,10 +19,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { ConfigError, loadConfig } from '../config/env.js';
+import { type AppConfig, ConfigError, loadConfig } from '../config/env.js';
 import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { embeddedAppDatabase } from '../database/app-role.js';
 import { PG_CHANNEL } from '../notifications/bus/pg-notify.bus.js';
+import { clusterChannels } from '../notifications/bus/redis-cluster.bus.js';
 import { redisChannel } from '../notifications/bus/redis.bus.js';
 import { normalizeEmail } from '../users/email.js';
 import { hashPassword } from '../users/password.js';
@@ -203,14 +204,23 @@ async function setPassword(url: string, options: Options, hash: string, redis: b
   }
 }
 
-/** Ends the user's streams on instances that use the Redis bus (best effort: they re-check on reconnect). */
-async function revokeThroughRedis(redisUrl: string, databaseUrl: string, userId: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 });
+/** Ends the user's streams on instances that use a Redis bus (best effort: they re-check on reconnect). */
+async function revokeThroughRedis(config: AppConfig, databaseUrl: string, userId: string): Promise<void> {
+  const { Cluster, Redis } = await import('ioredis');
+  const message = JSON.stringify({ t: 'revoke-user', userId });
+  const options = { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 };
+  const redis = config.redisClusterNodes
+    ? new Cluster([...config.redisClusterNodes], {
+        lazyConnect: true,
+        clusterRetryStrategy: () => null,
+        redisOptions: options,
+      })
+    : new Redis(config.redisUrl!, options);
   redis.on('error', () => undefined);
   try {
     await redis.connect();
-    await redis.publish(redisChannel(databaseUrl), JSON.stringify({ t: 'revoke-user', userId }));
+    if (redis instanceof Cluster) await redis.spublish(clusterChannels(databaseUrl)[0], message);
+    else await redis.publish(redisChannel(databaseUrl), message);
   } catch (err) {
     console.error(`Warning: could not tell the instances through Redis (${(err as Error).message});`);
     console.error('the sessions are deleted, so open streams end at their next reconnect.');
@@ -230,9 +240,10 @@ async function main(): Promise<void> {
     : await startEmbeddedPostgres({ databaseDir: join(config.dataDir, 'postgres') });
   try {
     const url = config.databaseUrl ?? (await embeddedAppDatabase(embedded!, config.dataDir));
-    const changed = await setPassword(url, options, hash, !!config.redisUrl);
+    const redis = !!(config.redisUrl || config.redisClusterNodes);
+    const changed = await setPassword(url, options, hash, redis);
     if (!changed) throw new Refusal(`No user with the email ${options.email}; nothing changed`);
-    if (config.redisUrl) await revokeThroughRedis(config.redisUrl, url, changed.id);
+    if (redis) await revokeThroughRedis(config, url, changed.id);
     const role = changed.role !== changed.previousRole ? `; role ${changed.previousRole} → ${changed.role}` : '';
     const sessions = `${changed.sessionsEnded} session${changed.sessionsEnded === 1 ? '' : 's'} ended`;
     console.log(`Password set for ${changed.email} (user ${changed.id}, ${changed.role})${role}; ${sessions}.`);

@@ -22,6 +22,8 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
+  /** REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster (the bus then uses sharded pub/sub); exclusive with redisUrl. */
+  readonly redisClusterNodes: ReadonlyArray<{ readonly host: string; readonly port: number }> | undefined;
   /** PUBLIC_ORIGIN: the origins allowed to change state and open streams; undefined: the request's own. */
   readonly publicOrigins: readonly string[] | undefined;
   readonly sessionSecret: string;
@@ -121,6 +123,24 @@ function origins(env: Env, name: string): string[] | undefined {
       throw new ConfigError(`${name} entries must be http(s)://host[:port] with no path, got "${text}"`);
     }
     return parsed.origin;
+  });
+}
+
+/** REDIS_CLUSTER_NODES: `host:port,…`, a host being a name, an IPv4 address or an [IPv6] address. */
+function clusterNodes(env: Env): Array<{ host: string; port: number }> | undefined {
+  const raw = env.REDIS_CLUSTER_NODES;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((entry) => {
+    const text = entry.trim();
+    const m =
+      /^(?:\[([0-9a-f:.]+)\]|([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)):(\d{1,5})$/i.exec(text);
+    const port = Number(m?.[6]);
+    if (!m || port < 1 || port > 65535 || (m[1] !== undefined && isIP(m[1]) !== 6)) {
+      throw new ConfigError(
+        `REDIS_CLUSTER_NODES must be comma-separated host:port pairs (redis-1:6379,redis-2:6379), got "${text}"`,
+      );
+    }
+    return { host: m[1] ?? m[2], port };
   });
 }
 
@@ -258,6 +278,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const dataDir = resolve(env.DATA_DIR || './.data');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const redisClusterNodes = clusterNodes(env);
+  if (redisUrl && redisClusterNodes) {
+    throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_URL are both set: the bus uses one of them, unset the other');
+  }
 
   let sessionSecret = env.SESSION_SECRET;
   if (!sessionSecret) {
@@ -283,6 +307,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseUrl,
     dataDir,
     redisUrl,
+    redisClusterNodes,
     publicOrigins: origins(env, 'PUBLIC_ORIGIN'),
     sessionSecret,
     admin: { email: email(env, 'ADMIN_EMAIL', 'admin@localhost'), password: adminPassword },

@@ -41,6 +41,18 @@ export class MetricsService {
     labelNames: ['bus'],
     registers: [this.registry],
   });
+  readonly feedReads = new Counter({
+    name: 'notifications_feed_reads_total',
+    help: 'Reads of the notifications table by the feed, by reason: gap (the bus did not bring the rows), poll, reconnect',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly feedRowsRead = new Counter({
+    name: 'notifications_feed_rows_read_total',
+    help: 'Rows the feed read from the table (the others came with bus messages or from this instance’s commits)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly deliveryLatency = new Histogram({
     name: 'notifications_publish_to_delivery_seconds',
     help: 'From the publishing transaction to the write on a stream of this instance',

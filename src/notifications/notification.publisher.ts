@@ -2,8 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Tx } from '../database/transaction.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { committedMessagesSql } from './bus/committed-message.js';
 import { NotificationBus } from './bus/notification-bus.js';
-import { NotificationFeed } from './notification-feed.js';
+import { BusRouter } from './bus-router.js';
 import type { BroadcastDraft, NotificationRow, PersonalDraft } from './notification.types.js';
 
 /**
@@ -33,6 +34,11 @@ export const ALONG_ID = '\uE000';
 
 const RETURNING = `RETURNING id, user_id, channel, type, severity, title, body, data, audience_kind, audience_role,
   audience_user_ids, created_at, expires_at, deliver`;
+/** The "committed" messages for the bus to publish after the commit, on the first row only (null with a Postgres bus). */
+const BUS_COLUMN = `CASE WHEN ins.id = announced.lo THEN announced.messages END AS bus`;
+
+/** A row as an insert statement answers it: the first one carries the bus's messages. */
+type Inserted = NotificationRow & { bus: string[] | null };
 
 interface Pending {
   draft: PersonalDraft;
@@ -50,7 +56,7 @@ export class NotificationPublisher {
   constructor(
     private readonly db: DataSource,
     private readonly bus: NotificationBus,
-    private readonly feed: NotificationFeed,
+    private readonly router: BusRouter,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -61,10 +67,7 @@ export class NotificationPublisher {
   async publish(tx: Tx, drafts: PersonalDraft[]): Promise<NotificationRow[]> {
     if (drafts.length === 0) return [];
     const statement = this.insertStatement(drafts, 0);
-    const rows: NotificationRow[] = await tx.manager.query(
-      `WITH ${statement.ctes} ${statement.select}`,
-      statement.params,
-    );
+    const rows: Inserted[] = await tx.manager.query(`WITH ${statement.ctes} ${statement.select}`, statement.params);
     return this.published(tx, rows);
   }
 
@@ -89,32 +92,33 @@ export class NotificationPublisher {
       write.params.length,
       drafts.map((d) => d.along),
     );
-    const result: Array<NotificationRow & { along: T[] }> = await this.db.query(
+    const result: Array<Inserted & { along: T[] }> = await this.db.query(
       `WITH ${write.ctes}, ${statement.ctes} ${statement.select}`,
       [...write.params, ...statement.params],
     );
     if (result.length === 0) throw new Error('publishAlong: the domain write yielded no row');
     const along = result[0].along;
-    const rows = await this.publishedAlone(result.map(({ along: _, ...row }) => row));
+    const rows = this.publishedAlone(result.map(({ along: _, ...row }) => row));
     return { along, rows };
   }
 
   /** `published` for rows of a statement that committed by itself: its after-commit work runs at once. */
-  private async publishedAlone(rows: NotificationRow[]): Promise<NotificationRow[]> {
+  private publishedAlone(rows: Inserted[]): NotificationRow[] {
     const tx = new Tx(this.db.manager);
-    const published = await this.published(tx, rows);
+    const published = this.published(tx, rows);
     tx.runAfterCommit();
     return published;
   }
 
   /**
-   * The notifications insert as CTEs `id_lock`, `ins` and `announced` over
-   * parameters from $(first + 1), and the SELECT answering the rows. The id lock
-   * is taken before the first row (and so its first id) exists, and with a
-   * Postgres bus the same statement announces the rows (NOTIFY is delivered on
-   * commit): one round trip in all. With `along` (the `ord` of each draft's
-   * domain row), every draft joins its row of the `domain` CTE, whose id
-   * replaces ALONG_ID, and the answer carries the domain rows.
+   * The notifications insert as CTEs `id_lock`, `ins` and the announcement
+   * (committedMessagesSql) over parameters from $(first + 1), and the SELECT
+   * answering the rows. The id lock is taken before the first row (and so its
+   * first id) exists, and with a Postgres bus the same statement announces the
+   * rows (NOTIFY is delivered on commit): one round trip in all. With `along`
+   * (the `ord` of each draft's domain row), every draft joins its row of the
+   * `domain` CTE, whose id replaces ALONG_ID, and the answer carries the
+   * domain rows.
    */
   private insertStatement(
     drafts: PersonalDraft[],
@@ -122,7 +126,7 @@ export class NotificationPublisher {
     along?: number[],
   ): { ctes: string; select: string; params: unknown[] } {
     const $ = (i: number) => `$${first + i}`;
-    const text = (column: string) => (along ? `replace(${column}, ${$(10)}, domain.id::text)` : column);
+    const text = (column: string) => (along ? `replace(${column}, ${$(12)}, domain.id::text)` : column);
     const params: unknown[] = [
       drafts.map((d) => d.userId),
       drafts.map((d) => d.channel),
@@ -131,12 +135,11 @@ export class NotificationPublisher {
       drafts.map((d) => d.title),
       drafts.map((d) => d.body),
       drafts.map((d) => JSON.stringify(d.data)),
-      ID_ORDER_LOCK,
-      this.bus.statementChannel,
+      ...this.announceParams(),
     ];
     if (along) params.push(ALONG_ID, along);
     const columns = `${$(1)}::bigint[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::text[],
-                        ${$(6)}::text[], ${$(7)}::text[]${along ? `, ${$(11)}::bigint[]` : ''}`;
+                        ${$(6)}::text[], ${$(7)}::text[]${along ? `, ${$(13)}::bigint[]` : ''}`;
     return {
       ctes: `id_lock AS (SELECT pg_advisory_xact_lock(${$(8)})),
         ins AS (
@@ -147,37 +150,45 @@ export class NotificationPublisher {
                  ${along ? 'JOIN domain ON domain.ord = x.a' : ''}
            ORDER BY x.ord
           ${RETURNING}),
-        announced AS (
-          SELECT pg_notify(${$(9)}, json_build_object('t', 'committed', 'upTo', max(id)::text)::text) FROM ins
-          HAVING ${$(9)}::text IS NOT NULL)`,
-      select: along
-        ? `SELECT ins.*, (SELECT json_agg(domain ORDER BY domain.ord) FROM domain) AS along
-             FROM ins LEFT JOIN announced ON true`
-        : `SELECT ins.* FROM ins LEFT JOIN announced ON true`,
+        ${committedMessagesSql($(9), $(10), $(11))}`,
+      select: `SELECT ins.*, ${BUS_COLUMN}${along ? ', (SELECT json_agg(domain ORDER BY domain.ord) FROM domain) AS along' : ''}
+                 FROM ins, announced`,
       params,
     };
   }
 
+  /** The id lock and how the bus wants the rows announced: parameters 8 to 11 of an insert statement. */
+  private announceParams(): unknown[] {
+    const size = this.bus.messageSize;
+    return [ID_ORDER_LOCK, this.bus.statementChannel, size.chunkBytes, size.limitBytes];
+  }
+
   /** After the insert: answer in draft order, announce (buses that do not in the statement), hand over on commit. */
-  private async published(tx: Tx, rows: NotificationRow[]): Promise<NotificationRow[]> {
+  private published(tx: Tx, result: Inserted[]): NotificationRow[] {
     // Identity values are drawn as the rows are inserted, in ORDER BY ord, under the lock:
     // sorted by id, rows[i] is drafts[i] (send() relies on it to answer each caller).
-    rows.sort((a, b) => Number(a.id) - Number(b.id));
-    if (this.bus.statementChannel === null) await this.bus.announceCommitted(tx, String(rows[rows.length - 1].id));
+    result.sort((a, b) => Number(a.id) - Number(b.id));
+    const messages = result[0].bus;
+    const rows = result.map(({ bus: _, ...row }) => row);
+    if (messages) this.bus.announceCommitted(tx, rows[rows.length - 1].id, messages);
     this.afterCommit(tx, rows);
     return rows;
   }
 
   /** One row for a broadcast, whatever the audience's size. */
   async publishBroadcast(tx: Tx, draft: BroadcastDraft): Promise<NotificationRow> {
-    await this.lockIds(tx);
     const a = draft.audience;
-    const [row]: NotificationRow[] = await tx.manager.query(
-      `INSERT INTO notifications (user_id, channel, type, severity, title, body, data,
-                                  audience_kind, audience_role, audience_user_ids, expires_at, created_by, deliver)
-       VALUES (NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ${RETURNING}`,
+    const result: Inserted[] = await tx.manager.query(
+      `WITH id_lock AS (SELECT pg_advisory_xact_lock($1)),
+            ins AS (
+              INSERT INTO notifications (user_id, channel, type, severity, title, body, data, audience_kind,
+                                         audience_role, audience_user_ids, expires_at, created_by, deliver)
+              SELECT NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM id_lock
+              ${RETURNING}),
+            ${committedMessagesSql('$2', '$3', '$4')}
+       SELECT ins.*, ${BUS_COLUMN} FROM ins, announced`,
       [
+        ...this.announceParams(),
         draft.channel,
         draft.type,
         draft.severity,
@@ -193,9 +204,7 @@ export class NotificationPublisher {
         draft.deliver?.length ? [...new Set(draft.deliver)] : null,
       ],
     );
-    await this.bus.announceCommitted(tx, String(row.id));
-    this.afterCommit(tx, [row]);
-    return row;
+    return this.published(tx, result)[0];
   }
 
   /**
@@ -242,19 +251,15 @@ export class NotificationPublisher {
    */
   private async publishAlone(drafts: PersonalDraft[]): Promise<NotificationRow[]> {
     const statement = this.insertStatement(drafts, 0);
-    const rows: NotificationRow[] = await this.db.query(`WITH ${statement.ctes} ${statement.select}`, statement.params);
+    const rows: Inserted[] = await this.db.query(`WITH ${statement.ctes} ${statement.select}`, statement.params);
     return this.publishedAlone(rows);
-  }
-
-  private async lockIds(tx: Tx): Promise<void> {
-    await tx.manager.query(`SELECT pg_advisory_xact_lock($1)`, [ID_ORDER_LOCK]);
   }
 
   /** Once committed, the rows go straight to this instance's feed (no read back). */
   private afterCommit(tx: Tx, rows: NotificationRow[]): void {
     tx.afterCommit(() => {
       for (const row of rows) this.metrics.published.inc({ channel: row.channel });
-      this.feed.committed(rows);
+      this.router.committedHere(rows);
     });
   }
 }

@@ -1,7 +1,9 @@
 import { Module, Provider } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { BusRouter } from './bus-router.js';
 import { NotificationBus } from './bus/notification-bus.js';
 import { PgNotifyBus } from './bus/pg-notify.bus.js';
+import { RedisClusterBus } from './bus/redis-cluster.bus.js';
 import { RedisBus } from './bus/redis.bus.js';
 import { Broadcasts } from './broadcasts.js';
 import { EscalationPort } from './escalation-port.js';
@@ -23,9 +25,10 @@ import { DATABASE_URL } from '../database/database.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 
 /**
- * REDIS_URL chooses Redis pub/sub, otherwise Postgres LISTEN/NOTIFY. Only the
- * chosen bus is built (Nest runs the lifecycle hooks of a factory's result),
- * so the other never opens a connection.
+ * REDIS_CLUSTER_NODES chooses a Redis Cluster's sharded pub/sub, REDIS_URL
+ * Redis pub/sub, otherwise Postgres LISTEN/NOTIFY. Only the chosen bus is
+ * built (Nest runs the lifecycle hooks of a factory's result), so the others
+ * never open a connection.
  */
 const busProvider: Provider = {
   provide: NotificationBus,
@@ -36,7 +39,12 @@ const busProvider: Provider = {
     db: DataSource,
     health: HealthIndicatorService,
     metrics: MetricsService,
-  ) => (config.redisUrl ? new RedisBus(config, url, health, metrics) : new PgNotifyBus(url, db, health, metrics)),
+  ) =>
+    config.redisClusterNodes
+      ? new RedisClusterBus(config, url, health, metrics)
+      : config.redisUrl
+        ? new RedisBus(config, url, health, metrics)
+        : new PgNotifyBus(url, db, health, metrics),
 };
 
 /**
@@ -54,6 +62,7 @@ const busProvider: Provider = {
     Broadcasts,
     StreamHub,
     NotificationFeed,
+    BusRouter,
     NotificationPublisher,
     StreamService,
     StreamRevalidation,

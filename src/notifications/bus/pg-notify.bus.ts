@@ -1,23 +1,21 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import pg from 'pg';
-import { Subject } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { DATABASE_URL } from '../../database/database.module.js';
-import type { Tx } from '../../database/transaction.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import { BusMessage, NotificationBus } from './notification-bus.js';
+import { BusMessage, CHECK_INTERVAL_MS, CHECK_TIMEOUT_MS, NotificationBus, answersWithin } from './notification-bus.js';
 
 export const PG_CHANNEL = 'notifications_bus';
 /** NOTIFY payloads must stay under Postgres' 8000-byte limit. */
 export const MAX_PAYLOAD_BYTES = 7900;
-const CHECK_INTERVAL_MS = 5000;
-const CHECK_TIMEOUT_MS = 3000;
+/** Rows per NOTIFY: about 6000 bytes, so that a message of short rows plus one long one still fits. */
+const CHUNK_BYTES = 6000;
 
 /**
  * The default bus: Postgres LISTEN/NOTIFY. One dedicated connection per
  * instance listens (outside the pool, so it never starves requests). NOTIFY is
- * issued inside the publishing transaction, so Postgres delivers it on commit
+ * issued by the publishing statement itself, so Postgres delivers it on commit
  * and in commit order. If the listener dies (error, end, or a failed periodic
  * check for a silently dead socket), it reconnects with backoff and emits
  * reconnected$ so the feed catches up from the database.
@@ -26,26 +24,24 @@ const CHECK_TIMEOUT_MS = 3000;
 export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnApplicationShutdown {
   readonly name = 'postgres';
   readonly statementChannel = PG_CHANNEL;
-  private readonly logger = new Logger('PgNotifyBus');
-  private readonly incoming = new Subject<BusMessage>();
-  private readonly reconnects = new Subject<void>();
-  readonly messages$ = this.incoming.asObservable();
-  readonly reconnected$ = this.reconnects.asObservable();
+  readonly messageSize = { chunkBytes: CHUNK_BYTES, limitBytes: MAX_PAYLOAD_BYTES };
+  /** NOTIFYs arrive in commit order: a gap is real, so wait only for this instance's own commit to hand its rows over. */
+  readonly reorderWindowMs = 2;
+  protected readonly downMessage = 'listener not connected';
+  protected connected = false;
   private client: pg.Client | null = null;
-  private connected = false;
   private stopping = false;
   private backoffMs = 100;
   private retryTimer: NodeJS.Timeout | null = null;
   private checkTimer: NodeJS.Timeout | null = null;
-  private everConnected = false;
 
   constructor(
     @Inject(DATABASE_URL) private readonly url: string,
     private readonly db: DataSource,
-    private readonly health: HealthIndicatorService,
-    private readonly metrics: MetricsService,
+    health: HealthIndicatorService,
+    metrics: MetricsService,
   ) {
-    super();
+    super(health, metrics);
   }
 
   async onModuleInit(): Promise<void> {
@@ -70,12 +66,7 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
       keepAlive: true,
     });
     client.on('notification', (msg) => {
-      if (msg.channel !== PG_CHANNEL || !msg.payload) return;
-      try {
-        this.incoming.next(JSON.parse(msg.payload) as BusMessage);
-      } catch {
-        this.logger.warn('Ignored a malformed bus message');
-      }
+      if (msg.channel === PG_CHANNEL && msg.payload) this.received(msg.payload);
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -93,13 +84,7 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
     this.client = client;
     this.connected = true;
     this.backoffMs = 100;
-    if (this.everConnected) {
-      this.logger.log('Listener reconnected');
-      this.metrics.busReconnects.inc({ bus: this.name });
-    }
-    this.everConnected = true;
-    // Whatever was committed while nobody listened is read from the database.
-    this.reconnects.next();
+    this.subscribed('Listener');
   }
 
   private lost(client: pg.Client, err: Error): void {
@@ -122,39 +107,22 @@ export class PgNotifyBus extends NotificationBus implements OnModuleInit, OnAppl
     this.retryTimer.unref();
   }
 
-  /** A socket can die without an error event (a dropped route): ask it. */
   private async check(): Promise<void> {
     const client = this.client;
     if (!client) return;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        client.query('SELECT 1'),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('liveness check timed out')), CHECK_TIMEOUT_MS);
-        }),
-      ]);
+      await answersWithin(client.query('SELECT 1'), CHECK_TIMEOUT_MS);
     } catch (err) {
       this.lost(client, err as Error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  async announceCommitted(tx: Tx, upTo: string): Promise<void> {
-    await tx.manager.query(`SELECT pg_notify($1, $2)`, [PG_CHANNEL, JSON.stringify({ t: 'committed', upTo })]);
-  }
+  /** Never called: the publishing statement NOTIFYs (statementChannel). */
+  announceCommitted(): void {}
 
   async send(message: Exclude<BusMessage, { t: 'committed' }>): Promise<void> {
     const payload = JSON.stringify(message);
     if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw new Error('Bus message too large');
     await this.db.query(`SELECT pg_notify($1, $2)`, [PG_CHANNEL, payload]);
-  }
-
-  async healthCheck(key: string) {
-    const indicator = this.health.check(key);
-    return this.connected
-      ? indicator.up({ bus: this.name })
-      : indicator.down({ bus: this.name, message: 'listener not connected' });
   }
 }

@@ -1,18 +1,13 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Redis } from 'ioredis';
-import { Subject } from 'rxjs';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/env.js';
 import { DATABASE_URL } from '../../database/database.module.js';
 import type { Tx } from '../../database/transaction.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import { BusMessage, NotificationBus } from './notification-bus.js';
-
-const CHECK_INTERVAL_MS = 5000;
-const CHECK_TIMEOUT_MS = 3000;
-/** How long boot waits for the first subscription before starting unhealthy. */
-const BOOT_WAIT_MS = 3000;
+import { AfterCommitAnnouncer } from './after-commit.js';
+import { BusMessage, CHECK_INTERVAL_MS, CHECK_TIMEOUT_MS, NotificationBus, answersWithin } from './notification-bus.js';
 
 /**
  * One channel per database: two deployments (or two test databases) sharing a
@@ -23,15 +18,76 @@ export function redisChannel(databaseUrl: string): string {
   return `notifications-bus:${u.hostname}:${u.port || '5432'}${u.pathname}`;
 }
 
+/**
+ * Redis takes messages of any size, but a subscriber that falls behind on huge
+ * ones is cut off (client-output-buffer-limit): rows go in messages of about
+ * 64 KB, and a row over 1 MB is read from the table instead.
+ */
+export const REDIS_MESSAGE_SIZE = { chunkBytes: 64 * 1024, limitBytes: 1024 * 1024 };
+/**
+ * Instances publish after their commits, so one's message may overtake
+ * another's (by as long as a busy process takes to get the CPU back): a gap
+ * waits this long for the missing rows before they are read. Only rows behind
+ * a gap wait; a real one (a lost message, a rolled-back id) is rare.
+ */
+export const REDIS_REORDER_WINDOW_MS = 100;
+
 /** Exponential backoff, 100 ms doubling to 5 s, forever. */
 export const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max(0, attempt - 1), 5000);
 
+/** How long boot waits for the first subscription before starting unhealthy. */
+const BOOT_WAIT_MS = 3000;
+/** Every Redis connection of the buses: connect on demand, retry forever with backoff. */
+export const REDIS_OPTIONS = { lazyConnect: true, retryStrategy: backoff, keepAlive: 10_000, connectTimeout: 5000 };
+
+/**
+ * A bus on Redis: ioredis reports every failed attempt, logged once per
+ * outage; boot waits a moment for the first subscription, then goes on
+ * without it (so that a Redis outage cannot keep a fleet from restarting).
+ */
+export abstract class RedisFamilyBus extends NotificationBus {
+  /** Redis announces after commit (see announceCommitted), never inside the statement. */
+  readonly statementChannel = null;
+  readonly messageSize = REDIS_MESSAGE_SIZE;
+  readonly reorderWindowMs = REDIS_REORDER_WINDOW_MS;
+  private lastError = '';
+
+  constructor(
+    @Inject(APP_CONFIG) protected readonly config: AppConfig,
+    @Inject(DATABASE_URL) protected readonly databaseUrl: string,
+    health: HealthIndicatorService,
+    metrics: MetricsService,
+  ) {
+    super(health, metrics);
+  }
+
+  protected connectionError(label: string, err: Error): void {
+    if (err.message !== this.lastError) this.logger.warn(`${label}: ${err.message}`);
+    this.lastError = err.message;
+  }
+
+  protected connectionBack(): void {
+    this.lastError = '';
+  }
+
+  /** Resolves once subscribed, or after BOOT_WAIT_MS with an error line naming `variable`. */
+  protected async bootWait(variable: string): Promise<void> {
+    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), BOOT_WAIT_MS).unref());
+    if (await Promise.race([this.firstSubscription.then(() => true), timer])) return;
+    this.logger.error(
+      `Redis at ${variable} is unreachable${this.lastError ? ` (${this.lastError})` : ''}: starting without it, ` +
+        '/health answers 503 until it connects; notifications still arrive through the database poll (FEED_POLL_MS)',
+    );
+  }
+}
+
 /**
  * The bus through Redis pub/sub (REDIS_URL). Postgres' NOTIFY is not used: the
- * "committed" message is published after the commit (tx.afterCommit), since
- * Redis cannot take part in the transaction. That is enough because the
- * message only says "read the table": the feed reads rows by id from the
- * database, so a late, repeated or lost message delays a delivery at most.
+ * "committed" messages are published after the commit (tx.afterCommit), since
+ * Redis cannot take part in the transaction. That is enough because a feed
+ * uses a message's rows only when nothing is missing before them and reads
+ * the table otherwise (BusRouter), so a late, repeated or lost message delays
+ * a delivery at most.
  *
  * Two connections: pub/sub mode takes over a connection, so the subscriber
  * never publishes. After every (re)subscribe reconnected$ fires and the feed
@@ -46,100 +102,53 @@ export const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max
  * restarting.
  */
 @Injectable()
-export class RedisBus extends NotificationBus implements OnModuleInit, OnApplicationShutdown {
+export class RedisBus extends RedisFamilyBus implements OnModuleInit, OnApplicationShutdown {
   readonly name = 'redis';
-  /** Redis announces after commit (see announceCommitted), never inside the statement. */
-  readonly statementChannel = null;
-  private readonly logger = new Logger('RedisBus');
-  private readonly incoming = new Subject<BusMessage>();
-  private readonly reconnects = new Subject<void>();
-  readonly messages$ = this.incoming.asObservable();
-  readonly reconnected$ = this.reconnects.asObservable();
-  private readonly channel: string;
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
-  private subscribed = false;
-  private everSubscribed = false;
+  protected readonly downMessage = 'Redis not connected';
+  private readonly channel = redisChannel(this.databaseUrl);
+  private isSubscribed = false;
   private stopping = false;
   private checkTimer: NodeJS.Timeout | null = null;
-  /** Highest "committed" id not yet published because the publisher was down. */
-  private pendingUpTo: bigint | null = null;
-  private readonly firstSubscribe: Promise<void>;
-  private resolveFirst!: () => void;
-
-  constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(DATABASE_URL) databaseUrl: string,
-    private readonly health: HealthIndicatorService,
-    private readonly metrics: MetricsService,
-  ) {
-    super();
-    this.channel = redisChannel(databaseUrl);
-    this.firstSubscribe = new Promise((resolve) => (this.resolveFirst = resolve));
-    const common = {
-      lazyConnect: true,
-      retryStrategy: backoff,
-      keepAlive: 10_000,
-      connectTimeout: 5000,
-    };
-    // State messages (revocations, read, prefs) wait in the offline queue while
-    // the publisher reconnects; "committed" ones are coalesced instead (below).
-    this.publisher = new Redis(config.redisUrl!, {
-      ...common,
-      connectionName: 'notifications-pub',
-      maxRetriesPerRequest: null,
-    });
-    // autoResubscribe off: we subscribe ourselves on every "ready", so we know
-    // when the subscription is back and can emit reconnected$ after it.
-    this.subscriber = new Redis(config.redisUrl!, {
-      ...common,
-      connectionName: 'notifications-bus',
-      autoResubscribe: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-    });
-  }
+  // State messages (revocations, read, prefs) wait in the offline queue while
+  // the publisher reconnects; "committed" ones are coalesced instead.
+  private readonly publisher = new Redis(this.config.redisUrl!, {
+    ...REDIS_OPTIONS,
+    connectionName: 'notifications-pub',
+    maxRetriesPerRequest: null,
+  });
+  private readonly announcer = new AfterCommitAnnouncer(
+    (message) => this.publisher.publish(this.channel, message),
+    () => this.publisher.status === 'ready' && !this.stopping,
+  );
+  // autoResubscribe off: we subscribe ourselves on every "ready", so we know
+  // when the subscription is back and can emit reconnected$ after it.
+  private readonly subscriber = new Redis(this.config.redisUrl!, {
+    ...REDIS_OPTIONS,
+    connectionName: 'notifications-bus',
+    autoResubscribe: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+  });
 
   async onModuleInit(): Promise<void> {
-    let lastError = '';
-    for (const [conn, label] of [
-      [this.publisher, 'publisher'],
-      [this.subscriber, 'subscriber'],
-    ] as const) {
-      conn.on('error', (err: Error) => {
-        // ioredis emits an error per failed attempt; log once per outage.
-        if (err.message !== lastError) this.logger.warn(`Redis ${label}: ${err.message}`);
-        lastError = err.message;
-      });
-    }
+    this.publisher.on('error', (err: Error) => this.connectionError('Redis publisher', err));
+    this.subscriber.on('error', (err: Error) => this.connectionError('Redis subscriber', err));
     this.publisher.on('ready', () => {
-      lastError = '';
-      this.flushPending();
+      this.connectionBack();
+      this.announcer.flush();
     });
     this.subscriber.on('ready', () => void this.subscribe());
     this.subscriber.on('close', () => {
-      if (this.subscribed && !this.stopping) this.logger.warn('Redis subscriber lost; reconnecting');
-      this.subscribed = false;
+      if (this.isSubscribed && !this.stopping) this.logger.warn('Redis subscriber lost; reconnecting');
+      this.isSubscribed = false;
     });
     this.subscriber.on('message', (channel: string, payload: string) => {
-      if (channel !== this.channel) return;
-      try {
-        this.incoming.next(JSON.parse(payload) as BusMessage);
-      } catch {
-        this.logger.warn('Ignored a malformed bus message');
-      }
+      if (channel === this.channel) this.received(payload);
     });
     // connect() rejects on a failed first attempt, but retryStrategy keeps trying.
     this.publisher.connect().catch(() => undefined);
     this.subscriber.connect().catch(() => undefined);
-    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), BOOT_WAIT_MS).unref());
-    const ok = await Promise.race([this.firstSubscribe.then(() => true), timer]);
-    if (!ok) {
-      this.logger.error(
-        `Redis at REDIS_URL is unreachable${lastError ? ` (${lastError})` : ''}: starting without it, /health answers 503 ` +
-          'until it connects; notifications still arrive through the database poll (FEED_POLL_MS)',
-      );
-    }
+    await this.bootWait('REDIS_URL');
     this.checkTimer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
     this.checkTimer.unref();
   }
@@ -161,66 +170,32 @@ export class RedisBus extends NotificationBus implements OnModuleInit, OnApplica
       this.logger.warn(`Redis subscribe failed: ${(err as Error).message}`);
       return;
     }
-    this.subscribed = true;
-    if (this.everSubscribed) {
-      this.logger.log('Redis subscriber reconnected');
-      this.metrics.busReconnects.inc({ bus: this.name });
-    }
-    this.everSubscribed = true;
-    this.resolveFirst();
-    // Whatever was published while we were not subscribed is read from the database.
-    this.reconnects.next();
+    this.isSubscribed = true;
+    this.subscribed('Redis subscriber');
   }
 
-  /** A socket can die without an error event (a dropped route): ask it. */
   private async check(): Promise<void> {
-    if (!this.subscribed) return;
-    let timer: NodeJS.Timeout | undefined;
+    if (!this.isSubscribed) return;
     try {
-      await Promise.race([
-        this.subscriber.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('liveness check timed out')), CHECK_TIMEOUT_MS);
-        }),
-      ]);
+      await answersWithin(this.subscriber.ping(), CHECK_TIMEOUT_MS);
     } catch (err) {
-      if (this.stopping || !this.subscribed) return;
+      if (this.stopping || !this.isSubscribed) return;
       this.logger.warn(`Redis subscriber failed its liveness check (${(err as Error).message}); reconnecting`);
-      this.subscribed = false;
+      this.isSubscribed = false;
       // Drops the socket; retryStrategy reconnects and "ready" resubscribes.
       this.subscriber.disconnect(true);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  async announceCommitted(tx: Tx, upTo: string): Promise<void> {
-    tx.afterCommit(() => this.publishCommitted(BigInt(upTo)));
-  }
-
-  private publishCommitted(upTo: bigint): void {
-    if (this.pendingUpTo === null || upTo > this.pendingUpTo) this.pendingUpTo = upTo;
-    if (this.publisher.status === 'ready') this.flushPending();
-  }
-
-  private flushPending(): void {
-    const upTo = this.pendingUpTo;
-    if (upTo === null || this.stopping) return;
-    this.pendingUpTo = null;
-    this.publisher.publish(this.channel, JSON.stringify({ t: 'committed', upTo: upTo.toString() })).catch(() => {
-      // Not sent: keep it for the next "ready" (a newer id supersedes it).
-      if (this.pendingUpTo === null || upTo > this.pendingUpTo) this.pendingUpTo = upTo;
-    });
+  announceCommitted(tx: Tx, upTo: string, messages: string[]): void {
+    this.announcer.announce(tx, upTo, messages);
   }
 
   async send(message: Exclude<BusMessage, { t: 'committed' }>): Promise<void> {
     await this.publisher.publish(this.channel, JSON.stringify(message));
   }
 
-  async healthCheck(key: string) {
-    const indicator = this.health.check(key);
-    return this.subscribed && this.publisher.status === 'ready'
-      ? indicator.up({ bus: this.name })
-      : indicator.down({ bus: this.name, message: 'Redis not connected' });
+  protected get connected(): boolean {
+    return this.isSubscribed && this.publisher.status === 'ready';
   }
 }
