@@ -4,7 +4,7 @@ const CORE_API = '^src/events/';
 const SOURCES = '^src/(orders|payments|system)/';
 const DELIVERY = '^src/delivery/';
 /** What delivery may use of the core: its port, its module and its shared reads. */
-const CORE_EXPOSED = `${CORE}(escalation-port|notifications\\.module|notification\\.types|visibility|preferences\\.service|quiet-hours)\\.ts$`;
+const CORE_EXPOSED = `${CORE}(escalation-port|activity|notifications\\.module|notification\\.types|visibility|preferences\\.service|quiet-hours)\\.ts$`;
 
 /** Imports from `from` to `to` fail lint, with `why` as the message. */
 const forbid = (name, why, from, to) => ({ name, comment: why, severity: 'error', from, to });

@@ -7,6 +7,7 @@ import { RedisClusterBus } from './bus/redis-cluster.bus.js';
 import { RedisBus } from './bus/redis.bus.js';
 import { Broadcasts } from './broadcasts.js';
 import { EscalationPort } from './escalation-port.js';
+import { NotificationActivity } from './activity.js';
 import { InboxController } from './inbox.controller.js';
 import { InboxService } from './inbox.service.js';
 import { NotificationFeed } from './notification-feed.js';
@@ -59,6 +60,7 @@ const busProvider: Provider = {
   providers: [
     busProvider,
     EscalationPort,
+    NotificationActivity,
     Broadcasts,
     StreamHub,
     NotificationFeed,
@@ -77,6 +79,7 @@ const busProvider: Provider = {
     RetentionService,
     PreferencesService,
     EscalationPort,
+    NotificationActivity,
     Broadcasts,
   ],
 })
