@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import type { Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from './app.factory.js';
+import { HttpDrain } from './common/http-drain.js';
 import { AuthService, type BootstrapAdmin } from './auth/auth.service.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/env.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './database/embedded-postgres.js';
@@ -43,10 +44,13 @@ async function main(): Promise<void> {
   }
   let app: INestApplication | undefined;
   let admin: BootstrapAdmin;
+  let drain: HttpDrain;
   try {
     const databaseUrl = config.databaseUrl ?? (await embeddedAppDatabase(embedded!, config.dataDir));
     await runMigrations(databaseUrl);
     app = await createApp(config, databaseUrl);
+    // From the first connection on: shutdown must know every socket and when it went idle.
+    drain = new HttpDrain(app.getHttpServer() as Server);
     await app.listen(config.port).catch((err: unknown) => {
       throw listenError(err, config.port);
     });
@@ -74,42 +78,24 @@ async function main(): Promise<void> {
     console.log(`Admin login: ${admin.email} (password from ADMIN_PASSWORD or set earlier)`);
   }
 
-  let stopping = false;
-  // Requests in flight (streams included), so shutdown can let them finish.
-  let inFlight = 0;
-  let idle: (() => void) | null = null;
-  server.on('request', (_req, res: ServerResponse) => {
-    inFlight++;
-    // A request that arrives on a kept-alive socket while stopping is served, then its socket closes.
-    if (stopping && !res.headersSent) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      if (--inFlight === 0) idle?.();
-    });
-  });
-  const drained = (timeoutMs: number) =>
-    new Promise<void>((resolve) => {
-      if (inFlight === 0) return resolve();
-      const timer = setTimeout(resolve, timeoutMs);
-      idle = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: closing the listening socket, ending streams, draining requests`);
-    // 1. No new connections: the balancer and browsers retry on another instance.
-    server.close();
-    // 2. Open streams end cleanly; EventSource reconnects elsewhere and replays.
-    app.get(StreamHub).endAll();
-    const force = setTimeout(() => process.exit(1), 20_000);
+    if (drain.isDraining) return;
+    console.log(`${signal}: closing the listening socket, ending streams, draining connections`);
+    const force = setTimeout(() => process.exit(1), config.shutdownDrainMs + 20_000);
     force.unref();
     try {
-      // 3. Requests in flight finish (app.close() would cut their sockets);
-      //    then the HTTP server, the bus, the pool and Postgres stop.
-      await drained(10_000);
+      // 1. No new connections (the balancer and browsers retry on another instance); whatever
+      //    arrives on a kept-alive connection is answered with `Connection: close`.
+      const drained = drain.drain(config.shutdownDrainMs, config.shutdownDrainMs + 10_000);
+      // 2. Open streams end cleanly; EventSource reconnects elsewhere and replays.
+      app.get(StreamHub).endAll();
+      // 3. Connections close (idle ones once idle for the drain window); then the HTTP server,
+      //    the bus, the pool and Postgres stop.
+      const result = await drained;
+      console.log(
+        `${signal}: drained (${result.closedAfterResponse} answered with Connection: close, ` +
+          `${result.closedIdle} idle closed, ${result.leftOpen} cut)`,
+      );
       await app.close();
       await embedded?.stop();
       process.exit(0);

@@ -36,6 +36,12 @@ export interface AppConfig {
     readonly slowClientBytes: number;
   };
   readonly retentionDays: number;
+  /**
+   * SHUTDOWN_DRAIN_MS (internal, not in the contract): after SIGTERM, how long a kept-alive
+   * connection must have been idle before the instance closes it; longer than the balancer
+   * keeps idle upstream connections (the shipped nginx: 4 s), so the balancer closes them first.
+   */
+  readonly shutdownDrainMs: number;
   /** Safety-net poll of the notifications table, in case a bus message is lost. */
   readonly feedPollMs: number;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -319,6 +325,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       slowClientBytes: int(env, 'SLOW_CLIENT_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024),
     },
     retentionDays: int(env, 'RETENTION_DAYS', 90, 1, 36500),
+    shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     feedPollMs: int(env, 'FEED_POLL_MS', 1000, 10, 600_000),
     logLevel: logLevel(env, nodeEnv === 'test' ? 'error' : 'info'),
     trustProxy: trustProxy(env),

@@ -111,6 +111,8 @@ export class Instance {
         ? { NODE_ENV: 'test', DATABASE_URL: options.databaseUrl, SESSION_SECRET, ADMIN_EMAIL, ADMIN_PASSWORD }
         : { NODE_ENV: 'development' }),
       SIGNUP_RATE_PER_MINUTE: '100000',
+      // No balancer in front unless a test says so: the test's own idle connections need not hold a stop for 5 s.
+      SHUTDOWN_DRAIN_MS: '500',
       ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
       ...options.env,
     };
