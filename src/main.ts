@@ -88,8 +88,8 @@ async function main(): Promise<void> {
       // 1. No new connections (the balancer and browsers retry on another instance); whatever
       //    arrives on a kept-alive connection is answered with `Connection: close`.
       const drained = drain.drain(config.shutdownDrainMs, config.shutdownDrainMs + 10_000);
-      // 2. Open streams end cleanly; EventSource reconnects elsewhere and replays.
-      app.get(StreamHub).endAll();
+      // 2. Open streams end cleanly; EventSource reconnects elsewhere (spread in time) and replays.
+      app.get(StreamHub).endAllSpread();
       // 3. Connections close (idle ones once idle for the drain window); then the HTTP server,
       //    the bus, the pool and Postgres stop.
       const result = await drained;

@@ -56,8 +56,9 @@ describe('rolling restart under load behind nginx', () => {
     for (const storm of report.storms) {
       // Its streams moved (to the instances still up: least_conn spreads them),
       expect(storm.moved).toBeGreaterThan(0);
-      // and were all back within the retry plus a bounded spread.
-      expect(storm.allReconnectedMs).toBeLessThan(RETRY_MS + 10_000);
+      // and were all back within the retry, its spread (a second at these numbers: StreamHub.endAllSpread)
+      // and a margin for a loaded machine.
+      expect(storm.allReconnectedMs).toBeLessThan(RETRY_MS + 1000 + 10_000);
     }
   });
 });
