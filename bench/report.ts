@@ -1,4 +1,5 @@
 /** The benchmark's tables (stdout, bench/results.md, docs/performance.md) and its chart (bench/fanout.svg, hand-written SVG). */
+import type { RollingRestartReport } from '../test/support/rolling-restart.js';
 import { writeFileSync } from 'node:fs';
 import type { Plan, ServerKind, ServerResult } from './run.js';
 
@@ -394,7 +395,28 @@ interface ReportLike {
 export function resultsMarkdown(report: ReportLike): string {
   const m = report.machine;
   const ladder = report.servers.app?.orders ? `\n\nPOST /orders ladder:\n\n${ordersTable(report.servers)}` : '';
-  return `Benchmark ${report.date} — ${m.cpus} × ${m.model}, ${m.memoryGB} GB, Node ${m.node}, ${m.os}, load average ${m.loadAverage.start} → ${m.loadAverage.end}\n\n${markdownTable(report.summary)}${ladder}\n`;
+  const rolling = report.servers.app?.rollingRestart ? `\n\n${rollingTable(report.servers.app.rollingRestart)}` : '';
+  return `Benchmark ${report.date} — ${m.cpus} × ${m.model}, ${m.memoryGB} GB, Node ${m.node}, ${m.os}, load average ${m.loadAverage.start} → ${m.loadAverage.end}\n\n${markdownTable(report.summary)}${ladder}${rolling}\n`;
+}
+
+/** Each restart's reconnect storm: where the stopped instance's streams went, and how long it took. */
+function rollingTable(r: RollingRestartReport): string {
+  const answers = Object.entries(r.orderAnswers)
+    .map(([k, v]) => `${v}× ${k}`)
+    .join(', ');
+  const head =
+    `Rolling restart behind nginx: ${r.streams} streams, ${r.orders} orders (${answers}), lost ${r.lost}, ` +
+    `duplicated ${r.duplicated}, stream answers other than 200: ${r.streamProblems.length}\n\n` +
+    '| restart | stopped in ms | streams moved | first reconnect ms | all reconnected ms | reconnects per instance |\n' +
+    '| --- | ---: | ---: | ---: | ---: | --- |\n';
+  const rows = r.storms.map(
+    (s) =>
+      `| ${s.instance} | ${s.stopMs} | ${s.moved} | ${s.firstReconnectMs} | ${s.allReconnectedMs} | ` +
+      `${Object.entries(s.perInstance)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')} |`,
+  );
+  return head + rows.join('\n');
 }
 
 export function printTable(

@@ -37,6 +37,12 @@ import { median, now, round, sleep } from './common.js';
 import { type FeedReadsPlan, type FeedReadsRun, type Harness, feedReads } from './feed-reads.js';
 import type { HttpCall, StreamSpec, Target } from './load.js';
 import { printTable, resultsMarkdown, summaryRows, writeFanoutSvg } from './report.js';
+import { findNginx } from '../test/support/nginx.js';
+import {
+  rollingRestart,
+  type RollingRestartOptions,
+  type RollingRestartReport,
+} from '../test/support/rolling-restart.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = resolve(here, '..', '..');
@@ -61,7 +67,7 @@ const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
 
 export type ServerKind = 'app' | 'before' | 'nest' | 'bare' | 'naive';
 /** For profiling and A/B runs: --scenarios fanout,storm,targeted,orders,replay,ids (default: all), --levels 10000, --rates 5000,10000, --order-rates 100,300. */
-const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,replay,ids,reads').split(',');
+const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,replay,ids,reads,rolling').split(',');
 const runs = (name: string) => scenarioList.includes(name);
 const numbers = (name: string) => arg(name)?.split(',').map(Number);
 
@@ -78,6 +84,8 @@ export interface Plan {
   txLoopMs: number;
   txConcurrency: number;
   reads: FeedReadsPlan;
+  /** The rolling restart behind nginx (test/support/rolling-restart.ts), without the database URL. */
+  rolling: Omit<RollingRestartOptions, 'databaseUrl' | 'mainJs' | 'log'>;
 }
 
 /** The redis bus is measured too when redis-server is installed (full run only). */
@@ -98,6 +106,8 @@ const plan: Plan = smoke
       txConcurrency: 8,
       // Each instance boots (seconds on a busy machine): two are enough to show nothing is read back.
       reads: { instances: [1, 2], buses: ['postgres'], rate: 300, durationMs: 1000 },
+      // Two instances, a few streams, a short retry: that it runs, not what it measures.
+      rolling: { instances: 2, users: 4, streams: 8, ordersPerSecond: 5, settleMs: 500, env: { RETRY_MS: '500' } },
     }
   : {
       levels: [1000, 5000, 10000],
@@ -116,6 +126,8 @@ const plan: Plan = smoke
         rate: 2000,
         durationMs: 5000,
       },
+      // The issue's shape: 3 instances, 200 streams, 20 orders/s, the default RETRY_MS (3 s).
+      rolling: { instances: 3, users: 50, streams: 200, ordersPerSecond: 20, settleMs: 2000 },
     };
 plan.levels = numbers('--levels') ?? plan.levels;
 plan.rates = numbers('--rates') ?? plan.rates;
@@ -502,6 +514,8 @@ export interface ServerResult {
   idOrdering?: Record<string, any>;
   /** Rows read from the notifications table per notification, with 1, 3, 5 instances (bench/feed-reads.ts). */
   feedReads?: FeedReadsRun[];
+  /** Each instance SIGTERMed and started again behind nginx under load; null where nginx is not installed. */
+  rollingRestart?: RollingRestartReport | null;
 }
 
 const MB = 1024 * 1024;
@@ -903,6 +917,32 @@ function readsHarness(kind: ServerKind, databaseUrl: string, users: BenchUser[],
   };
 }
 
+/** The rolling-restart scenario (issue 24): each restart's reconnect storm, and whether anything was lost. */
+async function rolling(databaseUrl: string): Promise<RollingRestartReport | null> {
+  try {
+    findNginx();
+  } catch {
+    log('── app: rolling restart skipped: nginx is not installed');
+    return null;
+  }
+  const r = plan.rolling;
+  log(
+    `── app: rolling restart of ${r.instances} instances behind nginx, ${r.streams} streams, ${r.ordersPerSecond} orders/s`,
+  );
+  const report = await rollingRestart({
+    ...r,
+    databaseUrl,
+    mainJs: join(appDir, 'dist/src/main.js'),
+    log: (line) => log(`   ${line}`),
+  });
+  const answers = Object.entries(report.orderAnswers).map(([k, v]) => `${v}× ${k}`);
+  log(
+    `   ${report.orders} orders (${answers.join(', ')}); lost ${report.lost}, duplicated ${report.duplicated}, ` +
+      `out of order ${report.outOfOrder}; stream answers other than 200: ${report.streamProblems.length}`,
+  );
+  return report;
+}
+
 /** Waits until the server has seen every stream close (its own count at 0), so a measurement starts clean. */
 async function drained(s: Running): Promise<void> {
   const deadline = now() + 30_000;
@@ -985,6 +1025,9 @@ async function main(): Promise<void> {
     const d = kind === 'before' ? before! : mainDb;
     log(`── ${kind}: reads per notification with ${plan.reads.instances.join(', ')} instances`);
     results[kind]!.feedReads = await feedReads(readsHarness(kind, d.url, d.users, tmp), plan.reads);
+  }
+  if (only.includes('app') && runs('rolling')) {
+    results.app!.rollingRestart = await rolling(mainDb.url);
   }
   const loadExited = new Promise<void>((r) => (load.exitCode !== null ? r() : load.once('exit', () => r())));
   await ask({ cmd: 'exit' }).catch(() => undefined);

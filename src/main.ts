@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
-import { createServer } from 'node:net';
+import { connect } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from './app.factory.js';
 import { HttpDrain } from './common/http-drain.js';
+import { STREAM_PATH } from './common/origin-check.js';
 import { AuthService, type BootstrapAdmin } from './auth/auth.service.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/env.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './database/embedded-postgres.js';
@@ -28,7 +29,7 @@ function loadOrExit(): AppConfig {
 
 async function main(): Promise<void> {
   const config = loadOrExit();
-  // Before anything is started or written: a busy port is found in a moment, not after migrations.
+  // Before anything is started or written: a port in use is found in a moment, not after migrations.
   await portAvailable(config.port);
   let embedded: EmbeddedServer | undefined;
   // Ctrl-C while starting: leave the embedded server (its last user stops it), then exit.
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     await runMigrations(databaseUrl);
     app = await createApp(config, databaseUrl);
     // From the first connection on: shutdown must know every socket and when it went idle.
-    drain = new HttpDrain(app.getHttpServer() as Server);
+    drain = new HttpDrain(app.getHttpServer() as Server, (req) => req.method === 'GET' && isStreamOpen(req.url));
     await app.listen(config.port).catch((err: unknown) => {
       throw listenError(err, config.port);
     });
@@ -87,14 +88,14 @@ async function main(): Promise<void> {
       // 1. No new connections (the balancer and browsers retry on another instance); whatever
       //    arrives on a kept-alive connection is answered with `Connection: close`.
       const drained = drain.drain(config.shutdownDrainMs, config.shutdownDrainMs + 10_000);
-      // 2. Open streams end cleanly; EventSource reconnects elsewhere and replays.
-      app.get(StreamHub).endAll();
+      // 2. Open streams end cleanly; EventSource reconnects elsewhere (spread in time) and replays.
+      app.get(StreamHub).endAllSpread();
       // 3. Connections close (idle ones once idle for the drain window); then the HTTP server,
       //    the bus, the pool and Postgres stop.
       const result = await drained;
       console.log(
         `${signal}: drained (${result.closedAfterResponse} answered with Connection: close, ` +
-          `${result.closedIdle} idle closed, ${result.leftOpen} cut)`,
+          `${result.refusedLong} stream opens refused, ${result.closedIdle} idle closed, ${result.leftOpen} cut)`,
       );
       await app.close();
       await embedded?.stop();
@@ -110,13 +111,36 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-/** Resolves when `port` can be listened on as the app will (all addresses); rejects as listen would. */
-function portAvailable(port: number): Promise<void> {
-  if (port === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (err) => reject(listenError(err, port)));
-    probe.listen(port, () => probe.close(() => resolve()));
+/** The stream's exact path (the app routes only that spelling), with or without a query. */
+function isStreamOpen(url: string | undefined): boolean {
+  return url === STREAM_PATH || url?.startsWith(`${STREAM_PATH}?`) === true;
+}
+
+/**
+ * Rejects when something already listens on `port`, found by connecting to it on loopback rather
+ * than by listening on it: a listening probe, however brief, takes the connections a balancer sends
+ * a restarting instance at that instant and resets them as it closes (a POST reset is a 502). What
+ * a connection cannot see (a privileged port, an address bound elsewhere), the listen reports.
+ */
+async function portAvailable(port: number): Promise<void> {
+  if (port === 0) return;
+  for (const host of ['127.0.0.1', '::1']) {
+    if (await somethingListens(host, port)) throw listenError(Object.assign(new Error(), { code: 'EADDRINUSE' }), port);
+  }
+}
+
+function somethingListens(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const answer = (listens: boolean) => {
+      socket.destroy();
+      resolve(listens);
+    };
+    socket.once('connect', () => answer(true));
+    // Refused, or no IPv6 here.
+    socket.once('error', () => answer(false));
+    // Loopback answers at once; no answer is a listener whose queue is full.
+    socket.setTimeout(2000, () => answer(true));
   });
 }
 

@@ -67,8 +67,10 @@ describe('SIGTERM drains without resetting a request', () => {
     // signal, the other stays idle.
     const busy = keptAlive();
     const idle = keptAlive();
+    const late = keptAlive();
     expect((await send(busy.agent, base, 'GET', '/health')).status).toBe(200);
     expect((await send(idle.agent, base, 'GET', '/health')).status).toBe(200);
+    expect((await send(late.agent, base, 'GET', '/health')).status).toBe(200);
     const idleSocket = await idle.socket;
     const idleSince = Date.now();
     const idleClosed = new Promise<number>((resolve) => idleSocket.once('close', () => resolve(Date.now())));
@@ -99,12 +101,22 @@ describe('SIGTERM drains without resetting a request', () => {
     );
     expect([order.status, order.reusedSocket, order.headers.connection]).toStrictEqual([201, true, 'close']);
 
+    // A stream opened on a kept-alive connection would hold the drain: its connection is closed
+    // unanswered, as the closed listening socket refuses one (nginx passes the GET on).
+    await late.socket;
+    await expect(
+      send(late.agent, base, 'GET', '/notifications/stream', { cookie: shopper.cookieHeader }),
+    ).rejects.toThrow(/socket hang up|ECONNRESET/);
+
     // The idle connection is closed by the instance only after it was idle for the window.
     const closedAt = await idleClosed;
     expect(closedAt - idleSince).toBeGreaterThanOrEqual(DRAIN_MS - 100);
     expect(await instance.exited).toStrictEqual({ code: 0, signal: null });
-    expect(instance.output).toMatch(/SIGTERM: drained \(\d+ answered with Connection: close, \d+ idle closed, 0 cut\)/);
+    expect(instance.output).toMatch(
+      /SIGTERM: drained \(\d+ answered with Connection: close, 1 stream opens refused, \d+ idle closed, 0 cut\)/,
+    );
     busy.agent.destroy();
     idle.agent.destroy();
+    late.agent.destroy();
   });
 });

@@ -53,6 +53,20 @@ function open(slowClientBytes = 10_000) {
 }
 
 describe('StreamConnection', () => {
+  it('ends for a shutdown with the retry it is given, under the id it has reached (never one Nest would make up)', () => {
+    const { connection, out, written, state } = open();
+    connection.start(out, { cursor: 10n, reset: null, replay: false, retryMs: 3000 });
+    connection.receive(frame(12));
+    connection.receive({ type: 'end', retryMs: 3456 });
+    expect(written.slice(1).map((m) => [m.id, m.retry, m.type, m.data === undefined])).toStrictEqual([
+      ['12', undefined, 'order', false],
+      ['12', 3456, undefined, true],
+    ]);
+    expect(state().completed).toBe(true);
+    connection.receive(frame(13)); // ended: nothing more
+    expect(written.length).toBe(3);
+  });
+
   it('holds live events until subscribed and through the replay, then writes each once past the cursor', () => {
     const { connection, out, ids } = open();
     connection.receive(frame(11)); // committed while the starting point was read

@@ -13,6 +13,8 @@ interface Connection {
 export interface DrainResult {
   /** Responses sent with `Connection: close` while draining (in flight, or new ones on kept-alive sockets). */
   closedAfterResponse: number;
+  /** Requests that would hold their connection (streams) refused by closing it. */
+  refusedLong: number;
   /** Sockets idle for the whole window that the server closed itself (the peer did not). */
   closedIdle: number;
   /** Connections still open at the deadline (cut by the app's close). */
@@ -35,9 +37,17 @@ export class HttpDrain {
   private draining = false;
   private windowMs = 0;
   private allClosed: (() => void) | null = null;
-  private readonly result: DrainResult = { closedAfterResponse: 0, closedIdle: 0, leftOpen: 0 };
+  private readonly result: DrainResult = { closedAfterResponse: 0, refusedLong: 0, closedIdle: 0, leftOpen: 0 };
 
-  constructor(private readonly server: Server) {
+  /**
+   * `holdsOpen`: requests that would keep their connection open for long (a stream). While
+   * draining they are not answered: their connection is closed, as the closed listening socket
+   * refuses one, and nginx passes such a GET to the next instance (a browser reconnects).
+   */
+  constructor(
+    private readonly server: Server,
+    private readonly holdsOpen: (req: IncomingMessage) => boolean = () => false,
+  ) {
     server.on('connection', (socket: Socket) => {
       const conn: Connection = { busy: 0, idleSince: Date.now(), timer: null };
       this.connections.set(socket, conn);
@@ -51,6 +61,11 @@ export class HttpDrain {
     // First among the listeners: the header is set before any handler can send headers.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       const socket = req.socket;
+      if (this.draining && this.holdsOpen(req)) {
+        this.result.refusedLong++;
+        socket.destroy();
+        return;
+      }
       const conn = this.connections.get(socket);
       if (conn) {
         conn.busy++;

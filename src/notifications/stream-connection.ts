@@ -162,8 +162,11 @@ export class StreamConnection {
 
   private writeControl(event: ControlEvent): void {
     if (event.type === 'ping') this.out!.next(PING_MESSAGE);
-    else if (event.type === 'end') this.end();
-    else this.out!.next({ type: 'read', id: this.cursorText, data: JSON.stringify(event.payload) });
+    else if (event.type === 'end') {
+      // With the id it has: an id-less message would get one from Nest, and become Last-Event-ID.
+      if (event.retryMs !== undefined) this.out!.next({ id: this.cursorText, retry: event.retryMs });
+      this.end();
+    } else this.out!.next({ type: 'read', id: this.cursorText, data: JSON.stringify(event.payload) });
   }
 }
 

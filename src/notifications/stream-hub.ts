@@ -34,7 +34,19 @@ export interface Frame {
   readonly createdAt: number;
 }
 
-export type ControlEvent = { type: 'read'; payload: ReadPayload } | { type: 'end' } | { type: 'ping' };
+export type ControlEvent =
+  | { type: 'read'; payload: ReadPayload }
+  /** `retryMs`: tell the client when to reconnect (`retry:`) before the end. */
+  | { type: 'end'; retryMs?: number }
+  | { type: 'ping' };
+
+/**
+ * Reconnects per second, in all, that a stopping instance asks of its streams' clients: EventSource
+ * reconnects after the stream's `retry:`, so a fixed one brings every stream back in the same
+ * instant. An instance opens ~2,800 streams/s at ~0.4 ms CPU each (the bench's reconnect storm,
+ * docs/performance.md), so the survivors of a restart absorb this pace in a fraction of their CPU.
+ */
+export const DRAIN_RECONNECTS_PER_SECOND = 1000;
 
 /** One open stream, as the hub routes to it. */
 export interface StreamHandle {
@@ -226,6 +238,20 @@ export class StreamHub implements OnModuleDestroy {
   endAll(): void {
     for (const route of [...this.routes.values()]) {
       for (const stream of [...route.streams]) stream.receive({ type: 'end' });
+    }
+  }
+
+  /**
+   * Ends every stream for a shutdown: each client is told to reconnect after RETRY_MS plus a random
+   * part of a window that grows with the streams (at least a second), so their reconnects reach the
+   * other instances spread at DRAIN_RECONNECTS_PER_SECOND rather than all at once.
+   */
+  endAllSpread(): void {
+    const spreadMs = Math.max(1000, (this.streamCount * 1000) / DRAIN_RECONNECTS_PER_SECOND);
+    for (const route of [...this.routes.values()]) {
+      for (const stream of [...route.streams]) {
+        stream.receive({ type: 'end', retryMs: this.config.stream.retryMs + Math.floor(Math.random() * spreadMs) });
+      }
     }
   }
 }

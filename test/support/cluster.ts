@@ -27,6 +27,8 @@ export interface InstanceOptions {
   /** Extra environment (HEARTBEAT_MS, FEED_POLL_MS, …). */
   env?: Record<string, string>;
   name?: string;
+  /** The service to run (default: this checkout's dist/src/main.js; the benchmark runs its own tree's). */
+  mainJs?: string;
 }
 
 export interface Exit {
@@ -116,7 +118,7 @@ export class Instance {
       ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
       ...options.env,
     };
-    const proc = spawn(process.execPath, [MAIN_JS], {
+    const proc = spawn(process.execPath, [options.mainJs ?? MAIN_JS], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: options.ownProcessGroup,

@@ -18,6 +18,14 @@ export class ResumingClient {
   outOfOrder = 0;
   connects = 0;
   failedConnects = 0;
+  /** When each 200 arrived, and from which upstream (nginx's X-Upstream, where a test adds it). */
+  readonly opened: Array<{ at: number; upstream: string | undefined }> = [];
+  /** When each stream ended (the server ended it, or it failed). */
+  readonly endedAt: number[] = [];
+  /** `ready` events received: the stream is registered and will get what commits from now on. */
+  readies = 0;
+  /** Wait what the server's `retry:` says before reconnecting, as EventSource does. */
+  followServerRetry = false;
   /** Answers other than 200 and connection errors, for the failure message. */
   readonly problems: string[] = [];
   lastEventId: string | undefined;
@@ -33,7 +41,7 @@ export class ResumingClient {
     /** Where to (re)connect: a live instance's base URL, or null if none is up. */
     private readonly pickInstance: () => string | null,
     lastEventId?: string,
-    private readonly retryMs = 100,
+    private retryMs = 100,
   ) {
     this.lastEventId = lastEventId;
   }
@@ -64,9 +72,15 @@ export class ResumingClient {
         return;
       }
       this.connects++;
+      const upstream = res.headers['x-upstream'];
+      this.opened.push({ at: Date.now(), upstream: Array.isArray(upstream) ? upstream[0] : upstream });
       const parser = createParser({
+        onRetry: (ms) => {
+          if (this.followServerRetry && gen === this.generation) this.retryMs = ms;
+        },
         onEvent: (e) => {
           if (gen !== this.generation) return;
+          if (e.event === 'ready') this.readies++;
           if (e.event && NOTIFICATION_EVENTS.has(e.event) && e.id !== undefined) {
             const id = Number(e.id);
             const last = this.received.length ? this.received[this.received.length - 1] : 0;
@@ -131,6 +145,7 @@ export class ResumingClient {
     if (gen !== this.generation) return;
     this.generation++;
     this.req = null;
+    this.endedAt.push(Date.now());
     this.scheduleReconnect();
     this.notify();
   }
