@@ -3,8 +3,10 @@ import { DELIVERY_METHODS } from '../client/registry.js';
 import { METHOD_PLUGINS } from '../src/delivery/methods/index.js';
 import type { DeliveryMethodPlugin } from '../src/delivery/port/delivery-method.js';
 import { DeliveryMethods } from '../src/delivery/port/delivery-methods.js';
+import { type Activity, NotificationActivity } from '../src/notifications/activity.js';
 import { PreferencesService } from '../src/notifications/preferences.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { eventually } from './support/cluster.js';
 import { Client } from './support/http.js';
 import { DEFAULT_DELIVERY } from './support/registry.js';
 
@@ -98,5 +100,53 @@ describe('per-method toggles', () => {
       off();
     }
     expect((await c.put('/preferences', { delivery: { payment: { push: true } } })).status).toBe(200);
+  });
+});
+
+describe('every method tells what came of a delivery', () => {
+  it('emits delivery.sent and delivery.failed on the activity port, per method', async () => {
+    const app = await startTestApp({ ESCALATE_AFTER_MS: '200' });
+    const seen: Activity[] = [];
+    const sub = app.app.get(NotificationActivity).activity$.subscribe((a) => seen.push(a));
+    try {
+      const user = new Client(app.baseUrl);
+      const { id } = await user.signUp('port-activity@example.com');
+      // Outside PUSH_ENDPOINT_ALLOWLIST: refused for good when sent.
+      await app.db.query(
+        `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, 'https://push.example/x', 'k', 'a')`,
+        [id],
+      );
+      const admin = new Client(app.baseUrl);
+      expect((await admin.login(app.adminEmail, app.adminPassword)).status).toBe(200);
+      const sent = await admin.post('/admin/broadcasts', {
+        title: 'Told',
+        body: 'To the webhooks.',
+        audience: { userIds: [id] },
+        deliver: ['push', 'email'],
+      });
+      expect(sent.status).toBe(201);
+      await eventually(
+        async () => seen.filter((a) => a.type.startsWith('delivery.')).length === 2,
+        'two outcomes',
+        60_000,
+      );
+      const outcomes = seen.filter((a) => a.type.startsWith('delivery.'));
+      expect(outcomes).toContainEqual({
+        type: 'delivery.sent',
+        userId: id,
+        notificationIds: [sent.body.id],
+        method: 'email',
+      });
+      expect(outcomes).toContainEqual({
+        type: 'delivery.failed',
+        userId: id,
+        notificationIds: [sent.body.id],
+        method: 'push',
+        error: expect.any(String),
+      });
+    } finally {
+      sub.unsubscribe();
+      await app.close();
+    }
   });
 });
