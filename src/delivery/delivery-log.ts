@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { DeliveryJson, DeliveryMethod, DeliveryStatus } from '../../client/wire.js';
 import type { SessionUser } from '../auth/session-user.js';
+import type { Activity } from '../notifications/activity.js';
 import { SqlParams, visibleNotificationsSql } from '../notifications/visibility.js';
 
 interface Row {
@@ -63,4 +64,17 @@ export class DeliveryLog {
       nextBefore: rows.length > q.limit ? page[page.length - 1].id : null,
     };
   }
+}
+
+/** A recorded outcome as the core's activity (outbound webhooks): sent or failed; null while it is retried. */
+export function deliveryActivity(
+  userId: string,
+  method: DeliveryMethod,
+  rows: ReadonlyArray<{ id: string | number }>,
+  outcome: { status: string; error: string | null },
+): Activity | null {
+  const notificationIds = rows.map((r) => String(r.id));
+  if (outcome.status === 'sent') return { type: 'delivery.sent', userId, notificationIds, method };
+  if (outcome.status !== 'failed') return null;
+  return { type: 'delivery.failed', userId, notificationIds, method, error: outcome.error ?? 'failed' };
 }

@@ -2,11 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
+import { NotificationActivity } from '../notifications/activity.js';
 import { NOTIFICATION_COLUMNS, type NotificationRow, toJson } from '../notifications/notification.types.js';
 import { unreadSql } from '../notifications/visibility.js';
 import { Outbound } from '../outbound/outbound.module.js';
 import { OutboundError } from '../outbound/outbound-error.js';
 import type { Target } from '../outbound/target.js';
+import { deliveryActivity } from './delivery-log.js';
 import type { DeliverJob } from './escalation.service.js';
 import { JobQueue, queueOf } from './job-queue.js';
 import { Mailer, PermanentError, TransientError } from './mailer.js';
@@ -51,6 +53,7 @@ export class SenderService implements OnApplicationShutdown {
     private readonly db: DataSource,
     private readonly jobs: JobQueue,
     outbound: Outbound,
+    private readonly activity: NotificationActivity,
   ) {
     this.mailer = new Mailer(config.delivery);
     this.tokens = new UnsubscribeTokens(config.sessionSecret);
@@ -98,6 +101,8 @@ export class SenderService implements OnApplicationShutdown {
         outcome = this.onError(err, group);
       }
       await this.record(group, outcome);
+      const done = deliveryActivity(userId, method, group, outcome);
+      if (done) this.activity.emit(done);
       if (outcome.retryAt) retryAt = Math.min(retryAt ?? Infinity, outcome.retryAt);
     }
     if (retryAt !== null) await this.jobs.boss.send(queueOf(method), job, { startAfter: new Date(retryAt) });
