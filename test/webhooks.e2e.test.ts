@@ -3,6 +3,7 @@ import net from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { startTestApp, type TestApp } from './support/app.js';
 import { TestDnsServer } from './support/dns.js';
+import { NotificationActivity } from '../src/notifications/activity.js';
 import { Client } from './support/http.js';
 import { broadcast, publishTo } from './support/publish.js';
 import { until } from './support/until.js';
@@ -398,6 +399,27 @@ describe('delivery', () => {
     expect(dead.received.length).toBeGreaterThan(0);
     expect(dead.received.length).toBeLessThanOrEqual(8);
     expect(dead.received.every((d) => d.status === null)).toBe(true);
+  });
+
+  it('notification.action (emitted by the inbox) is routed to the webhooks subscribed to it, and only to them', async () => {
+    const r = take();
+    const hook = await createHook(`${r.origin}/action`, ['notification.action']);
+    const u = await new Client(t.baseUrl).signUp('action@example.com');
+    const row = await publishTo(t, u.id, { title: 'With a button' });
+    t.app.get(NotificationActivity).emit({
+      type: 'notification.action',
+      userId: u.id,
+      notificationId: String(row.id),
+      actionId: 'approve',
+    });
+    const [got] = await r.waitFor(1);
+    expect(verify(hook.secret, got)).toMatchObject({
+      type: 'notification.action',
+      data: { userId: u.id, notificationId: String(row.id), actionId: 'approve' },
+    });
+    // Its notification.created (committed before) was not for this webhook.
+    expect(r.received).toHaveLength(1);
+    expect(await messages(hook.id)).toHaveLength(1);
   });
 
   it('http receivers are reached only when their origin is allow-listed', async () => {
