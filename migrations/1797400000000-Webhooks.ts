@@ -46,6 +46,8 @@ export class Webhooks1797400000000 implements MigrationInterface {
       `CREATE INDEX webhook_messages_sending_idx ON webhook_messages (claimed_at) WHERE status = 'sending'`,
     );
     await q.query(`CREATE INDEX webhook_messages_list_idx ON webhook_messages (webhook_id, id)`);
+    // Retention: finished messages older than RETENTION_DAYS go (with their attempts).
+    await q.query(`CREATE INDEX webhook_messages_created_idx ON webhook_messages (created_at)`);
     // The attempts log: one row per request made (or refused before it was made).
     await q.query(`
       CREATE TABLE webhook_attempts (

@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { startTestApp, type TestApp } from './support/app.js';
 import { TestDnsServer } from './support/dns.js';
 import { NotificationActivity } from '../src/notifications/activity.js';
+import { WebhookSender } from '../src/webhooks/webhook-sender.js';
 import { Client } from './support/http.js';
 import { broadcast, publishTo } from './support/publish.js';
 import { until } from './support/until.js';
@@ -422,11 +423,34 @@ describe('delivery', () => {
     expect(await messages(hook.id)).toHaveLength(1);
   });
 
-  it('http receivers are reached only when their origin is allow-listed', async () => {
+  it('an http receiver is reached when its origin is allow-listed', async () => {
     const hook = await createHook(`${plain.origin}/plain`, ['notification.created']);
     const u = await new Client(t.baseUrl).signUp('plain@example.com');
     await publishTo(t, u.id, { title: 'plain' });
     const [got] = await plain.waitFor(1);
     expect(verify(hook.secret, got).type).toBe('notification.created');
+  });
+
+  it('finished messages past RETENTION_DAYS are deleted with their attempts; pending ones stay', async () => {
+    const old = await t.db.query(
+      `UPDATE webhook_messages SET created_at = now() - interval '91 days'
+        WHERE id IN (SELECT id FROM webhook_messages WHERE status = 'delivered' LIMIT 2)
+           OR id IN (SELECT id FROM webhook_messages WHERE status IN ('pending', 'sending') LIMIT 1)
+        RETURNING id::text, status`,
+    );
+    const finished = old.rows
+      .filter((r: { status: string }) => r.status === 'delivered')
+      .map((r: { id: string }) => r.id);
+    expect(finished).toHaveLength(2);
+    expect(await t.app.get(WebhookSender).prune()).toBe(2);
+    const left = await t.db.query(`SELECT id::text FROM webhook_messages WHERE id = ANY ($1::bigint[])`, [
+      old.rows.map((r: { id: string }) => r.id),
+    ]);
+    expect(left.rows).toHaveLength(old.rows.length - 2);
+    const attempts = await t.db.query(
+      `SELECT count(*)::int AS n FROM webhook_attempts WHERE message_id = ANY ($1::bigint[])`,
+      [finished],
+    );
+    expect(attempts.rows[0].n).toBe(0);
   });
 });

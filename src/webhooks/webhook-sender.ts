@@ -31,6 +31,9 @@ const DRAIN_BUDGET_MS = 30_000;
 const CLAIM_TIMEOUT_MS = 60_000;
 /** How often each instance sweeps; and how late a due message may be before the sweep queues it. */
 const SWEEP_MS = 5_000;
+/** Finished messages older than RETENTION_DAYS are deleted this often, a batch at a time. */
+const PRUNE_EVERY_SWEEPS = 720;
+const PRUNE_BATCH = 10_000;
 
 interface Claimed {
   id: string;
@@ -70,6 +73,8 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger('Webhooks');
   private readonly rules: UrlRules;
   private readonly schedule: readonly number[];
+  private readonly retentionDays: number;
+  private sweeps = 0;
   private readonly draining = new Set<string>();
   private readonly again = new Set<string>();
   private readonly stopping = new AbortController();
@@ -84,6 +89,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   ) {
     this.rules = webhookUrlRules(config);
     this.schedule = config.webhooks.retryScheduleMs;
+    this.retentionDays = config.retentionDays;
     // Every request in flight listens to it.
     setMaxListeners(0, this.stopping.signal);
   }
@@ -240,6 +246,23 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     );
   }
 
+  /** Delivered and failed messages past RETENTION_DAYS, as notifications are; answers how many went. */
+  async prune(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [, n]: [unknown[], number] = await this.db.query(
+        `DELETE FROM webhook_messages WHERE id IN (
+           SELECT id FROM webhook_messages
+            WHERE created_at < now() - make_interval(days => $1) AND status IN ('delivered', 'failed')
+            LIMIT $2)
+         RETURNING id`,
+        [this.retentionDays, PRUNE_BATCH],
+      );
+      total += n;
+      if (n < PRUNE_BATCH) return total;
+    }
+  }
+
   /** Claims of a dead instance go back to pending; due messages that no job came for get one. */
   async sweep(): Promise<void> {
     try {
@@ -255,6 +278,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
         [SWEEP_MS],
       );
       await this.queue.wake(late.map((l) => l.webhook_id).filter((id) => !this.draining.has(id)));
+      if (this.sweeps++ % PRUNE_EVERY_SWEEPS === 0) await this.prune();
     } catch (err) {
       this.logger.warn(`Webhook sweep failed: ${(err as Error).message}`);
     }
