@@ -177,6 +177,12 @@ describe('SSRF', () => {
       'https://hooks.example.com:8443/x',
       'ftp://hooks.example.com/x',
     ];
+    const existing = await createHook('https://hooks.example.com/ok', ['notification.read']);
+    for (const url of refused) {
+      const res = await admin.request('PATCH', `/admin/webhooks/${existing.id}`, { url });
+      expect([url, res.status]).toStrictEqual([url, 400]);
+    }
+    await admin.request('DELETE', `/admin/webhooks/${existing.id}`);
     for (const url of refused) {
       const res = await admin.post('/admin/webhooks', { url, events: ['notification.created'] });
       expect([url, res.status]).toStrictEqual([url, 400]);
@@ -452,5 +458,27 @@ describe('delivery', () => {
       [finished],
     );
     expect(attempts.rows[0].n).toBe(0);
+  });
+
+  it('a message claimed by an instance that died mid-send is sent again by the sweep, with its webhook-id', async () => {
+    const r = take();
+    const hook = await createHook(`${r.origin}/claimed`, ['notification.created']);
+    const u = await new Client(t.baseUrl).signUp('claimed@example.com');
+    await publishTo(t, u.id, { title: 'claimed' });
+    const [first] = await r.waitFor(1);
+    await until(
+      'delivered',
+      () => messages(hook.id, 'delivered'),
+      (m) => m.length === 1,
+    );
+    // As an instance killed between its claim and the answer leaves it.
+    await t.db.query(
+      `UPDATE webhook_messages SET status = 'sending', claimed_at = now() - interval '2 minutes' WHERE webhook_id = $1`,
+      [hook.id],
+    );
+    await t.app.get(WebhookSender).sweep();
+    const [, again] = await r.waitFor(2);
+    expect(again.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    expect(verify(hook.secret, again).type).toBe('notification.created');
   });
 });

@@ -266,9 +266,10 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   /** Claims of a dead instance go back to pending; due messages that no job came for get one. */
   async sweep(): Promise<void> {
     try {
-      await this.db.query(
+      const [abandoned]: [Array<{ webhook_id: string }>, number] = await this.db.query(
         `UPDATE webhook_messages SET status = 'pending', next_attempt_at = now()
-          WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1 / 1000.0)`,
+          WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1 / 1000.0)
+          RETURNING webhook_id::text`,
         [CLAIM_TIMEOUT_MS],
       );
       const late: Array<{ webhook_id: string }> = await this.db.query(
@@ -277,7 +278,8 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
           LIMIT 1000`,
         [SWEEP_MS],
       );
-      await this.queue.wake(late.map((l) => l.webhook_id).filter((id) => !this.draining.has(id)));
+      const ids = new Set([...abandoned, ...late].map((m) => m.webhook_id));
+      await this.queue.wake([...ids].filter((id) => !this.draining.has(id)));
       if (this.sweeps++ % PRUNE_EVERY_SWEEPS === 0) await this.prune();
     } catch (err) {
       this.logger.warn(`Webhook sweep failed: ${(err as Error).message}`);
