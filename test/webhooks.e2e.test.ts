@@ -48,7 +48,7 @@ beforeAll(async () => {
     forbidden.server.once('error', reject);
     forbidden.server.listen(443, FORBIDDEN_V4, resolve);
   });
-  for (let i = 0; i < 12; i++) pool.push(await receiver());
+  for (let i = 0; i < 16; i++) pool.push(await receiver());
   plain = await receiver(false);
   t = await startTestApp({
     WEBHOOK_RETRY_SCHEDULE: '50,50',
@@ -480,5 +480,31 @@ describe('delivery', () => {
     const [, again] = await r.waitFor(2);
     expect(again.headers['webhook-id']).toBe(first.headers['webhook-id']);
     expect(verify(hook.secret, again).type).toBe('notification.created');
+  });
+
+  it("a disabled webhook's pending messages wait without queueing jobs, and go when it is enabled again", async () => {
+    const r = take();
+    const hook = await createHook(`${r.origin}/paused`, ['notification.read']);
+    expect((await admin.request('PATCH', `/admin/webhooks/${hook.id}`, { enabled: false })).status).toBe(200);
+    const body = JSON.stringify({
+      type: 'notification.read',
+      timestamp: new Date().toISOString(),
+      data: { userId: '1', all: true },
+    });
+    await t.db.query(
+      `INSERT INTO webhook_messages (webhook_id, msg_id, event, body, status) VALUES ($1, 'msg_paused', 'notification.read', $2, 'pending')`,
+      [hook.id, body],
+    );
+    await t.app.get(WebhookSender).drain(hook.id);
+    const jobs = await t.db.query(
+      `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'webhook-deliver' AND state = 'created' AND data->>'webhookId' = $1`,
+      [hook.id],
+    );
+    expect(jobs.rows[0].n).toBe(0);
+    expect(r.received).toHaveLength(0);
+    expect((await admin.request('PATCH', `/admin/webhooks/${hook.id}`, { enabled: true })).status).toBe(200);
+    const [got] = await r.waitFor(1);
+    expect(got.headers['webhook-id']).toBe('msg_paused');
+    expect(verify(hook.secret, got).data).toStrictEqual({ userId: '1', all: true });
   });
 });

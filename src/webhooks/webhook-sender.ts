@@ -132,9 +132,10 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
           break;
         }
       }
-      // The next retry of any of its messages.
+      // The next retry of its messages; those due already (another instance holds them) are the sweep's.
       const [next]: Array<{ at: Date | null }> = await this.db.query(
-        `SELECT min(next_attempt_at) AS at FROM webhook_messages WHERE webhook_id = $1 AND status = 'pending'`,
+        `SELECT min(m.next_attempt_at) AS at FROM webhook_messages m JOIN webhooks w ON w.id = m.webhook_id AND w.enabled
+          WHERE m.webhook_id = $1 AND m.status = 'pending' AND m.next_attempt_at > now()`,
         [webhookId],
       );
       if (next?.at) await this.queue.wake([webhookId], next.at);
