@@ -3,6 +3,7 @@ const CORE = '^src/notifications/';
 const CORE_API = '^src/events/';
 const SOURCES = '^src/(orders|payments|system)/';
 const DELIVERY = '^src/delivery/';
+const WEBHOOKS = '^src/webhooks/';
 /** What delivery may use of the core: its port, its module and its shared reads. */
 const CORE_EXPOSED = `${CORE}(escalation-port|activity|notifications\\.module|notification\\.types|visibility|preferences\\.service|quiet-hours)\\.ts$`;
 
@@ -48,6 +49,24 @@ export default {
       'Delivery reaches the methods only through their list (src/delivery/methods/index.ts) and the port.',
       { path: '^src/delivery/', pathNot: '^src/delivery/methods/' },
       { path: '^src/delivery/methods/', pathNot: '^src/delivery/methods/index\\.ts$' },
+    ),
+    forbid(
+      'core-knows-no-webhooks',
+      'The core (notifications/, events/) does not import webhooks/: webhooks subscribe to its NotificationActivity.',
+      { path: [CORE, CORE_API] },
+      { path: WEBHOOKS },
+    ),
+    forbid(
+      'webhooks-through-the-activity-port',
+      'Webhooks use the core through its activity port and its module only.',
+      { path: WEBHOOKS },
+      { path: CORE, pathNot: `${CORE}(activity|notifications\\.module)\\.ts$` },
+    ),
+    forbid(
+      'webhooks-use-only-the-job-queue-of-delivery',
+      'Of delivery, webhooks use only its job queue (pg-boss) and the module that provides it.',
+      { path: WEBHOOKS },
+      { path: DELIVERY, pathNot: `${DELIVERY}(job-queue|delivery\\.module)\\.ts$` },
     ),
     forbid(
       'users-below-auth',

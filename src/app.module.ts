@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { SOURCES } from './sources.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -27,6 +28,7 @@ export class AppModule {
         EventsModule.forRoot(SOURCES.map((s) => s.events)),
         ...SOURCES.map((s) => s.module),
         DeliveryModule,
+        WebhooksModule,
       ],
     };
   }

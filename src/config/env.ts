@@ -51,6 +51,7 @@ export interface AppConfig {
   /** Sign-ups per client address per minute (POST /auth/register), then 429. */
   readonly signupRatePerMinute: number;
   readonly delivery: DeliveryConfig;
+  readonly webhooks: WebhooksConfig;
   readonly outbound: {
     /** OUTBOUND_DNS_SERVER (internal, for tests): one DNS server (`ip:port`) instead of the system's resolver. */
     readonly dnsServer: string | undefined;
@@ -72,6 +73,16 @@ export interface DeliveryConfig {
   /** A claim older than this is a process that died mid-send (internal, not in the contract). */
   readonly claimTimeoutMs: number;
 }
+
+/** Outbound webhooks (docs/webhooks.md). */
+export interface WebhooksConfig {
+  /** WEBHOOK_RETRY_SCHEDULE: ms to wait before each retry; its length is the number of retries. */
+  readonly retryScheduleMs: readonly number[];
+  /** WEBHOOK_URL_ALLOWLIST: origins exempt from the https and public-address rules. */
+  readonly urlAllowlist: readonly string[];
+}
+
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000];
 
 /** The browsers' push services (Chrome/Edge via FCM, Firefox, Safari, legacy Edge/Windows). */
 export const DEFAULT_PUSH_ALLOWLIST = [
@@ -235,6 +246,19 @@ function dnsServer(env: Env): string | undefined {
   return raw;
 }
 
+/** WEBHOOK_RETRY_SCHEDULE: 1 to 50 comma-separated waits in ms, each at most 7 days. */
+function retrySchedule(env: Env): number[] {
+  const raw = env.WEBHOOK_RETRY_SCHEDULE;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_WEBHOOK_RETRY_SCHEDULE;
+  const entries = raw.split(',').map((e) => e.trim());
+  if (entries.length > 50 || entries.some((e) => !/^\d{1,10}$/.test(e) || Number(e) > 7 * 24 * 3_600_000)) {
+    throw new ConfigError(
+      `WEBHOOK_RETRY_SCHEDULE must be 1 to 50 comma-separated waits in ms, each at most 7 days (5000,300000,…), got "${raw}"`,
+    );
+  }
+  return entries.map(Number);
+}
+
 function delivery(env: Env, production: boolean, dataDir: string, port: number): DeliveryConfig {
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
@@ -331,6 +355,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     trustProxy: trustProxy(env),
     signupRatePerMinute: int(env, 'SIGNUP_RATE_PER_MINUTE', 10, 1, 1_000_000),
     delivery: delivery(env, production, dataDir, port),
+    webhooks: { retryScheduleMs: retrySchedule(env), urlAllowlist: origins(env, 'WEBHOOK_URL_ALLOWLIST') ?? [] },
     outbound: { dnsServer: dnsServer(env) },
   };
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { SessionUser } from '../auth/session-user.js';
 import { notFound } from '../common/domain-error.js';
+import { NotificationActivity } from './activity.js';
 import { NotificationBus } from './bus/notification-bus.js';
 import {
   CHANNELS,
@@ -32,6 +33,7 @@ export class InboxService {
   constructor(
     private readonly db: DataSource,
     private readonly bus: NotificationBus,
+    private readonly activity: NotificationActivity,
   ) {}
 
   /** Newest first, keyset-paginated by id. */
@@ -89,6 +91,7 @@ export class InboxService {
     );
     if (rows.length === 0) throw notFound('Notification not found');
     await this.bus.send({ t: 'read', userId: user.id, ids: [id] });
+    this.activity.emit({ type: 'notification.read', userId: user.id, notificationIds: [id] });
   }
 
   /**
@@ -105,5 +108,6 @@ export class InboxService {
       [user.id, channel ? [channel] : CHANNELS],
     );
     await this.bus.send({ t: 'read', userId: user.id, all: true, ...(channel ? { channel } : {}) });
+    this.activity.emit({ type: 'notification.read', userId: user.id, all: true, ...(channel ? { channel } : {}) });
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Tx } from '../database/transaction.js';
+import { type Activity, NotificationActivity } from './activity.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { committedMessagesSql } from './bus/committed-message.js';
 import { NotificationBus } from './bus/notification-bus.js';
@@ -58,6 +59,7 @@ export class NotificationPublisher {
     private readonly bus: NotificationBus,
     private readonly router: BusRouter,
     private readonly metrics: MetricsService,
+    private readonly activity: NotificationActivity,
   ) {}
 
   /**
@@ -260,6 +262,14 @@ export class NotificationPublisher {
     tx.afterCommit(() => {
       for (const row of rows) this.metrics.published.inc({ channel: row.channel });
       this.router.committedHere(rows);
+      this.activity.emit(createdActivity(rows));
     });
   }
+}
+
+/** One event per committed statement: a broadcast is one row (one event), whatever its audience. */
+function createdActivity(rows: NotificationRow[]): Activity {
+  const notificationIds = rows.map((r) => String(r.id));
+  if (rows[0].user_id === null) return { type: 'notification.created', notificationIds, broadcast: true };
+  return { type: 'notification.created', notificationIds, userIds: rows.map((r) => String(r.user_id)) };
 }

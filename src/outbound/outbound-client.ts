@@ -1,7 +1,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { lookupThrough, type Resolve, systemResolve } from './addresses.js';
+import { isPublicAddress, lookupThrough, type Resolve, systemResolve } from './addresses.js';
 import { OutboundError } from './outbound-error.js';
 import { checkUrl, type Target, type UrlRules } from './target.js';
 
@@ -59,6 +59,7 @@ export interface OutboundResponse {
  */
 export class OutboundClient {
   private readonly connectTimeoutMs: number;
+  private readonly resolve: Resolve;
   private readonly debug: (message: string) => void;
   private readonly lookups: { filtered: LookupFunction; trusted: LookupFunction };
   /** Trusted and filtered connections never share a pool, so neither reuses the other's socket. */
@@ -68,6 +69,7 @@ export class OutboundClient {
 
   constructor(options: OutboundOptions = {}) {
     const resolve = options.resolve ?? systemResolve;
+    this.resolve = resolve;
     this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.debug = options.debug ?? (() => undefined);
     this.lookups = { filtered: lookupThrough(resolve, true), trusted: lookupThrough(resolve, false) };
@@ -91,6 +93,20 @@ export class OutboundClient {
   /** Parses and checks a URL (see ./target.ts); throws OutboundError "refused: not an allowed URL". */
   check(url: string, rules: UrlRules): Target {
     return checkUrl(url, rules);
+  }
+
+  /**
+   * Resolves a checked target's host now and throws "refused: private address" unless every
+   * address is public (a trusted origin passes as it is): so that a URL can be refused when it
+   * is stored. A name that does not resolve passes (it may later). Requests check again at
+   * every connection regardless.
+   */
+  async checkAddresses(target: Target): Promise<void> {
+    if (target.trusted) return;
+    const all = await this.resolve(target.hostname).catch(() => []);
+    const refused = all.find((a) => !isPublicAddress(a.address));
+    if (refused)
+      throw new OutboundError('refused: private address', `${target.hostname} resolves to ${refused.address}`);
   }
 
   /** Sends one request to a checked target; resolves with any status, rejects with an OutboundError. */
