@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { countSegments, fitSegments } from '../src/delivery/sms/segments.js';
+import { countSegments, fitSegments } from '../src/delivery/methods/sms/segments.js';
 
 describe('SMS segments', () => {
   it('counts GSM-7: 160 alone, 153 a segment when joined', () => {
