@@ -17,6 +17,8 @@ import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 import { DeliveryMethodsAsData1797000000000 } from './1797000000000-DeliveryMethodsAsData.js';
 import { Webhooks1797400000000 } from './1797400000000-Webhooks.js';
+import { Contacts1797100000000 } from './1797100000000-Contacts.js';
+import { SmsMethod1797100100000 } from './1797100100000-SmsMethod.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -33,4 +35,6 @@ export const MIGRATIONS = [
   CanonicalTimeZones1796008300000,
   DeliveryMethodsAsData1797000000000,
   Webhooks1797400000000,
+  Contacts1797100000000,
+  SmsMethod1797100100000,
 ];

@@ -7,6 +7,7 @@ import { adminClient } from './support/shop.js';
 import { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
+import { DEFAULT_DELIVERY } from './support/registry.js';
 import { until } from './support/until.js';
 
 /*
@@ -113,8 +114,8 @@ describe('email', () => {
     });
     expect(res.status).toBe(200);
     const prefs = await c.get('/preferences');
-    expect(prefs.body.delivery.order).toStrictEqual({ push: true, email: false });
-    expect(prefs.body.delivery.payment).toStrictEqual({ push: true, email: true });
+    expect(prefs.body.delivery.order).toStrictEqual({ ...DEFAULT_DELIVERY.order, email: false });
+    expect(prefs.body.delivery.payment).toStrictEqual(DEFAULT_DELIVERY.payment);
     // A tampered token does nothing.
     const forged = await fetch(t.baseUrl + path.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A')), { method: 'POST' });
     expect(forged.status).toBe(400);
@@ -296,7 +297,7 @@ describe('broadcasts', () => {
     const a = await user('bc-away@example.com');
     const b = await user('bc-here@example.com');
     const before = Number((await t.db.query(`SELECT count(*) FROM notifications`)).rows[0].count);
-    const bad = await admin.post('/admin/broadcasts', { title: 'x', body: 'y', deliver: ['email', 'sms'] });
+    const bad = await admin.post('/admin/broadcasts', { title: 'x', body: 'y', deliver: ['email', 'fax'] });
     expect(bad.status).toBe(400);
     expect(Number((await t.db.query(`SELECT count(*) FROM notifications`)).rows[0].count)).toBe(before);
     const s = await openStream(t.baseUrl, b.c.cookieHeader);

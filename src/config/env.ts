@@ -67,6 +67,8 @@ export interface DeliveryConfig {
   readonly outboxDir: string;
   readonly mailFrom: string;
   readonly vapid: { readonly publicKey: string; readonly privateKey: string; readonly subject: string };
+  /** SMS_URL and SMS_FROM (src/delivery/methods/sms/); undefined: SMS are written as files to outboxDir. */
+  readonly sms: SmsConfig | undefined;
   /** Origins ("https://host[:port]") or "*.host" patterns, https only. */
   readonly pushAllowlist: readonly string[];
   readonly escalateAfterMs: number;
@@ -83,6 +85,16 @@ export interface WebhooksConfig {
 }
 
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000];
+
+/** A Twilio-compatible REST API: SMS_URL without its user part, which holds the account. */
+export interface SmsConfig {
+  /** SMS_URL's origin and path, no trailing slash, no credentials. */
+  readonly baseUrl: string;
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** SMS_FROM, E.164. */
+  readonly from: string;
+}
 
 /** The browsers' push services (Chrome/Edge via FCM, Firefox, Safari, legacy Edge/Windows). */
 export const DEFAULT_PUSH_ALLOWLIST = [
@@ -259,6 +271,24 @@ function retrySchedule(env: Env): number[] {
   return entries.map(Number);
 }
 
+function sms(env: Env): SmsConfig | undefined {
+  const raw = url(env, 'SMS_URL', ['http:', 'https:']);
+  if (raw === undefined) return undefined;
+  const u = new URL(raw);
+  const accountSid = decodeURIComponent(u.username);
+  const authToken = decodeURIComponent(u.password);
+  if (!accountSid || !authToken) {
+    throw new ConfigError(
+      'SMS_URL must carry the account in its user part: https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com',
+    );
+  }
+  if (u.search || u.hash) throw new ConfigError('SMS_URL must have no query or fragment');
+  const from = env.SMS_FROM ?? '';
+  if (!/^\+[0-9]{8,15}$/.test(from))
+    throw new ConfigError('SMS_FROM must be an E.164 number (+ and 8 to 15 digits) when SMS_URL is set');
+  return { baseUrl: `${u.origin}${u.pathname.replace(/\/+$/, '')}`, accountSid, authToken, from };
+}
+
 function delivery(env: Env, production: boolean, dataDir: string, port: number): DeliveryConfig {
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
@@ -291,6 +321,7 @@ function delivery(env: Env, production: boolean, dataDir: string, port: number):
     smtpUrl,
     outboxDir: join(dataDir, 'outbox'),
     mailFrom,
+    sms: sms(env),
     vapid: { publicKey, privateKey, subject: subject ?? `mailto:${fromAddress}` },
     pushAllowlist: pushAllowlist(env),
     escalateAfterMs: int(env, 'ESCALATE_AFTER_MS', 60_000, 0, 7 * 24 * 3_600_000),
