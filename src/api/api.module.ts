@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { AdminApiKeysController } from './admin-api-keys.controller.js';
+import { ApiKeyGuard } from './api-key.guard.js';
+import { ApiKeysService } from './api-keys.service.js';
+import { PublishController } from './publish.controller.js';
+import { PublishService } from './publish.service.js';
+
+/** The API for other services (/v1, with API keys) and its administration. */
+@Module({
+  imports: [AuthModule],
+  controllers: [AdminApiKeysController, PublishController],
+  providers: [ApiKeysService, ApiKeyGuard, PublishService],
+})
+export class ApiModule {}
