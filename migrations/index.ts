@@ -16,6 +16,7 @@ import { DeliveryQueuePerMethod1796008100000 } from './1796008100000-DeliveryQue
 import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 import { ApiKeys1797300000000 } from './1797300000000-ApiKeys.js';
+import { IdempotencyKeys1797300100000 } from './1797300100000-IdempotencyKeys.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   EmailChangedAt1796008200000,
   CanonicalTimeZones1796008300000,
   ApiKeys1797300000000,
+  IdempotencyKeys1797300100000,
 ];

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
+import { Idempotency } from '../src/api/idempotency.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 
@@ -237,5 +238,85 @@ describe('POST /v1/notifications', () => {
       ),
     );
     expect(res.status).toBe(201);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  let key: string;
+  let userId: string;
+  beforeAll(async () => {
+    key = (await newKey('idempotent')).key;
+    userId = (await new Client(t.baseUrl).signUp('idem@example.com')).id;
+  });
+  const count = async (title: string) =>
+    (await t.db.query(`SELECT count(*)::int AS n FROM notifications WHERE title = $1`, [title])).rows[0].n;
+
+  it('replays the first answer with Idempotent-Replayed: true and writes nothing; another body is 422', async () => {
+    const body = message({ userIds: [userId, '99999'] }, { title: 'idem-1', data: { a: 1, b: [1, 2] } });
+    const first = await call('POST', '/v1/notifications', key, body, { 'idempotency-key': 'order-7 restock' });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    // The same body with its keys in another order is the same request.
+    const reordered = { data: { b: [1, 2], a: 1 }, ...body };
+    const again = await call('POST', '/v1/notifications', key, reordered, { 'idempotency-key': 'order-7 restock' });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toStrictEqual(first.body);
+    expect(await count('idem-1')).toBe(1);
+    const other = await call(
+      'POST',
+      '/v1/notifications',
+      key,
+      { ...body, title: 'idem-1b' },
+      { 'idempotency-key': 'order-7 restock' },
+    );
+    expect(other.status).toBe(422);
+    expect(other.body.message).toBe('This Idempotency-Key was already used with a different request body');
+    expect(await count('idem-1b')).toBe(0);
+    // Keys belong to their API key: another one may use the same string.
+    const otherKey = (await newKey('other')).key;
+    const theirs = await call('POST', '/v1/notifications', otherKey, body, { 'idempotency-key': 'order-7 restock' });
+    expect(theirs.status).toBe(201);
+    expect(theirs.headers.get('idempotent-replayed')).toBeNull();
+    expect(await count('idem-1')).toBe(2);
+  });
+
+  it('concurrent requests with one key write exactly one notification; the others are 409 or replays', async () => {
+    const body = message({ userIds: [userId] }, { title: 'idem-race' });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => call('POST', '/v1/notifications', key, body, { 'idempotency-key': 'race-1' })),
+    );
+    expect(await count('idem-race')).toBe(1);
+    const written = answers.filter((a) => a.status === 201 && a.headers.get('idempotent-replayed') === null);
+    expect(written).toHaveLength(1);
+    for (const a of answers) {
+      expect([201, 409]).toContain(a.status);
+      if (a.status === 201) expect(a.body).toStrictEqual(written[0].body);
+      else expect(a.body.message).toBe('A request with this Idempotency-Key is still in progress; retry later');
+    }
+  });
+
+  it('400 for a key that is empty, too long or not printable ASCII, with nothing written', async () => {
+    for (const bad of ['a'.repeat(256), 'caf\u00e9']) {
+      const res = await call('POST', '/v1/notifications', key, message({ userIds: [userId] }, { title: 'idem-bad' }), {
+        'idempotency-key': bad,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toBe('Idempotency-Key must be 1 to 255 printable ASCII characters');
+    }
+    expect(await count('idem-bad')).toBe(0);
+  });
+
+  it('keeps a key 24 hours: an older one writes again, and the prune removes it', async () => {
+    const body = message({ userIds: [userId] }, { title: 'idem-old' });
+    expect((await call('POST', '/v1/notifications', key, body, { 'idempotency-key': 'old-1' })).status).toBe(201);
+    await t.db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-1'`);
+    const later = await call('POST', '/v1/notifications', key, body, { 'idempotency-key': 'old-1' });
+    expect(later.status).toBe(201);
+    expect(later.headers.get('idempotent-replayed')).toBeNull();
+    expect(await count('idem-old')).toBe(2);
+    await t.db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-1'`);
+    expect(await t.app.get(Idempotency).prune()).toBeGreaterThanOrEqual(1);
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'old-1'`)).rows[0].n).toBe(0);
   });
 });

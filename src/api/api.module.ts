@@ -3,6 +3,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { AdminApiKeysController } from './admin-api-keys.controller.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiKeysService } from './api-keys.service.js';
+import { Idempotency } from './idempotency.js';
 import { PublishController } from './publish.controller.js';
 import { PublishService } from './publish.service.js';
 
@@ -10,6 +11,6 @@ import { PublishService } from './publish.service.js';
 @Module({
   imports: [AuthModule],
   controllers: [AdminApiKeysController, PublishController],
-  providers: [ApiKeysService, ApiKeyGuard, PublishService],
+  providers: [ApiKeysService, ApiKeyGuard, PublishService, Idempotency],
 })
 export class ApiModule {}

@@ -1,15 +1,23 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { invalid } from '../common/domain-error.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/env.js';
 import { TransactionRunner, type Tx } from '../database/transaction.js';
 import { DomainEvents } from '../events/domain-events.service.js';
 import type { PersonalDraft } from '../notifications/notification.types.js';
 import { normalizeEmail } from '../users/email.js';
+import type { ApiCaller } from './api-keys.service.js';
+import { fingerprint, Idempotency, type StoredAnswer } from './idempotency.js';
 import type { PublishDto } from './publish.dto.js';
 
 export interface Published {
   ids: string[];
   skipped: string[];
+}
+
+export interface PublishAnswer extends StoredAnswer {
+  replayed: boolean;
 }
 
 /**
@@ -23,11 +31,32 @@ export class PublishService {
   constructor(
     private readonly transactions: TransactionRunner,
     private readonly events: DomainEvents,
+    private readonly idempotency: Idempotency,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  publish(input: PublishDto): Promise<Published> {
+  /**
+   * With an Idempotency-Key: the key's earlier answer (replayed), or this one's,
+   * stored with the notifications in their transaction.
+   */
+  async publish(caller: ApiCaller, input: PublishDto, key?: string): Promise<PublishAnswer> {
     checkRecipients(input);
-    return this.transactions.run((tx) => this.write(tx, input));
+    const print = key === undefined ? null : fingerprint(input);
+    let replayed: StoredAnswer | null = null;
+    const published = await this.transactions.run(async (tx) => {
+      if (key !== undefined) {
+        replayed = await this.idempotency.claim(tx, caller.keyId, key, print!);
+        if (replayed) return null;
+      }
+      const result = await this.write(tx, input);
+      if (key !== undefined)
+        await this.idempotency.record(tx, caller.keyId, key, print!, { status: 201, body: result });
+      return result;
+    });
+    if (published === null) return { ...replayed!, replayed: true };
+    // Internal, for the test of a crash between the commit and the answer.
+    if (this.config.api.testExitAfterCommit) process.kill(process.pid, 'SIGKILL');
+    return { status: 201, body: published, replayed: false };
   }
 
   /** The notifications of one request, in `tx` (last in it: publishing takes the id lock). */
