@@ -17,6 +17,7 @@ import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 import { ApiKeys1797300000000 } from './1797300000000-ApiKeys.js';
 import { IdempotencyKeys1797300100000 } from './1797300100000-IdempotencyKeys.js';
+import { ApiRateLimits1797300200000 } from './1797300200000-ApiRateLimits.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   CanonicalTimeZones1796008300000,
   ApiKeys1797300000000,
   IdempotencyKeys1797300100000,
+  ApiRateLimits1797300200000,
 ];

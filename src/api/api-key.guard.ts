@@ -7,10 +7,11 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { Request } from 'express';
+import { ApiBearerAuth, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { CsrfExempt } from '../auth/csrf.js';
 import { type ApiCaller, ApiKeysService } from './api-keys.service.js';
+import { ApiRateLimit } from './rate-limit.js';
 
 /** The OpenAPI security scheme of /v1 (src/docs/openapi.ts declares it). */
 export const API_KEY_SCHEME = 'apiKey';
@@ -30,7 +31,10 @@ export function bearerToken(header: string | undefined): string | undefined {
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(private readonly keys: ApiKeysService) {}
+  constructor(
+    private readonly keys: ApiKeysService,
+    private readonly rate: ApiRateLimit,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<KeyedRequest>();
@@ -38,6 +42,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!key) throw new UnauthorizedException('An API key is required: Authorization: Bearer nk_…');
     const caller = await this.keys.authenticate(key);
     if (!caller) throw new UnauthorizedException('Unknown or revoked API key');
+    await this.rate.consume(caller.keyId, context.switchToHttp().getResponse<Response>());
     req.apiCaller = caller;
     return true;
   }
@@ -50,6 +55,9 @@ export function ApiKeyAuth() {
     UseGuards(ApiKeyGuard),
     ApiBearerAuth(API_KEY_SCHEME),
     ApiUnauthorizedResponse({ description: 'Missing, unknown or revoked API key' }),
+    ApiTooManyRequestsResponse({
+      description: 'More than API_RATE_PER_SECOND requests this second with this key (Retry-After, RateLimit)',
+    }),
   );
 }
 

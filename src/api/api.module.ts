@@ -6,11 +6,12 @@ import { ApiKeysService } from './api-keys.service.js';
 import { Idempotency } from './idempotency.js';
 import { PublishController } from './publish.controller.js';
 import { PublishService } from './publish.service.js';
+import { ApiRateLimit } from './rate-limit.js';
 
 /** The API for other services (/v1, with API keys) and its administration. */
 @Module({
   imports: [AuthModule],
   controllers: [AdminApiKeysController, PublishController],
-  providers: [ApiKeysService, ApiKeyGuard, PublishService, Idempotency],
+  providers: [ApiKeysService, ApiKeyGuard, ApiRateLimit, PublishService, Idempotency],
 })
 export class ApiModule {}
