@@ -18,6 +18,7 @@ import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZo
 import { ApiKeys1797300000000 } from './1797300000000-ApiKeys.js';
 import { IdempotencyKeys1797300100000 } from './1797300100000-IdempotencyKeys.js';
 import { ApiRateLimits1797300200000 } from './1797300200000-ApiRateLimits.js';
+import { Topics1797300300000 } from './1797300300000-Topics.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   ApiKeys1797300000000,
   IdempotencyKeys1797300100000,
   ApiRateLimits1797300200000,
+  Topics1797300300000,
 ];

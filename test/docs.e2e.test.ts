@@ -89,6 +89,11 @@ const CONTRACT_ROUTES = [
   'get /admin/api-keys',
   'delete /admin/api-keys/{id}',
   'post /v1/notifications',
+  'put /v1/topics/{key}/subscribers',
+  'delete /v1/topics/{key}/subscribers',
+  'get /v1/topics/{key}/subscribers',
+  'get /topics',
+  'delete /topics/{key}',
 ];
 
 describe('OpenAPI document at /docs-json', () => {

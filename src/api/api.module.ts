@@ -7,11 +7,13 @@ import { Idempotency } from './idempotency.js';
 import { PublishController } from './publish.controller.js';
 import { PublishService } from './publish.service.js';
 import { ApiRateLimit } from './rate-limit.js';
+import { MyTopicsController, TopicSubscribersController } from './topics.controllers.js';
+import { TopicsService } from './topics.service.js';
 
 /** The API for other services (/v1, with API keys) and its administration. */
 @Module({
   imports: [AuthModule],
-  controllers: [AdminApiKeysController, PublishController],
-  providers: [ApiKeysService, ApiKeyGuard, ApiRateLimit, PublishService, Idempotency],
+  controllers: [AdminApiKeysController, PublishController, TopicSubscribersController, MyTopicsController],
+  providers: [ApiKeysService, ApiKeyGuard, ApiRateLimit, PublishService, Idempotency, TopicsService],
 })
 export class ApiModule {}

@@ -10,6 +10,7 @@ import { normalizeEmail } from '../users/email.js';
 import type { ApiCaller } from './api-keys.service.js';
 import { fingerprint, Idempotency, type StoredAnswer } from './idempotency.js';
 import type { PublishDto } from './publish.dto.js';
+import { TopicsService } from './topics.service.js';
 
 export interface Published {
   ids: string[];
@@ -32,6 +33,7 @@ export class PublishService {
     private readonly transactions: TransactionRunner,
     private readonly events: DomainEvents,
     private readonly idempotency: Idempotency,
+    private readonly topics: TopicsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -61,6 +63,18 @@ export class PublishService {
 
   /** The notifications of one request, in `tx` (last in it: publishing takes the id lock). */
   async write(tx: Tx, input: PublishDto): Promise<Published> {
+    if (input.to.topic !== undefined) {
+      // One row, its audience the topic's subscribers of now (like a broadcast to userIds).
+      const userIds = await this.topics.audience(tx.manager, input.to.topic);
+      const row = await this.events.broadcastDraft(tx, {
+        ...content(input),
+        audience: { kind: 'users', userIds },
+        expiresAt: null,
+        createdBy: null,
+        deliver: [...new Set(input.deliver ?? [])],
+      });
+      return { ids: [row.id], skipped: [] };
+    }
     const { known, skipped } = await this.recipients(tx.manager, input);
     const drafts: PersonalDraft[] = known.map((userId) => ({ userId, ...content(input) }));
     const rows = await this.events.publishDrafts(tx, drafts);
