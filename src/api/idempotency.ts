@@ -17,6 +17,16 @@ export interface StoredAnswer {
   body: unknown;
 }
 
+export interface IdempotencyRecord {
+  keyId: string;
+  key: string;
+  print: Buffer;
+  answer: StoredAnswer;
+}
+
+export const inProgress = () =>
+  new DomainError('CONFLICT', 'A request with this Idempotency-Key is still in progress; retry later');
+
 /** The header's value, checked: undefined when absent. */
 export function idempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -77,9 +87,7 @@ export class Idempotency implements OnApplicationBootstrap, OnModuleDestroy {
       `SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked`,
       [LOCK_CLASS, `${keyId}:${key}`],
     );
-    if (!locked) {
-      throw new DomainError('CONFLICT', 'A request with this Idempotency-Key is still in progress; retry later');
-    }
+    if (!locked) throw inProgress();
     // A statement of its own, after the lock: its snapshot sees what the previous holder committed.
     const rows: Array<{ fingerprint: Buffer; status: number; response: unknown }> = await tx.manager.query(
       `SELECT fingerprint, status, response FROM idempotency_keys
@@ -93,14 +101,22 @@ export class Idempotency implements OnApplicationBootstrap, OnModuleDestroy {
     return { status: rows[0].status, body: rows[0].response };
   }
 
-  /** In the same `tx` as what it answers for. An expired row the prune has not removed yet is replaced. */
-  async record(tx: Tx, keyId: string, key: string, print: Buffer, answer: StoredAnswer): Promise<void> {
+  /** In the same `tx` as what they answer for, in one statement. An expired row the prune has not removed yet is replaced. */
+  async record(tx: Tx, records: IdempotencyRecord[]): Promise<void> {
+    if (records.length === 0) return;
     await tx.manager.query(
-      `INSERT INTO idempotency_keys (api_key_id, key, fingerprint, status, response) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO idempotency_keys (api_key_id, key, fingerprint, status, response)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::int[], $5::jsonb[])
        ON CONFLICT (api_key_id, key) DO UPDATE
          SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, response = EXCLUDED.response,
              created_at = now()`,
-      [keyId, key, print, answer.status, JSON.stringify(answer.body)],
+      [
+        records.map((r) => r.keyId),
+        records.map((r) => r.key),
+        records.map((r) => r.print),
+        records.map((r) => r.answer.status),
+        records.map((r) => JSON.stringify(r.answer.body)),
+      ],
     );
   }
 

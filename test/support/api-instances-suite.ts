@@ -72,6 +72,26 @@ export function apiInstancesSuite(bus: string, redisUrl?: () => Promise<string>)
       });
     });
 
+    describe('one Idempotency-Key on two instances at once', () => {
+      it('writes exactly one notification; the others are 409 or replays of it', async () => {
+        const key = await newKey();
+        const answers = await Promise.all(
+          Array.from({ length: 4 }, (_, i) =>
+            publish(i % 2 ? a : b, key, 'idem-both', { 'idempotency-key': 'both-1' }),
+          ),
+        );
+        expect(await count('idem-both')).toBe(1);
+        const bodies = await Promise.all(answers.map((r) => r.json()));
+        const written = answers.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null);
+        expect(written).toHaveLength(1);
+        const first = bodies[answers.indexOf(written[0])];
+        answers.forEach((r, i) => {
+          expect([201, 409]).toContain(r.status);
+          if (r.status === 201) expect(bodies[i]).toStrictEqual(first);
+        });
+      });
+    });
+
     describe('the rate per API key', () => {
       it('is counted across instances: past API_RATE_PER_SECOND in a second, 429 with Retry-After and the RateLimit fields', async () => {
         // A burst of 4 × RATE requests, alternating between A and B; if it did not fit in one
