@@ -33,6 +33,12 @@ export default {
       { path: [CORE, DELIVERY] },
     ),
     forbid(
+      'api-through-events',
+      'The API for other services (src/api/) publishes as a source does: through src/events/, not the core or delivery.',
+      { path: '^src/api/' },
+      { path: [CORE, DELIVERY] },
+    ),
+    forbid(
       'delivery-through-what-the-core-exposes',
       'Delivery uses the core through its port, its module and its shared reads, not its streams, feed, bus or publisher.',
       { path: DELIVERY },

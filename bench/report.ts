@@ -284,6 +284,24 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
       ),
     );
   }
+  // Issue 22: another service publishing with an API key, to one user per request and to 1,000 in one.
+  for (const r of results.app?.api?.runs ?? []) {
+    const same = (s: ServerResult) => s.api?.runs.find((x) => x.recipients === r.recipients);
+    rows.push(
+      row(
+        `POST /v1/notifications to ${r.recipients}: rows/s`,
+        '/s',
+        (s) => same(s)?.rowsPerSecond,
+        results,
+        undefined,
+        undefined,
+        `${same(results.app!)?.requestsPerSecond} requests/s, ${r.concurrency} in flight; notifications written and answered`,
+      ),
+    );
+    rows.push(
+      row(`POST /v1/notifications to ${r.recipients}: response p99`, 'ms', (s) => same(s)?.latency.p99, results),
+    );
+  }
   rows.push(
     row(
       `replay of ${plan.replay} after Last-Event-ID`,

@@ -33,7 +33,7 @@ import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../src/dat
 import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
 import { hashPassword } from '../src/users/password.js';
-import { median, now, round, sleep } from './common.js';
+import { BODY, median, now, round, sleep, summarize } from './common.js';
 import { type FeedReadsPlan, type FeedReadsRun, type Harness, feedReads } from './feed-reads.js';
 import type { HttpCall, StreamSpec, Target } from './load.js';
 import { printTable, resultsMarkdown, summaryRows, writeFanoutSvg } from './report.js';
@@ -67,7 +67,7 @@ const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
 
 export type ServerKind = 'app' | 'before' | 'nest' | 'bare' | 'naive';
 /** For profiling and A/B runs: --scenarios fanout,storm,targeted,orders,replay,ids (default: all), --levels 10000, --rates 5000,10000, --order-rates 100,300. */
-const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,replay,ids,reads,rolling').split(',');
+const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,api,replay,ids,reads,rolling').split(',');
 const runs = (name: string) => scenarioList.includes(name);
 const numbers = (name: string) => arg(name)?.split(',').map(Number);
 
@@ -86,6 +86,8 @@ export interface Plan {
   reads: FeedReadsPlan;
   /** The rolling restart behind nginx (test/support/rolling-restart.ts), without the database URL. */
   rolling: Omit<RollingRestartOptions, 'databaseUrl' | 'mainJs' | 'log'>;
+  /** POST /v1/notifications: how long each run lasts and how many requests are in flight. */
+  api: { durationMs: number; concurrency: number };
 }
 
 /** The redis bus is measured too when redis-server is installed (full run only). */
@@ -108,6 +110,7 @@ const plan: Plan = smoke
       reads: { instances: [1, 2], buses: ['postgres'], rate: 300, durationMs: 1000 },
       // Two instances, a few streams, a short retry: that it runs, not what it measures.
       rolling: { instances: 2, users: 4, streams: 8, ordersPerSecond: 5, settleMs: 500, env: { RETRY_MS: '500' } },
+      api: { durationMs: 300, concurrency: 4 },
     }
   : {
       levels: [1000, 5000, 10000],
@@ -128,6 +131,7 @@ const plan: Plan = smoke
       },
       // The issue's shape: 3 instances, 200 streams, 20 orders/s, the default RETRY_MS (3 s).
       rolling: { instances: 3, users: 50, streams: 200, ordersPerSecond: 20, settleMs: 2000 },
+      api: { durationMs: 3000, concurrency: 16 },
     };
 plan.levels = numbers('--levels') ?? plan.levels;
 plan.rates = numbers('--rates') ?? plan.rates;
@@ -394,6 +398,8 @@ async function startServer(
           ADMIN_EMAIL,
           ADMIN_PASSWORD,
           MAX_STREAMS_PER_USER: '1000',
+          // The API scenario measures publishing, not the rate limit.
+          API_RATE_PER_SECOND: '1000000',
           // The load generator plays the TLS-terminating proxy, from loopback.
           TRUST_PROXY: '127.0.0.1',
           BENCH_PROBE_PORT: String(probePort),
@@ -512,10 +518,24 @@ export interface ServerResult {
     heapPeakDeltaMB: number | null;
   };
   idOrdering?: Record<string, any>;
+  /** POST /v1/notifications with an API key, to 1 user per request and to 1,000 (one statement each). */
+  api?: { available: boolean; note?: string; runs: ApiRun[] };
   /** Rows read from the notifications table per notification, with 1, 3, 5 instances (bench/feed-reads.ts). */
   feedReads?: FeedReadsRun[];
   /** Each instance SIGTERMed and started again behind nginx under load; null where nginx is not installed. */
   rollingRestart?: RollingRestartReport | null;
+}
+
+export interface ApiRun {
+  recipients: number;
+  concurrency: number;
+  requests: number;
+  rows: number;
+  failed: number;
+  firstError?: string;
+  requestsPerSecond: number;
+  rowsPerSecond: number;
+  latency: { p50: number | null; p99: number | null };
 }
 
 const MB = 1024 * 1024;
@@ -836,6 +856,17 @@ async function scenarios(
     }
   }
 
+  // (3c) POST /v1/notifications with an API key (issue 22): what another service's publishing costs.
+  if (isApp && admin && runs('api')) {
+    result.api = await apiScenario(base, admin, users);
+    for (const r of result.api.runs) {
+      log(
+        `${s.kind}: POST /v1/notifications to ${r.recipients}: ${r.requestsPerSecond} requests/s, ${r.rowsPerSecond} rows/s (${r.concurrency} in flight), response p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms${r.failed ? `, ${r.failed} failed: ${r.firstError}` : ''}`,
+      );
+    }
+    if (!result.api.available) log(`${s.kind}: POST /v1/notifications unavailable (${result.api.note})`);
+  }
+
   // (4) replay: a client `plan.replay` notifications behind reconnects with Last-Event-ID.
   await ask({ cmd: 'closeAll' });
   const replaySpec = spec(replayUser, 'replay');
@@ -895,6 +926,71 @@ async function scenarios(
     );
   }
   return result;
+}
+
+/** An API key from the admin, then a run to 1 recipient per request and one to 1,000 (fewer when fewer users are seeded). */
+async function apiScenario(
+  base: string,
+  admin: { cookie: string; csrf: string },
+  users: BenchUser[],
+): Promise<NonNullable<ServerResult['api']>> {
+  const created = await fetch(`${base}/admin/api-keys`, {
+    method: 'POST',
+    headers: { ...HTTPS, cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+  });
+  if (created.status !== 201) {
+    return { available: false, note: `POST /admin/api-keys answered ${created.status}`, runs: [] };
+  }
+  const { key } = (await created.json()) as { key: string };
+  const runs: ApiRun[] = [];
+  for (const recipients of [1, Math.min(1000, users.length)]) runs.push(await apiRun(base, key, users, recipients));
+  return { available: true, runs };
+}
+
+async function apiRun(base: string, key: string, users: BenchUser[], recipients: number): Promise<ApiRun> {
+  const { durationMs, concurrency } = plan.api;
+  const latencies: number[] = [];
+  let requests = 0;
+  let rows = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const started = now();
+  const worker = async () => {
+    while (now() - started < durationMs) {
+      const to = recipients === 1 ? [users[next++ % users.length].id] : users.slice(0, recipients).map((u) => u.id);
+      const t0 = now();
+      const res = await fetch(`${base}/v1/notifications`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to: { userIds: to }, channel: 'order', title: 'Bench API', body: BODY }),
+      });
+      const answer = (await res.json()) as { ids?: string[] };
+      latencies.push(now() - t0);
+      if (res.status === 201 && answer.ids) {
+        requests++;
+        rows += answer.ids.length;
+      } else {
+        failed++;
+        firstError ??= `${res.status} ${JSON.stringify(answer).slice(0, 200)}`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (now() - started) / 1000;
+  const latency = summarize(latencies);
+  return {
+    recipients,
+    concurrency,
+    requests,
+    rows,
+    failed,
+    firstError,
+    requestsPerSecond: round(requests / seconds, 1),
+    rowsPerSecond: round(rows / seconds, 0),
+    latency: { p50: latency.p50, p99: latency.p99 },
+  };
 }
 
 /** The reads scenario's instances: started like the app (its tree, probe and settings), all stopped together. */

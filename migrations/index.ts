@@ -19,6 +19,10 @@ import { DeliveryMethodsAsData1797000000000 } from './1797000000000-DeliveryMeth
 import { Webhooks1797400000000 } from './1797400000000-Webhooks.js';
 import { Contacts1797100000000 } from './1797100000000-Contacts.js';
 import { SmsMethod1797100100000 } from './1797100100000-SmsMethod.js';
+import { ApiKeys1797300000000 } from './1797300000000-ApiKeys.js';
+import { IdempotencyKeys1797300100000 } from './1797300100000-IdempotencyKeys.js';
+import { ApiRateLimits1797300200000 } from './1797300200000-ApiRateLimits.js';
+import { Topics1797300300000 } from './1797300300000-Topics.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -37,4 +41,8 @@ export const MIGRATIONS = [
   Webhooks1797400000000,
   Contacts1797100000000,
   SmsMethod1797100100000,
+  ApiKeys1797300000000,
+  IdempotencyKeys1797300100000,
+  ApiRateLimits1797300200000,
+  Topics1797300300000,
 ];

@@ -13,7 +13,7 @@ import { UserCache } from './auth/user-cache.js';
 import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
 import { useExactRouting } from './common/exact-routing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
-import { originCheck, STREAM_PATH } from './common/origin-check.js';
+import { API_PATH_PREFIX, originCheck, STREAM_PATH } from './common/origin-check.js';
 import { securityHeaders } from './common/security-headers.js';
 import { validationMessages } from './common/validation-message.js';
 import type { AppConfig } from './config/env.js';
@@ -70,9 +70,14 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   // thousands of times a second.
   const requestMachinery = express.Router({ caseSensitive: true, strict: true });
   requestMachinery.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
+  requestMachinery.use('/v1/notifications', jsonBody(BROADCAST_BODY_LIMIT)); // 1,000 recipients
   requestMachinery.use(jsonBody(BODY_LIMIT));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
-  requestMachinery.use(sessionMiddlewares(config, pool, app.get(SessionCache), app.get(UserCache)).handler);
+  const sessions = sessionMiddlewares(config, pool, app.get(SessionCache), app.get(UserCache)).handler;
+  // /v1 authenticates by API key only: a cookie there is not even read.
+  requestMachinery.use((req: Request, res: Response, next: NextFunction) =>
+    req.path.startsWith(API_PATH_PREFIX) ? next() : sessions(req, res, next),
+  );
   app.use(exceptStreamOpen(requestMachinery));
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module.js';
+import { ApiModule } from './api/api.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { AppConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/env.js';
@@ -29,6 +30,7 @@ export class AppModule {
         ...SOURCES.map((s) => s.module),
         DeliveryModule,
         WebhooksModule,
+        ApiModule,
       ],
     };
   }

@@ -91,6 +91,18 @@ describe('npm run bench -- --smoke', () => {
     });
   }
 
+  it('app: POST /v1/notifications with an API key to 1 and to many users, every request answered 201 with its rows', () => {
+    expect(exitCode).toBe(0); // output.slice(-3000)
+    const api = report.servers.app.api;
+    expect(api.available).toBe(true);
+    expect(api.runs.map((r: any) => r.recipients)).toStrictEqual([1, 200]);
+    for (const r of api.runs) {
+      expect(r.failed).toBe(0);
+      expect(r.requests > 0).toBeTruthy();
+      expect(r.rows).toBe(r.requests * r.recipients);
+    }
+  });
+
   it('app: the POST /orders ladder created every order it sent and delivered each one to its user, with a CPU figure', () => {
     expect(exitCode).toBe(0); // output.slice(-3000)
     const orders = report.servers.app.orders;

@@ -4,6 +4,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SessionAuthGuard } from '../src/auth/authenticated.decorator.js';
 import { StreamAuthGuard } from '../src/auth/stream-auth.js';
+import { ApiKeyGuard } from '../src/api/api-key.guard.js';
 import { Client } from './support/http.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
@@ -84,9 +85,29 @@ const CONTRACT_ROUTES = [
   'get /notifications/{id}/deliveries',
   'get /admin/deliveries',
   'post /unsubscribe',
+  'post /admin/api-keys',
+  'get /admin/api-keys',
+  'delete /admin/api-keys/{id}',
+  'post /v1/notifications',
+  'put /v1/topics/{key}/subscribers',
+  'delete /v1/topics/{key}/subscribers',
+  'get /v1/topics/{key}/subscribers',
+  'get /topics',
+  'delete /topics/{key}',
 ];
 
 describe('OpenAPI document at /docs-json', () => {
+  it('declares the API key of /v1 as a bearer scheme, and /v1 needs it and no CSRF token', () => {
+    expect({ ...doc.components.securitySchemes.apiKey, description: undefined }).toStrictEqual({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'nk_…',
+      description: undefined,
+    });
+    expect(doc.paths['/v1/notifications'].post.security).toStrictEqual([{ apiKey: [] }]);
+    expect(doc.paths['/v1/notifications'].post.responses['403']).toBeUndefined();
+  });
+
   it('declares the cookie session and the X-CSRF-Token header as security schemes', () => {
     expect(doc.openapi).toMatch(/^3\./);
     expect({ ...doc.components.securitySchemes.session, description: undefined }).toStrictEqual({
@@ -154,8 +175,10 @@ describe('OpenAPI document at /docs-json', () => {
           const name = `${method.toUpperCase()} ${path}`;
           const guards: unknown[] = [...classGuards, ...(Reflect.getMetadata(GUARDS_METADATA, handler) ?? [])];
           const expected: Record<string, string[]> = {};
+          const byKey = guards.includes(ApiKeyGuard);
+          if (byKey) expected.apiKey = [];
           if (guards.includes(SessionAuthGuard) || guards.includes(StreamAuthGuard)) expected.session = [];
-          if (['post', 'put', 'patch', 'delete'].includes(method)) expected.csrf = [];
+          if (['post', 'put', 'patch', 'delete'].includes(method) && !byKey) expected.csrf = [];
           expect([name, op.security ?? []]).toStrictEqual([name, Object.keys(expected).length ? [expected] : []]);
           if (expected.session) expect([name, !!op.responses['401']]).toStrictEqual([name, true]); // documents 401
           if (expected.csrf) expect([name, !!op.responses['403']]).toStrictEqual([name, true]); // documents 403
@@ -181,7 +204,7 @@ describe('OpenAPI document at /docs-json', () => {
     for (const { method, path, op } of operations()) {
       if (path === '/auth/login') continue; // its 401 means "wrong credentials", not "no session"
       const url = path.replace(/\{\w+\}/g, '1');
-      const needsSession = (op.security ?? []).some((r: Record<string, unknown>) => 'session' in r);
+      const needsSession = (op.security ?? []).some((r: Record<string, unknown>) => 'session' in r || 'apiKey' in r);
       const body = ['post', 'put', 'patch'].includes(method) ? {} : undefined;
       if (path === '/notifications/stream') {
         const res = await fetch(t.baseUrl + url, { headers: { cookie: anon.cookieHeader } });

@@ -16,6 +16,13 @@ export const ORIGIN_CHECK_EXEMPT: ReadonlyArray<{ readonly method: string; reado
   { method: 'POST', path: '/unsubscribe' },
 ];
 
+/**
+ * The API for other services: every route under it takes an API key in
+ * `Authorization` and nothing else (the session middleware skips it), which no
+ * browser attaches by itself, so an Origin proves nothing there either.
+ */
+export const API_PATH_PREFIX = '/v1/';
+
 /** What the check needs from a request (Express computes protocol and host, honouring "trust proxy"). */
 export interface OriginFacts {
   method: string;
@@ -39,6 +46,7 @@ export function serializeOrigin(raw: string): string | null {
 
 function guarded(method: string, path: string): boolean {
   if (ORIGIN_CHECK_EXEMPT.some((e) => e.method === method && e.path === path)) return false;
+  if (path.startsWith(API_PATH_PREFIX)) return false;
   if (UNSAFE_METHODS.has(method)) return true;
   // Every spelling of the stream's path, though routing is exact and only one reaches it.
   // HEAD too: Express serves a HEAD with the GET route.

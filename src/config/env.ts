@@ -52,6 +52,15 @@ export interface AppConfig {
   readonly signupRatePerMinute: number;
   readonly delivery: DeliveryConfig;
   readonly webhooks: WebhooksConfig;
+  readonly api: {
+    /** API_RATE_PER_SECOND: requests per second per API key, across instances. */
+    readonly ratePerSecond: number;
+    /**
+     * API_TEST_EXIT_AFTER_COMMIT (internal, for tests only): a POST /v1/notifications that wrote
+     * something kills the process (SIGKILL) right after its commit, before it answers.
+     */
+    readonly testExitAfterCommit: boolean;
+  };
   readonly outbound: {
     /** OUTBOUND_DNS_SERVER (internal, for tests): one DNS server (`ip:port`) instead of the system's resolver. */
     readonly dnsServer: string | undefined;
@@ -387,6 +396,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     signupRatePerMinute: int(env, 'SIGNUP_RATE_PER_MINUTE', 10, 1, 1_000_000),
     delivery: delivery(env, production, dataDir, port),
     webhooks: { retryScheduleMs: retrySchedule(env), urlAllowlist: origins(env, 'WEBHOOK_URL_ALLOWLIST') ?? [] },
+    api: {
+      ratePerSecond: int(env, 'API_RATE_PER_SECOND', 50, 1, 1_000_000),
+      testExitAfterCommit: env.API_TEST_EXIT_AFTER_COMMIT === '1',
+    },
     outbound: { dnsServer: dnsServer(env) },
   };
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../common/paths.js';
 import { SESSION_COOKIE } from '../auth/session.middleware.js';
+import { API_KEY_SCHEME } from '../api/api-key.guard.js';
 
 export const DOCS_PATH = 'docs';
 export const DOCS_JSON_PATH = '/docs-json';
@@ -61,8 +62,11 @@ export function describeGlobalBehaviour(document: OpenAPIObject): OpenAPIObject 
       const op = (item as Record<string, Operation | undefined>)[method];
       if (!op) continue;
       const schemes = new Set((op.security ?? []).flatMap((req) => Object.keys(req)));
-      const unsafe = UNSAFE_METHODS.has(method);
+      // /v1 takes an API key and nothing else: no session, no CSRF token.
+      const byKey = schemes.has(API_KEY_SCHEME);
+      const unsafe = UNSAFE_METHODS.has(method) && !byKey;
       const requirement: Record<string, string[]> = {};
+      if (byKey) requirement[API_KEY_SCHEME] = [];
       if (schemes.has('session')) requirement.session = [];
       if (unsafe) requirement.csrf = [];
       if (Object.keys(requirement).length > 0) op.security = [requirement];
@@ -71,7 +75,11 @@ export function describeGlobalBehaviour(document: OpenAPIObject): OpenAPIObject 
       if (unsafe) respond(op, '403', 'Missing or invalid X-CSRF-Token');
       if (op.requestBody) {
         respond(op, '400', 'Invalid body: unknown fields, wrong types, malformed JSON or U+0000');
-        respond(op, '413', path === '/admin/broadcasts' ? 'Body over 1 MB' : 'Body over 64 KB');
+        respond(
+          op,
+          '413',
+          ['/admin/broadcasts', '/v1/notifications'].includes(path) ? 'Body over 1 MB' : 'Body over 64 KB',
+        );
       } else if (op.parameters?.length) {
         respond(op, '400', 'Invalid parameter');
       }
@@ -109,10 +117,21 @@ export function setupOpenApi(app: INestApplication): void {
       { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'From GET /auth/csrf or the login answer' },
       'csrf',
     )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'nk_…',
+        description:
+          'An API key from POST /admin/api-keys, for /v1 only: `Authorization: Bearer nk_…`, no cookie, no CSRF token',
+      },
+      API_KEY_SCHEME,
+    )
     .addTag('auth', 'Sign-up, sign-in, sessions and CSRF tokens')
     .addTag('notifications', 'The live stream, the inbox and preferences')
     .addTag('admin', 'Admin-only routes')
     .addTag('operations', 'Health and metrics')
+    .addTag('api', 'For other services, with an API key: publish notifications, manage topics')
     .build();
   SwaggerModule.setup(DOCS_PATH, app, () => describeGlobalBehaviour(SwaggerModule.createDocument(app, config)), {
     jsonDocumentUrl: DOCS_JSON_PATH,

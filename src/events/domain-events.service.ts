@@ -3,7 +3,7 @@ import type { BroadcastJson } from '../../client/wire.js';
 import type { Tx } from '../database/transaction.js';
 import { Broadcasts } from '../notifications/broadcasts.js';
 import { NotificationPublisher } from '../notifications/notification.publisher.js';
-import type { NotificationRow } from '../notifications/notification.types.js';
+import type { BroadcastDraft, NotificationRow, PersonalDraft } from '../notifications/notification.types.js';
 import {
   type BroadcastEnvelope,
   type BroadcastEventMap,
@@ -51,6 +51,19 @@ export class DomainEvents {
       write,
       events.map((e) => ({ ...this.catalogue.personal(e), along: e.along })),
     );
+  }
+
+  /**
+   * Notifications a caller composed itself rather than from the catalogue (the
+   * API for other services): the same statement as `emit`, one for all of them.
+   */
+  publishDrafts(tx: Tx, drafts: PersonalDraft[]): Promise<NotificationRow[]> {
+    return this.publisher.publish(tx, drafts);
+  }
+
+  /** A composed broadcast (a topic's notification): one row, as `broadcast`. Call last in the transaction. */
+  broadcastDraft(tx: Tx, draft: BroadcastDraft): Promise<BroadcastJson> {
+    return this.broadcasts.publish(tx, draft);
   }
 
   /** One row for the whole audience, its delivery scheduled in the same transaction. Call last in it. */

@@ -1,0 +1,189 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
+import { CHANNELS, type Channel, DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
+import type { Severity } from '../../client/wire.js';
+import { SEVERITIES } from '../events/domain-events.js';
+
+/** Recipients of one POST /v1/notifications, and user ids of one topic request. */
+export const MAX_RECIPIENTS = 1000;
+export const TYPE_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
+/** A topic's key: what other services name it by ("restock.sku-1"). */
+export const TOPIC_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+export const TOPIC_KEY_MESSAGE =
+  'a topic key is 1 to 128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
+const USER_ID = /^[1-9]\d{0,17}$/;
+const LOCALE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+export const MAX_ACTIONS = 3;
+export const ACTION_STYLES = ['primary', 'secondary'] as const;
+
+/** Exactly one of userIds, emails or topic (checked by PublishService, which says which rule failed). */
+export class RecipientsDto {
+  @ApiPropertyOptional({ type: [String], maxItems: MAX_RECIPIENTS, example: ['7', '8'] })
+  @IsOptional()
+  @IsArray({ message: 'to.userIds must be an array' })
+  @ArrayMinSize(1, { message: 'to.userIds must not be empty' })
+  @ArrayMaxSize(MAX_RECIPIENTS, { message: `to.userIds may list at most ${MAX_RECIPIENTS} users` })
+  @Matches(USER_ID, { each: true, message: 'to.userIds must be decimal user ids as strings' })
+  userIds?: string[];
+
+  @ApiPropertyOptional({ type: [String], maxItems: MAX_RECIPIENTS, example: ['ada@example.com'] })
+  @IsOptional()
+  @IsArray({ message: 'to.emails must be an array' })
+  @ArrayMinSize(1, { message: 'to.emails must not be empty' })
+  @ArrayMaxSize(MAX_RECIPIENTS, { message: `to.emails may list at most ${MAX_RECIPIENTS} addresses` })
+  @IsString({ each: true, message: 'to.emails must be strings' })
+  @Matches(/^[^\s@]{1,200}@[^\s@]{1,200}$/, { each: true, message: 'to.emails must be email addresses' })
+  emails?: string[];
+
+  @ApiPropertyOptional({ example: 'restock.sku-1', description: 'One notification to its subscribers of now' })
+  @IsOptional()
+  @IsString({ message: TOPIC_KEY_MESSAGE })
+  @Matches(TOPIC_KEY_PATTERN, { message: TOPIC_KEY_MESSAGE })
+  topic?: string;
+}
+
+export class ActionDto {
+  @ApiProperty({ example: 'track', maxLength: 64 })
+  @IsString({ message: 'actions[].id must be a string' })
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'actions[].id must be 1 to 64 letters, digits, "_" or "-"' })
+  id: string;
+
+  @ApiProperty({ example: 'Track the parcel', minLength: 1, maxLength: 40 })
+  @IsString({ message: 'actions[].label must be a string' })
+  @Length(1, 40, { message: 'actions[].label must be 1 to 40 characters' })
+  label: string;
+
+  @ApiPropertyOptional({ example: 'https://shop.example.com/orders/7' })
+  @IsOptional()
+  @IsString({ message: 'actions[].url must be an http(s) URL' })
+  @MaxLength(2000, { message: 'actions[].url must be at most 2,000 characters' })
+  @ValidateBy(
+    { name: 'isHttpUrl', validator: { validate: (v: unknown) => typeof v === 'string' && isHttpUrl(v) } },
+    { message: 'actions[].url must be an http(s) URL' },
+  )
+  url?: string;
+
+  @ApiProperty({ enum: ACTION_STYLES })
+  @IsIn(ACTION_STYLES, { message: `actions[].style must be one of: ${ACTION_STYLES.join(', ')}` })
+  style: (typeof ACTION_STYLES)[number];
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** `{ "<locale>": { title, body } }`, each locale BCP 47-shaped, each text as long as the default's may be. */
+function isTranslations(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const entries = Object.entries(value);
+  if (entries.length > 50) return false;
+  return entries.every(([locale, t]) => {
+    if (!LOCALE.test(locale) || typeof t !== 'object' || t === null || Array.isArray(t)) return false;
+    const { title, body, ...rest } = t as Record<string, unknown>;
+    return (
+      Object.keys(rest).length === 0 &&
+      typeof title === 'string' &&
+      title.length >= 1 &&
+      title.length <= 200 &&
+      typeof body === 'string' &&
+      body.length <= 10_000
+    );
+  });
+}
+
+export class PublishDto {
+  @ApiProperty({ type: RecipientsDto, description: 'Exactly one of userIds, emails or topic' })
+  @IsObject({ message: 'to must be an object with userIds, emails or topic' })
+  @ValidateNested()
+  @Type(() => RecipientsDto)
+  to: RecipientsDto;
+
+  @ApiProperty({ enum: CHANNELS })
+  @IsIn(CHANNELS, { message: `channel must be one of: ${CHANNELS.join(', ')}` })
+  channel: Channel;
+
+  @ApiPropertyOptional({ example: 'order.restocked', description: 'Default: `<channel>.message`' })
+  @IsOptional()
+  @IsString({ message: 'type must match ^[a-z][a-z0-9_.-]{0,63}$' })
+  @Matches(TYPE_PATTERN, { message: 'type must match ^[a-z][a-z0-9_.-]{0,63}$' })
+  type?: string;
+
+  @ApiPropertyOptional({ enum: SEVERITIES, default: 'info' })
+  @IsOptional()
+  @IsIn(SEVERITIES, { message: `severity must be one of: ${SEVERITIES.join(', ')}` })
+  severity?: Severity;
+
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Back in stock' })
+  @IsString({ message: 'title must be 1 to 200 characters' })
+  @Length(1, 200, { message: 'title must be 1 to 200 characters' })
+  title: string;
+
+  @ApiProperty({ maxLength: 10_000, example: 'The blue kettle is back.' })
+  @IsString({ message: 'body must be a string of at most 10,000 characters' })
+  @MaxLength(10_000, { message: 'body must be a string of at most 10,000 characters' })
+  body: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { sku: 'sku-1' } })
+  @IsOptional()
+  @IsObject({ message: 'data must be an object' })
+  data?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: [ActionDto], maxItems: MAX_ACTIONS })
+  @IsOptional()
+  @IsArray({ message: 'actions must be an array' })
+  @ArrayMaxSize(MAX_ACTIONS, { message: `actions may list at most ${MAX_ACTIONS}` })
+  @ValidateNested({ each: true })
+  @Type(() => ActionDto)
+  actions?: ActionDto[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    enum: DELIVERY_METHODS,
+    description:
+      "A topic notification's methods beyond in-app, to subscribers without an open stream; personal ones follow each user's preferences",
+  })
+  @IsOptional()
+  @IsArray({ message: 'deliver must be an array' })
+  @ArrayMaxSize(DELIVERY_METHODS.length)
+  @IsIn(DELIVERY_METHODS, { each: true, message: `deliver must list only: ${DELIVERY_METHODS.join(', ')}` })
+  deliver?: DeliveryMethod[];
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'object', properties: { title: { type: 'string' }, body: { type: 'string' } } },
+    example: { de: { title: 'Wieder da', body: 'Der blaue Kessel ist wieder da.' } },
+  })
+  @IsOptional()
+  @ValidateBy(
+    { name: 'isTranslations', validator: { validate: isTranslations } },
+    {
+      message:
+        'translations must map BCP 47 locales (de, fr-CA) to { title: 1 to 200 characters, body: at most 10,000 }',
+    },
+  )
+  translations?: Record<string, { title: string; body: string }>;
+}
+
+export class PublishedDto {
+  @ApiProperty({ type: [String], description: 'In the order the recipients were given' }) ids: string[];
+  @ApiProperty({ type: [String], description: 'Recipients given that are no (enabled) user' }) skipped: string[];
+}
