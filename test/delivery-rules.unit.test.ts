@@ -11,6 +11,7 @@ import { keysValid, pushTarget } from '../src/delivery/methods/push/push-allowli
 import { type Candidate, plan } from '../src/delivery/rules.js';
 import { UnsubscribeTokens } from '../src/delivery/methods/email/unsubscribe-token.js';
 import { DEFAULT_PUSH_ALLOWLIST } from '../src/config/env.js';
+import { DELIVERY_METHODS, perKey } from '../client/registry.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -73,11 +74,11 @@ describe('delivery rules', () => {
     channel: 'order',
     severity: 'info',
     muted: [],
-    enabled: { push: true, email: true, sms: false },
+    enabled: perKey(DELIVERY_METHODS, () => true),
     quietHours: null,
     read: false,
     streamed: false,
-    hasContact: { push: true, email: true, sms: false },
+    hasContact: perKey(DELIVERY_METHODS, () => true),
   };
   const now = at('2026-01-15T23:00:00Z');
 
@@ -92,12 +93,10 @@ describe('delivery rules', () => {
     expect(plan({ ...base, muted: ['order'] }, ['push', 'email'], now)).toStrictEqual([]);
     expect(plan({ ...base, muted: ['order'], severity: 'critical' }, ['push', 'email'], now)).toHaveLength(2);
     expect(
-      plan({ ...base, enabled: { push: true, email: false, sms: false } }, ['push', 'email'], now).map((p) => p.method),
+      plan({ ...base, enabled: { ...base.enabled, email: false } }, ['push', 'email'], now).map((p) => p.method),
     ).toStrictEqual(['push']);
     expect(
-      plan({ ...base, hasContact: { push: false, email: true, sms: false } }, ['push', 'email'], now).map(
-        (p) => p.method,
-      ),
+      plan({ ...base, hasContact: { ...base.hasContact, push: false } }, ['push', 'email'], now).map((p) => p.method),
     ).toStrictEqual(['email']);
   });
 

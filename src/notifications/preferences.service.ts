@@ -170,8 +170,15 @@ export class PreferencesService {
     return m.query(`SELECT channel, method, enabled FROM delivery_toggles WHERE user_id = $1`, [userId]);
   }
 
-  private async checkEnable(userId: string, on: Toggle[]): Promise<void> {
-    if (on.length === 0 || this.enableChecks.size === 0) return;
+  /** Only a switch from off to on is checked: a page that saves every toggle as it shows them still saves. */
+  private async checkEnable(userId: string, wanted: Toggle[]): Promise<void> {
+    if (wanted.length === 0 || this.enableChecks.size === 0) return;
+    const current = await this.toggles(this.db.manager, userId);
+    const isOn = (t: Toggle) =>
+      current.find((c) => c.channel === t.channel && c.method === t.method)?.enabled ??
+      DELIVERY_METHOD_INFO[t.method].enabledByDefault;
+    const on = wanted.filter((t) => !isOn(t));
+    if (on.length === 0) return;
     const methods = [...new Set(on.map((t) => t.method))];
     for (const check of this.enableChecks) {
       const refused = await check(userId, methods);
