@@ -39,7 +39,8 @@ beforeAll(async () => {
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   if (exitCode === 0) report = JSON.parse(readFileSync(join(out, 'results-smoke.json'), 'utf8'));
-});
+  // Every scenario, the rolling restart's instance starts included, on a machine shared with the suite.
+}, 360_000);
 
 afterAll(async () => {
   rmSync(out, { recursive: true, force: true });

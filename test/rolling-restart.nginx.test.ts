@@ -56,9 +56,12 @@ describe('rolling restart under load behind nginx', () => {
     for (const storm of report.storms) {
       // Its streams moved (to the instances still up: least_conn spreads them),
       expect(storm.moved).toBeGreaterThan(0);
-      // and were all back within the retry, its spread (a second at these numbers: StreamHub.endAllSpread)
-      // and a margin for a loaded machine.
-      expect(storm.allReconnectedMs).toBeLessThan(RETRY_MS + 1000 + 10_000);
+      // none before the retry it was told (RETRY_MS plus its spread: StreamHub.endAllSpread), and all
+      // back within the retry, the spread (a second at these numbers) and a margin for a loaded machine
+      // (the last one back took 4–20 s on the 2-core machine at load averages of 19–30).
+      expect(storm.firstReconnectMs).toBeGreaterThanOrEqual(RETRY_MS);
+      expect(storm.allReconnectedMs).toBeLessThan(RETRY_MS + 1000 + 30_000);
     }
-  });
+    // 60–140 s on the 2-core machine; its restarts wait for a loaded machine rather than fail.
+  }, 600_000);
 });

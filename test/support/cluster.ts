@@ -29,6 +29,8 @@ export interface InstanceOptions {
   name?: string;
   /** The service to run (default: this checkout's dist/src/main.js; the benchmark runs its own tree's). */
   mainJs?: string;
+  /** How long it may take to listen (default 60 s). */
+  startTimeoutMs?: number;
 }
 
 export interface Exit {
@@ -125,7 +127,7 @@ export class Instance {
     });
     if (!options.dataDir) proc.once('exit', () => rmSync(env.DATA_DIR, { recursive: true, force: true }));
     const instance = new Instance({ ...options, port, name }, proc);
-    await instance.waitUntilListening();
+    await instance.waitUntilListening(options.startTimeoutMs);
     return instance;
   }
 

@@ -73,7 +73,14 @@ export async function rollingRestart(o: RollingRestartOptions): Promise<RollingR
   const env = { SHUTDOWN_DRAIN_MS: '', ...o.env };
   const instances = await Promise.all(
     Array.from({ length: o.instances }, (_, i) =>
-      Instance.start({ databaseUrl: o.databaseUrl, env, name: `app${i + 1}`, mainJs: o.mainJs }),
+      // A start on a machine loaded by everything else running takes long: it delays, never fails, the run.
+      Instance.start({
+        databaseUrl: o.databaseUrl,
+        env,
+        name: `app${i + 1}`,
+        mainJs: o.mainJs,
+        startTimeoutMs: 180_000,
+      }),
     ),
   );
   const names = new Map(instances.map((i) => [`127.0.0.1:${i.port}`, i.name]));
@@ -134,7 +141,7 @@ export async function rollingRestart(o: RollingRestartOptions): Promise<RollingR
       const exit = await inst.stop();
       const stopMs = Date.now() - sigterm;
       instances[i] = await inst.restart();
-      await instances[i].waitHealthy();
+      await instances[i].waitHealthy(120_000);
       // Every stream that ended since the SIGTERM is open again.
       const movedIdx = () => clients.flatMap((c, k) => (c.stream.endedAt.length > before[k] ? [k] : []));
       const reopenedAfter = (k: number) =>
