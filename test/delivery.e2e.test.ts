@@ -9,7 +9,6 @@ import { openStream } from './support/sse.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
 import { DEFAULT_DELIVERY } from './support/registry.js';
 import { until } from './support/until.js';
-import { DEFAULT_DELIVERY } from './support/registry.js';
 
 /*
  * Escalation end to end, with a real SMTP server and a push service of the tests'
