@@ -71,6 +71,10 @@ describe('frames', () => {
       'data',
       'createdAt',
       'readAt',
+      'seenAt',
+      'archivedAt',
+      'snoozedUntil',
+      'actions',
     ]);
   });
 });

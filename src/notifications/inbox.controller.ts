@@ -11,9 +11,13 @@ import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
 import { InboxService } from './inbox.service.js';
 import {
+  BulkDto,
+  BulkResultDto,
   InboxPageDto,
   InboxQueryDto,
   MarkAllReadDto,
+  MarkSeenDto,
+  SnoozeDto,
   PreferencesDto,
   UnreadCountDto,
   UpdatePreferencesDto,
@@ -32,7 +36,13 @@ export class InboxController {
   @Get('notifications')
   @ApiOkResponse({ type: InboxPageDto, description: 'Newest first' })
   list(@CurrentUser() user: SessionUser, @Query() q: InboxQueryDto) {
-    return this.inbox.list(user, { limit: q.limit ?? 20, before: q.before, channel: q.channel, unread: q.unread });
+    return this.inbox.list(user, {
+      limit: q.limit ?? 20,
+      before: q.before,
+      channel: q.channel,
+      unread: q.unread,
+      status: q.status,
+    });
   }
 
   @Get('notifications/unread-count')
@@ -46,6 +56,59 @@ export class InboxController {
   @ApiNoContentResponse()
   markAllRead(@CurrentUser() user: SessionUser, @Body() body: MarkAllReadDto) {
     return this.inbox.markAllRead(user, body.channel);
+  }
+
+  @Post('notifications/seen')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  markSeen(@CurrentUser() user: SessionUser, @Body() body: MarkSeenDto) {
+    return this.inbox.markSeen(user, body.upTo);
+  }
+
+  @Post('notifications/bulk')
+  @HttpCode(200)
+  @ApiOkResponse({ type: BulkResultDto })
+  @ApiBadRequestResponse({ description: 'Not exactly one of ids and filter, over 1,000 ids, an unknown action' })
+  bulk(@CurrentUser() user: SessionUser, @Body() body: BulkDto) {
+    if ((body.ids === undefined) === (body.filter === undefined)) {
+      throw new BadRequestException('Give exactly one of ids and filter');
+    }
+    return this.inbox.bulk(user, { action: body.action, ids: body.ids, filter: body.filter });
+  }
+
+  @Post('notifications/:id/archive')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  archive(@CurrentUser() user: SessionUser, @IdParam() id: string) {
+    return this.inbox.archive(user, id, true);
+  }
+
+  @Post('notifications/:id/unarchive')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  unarchive(@CurrentUser() user: SessionUser, @IdParam() id: string) {
+    return this.inbox.archive(user, id, false);
+  }
+
+  @Post('notifications/:id/snooze')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiBadRequestResponse({ description: 'until not 1 minute to 30 days ahead' })
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  snooze(@CurrentUser() user: SessionUser, @IdParam() id: string, @Body() body: SnoozeDto) {
+    const until = new Date(body.until);
+    if (Number.isNaN(until.getTime())) throw new BadRequestException('until must be a real date-time');
+    return this.inbox.snooze(user, id, until);
+  }
+
+  @Post('notifications/:id/unsnooze')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  unsnooze(@CurrentUser() user: SessionUser, @IdParam() id: string) {
+    return this.inbox.unsnooze(user, id);
   }
 
   @Post('notifications/:id/read')

@@ -163,7 +163,7 @@ export class StreamConnection {
   private writeControl(event: ControlEvent): void {
     if (event.type === 'ping') this.out!.next(PING_MESSAGE);
     else if (event.type === 'end') this.end();
-    else this.out!.next({ type: 'read', id: this.cursorText, data: JSON.stringify(event.payload) });
+    else this.out!.next({ type: event.type, id: this.cursorText, data: JSON.stringify(event.payload) });
   }
 }
 
