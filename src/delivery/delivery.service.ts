@@ -56,6 +56,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     this.unplug.push(
       () => marks.unsubscribe(),
       this.port.onBroadcast((tx, row) => this.escalation.scheduleBroadcast(tx, row)),
+      this.port.onWoken((tx, woken) => this.escalation.escalateWoken(tx, woken)),
     );
     await this.jobs.start();
     const boss = this.jobs.boss;

@@ -3,11 +3,11 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { NOTIFICATION_COLUMNS, type NotificationRow, toJson } from '../notifications/notification.types.js';
-import { unreadSql } from '../notifications/visibility.js';
+import { asleepSql, unreadSql } from '../notifications/visibility.js';
 import { Outbound } from '../outbound/outbound.module.js';
 import { OutboundError } from '../outbound/outbound-error.js';
 import type { Target } from '../outbound/target.js';
-import type { DeliverJob } from './escalation.service.js';
+import { type DeliverJob, SNOOZED } from './escalation.service.js';
 import { JobQueue, queueOf } from './job-queue.js';
 import { Mailer, PermanentError, TransientError } from './mailer.js';
 import { pushTarget } from './push-allowlist.js';
@@ -63,16 +63,18 @@ export class SenderService implements OnApplicationShutdown {
 
   async deliver(job: DeliverJob): Promise<void> {
     const { userId, method } = job;
-    // Read meanwhile, or the method switched off (unsubscribe): nothing goes out.
+    // Read meanwhile, snoozed, or the method switched off (unsubscribe): nothing goes out.
     await this.db.query(
       `UPDATE deliveries d SET status = 'cancelled',
-              error = CASE WHEN ${unreadSql('d.user_id')} THEN 'switched off before it was sent' ELSE 'read in time' END
+              error = CASE WHEN ${asleepSql('d.user_id')} THEN $3
+                           WHEN ${unreadSql('d.user_id')} THEN 'switched off before it was sent' ELSE 'read in time' END
          FROM notifications n LEFT JOIN notification_preferences p ON p.user_id = $1
         WHERE d.user_id = $1 AND d.method = $2 AND d.status = 'scheduled' AND n.id = d.notification_id
           AND (NOT (${unreadSql('d.user_id')})
+               OR ${asleepSql('d.user_id')}
                OR n.channel = ANY (CASE WHEN $2 = 'push' THEN p.push_off ELSE p.email_off END)
                OR (n.severity <> 'critical' AND n.channel = ANY (p.muted_channels)))`,
-      [userId, method],
+      [userId, method, SNOOZED],
     );
     // (TypeORM answers an UPDATE with [rows, count].)
     const [claimed]: [Claimed[], number] = await this.db.query(
