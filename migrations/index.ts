@@ -16,6 +16,7 @@ import { DeliveryQueuePerMethod1796008100000 } from './1796008100000-DeliveryQue
 import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 import { InboxStates1797500000000 } from './1797500000000-InboxStates.js';
+import { NotificationActions1797500000100 } from './1797500000100-NotificationActions.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   EmailChangedAt1796008200000,
   CanonicalTimeZones1796008300000,
   InboxStates1797500000000,
+  NotificationActions1797500000100,
 ];

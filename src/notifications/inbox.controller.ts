@@ -1,4 +1,15 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNoContentResponse,
@@ -9,6 +20,7 @@ import {
 import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
+import { ACTION_ID } from '../events/notification-action.dto.js';
 import { InboxService } from './inbox.service.js';
 import {
   BulkDto,
@@ -109,6 +121,15 @@ export class InboxController {
   @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
   unsnooze(@CurrentUser() user: SessionUser, @IdParam() id: string) {
     return this.inbox.unsnooze(user, id);
+  }
+
+  @Post('notifications/:id/actions/:actionId')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Recorded, and the notification is read' })
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see, or no such action on it' })
+  act(@CurrentUser() user: SessionUser, @IdParam() id: string, @Param('actionId') actionId: string) {
+    if (!ACTION_ID.test(actionId)) throw new NotFoundException('No such action');
+    return this.inbox.act(user, id, actionId);
   }
 
   @Post('notifications/:id/read')

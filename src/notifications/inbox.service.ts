@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { SessionUser } from '../auth/session-user.js';
 import { invalid, notFound } from '../common/domain-error.js';
+import { NotificationActivity } from './activity.js';
 import { NotificationBus } from './bus/notification-bus.js';
 import {
   CHANNELS,
@@ -77,6 +78,7 @@ export class InboxService {
   constructor(
     private readonly db: DataSource,
     private readonly bus: NotificationBus,
+    private readonly activity: NotificationActivity,
   ) {}
 
   /** Newest first, keyset-paginated by id. */
@@ -134,20 +136,46 @@ export class InboxService {
    * A statement over the one notification `id` if the user may see it (CTE `v`); 404 otherwise.
    * `then` writes from `v`; the statement answers v's id.
    */
-  private async onVisible(user: SessionUser, id: string, then: (me: string, params: SqlParams) => string) {
+  private async onVisible(
+    user: SessionUser,
+    id: string,
+    then: (me: string, params: SqlParams) => string,
+    also?: (params: SqlParams) => string,
+  ) {
     const params = new SqlParams();
     const me = params.add(user.id);
-    const visible = visibleNotificationsSql(params, {
-      viewer: viewerOf(user),
-      where: [`n.id = ${params.add(id)}`],
-      order: 'ASC',
-      limit: '1',
-    });
+    const where = [`n.id = ${params.add(id)}`];
+    if (also) where.push(also(params));
+    const visible = visibleNotificationsSql(params, { viewer: viewerOf(user), where, order: 'ASC', limit: '1' });
     const rows: unknown[] = await this.db.query(
       `WITH v AS (${visible}), w AS (${then(me, params)}) SELECT id FROM v`,
       params.values,
     );
     if (rows.length === 0) throw notFound('Notification not found');
+  }
+
+  /**
+   * Records the press and marks the notification read, in one statement; 404 unless the user
+   * may see it and it has this action. Then the user's tabs and the activity port hear of it.
+   */
+  async act(user: SessionUser, id: string, actionId: string): Promise<void> {
+    let action = '';
+    await this.onVisible(
+      user,
+      id,
+      (me) => `INSERT INTO notification_action_presses AS p (user_id, notification_id, action_id)
+               SELECT ${me}, v.id, ${action} FROM v
+               ON CONFLICT (user_id, notification_id, action_id) DO UPDATE SET pressed_at = now()),
+             r AS (INSERT INTO notification_reads AS r (user_id, notification_id, read_at)
+               SELECT ${me}, v.id, now() FROM v
+               ON CONFLICT (user_id, notification_id) DO UPDATE SET read_at = now() WHERE r.read_at IS NULL`,
+      (params) => {
+        action = params.add(actionId);
+        return `n.actions @> jsonb_build_array(jsonb_build_object('id', ${action}::text))`;
+      },
+    );
+    await this.bus.send({ t: 'read', userId: user.id, ids: [id] });
+    this.activity.emit({ type: 'notification.action', userId: user.id, notificationId: id, actionId });
   }
 
   /** 404 unless the user may see it; idempotent. */

@@ -3,6 +3,7 @@ import type {
   BroadcastJson,
   Channel,
   DeliveryMethod,
+  NotificationAction,
   NotificationJson,
   Role,
   Severity,
@@ -52,6 +53,8 @@ interface DraftContent {
   title: string;
   body: string;
   data: Record<string, unknown>;
+  /** At most 3 buttons; absent or empty: none. */
+  actions?: NotificationAction[];
 }
 
 /** A notification to one user, before it has an id. */
@@ -85,6 +88,8 @@ export interface NotificationRow {
   expires_at: Date | null;
   /** A broadcast's methods beyond in-app; null on personal rows and in-app-only broadcasts. Never sent to clients. */
   deliver: DeliveryMethod[] | null;
+  /** Null: none. */
+  actions: NotificationAction[] | null;
   read_at?: Date | null;
   seen_at?: Date | null;
   archived_at?: Date | null;
@@ -96,7 +101,7 @@ export type PerUserColumn = 'read_at' | 'seen_at' | 'archived_at' | 'snoozed_unt
 
 /** The columns every reader selects, in one place. */
 export const NOTIFICATION_COLUMNS = `n.id, n.user_id, n.channel, n.type, n.severity, n.title, n.body, n.data,
-  n.audience_kind, n.audience_role, n.audience_user_ids, n.created_at, n.expires_at, n.deliver`;
+  n.audience_kind, n.audience_role, n.audience_user_ids, n.created_at, n.expires_at, n.deliver, n.actions`;
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
@@ -114,7 +119,7 @@ export function toJson(row: NotificationRow): NotificationJson {
     seenAt: iso(row.seen_at),
     archivedAt: iso(row.archived_at),
     snoozedUntil: iso(row.snoozed_until),
-    actions: [],
+    actions: row.actions ?? [],
   };
 }
 
