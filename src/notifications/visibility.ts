@@ -112,22 +112,28 @@ export function unreadSql(me: string): string {
     n.id > COALESCE((SELECT m.up_to_id FROM notification_read_marks m WHERE m.user_id = ${me} AND m.channel = n.channel), 0))`;
 }
 
+/*
+ * The archive and snooze tests below are scalar subqueries on purpose, not EXISTS: Postgres turns
+ * an EXISTS into a join, and with most of a user's rows archived it then hashes all of them
+ * (a sequential scan) instead of probing the newest few by primary key (docs/performance.md,
+ * "Inbox states").
+ */
+
 /** Snoozed and not woken yet: out of the inbox, sent by no method (delivery checks it too). */
 export function asleepSql(me: string): string {
-  return `EXISTS (SELECT 1 FROM notification_states s
-                   WHERE s.user_id = ${me} AND s.notification_id = n.id AND s.snoozed_until IS NOT NULL)`;
+  return `COALESCE((SELECT s.snoozed_until IS NOT NULL FROM notification_states s
+                     WHERE s.user_id = ${me} AND s.notification_id = n.id), false)`;
 }
 
 export function archivedSql(me: string): string {
-  return `EXISTS (SELECT 1 FROM notification_states s
-                   WHERE s.user_id = ${me} AND s.notification_id = n.id AND s.archived_at IS NOT NULL)`;
+  return `COALESCE((SELECT s.archived_at IS NOT NULL FROM notification_states s
+                     WHERE s.user_id = ${me} AND s.notification_id = n.id), false)`;
 }
 
 /** In the inbox: neither archived nor snoozed. */
 export function inInboxSql(me: string): string {
-  return `NOT EXISTS (SELECT 1 FROM notification_states s
-                       WHERE s.user_id = ${me} AND s.notification_id = n.id
-                         AND (s.archived_at IS NOT NULL OR s.snoozed_until IS NOT NULL))`;
+  return `COALESCE((SELECT s.archived_at IS NULL AND s.snoozed_until IS NULL FROM notification_states s
+                     WHERE s.user_id = ${me} AND s.notification_id = n.id), true)`;
 }
 
 /** The newest id the viewer has seen (0: none). */
