@@ -115,10 +115,13 @@ export interface Preferences {
   channels: Record<Channel, boolean>;
   delivery: Record<Channel, Record<DeliveryMethod, boolean>>;
   quietHours: QuietHours | null;
+  /** BCP 47 (`de`, `fr-CA`): the language notifications, emails and pushes come in. */
+  locale: string;
 }
 
 /** PUT /preferences: any subset; `quietHours: null` removes them. */
 export interface PreferencesUpdate {
+  locale?: string;
   channels?: Partial<Record<Channel, boolean>>;
   delivery?: Partial<Record<Channel, Partial<Record<DeliveryMethod, boolean>>>>;
   quietHours?: QuietHours | null;

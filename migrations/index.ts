@@ -17,6 +17,7 @@ import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 import { InboxStates1797500000000 } from './1797500000000-InboxStates.js';
 import { NotificationActions1797500000100 } from './1797500000100-NotificationActions.js';
+import { UserLocale1797500000200 } from './1797500000200-UserLocale.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   CanonicalTimeZones1796008300000,
   InboxStates1797500000000,
   NotificationActions1797500000100,
+  UserLocale1797500000200,
 ];

@@ -150,8 +150,13 @@ export class InboxController {
   @ApiOkResponse({ type: PreferencesDto })
   @ApiBadRequestResponse({ description: 'Unknown field, malformed time, unknown IANA time zone, or nothing to change' })
   updatePreferences(@CurrentUser() user: SessionUser, @Body() body: UpdatePreferencesDto) {
-    if (body.channels === undefined && body.delivery === undefined && body.quietHours === undefined) {
-      throw new BadRequestException('Give channels, delivery or quietHours');
+    if (
+      body.channels === undefined &&
+      body.delivery === undefined &&
+      body.quietHours === undefined &&
+      body.locale === undefined
+    ) {
+      throw new BadRequestException('Give channels, delivery, quietHours or locale');
     }
     return this.preferences.update(user.id, body);
   }

@@ -175,6 +175,12 @@ export class UpdatePreferencesDto {
   @Type(() => DeliveryTogglesDto)
   delivery?: Partial<Record<Channel, Partial<Record<DeliveryMethod, boolean>>>>;
 
+  @ApiPropertyOptional({ example: 'fr-CA', description: 'BCP 47 language tag; an unknown language is 400' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(35)
+  locale?: string;
+
   @ApiPropertyOptional({ type: QuietHoursDto, nullable: true, description: 'null removes the quiet hours' })
   @ValidateIf((o: UpdatePreferencesDto) => o.quietHours !== undefined && o.quietHours !== null)
   @IsObject()
@@ -192,6 +198,9 @@ export class PreferencesDto {
 
   @ApiProperty({ type: QuietHoursDto, nullable: true })
   quietHours: QuietHoursDto | null;
+
+  @ApiProperty({ example: 'de', description: "BCP 47; at sign-up from Accept-Language, else 'en'" })
+  locale: string;
 }
 
 export class NotificationActionDto {

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { NotificationBus } from './bus/notification-bus.js';
 import type { DeliveryMethod, Preferences, PreferencesUpdate, QuietHours } from '../../client/wire.js';
 import { CHANNELS, type Channel, perKey } from './notification.types.js';
+import { canonicalLocale } from '../users/locale.js';
 import { canonicalTimeZone } from './quiet-hours.js';
 
 export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
@@ -36,11 +37,22 @@ export class PreferencesService {
       `SELECT ${COLUMNS} FROM notification_preferences WHERE user_id = $1`,
       [userId],
     );
-    return toPreferences(rows[0]);
+    return { ...toPreferences(rows[0]), locale: await this.localeOf(userId) };
+  }
+
+  private async localeOf(userId: string): Promise<string> {
+    const [u]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
+    return u?.locale ?? 'en';
   }
 
   async update(userId: string, changes: PreferencesUpdate): Promise<Preferences> {
     const q = changes.quietHours && checkQuietHours(changes.quietHours);
+    let locale: string | null = null;
+    if (changes.locale !== undefined) {
+      locale = canonicalLocale(changes.locale);
+      if (!locale)
+        throw new BadRequestException('locale must be a BCP 47 language tag of a known language, e.g. de or fr-CA');
+    }
     const off = (toggles: Partial<Record<Channel, boolean | undefined>>, value: boolean) =>
       CHANNELS.filter((c) => toggles[c] === value);
     const perMethod = (m: DeliveryMethod) =>
@@ -82,7 +94,8 @@ export class PreferencesService {
       ],
     );
     if (changes.channels) await this.bus.send({ t: 'prefs', userId, muted: row.muted_channels });
-    return toPreferences(row);
+    if (locale) await this.db.query(`UPDATE users SET locale = $2 WHERE id = $1`, [userId, locale]);
+    return { ...toPreferences(row), locale: locale ?? (await this.localeOf(userId)) };
   }
 
   /**
@@ -131,7 +144,7 @@ export function quietHoursOf(row: PreferencesRow | undefined): QuietHours | null
     : null;
 }
 
-export function toPreferences(row: PreferencesRow | undefined): Preferences {
+export function toPreferences(row: PreferencesRow | undefined): Omit<Preferences, 'locale'> {
   const muted = row?.muted_channels ?? [];
   const pushOff = row?.push_off ?? [];
   const emailOff = row?.email_off ?? [];
