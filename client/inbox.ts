@@ -36,7 +36,7 @@ export interface InboxEvents {
 
 /** Quiet time after stream events before the counts are fetched again. */
 const COUNTS_SETTLE_MS = 300;
-const emptyCounts = (): UnreadCounts => ({ total: 0, byChannel: perKey(CHANNELS, () => 0) });
+const emptyCounts = (): UnreadCounts => ({ total: 0, byChannel: perKey(CHANNELS, () => 0), unseen: 0 });
 const byIdDesc = (a: NotificationJson, b: NotificationJson) => compareIds(b.id, a.id);
 
 /** Ids are decimal strings up to 2^63−1: compared as numbers, exactly. */
@@ -258,8 +258,10 @@ export class Inbox {
       this._counts = {
         total: this._counts.total + 1,
         byChannel: { ...this._counts.byChannel, [n.channel]: this._counts.byChannel[n.channel] + 1 },
+        unseen: this._counts.unseen,
       };
     }
+    if (n.seenAt === null) this._counts = { ...this._counts, unseen: this._counts.unseen + 1 };
     if (this._channel === null || n.channel === this._channel) {
       this.byId.set(n.id, { ...n });
       this.sort();
@@ -285,12 +287,20 @@ export class Inbox {
         }
       }
     } else {
+      const below = (id: string) => p.before === undefined || compareIds(id, p.before) < 0;
       for (const n of this.byId.values()) {
-        if (n.readAt === null && (!p.channel || n.channel === p.channel)) n.readAt = now;
+        if (n.readAt === null && (!p.channel || n.channel === p.channel) && below(n.id)) n.readAt = now;
       }
-      for (const c of CHANNELS) if (!p.channel || c === p.channel) byChannel[c] = 0;
+      // Only part of a channel (ids below `before`): left to the counts' refresh that follows.
+      if (p.before === undefined) {
+        for (const c of CHANNELS) if (!p.channel || c === p.channel) byChannel[c] = 0;
+      }
     }
-    this._counts = { total: CHANNELS.reduce((sum, c) => sum + byChannel[c], 0), byChannel };
+    this._counts = {
+      total: CHANNELS.reduce((sum, c) => sum + byChannel[c], 0),
+      byChannel,
+      unseen: this._counts.unseen,
+    };
     this.sort();
     this.emitter.emit('change', undefined);
   }

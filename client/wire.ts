@@ -26,6 +26,39 @@ export interface NotificationJson {
   createdAt: string;
   /** ISO 8601, or null while unread. */
   readAt: string | null;
+  /** ISO 8601, or null until the inbox showed it (POST /notifications/seen). */
+  seenAt: string | null;
+  /** ISO 8601, or null: not archived. */
+  archivedAt: string | null;
+  /** ISO 8601, or null: not snoozed. */
+  snoozedUntil: string | null;
+  /** At most 3 buttons; possibly empty. */
+  actions: NotificationAction[];
+}
+
+/** A button on a notification (POST /notifications/:id/actions/:actionId). */
+export interface NotificationAction {
+  id: string;
+  /** 1–40 characters. */
+  label: string;
+  /** http(s) only. */
+  url?: string;
+  style: 'primary' | 'secondary';
+}
+
+/** GET /notifications?status=: `inbox` (default) is neither archived nor snoozed. */
+export type InboxStatus = 'inbox' | 'unread' | 'archived' | 'snoozed' | 'all';
+
+/** A change of archive or snooze state (`event: state`), of some ids or of a bulk filter. */
+export type StateChange = 'archive' | 'unarchive' | 'snooze' | 'unsnooze' | 'unread';
+
+/** `event: state`: notifications changed state in another tab. */
+export type StatePayload =
+  { ids: string[]; change: StateChange } | { filter: { channel?: Channel; before?: string }; change: StateChange };
+
+/** `event: unsnoozed`: snoozed notifications are back in the inbox, unread. */
+export interface UnsnoozedPayload {
+  ids: string[];
 }
 
 /** `event: ready`, the first event of every stream. */
@@ -34,8 +67,8 @@ export interface ReadyPayload {
   cursor: string;
 }
 
-/** `event: read`: notifications were marked read (in another tab, say). */
-export type ReadPayload = { ids: string[] } | { all: true; channel?: Channel };
+/** `event: read`: notifications were marked read (in another tab, say); `before`: only ids below it. */
+export type ReadPayload = { ids: string[] } | { all: true; channel?: Channel; before?: string };
 
 export type ResetReason = 'history-truncated' | 'unknown-cursor';
 
@@ -48,6 +81,8 @@ export interface ResetPayload {
 export interface UnreadCounts {
   total: number;
   byChannel: Record<Channel, number>;
+  /** In the inbox and not seen yet (the badge), read or not. */
+  unseen: number;
 }
 
 /** GET /notifications. */
@@ -80,10 +115,13 @@ export interface Preferences {
   channels: Record<Channel, boolean>;
   delivery: Record<Channel, Record<DeliveryMethod, boolean>>;
   quietHours: QuietHours | null;
+  /** BCP 47 (`de`, `fr-CA`): the language notifications, emails and pushes come in. */
+  locale: string;
 }
 
 /** PUT /preferences: any subset; `quietHours: null` removes them. */
 export interface PreferencesUpdate {
+  locale?: string;
   channels?: Partial<Record<Channel, boolean>>;
   delivery?: Partial<Record<Channel, Partial<Record<DeliveryMethod, boolean>>>>;
   quietHours?: QuietHours | null;

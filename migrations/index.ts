@@ -23,6 +23,9 @@ import { ApiKeys1797300000000 } from './1797300000000-ApiKeys.js';
 import { IdempotencyKeys1797300100000 } from './1797300100000-IdempotencyKeys.js';
 import { ApiRateLimits1797300200000 } from './1797300200000-ApiRateLimits.js';
 import { Topics1797300300000 } from './1797300300000-Topics.js';
+import { InboxStates1797500000000 } from './1797500000000-InboxStates.js';
+import { NotificationActions1797500000100 } from './1797500000100-NotificationActions.js';
+import { UserLocale1797500000200 } from './1797500000200-UserLocale.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -45,4 +48,7 @@ export const MIGRATIONS = [
   IdempotencyKeys1797300100000,
   ApiRateLimits1797300200000,
   Topics1797300300000,
+  InboxStates1797500000000,
+  NotificationActions1797500000100,
+  UserLocale1797500000200,
 ];

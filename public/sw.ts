@@ -25,7 +25,12 @@ worker.addEventListener('push', (event) => {
 worker.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const data = (event.notification.data ?? {}) as { url?: string; id?: string };
-  event.waitUntil(openInbox(data.url ?? INBOX_URL, data.id ?? null));
+  // An action button: the inbox records the press (POST /notifications/:id/actions/:actionId).
+  const url =
+    event.action && data.id
+      ? `${INBOX_URL}?notification=${encodeURIComponent(data.id)}&action=${encodeURIComponent(event.action)}`
+      : (data.url ?? INBOX_URL);
+  event.waitUntil(openInbox(url, data.id ?? null));
 });
 
 // The push service replaced the subscription (Firefox does this; Chromium rarely): tell the
@@ -62,15 +67,24 @@ function inboxUrl(url: unknown): string {
 async function showPush(data: PushMessageData | null): Promise<void> {
   const n = parse(data);
   const title = typeof n.title === 'string' && n.title ? n.title : 'New notification';
-  await worker.registration.showNotification(title, {
+  // `actions` is in the Notifications spec but not in TypeScript's lib yet.
+  const options: NotificationOptions & { actions: Array<{ action: string; title: string }> } = {
     body: typeof n.body === 'string' ? n.body : '',
     // One notification per id: a second delivery of the same one replaces it instead of stacking.
     tag: typeof n.id === 'string' ? n.id : undefined,
     icon: '/assets/icon.svg',
     badge: '/assets/icon.svg',
     requireInteraction: n.severity === 'critical',
+    // Buttons (Chromium shows up to 2): the action ids come back in notificationclick.
+    actions: Array.isArray(n.actions)
+      ? n.actions
+          .filter((a) => typeof a?.id === 'string' && typeof a?.label === 'string')
+          .slice(0, 3)
+          .map((a) => ({ action: a.id, title: a.label }))
+      : [],
     data: { url: inboxUrl(n.url), id: typeof n.id === 'string' ? n.id : null, channel: n.channel ?? null },
-  });
+  };
+  await worker.registration.showNotification(title, options);
 }
 
 /** Focus a tab already showing the inbox (and tell it which notification), or open one. */

@@ -93,6 +93,10 @@ describe('a broadcast to everyone, with 10,000 users', () => {
         data: {},
         createdAt: sent.createdAt,
         readAt: null,
+        seenAt: null,
+        archivedAt: null,
+        snoozedUntil: null,
+        actions: [],
       });
     }
   });
@@ -237,6 +241,8 @@ describe('GET /admin/broadcasts', () => {
     const second = await admin.get(`/admin/broadcasts?limit=1&before=${first.body.nextBefore}`);
     expect(second.body.items.map((x: { id: string }) => x.id)).toStrictEqual([a.id]);
     expect(Object.keys(second.body.items[0]).sort()).toStrictEqual([
+      'actions',
+      'archivedAt',
       'audience',
       'body',
       'channel',
@@ -245,7 +251,9 @@ describe('GET /admin/broadcasts', () => {
       'expiresAt',
       'id',
       'readAt',
+      'seenAt',
       'severity',
+      'snoozedUntil',
       'title',
       'type',
     ]);

@@ -43,6 +43,7 @@ const row = (id: number): NotificationRow => ({
   created_at: new Date(0),
   expires_at: null,
   deliver: null,
+  actions: null,
 });
 const rows = (...ids: number[]) => ids.map(row);
 /** Committed rows: in the table, and handed to the router as a local commit (or a bus message) would. */

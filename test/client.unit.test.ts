@@ -98,6 +98,10 @@ const note = (
   data: {},
   createdAt: '2026-01-01T00:00:00.000Z',
   readAt,
+  seenAt: null,
+  archivedAt: null,
+  snoozedUntil: null,
+  actions: [],
 });
 
 describe('NotificationStream (scripted transport)', () => {

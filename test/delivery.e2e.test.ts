@@ -221,6 +221,10 @@ describe('web push', () => {
       data: { orderId: '7' },
       createdAt: row.created_at.toISOString(),
       readAt: null,
+      seenAt: null,
+      archivedAt: null,
+      snoozedUntil: null,
+      actions: [],
     });
     expect(p.headers.urgency).toBe('high');
     expect(Number(p.headers.ttl)).toBeGreaterThan(0);

@@ -68,6 +68,7 @@ describe('domain event catalogue', () => {
       title: 'Order #1001 shipped',
       body: 'It is on its way.',
       data: { orderId: '1001', status: 'shipped' },
+      actions: [{ id: 'track', label: 'Track it', style: 'primary' }],
     });
     expect(toPersonalDraft(samples[4]).severity).toBe('warning');
     expect(toPersonalDraft(samples[7]).severity).toBe('warning');

@@ -179,6 +179,7 @@ describe('inbox', () => {
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 7,
       byChannel: { ...NO_UNREAD, order: 3, payment: 2, system: 2 },
+      unseen: 7,
     });
     expect((await u.c.post(`/notifications/${rows[6].id}/read`)).status).toBe(204);
     expect((await u.c.post(`/notifications/${rows[6].id}/read`)).status).toBe(204); // idempotent
@@ -186,6 +187,7 @@ describe('inbox', () => {
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 4,
       byChannel: { ...NO_UNREAD, order: 2, payment: 0, system: 2 },
+      unseen: 7,
     });
     const unread = (await u.c.get('/notifications?unread=true')).body.items;
     expect(unread.map((n: { title: string }) => n.title)).toStrictEqual(['n5', 'n3', 'n2', 'n0']);
@@ -195,6 +197,7 @@ describe('inbox', () => {
     expect((await u.c.get('/notifications/unread-count')).body).toStrictEqual({
       total: 0,
       byChannel: NO_UNREAD,
+      unseen: 8,
     });
     const all = (await u.c.get('/notifications')).body.items;
     expect(all.every((n: { readAt: string | null }) => typeof n.readAt === 'string')).toBeTruthy();

@@ -11,7 +11,7 @@ afterAll(async () => {
   await t.close();
 });
 
-const ALL_ON = { channels: DEFAULT_CHANNELS, delivery: DEFAULT_DELIVERY, quietHours: null };
+const ALL_ON = { channels: DEFAULT_CHANNELS, delivery: DEFAULT_DELIVERY, quietHours: null, locale: 'en' };
 
 async function user(email: string): Promise<{ c: Client; id: string }> {
   const c = new Client(t.baseUrl);
@@ -50,6 +50,7 @@ describe('delivery preferences', () => {
         payment: { ...DEFAULT_DELIVERY.payment, push: false },
       },
       quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' },
+      locale: 'en',
     };
     expect(put.body).toStrictEqual(expected);
     expect((await c.get('/preferences')).body).toStrictEqual(expected);

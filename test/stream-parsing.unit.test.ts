@@ -26,6 +26,7 @@ const row = (over: Partial<NotificationRow> = {}): NotificationRow => ({
   created_at: new Date('2026-11-22T10:00:00Z'),
   expires_at: null,
   deliver: null,
+  actions: null,
   ...over,
 });
 
@@ -71,6 +72,10 @@ describe('frames', () => {
       'data',
       'createdAt',
       'readAt',
+      'seenAt',
+      'archivedAt',
+      'snoozedUntil',
+      'actions',
     ]);
   });
 });

@@ -68,13 +68,17 @@ describe('stream bytes', () => {
       expect(e.id).toBe(String(row.id));
       const json = JSON.parse(e.data);
       expect(Object.keys(json).sort()).toStrictEqual([
+        'actions',
+        'archivedAt',
         'body',
         'channel',
         'createdAt',
         'data',
         'id',
         'readAt',
+        'seenAt',
         'severity',
+        'snoozedUntil',
         'title',
         'type',
       ]);

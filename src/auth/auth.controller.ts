@@ -22,6 +22,7 @@ import { SessionRevocations } from './session-revocations.js';
 import type { SessionUser } from './session-user.js';
 import { clearSessionHint, setSessionHint } from './session-hint.js';
 import { SESSION_COOKIE } from './session.middleware.js';
+import { localeFromAcceptLanguage } from '../users/locale.js';
 import { SignupThrottleService } from './signup-throttle.service.js';
 
 const publicUser = (u: SessionUser): PublicUser => ({
@@ -66,7 +67,8 @@ export class AuthController {
   @ApiTooManyRequestsResponse({ description: 'More than SIGNUP_RATE_PER_MINUTE sign-ups from this address' })
   async register(@Req() req: Request, @Body() body: RegisterDto): Promise<PublicUser> {
     await this.signups.consume(req.ip ?? 'unknown');
-    return this.auth.register(body);
+    // The user's language until they choose one in preferences.
+    return this.auth.register({ ...body, locale: localeFromAcceptLanguage(req.headers['accept-language']) });
   }
 
   @Post('login')

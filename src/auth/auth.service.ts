@@ -20,7 +20,13 @@ export class AuthService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async register(input: { email: string; password: string; displayName?: string; role?: Role }): Promise<PublicUser> {
+  async register(input: {
+    email: string;
+    password: string;
+    displayName?: string;
+    role?: Role;
+    locale?: string;
+  }): Promise<PublicUser> {
     const user = await this.users.create({ ...input, role: input.role ?? 'user' });
     return toPublicUser(user);
   }

@@ -61,6 +61,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       () => marks.unsubscribe(),
       this.port.onBroadcast((tx, row) => this.escalation.scheduleBroadcast(tx, row)),
       this.preferences.onEnable((userId, methods) => this.withoutContact(userId, methods)),
+      this.port.onWoken((tx, woken) => this.escalation.escalateWoken(tx, woken)),
     );
     await this.jobs.start();
     const boss = this.jobs.boss;

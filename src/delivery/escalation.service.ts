@@ -5,6 +5,7 @@ import type { DeliveryMethod } from '../../client/wire.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import type { Tx } from '../database/transaction.js';
+import type { Woken } from '../notifications/escalation-port.js';
 import type { NotificationRow } from '../notifications/notification.types.js';
 import { perKey } from '../notifications/notification.types.js';
 import {
@@ -14,7 +15,7 @@ import {
   type Toggles,
   togglesSql,
 } from '../notifications/preferences.service.js';
-import { unreadSql } from '../notifications/visibility.js';
+import { asleepSql, unreadSql } from '../notifications/visibility.js';
 import { JobQueue, QUEUES, queueOf } from './job-queue.js';
 import { DeliveryMethods } from './port/delivery-methods.js';
 import { type Candidate, plan, type PlannedDelivery } from './rules.js';
@@ -28,6 +29,9 @@ export interface BroadcastJob {
   methods: DeliveryMethod[];
   afterUserId: string;
 }
+/** The delivery log's reason for a send a snooze stopped (escalateWoken plans it again). */
+export const SNOOZED = 'snoozed';
+
 export interface DeliverJob {
   userId: string;
   method: DeliveryMethod;
@@ -93,7 +97,9 @@ export class EscalationService {
               EXISTS (SELECT 1 FROM notification_streamed s WHERE s.notification_id = n.id AND s.user_id = n.user_id) AS streamed,
               ${togglesSql('n.user_id', 'n.channel')} AS toggles, ${this.methods.contactsSql('n.user_id')} AS contacts
          FROM notifications n LEFT JOIN notification_preferences p ON p.user_id = n.user_id
-        WHERE n.id = ANY ($1::bigint[]) AND n.user_id IS NOT NULL`,
+        WHERE n.id = ANY ($1::bigint[]) AND n.user_id IS NOT NULL
+          -- Asleep: nothing now; it escalates when it wakes (escalateWoken).
+          AND NOT ${asleepSql('n.user_id')}`,
       [ids],
     );
     await this.record(rows, this.methods.names, tx);
@@ -122,6 +128,7 @@ export class EscalationService {
             ORDER BY u.id LIMIT $3) u
          LEFT JOIN notification_preferences p ON p.user_id = u.id
         WHERE n.id = $1::bigint AND n.user_id IS NULL AND (n.expires_at IS NULL OR n.expires_at > now())
+          AND NOT ${asleepSql('u.id')}
         ORDER BY u.id`,
       [job.notificationId, job.afterUserId, BROADCAST_PAGE],
     );
@@ -137,9 +144,47 @@ export class EscalationService {
     }
   }
 
-  /** Store the decisions (idempotently) and queue a send job per user, method and due time. */
-  private async record(rows: CandidateRow[], methods: readonly DeliveryMethod[], tx?: Tx): Promise<void> {
-    const now = Date.now();
+  /**
+   * Snoozed notifications that woke up escalate as if new: the escalation delay from now, by
+   * the methods they would have had (personal: those the user enabled; a broadcast: its
+   * `deliver`). What a snooze cancelled is planned again; what was sent stays sent (at most once).
+   * In the wake-up's transaction.
+   */
+  async escalateWoken(tx: Tx, woken: Woken[]): Promise<void> {
+    const q = tx.manager;
+    const pairs = [woken.map((w) => w.userId), woken.map((w) => w.notificationId)];
+    await q.query(
+      `DELETE FROM deliveries d USING unnest($1::bigint[], $2::bigint[]) AS w(u, nid)
+        WHERE d.user_id = w.u AND d.notification_id = w.nid AND d.status = 'cancelled' AND d.error = $3`,
+      [...pairs, SNOOZED],
+    );
+    const rows: Array<CandidateRow & { deliver: DeliveryMethod[] | null }> = await q.query(
+      `SELECT n.id::text AS notification_id, w.u::text AS user_id, n.channel, n.severity, ${PREFS},
+              false AS read, false AS streamed, n.deliver,
+              ${togglesSql('w.u', 'n.channel')} AS toggles, ${this.methods.contactsSql('w.u')} AS contacts
+         FROM unnest($1::bigint[], $2::bigint[]) AS w(u, nid)
+         JOIN notifications n ON n.id = w.nid
+         LEFT JOIN notification_preferences p ON p.user_id = w.u
+        WHERE n.user_id IS NOT NULL OR n.deliver IS NOT NULL`,
+      pairs,
+    );
+    const at = Date.now() + this.delayMs;
+    const byMethods = new Map<string, typeof rows>();
+    for (const r of rows) {
+      const key = (r.deliver ?? this.methods.names).join(',');
+      byMethods.set(key, [...(byMethods.get(key) ?? []), r]);
+    }
+    for (const [methods, group] of byMethods) await this.record(group, methods.split(',') as DeliveryMethod[], tx, at);
+  }
+
+  /** Store the decisions (idempotently) and queue a send job per user, method and due time (from `at`). */
+  private async record(
+    rows: CandidateRow[],
+    methods: readonly DeliveryMethod[],
+    tx?: Tx,
+    at = Date.now(),
+  ): Promise<void> {
+    const now = at;
     const planned: PlannedDelivery[] = rows.flatMap((r) =>
       plan(
         {

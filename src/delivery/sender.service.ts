@@ -4,8 +4,8 @@ import { DELIVERY_METHOD_INFO, type DeliveryMethod } from '../../client/registry
 import { NotificationActivity } from '../notifications/activity.js';
 import { NOTIFICATION_COLUMNS, type NotificationRow } from '../notifications/notification.types.js';
 import { methodEnabledSql } from '../notifications/preferences.service.js';
-import { unreadSql } from '../notifications/visibility.js';
-import type { DeliverJob } from './escalation.service.js';
+import { asleepSql, unreadSql } from '../notifications/visibility.js';
+import { type DeliverJob, SNOOZED } from './escalation.service.js';
 import { JobQueue, queueOf } from './job-queue.js';
 import { PermanentError, TransientError } from './port/delivery-method.js';
 import { DeliveryMethods } from './port/delivery-methods.js';
@@ -48,16 +48,18 @@ export class SenderService {
   async deliver(job: DeliverJob): Promise<void> {
     const { userId, method } = job;
     const plugin = this.methods.get(method);
-    // Read meanwhile, or the method switched off (unsubscribe): nothing goes out.
+    // Read meanwhile, snoozed, or the method switched off (unsubscribe): nothing goes out.
     await this.db.query(
       `UPDATE deliveries d SET status = 'cancelled',
-              error = CASE WHEN ${unreadSql('d.user_id')} THEN 'switched off before it was sent' ELSE 'read in time' END
+              error = CASE WHEN ${asleepSql('d.user_id')} THEN $3
+                           WHEN ${unreadSql('d.user_id')} THEN 'switched off before it was sent' ELSE 'read in time' END
          FROM notifications n LEFT JOIN notification_preferences p ON p.user_id = $1
         WHERE d.user_id = $1 AND d.method = $2 AND d.status = 'scheduled' AND n.id = d.notification_id
           AND (NOT (${unreadSql('d.user_id')})
-               OR NOT ${methodEnabledSql('$1', 'n.channel', '$2', '$3::bool')}
+               OR ${asleepSql('d.user_id')}
+               OR NOT ${methodEnabledSql('$1', 'n.channel', '$2', '$4::bool')}
                OR (n.severity <> 'critical' AND n.channel = ANY (p.muted_channels)))`,
-      [userId, method, DELIVERY_METHOD_INFO[method].enabledByDefault],
+      [userId, method, SNOOZED, DELIVERY_METHOD_INFO[method].enabledByDefault],
     );
     // (TypeORM answers an UPDATE with [rows, count].)
     const [claimed]: [Claimed[], number] = await this.db.query(

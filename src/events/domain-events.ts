@@ -1,4 +1,4 @@
-import type { Audience, Channel, DeliveryMethod, Severity } from '../../client/wire.js';
+import type { Audience, Channel, DeliveryMethod, NotificationAction, Severity } from '../../client/wire.js';
 import type { BroadcastDraft, PersonalDraft } from '../notifications/notification.types.js';
 
 export { SEVERITIES } from '../notifications/notification.types.js';
@@ -42,6 +42,8 @@ export interface Rendering {
   title: string;
   body: string;
   data: Record<string, unknown>;
+  /** Buttons (at most 3): what the user can do about it. */
+  actions?: NotificationAction[];
 }
 
 /** How each event of one channel reads: every one of them, and no other. */

@@ -91,8 +91,16 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
       case 'read':
         this.hub.readChanged(
           m.userId,
-          m.ids ? { ids: m.ids } : { all: true, ...(m.channel ? { channel: m.channel } : {}) },
+          m.ids
+            ? { ids: m.ids }
+            : { all: true, ...(m.channel ? { channel: m.channel } : {}), ...(m.before ? { before: m.before } : {}) },
         );
+        break;
+      case 'state':
+        this.hub.control(m.userId, { type: 'state', payload: m.payload });
+        break;
+      case 'unsnoozed':
+        this.hub.control(m.userId, { type: 'unsnoozed', payload: { ids: m.ids } });
         break;
       case 'revoke-session':
         this.revocations.received({ kind: 'session', sessionId: m.sessionId });

@@ -12,6 +12,15 @@ export interface Streamed {
 /** Runs inside the transaction of a broadcast that escalates; a throw rolls the broadcast back. */
 export type BroadcastListener = (tx: Tx, row: NotificationRow) => Promise<void>;
 
+/** A snoozed notification whose time came: back in this user's inbox, unread. */
+export interface Woken {
+  notificationId: string;
+  userId: string;
+}
+
+/** Runs inside the wake-up's transaction: escalate these as if they were new; a throw rolls the wake-up back. */
+export type WokenListener = (tx: Tx, woken: Woken[]) => Promise<void>;
+
 /**
  * What the core tells escalation (push, email, … in src/delivery/) without
  * importing it: delivery subscribes here, the core emits. With no subscriber
@@ -21,6 +30,7 @@ export type BroadcastListener = (tx: Tx, row: NotificationRow) => Promise<void>;
 export class EscalationPort {
   private readonly streams = new Subject<Streamed>();
   private readonly broadcastListeners = new Set<BroadcastListener>();
+  private readonly wokenListeners = new Set<WokenListener>();
 
   /** Every write of an escalating row (see `escalates`) to an open stream, live or replayed. */
   readonly streamed$: Observable<Streamed> = this.streams.asObservable();
@@ -29,6 +39,17 @@ export class EscalationPort {
   onBroadcast(listener: BroadcastListener): () => void {
     this.broadcastListeners.add(listener);
     return () => this.broadcastListeners.delete(listener);
+  }
+
+  /** Returns the unsubscribe. */
+  onWoken(listener: WokenListener): () => void {
+    this.wokenListeners.add(listener);
+    return () => this.wokenListeners.delete(listener);
+  }
+
+  /** @internal The core's side: snoozed notifications woke up (SnoozeWaker), inside its transaction. */
+  async woken(tx: Tx, woken: Woken[]): Promise<void> {
+    for (const listener of this.wokenListeners) await listener(tx, woken);
   }
 
   /** @internal The core's side: the hub and the replay. */

@@ -1,4 +1,15 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNoContentResponse,
@@ -9,11 +20,16 @@ import {
 import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
+import { ACTION_ID } from '../events/notification-action.dto.js';
 import { InboxService } from './inbox.service.js';
 import {
+  BulkDto,
+  BulkResultDto,
   InboxPageDto,
   InboxQueryDto,
   MarkAllReadDto,
+  MarkSeenDto,
+  SnoozeDto,
   PreferencesDto,
   UnreadCountDto,
   UpdatePreferencesDto,
@@ -32,7 +48,13 @@ export class InboxController {
   @Get('notifications')
   @ApiOkResponse({ type: InboxPageDto, description: 'Newest first' })
   list(@CurrentUser() user: SessionUser, @Query() q: InboxQueryDto) {
-    return this.inbox.list(user, { limit: q.limit ?? 20, before: q.before, channel: q.channel, unread: q.unread });
+    return this.inbox.list(user, {
+      limit: q.limit ?? 20,
+      before: q.before,
+      channel: q.channel,
+      unread: q.unread,
+      status: q.status,
+    });
   }
 
   @Get('notifications/unread-count')
@@ -46,6 +68,68 @@ export class InboxController {
   @ApiNoContentResponse()
   markAllRead(@CurrentUser() user: SessionUser, @Body() body: MarkAllReadDto) {
     return this.inbox.markAllRead(user, body.channel);
+  }
+
+  @Post('notifications/seen')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  markSeen(@CurrentUser() user: SessionUser, @Body() body: MarkSeenDto) {
+    return this.inbox.markSeen(user, body.upTo);
+  }
+
+  @Post('notifications/bulk')
+  @HttpCode(200)
+  @ApiOkResponse({ type: BulkResultDto })
+  @ApiBadRequestResponse({ description: 'Not exactly one of ids and filter, over 1,000 ids, an unknown action' })
+  bulk(@CurrentUser() user: SessionUser, @Body() body: BulkDto) {
+    if ((body.ids === undefined) === (body.filter === undefined)) {
+      throw new BadRequestException('Give exactly one of ids and filter');
+    }
+    return this.inbox.bulk(user, { action: body.action, ids: body.ids, filter: body.filter });
+  }
+
+  @Post('notifications/:id/archive')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  archive(@CurrentUser() user: SessionUser, @IdParam() id: string) {
+    return this.inbox.archive(user, id, true);
+  }
+
+  @Post('notifications/:id/unarchive')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  unarchive(@CurrentUser() user: SessionUser, @IdParam() id: string) {
+    return this.inbox.archive(user, id, false);
+  }
+
+  @Post('notifications/:id/snooze')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiBadRequestResponse({ description: 'until not 1 minute to 30 days ahead' })
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  snooze(@CurrentUser() user: SessionUser, @IdParam() id: string, @Body() body: SnoozeDto) {
+    const until = new Date(body.until);
+    if (Number.isNaN(until.getTime())) throw new BadRequestException('until must be a real date-time');
+    return this.inbox.snooze(user, id, until);
+  }
+
+  @Post('notifications/:id/unsnooze')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  unsnooze(@CurrentUser() user: SessionUser, @IdParam() id: string) {
+    return this.inbox.unsnooze(user, id);
+  }
+
+  @Post('notifications/:id/actions/:actionId')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Recorded, and the notification is read' })
+  @ApiNotFoundResponse({ description: 'Not a notification this user may see, or no such action on it' })
+  act(@CurrentUser() user: SessionUser, @IdParam() id: string, @Param('actionId') actionId: string) {
+    if (!ACTION_ID.test(actionId)) throw new NotFoundException('No such action');
+    return this.inbox.act(user, id, actionId);
   }
 
   @Post('notifications/:id/read')
@@ -66,8 +150,13 @@ export class InboxController {
   @ApiOkResponse({ type: PreferencesDto })
   @ApiBadRequestResponse({ description: 'Unknown field, malformed time, unknown IANA time zone, or nothing to change' })
   updatePreferences(@CurrentUser() user: SessionUser, @Body() body: UpdatePreferencesDto) {
-    if (body.channels === undefined && body.delivery === undefined && body.quietHours === undefined) {
-      throw new BadRequestException('Give channels, delivery or quietHours');
+    if (
+      body.channels === undefined &&
+      body.delivery === undefined &&
+      body.quietHours === undefined &&
+      body.locale === undefined
+    ) {
+      throw new BadRequestException('Give channels, delivery, quietHours or locale');
     }
     return this.preferences.update(user.id, body);
   }

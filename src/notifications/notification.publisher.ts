@@ -34,7 +34,7 @@ const BATCH_WAIT_MS = 2;
 export const ALONG_ID = '\uE000';
 
 const RETURNING = `RETURNING id, user_id, channel, type, severity, title, body, data, audience_kind, audience_role,
-  audience_user_ids, created_at, expires_at, deliver`;
+  audience_user_ids, created_at, expires_at, deliver, actions`;
 /** The "committed" messages for the bus to publish after the commit, on the first row only (null with a Postgres bus). */
 const BUS_COLUMN = `CASE WHEN ins.id = announced.lo THEN announced.messages END AS bus`;
 
@@ -140,15 +140,17 @@ export class NotificationPublisher {
       ...this.announceParams(),
     ];
     if (along) params.push(ALONG_ID, along);
+    params.push(drafts.map((d) => (d.actions?.length ? JSON.stringify(d.actions) : null)));
+    const actions = $(params.length);
     const columns = `${$(1)}::bigint[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::text[],
-                        ${$(6)}::text[], ${$(7)}::text[]${along ? `, ${$(13)}::bigint[]` : ''}`;
+                        ${$(6)}::text[], ${$(7)}::text[], ${actions}::text[]${along ? `, ${$(13)}::bigint[]` : ''}`;
     return {
       ctes: `id_lock AS (SELECT pg_advisory_xact_lock(${$(8)})),
         ins AS (
-          INSERT INTO notifications (user_id, channel, type, severity, title, body, data)
-          SELECT u, c, t, s, ${text('ti')}, ${text('b')}, ${text('d')}::jsonb
+          INSERT INTO notifications (user_id, channel, type, severity, title, body, data, actions)
+          SELECT u, c, t, s, ${text('ti')}, ${text('b')}, ${text('d')}::jsonb, ${text('ac')}::jsonb
             FROM id_lock,
-                 unnest(${columns}) WITH ORDINALITY AS x(u, c, t, s, ti, b, d, ${along ? 'a, ' : ''}ord)
+                 unnest(${columns}) WITH ORDINALITY AS x(u, c, t, s, ti, b, d, ac, ${along ? 'a, ' : ''}ord)
                  ${along ? 'JOIN domain ON domain.ord = x.a' : ''}
            ORDER BY x.ord
           ${RETURNING}),
@@ -184,8 +186,8 @@ export class NotificationPublisher {
       `WITH id_lock AS (SELECT pg_advisory_xact_lock($1)),
             ins AS (
               INSERT INTO notifications (user_id, channel, type, severity, title, body, data, audience_kind,
-                                         audience_role, audience_user_ids, expires_at, created_by, deliver)
-              SELECT NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM id_lock
+                                         audience_role, audience_user_ids, expires_at, created_by, deliver, actions)
+              SELECT NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::jsonb FROM id_lock
               ${RETURNING}),
             ${committedMessagesSql('$2', '$3', '$4')}
        SELECT ins.*, ${BUS_COLUMN} FROM ins, announced`,
@@ -204,6 +206,7 @@ export class NotificationPublisher {
         draft.createdBy,
         // On the row, so that the stream hub knows which broadcasts escalate (stream marks).
         draft.deliver?.length ? [...new Set(draft.deliver)] : null,
+        draft.actions?.length ? JSON.stringify(draft.actions) : null,
       ],
     );
     return this.published(tx, result)[0];

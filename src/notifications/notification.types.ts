@@ -3,6 +3,7 @@ import type {
   BroadcastJson,
   Channel,
   DeliveryMethod,
+  NotificationAction,
   NotificationJson,
   Role,
   Severity,
@@ -20,13 +21,18 @@ export type {
   Channel,
   DeliveryMethod,
   InboxPage,
+  InboxStatus,
+  NotificationAction,
   NotificationJson,
   ReadPayload,
   ReadyPayload,
   ResetPayload,
   ResetReason,
   Severity,
+  StateChange,
+  StatePayload,
   UnreadCounts,
+  UnsnoozedPayload,
 } from '../../client/wire.js';
 
 export { CHANNELS, DELIVERY_METHODS, perKey } from '../../client/registry.js';
@@ -47,6 +53,8 @@ interface DraftContent {
   title: string;
   body: string;
   data: Record<string, unknown>;
+  /** At most 3 buttons; absent or empty: none. */
+  actions?: NotificationAction[];
 }
 
 /** A notification to one user, before it has an id. */
@@ -80,12 +88,22 @@ export interface NotificationRow {
   expires_at: Date | null;
   /** A broadcast's methods beyond in-app; null on personal rows and in-app-only broadcasts. Never sent to clients. */
   deliver: DeliveryMethod[] | null;
+  /** Null: none. */
+  actions: NotificationAction[] | null;
   read_at?: Date | null;
+  seen_at?: Date | null;
+  archived_at?: Date | null;
+  snoozed_until?: Date | null;
 }
+
+/** The columns a reader adds for one viewer (visibility.ts's stateSelectSql); never on the bus. */
+export type PerUserColumn = 'read_at' | 'seen_at' | 'archived_at' | 'snoozed_until';
 
 /** The columns every reader selects, in one place. */
 export const NOTIFICATION_COLUMNS = `n.id, n.user_id, n.channel, n.type, n.severity, n.title, n.body, n.data,
-  n.audience_kind, n.audience_role, n.audience_user_ids, n.created_at, n.expires_at, n.deliver`;
+  n.audience_kind, n.audience_role, n.audience_user_ids, n.created_at, n.expires_at, n.deliver, n.actions`;
+
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 export function toJson(row: NotificationRow): NotificationJson {
   return {
@@ -97,7 +115,11 @@ export function toJson(row: NotificationRow): NotificationJson {
     body: row.body,
     data: row.data,
     createdAt: row.created_at.toISOString(),
-    readAt: row.read_at ? row.read_at.toISOString() : null,
+    readAt: iso(row.read_at),
+    seenAt: iso(row.seen_at),
+    archivedAt: iso(row.archived_at),
+    snoozedUntil: iso(row.snoozed_until),
+    actions: row.actions ?? [],
   };
 }
 

@@ -2,6 +2,9 @@ import { PageQueryDto } from '../common/page-query.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
   IsBoolean,
   IsIn,
   IsObject,
@@ -14,11 +17,20 @@ import {
 } from 'class-validator';
 import { dtoPerKey } from '../common/keyed-dto.js';
 import { HHMM } from './quiet-hours.js';
+
+export const INBOX_STATUSES = [
+  'inbox',
+  'unread',
+  'archived',
+  'snoozed',
+  'all',
+] as const satisfies readonly InboxStatus[];
 import {
   CHANNELS,
   type Channel,
   DELIVERY_METHODS,
   type DeliveryMethod,
+  type InboxStatus,
   perKey,
   SEVERITIES,
   type Severity,
@@ -35,6 +47,70 @@ export class InboxQueryDto extends PageQueryDto {
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'unread must be true or false' })
   unread?: boolean;
+
+  @ApiPropertyOptional({ enum: INBOX_STATUSES, default: 'inbox', description: 'inbox: neither archived nor snoozed' })
+  @IsOptional()
+  @IsIn(INBOX_STATUSES, { message: `status must be one of: ${INBOX_STATUSES.join(', ')}` })
+  status?: InboxStatus;
+}
+
+const DECIMAL_ID = /^[1-9]\d{0,17}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export class MarkSeenDto {
+  @ApiProperty({ example: '42', description: 'Every notification with an id up to this one is seen' })
+  @IsString()
+  @Matches(DECIMAL_ID, { message: 'upTo must be a decimal id' })
+  upTo: string;
+}
+
+export class SnoozeDto {
+  @ApiProperty({ example: '2030-01-01T08:00:00Z', description: 'RFC 3339; 1 minute to 30 days ahead' })
+  @IsString()
+  @Matches(RFC3339, { message: 'until must be an RFC 3339 date-time such as 2030-01-01T08:00:00Z' })
+  until: string;
+}
+
+export class BulkFilterDto {
+  @ApiPropertyOptional({ enum: CHANNELS })
+  @IsOptional()
+  @IsIn(CHANNELS)
+  channel?: Channel;
+
+  @ApiPropertyOptional({ example: '42', description: 'Only ids below this one' })
+  @IsOptional()
+  @IsString()
+  @Matches(DECIMAL_ID, { message: 'filter.before must be a decimal id' })
+  before?: string;
+}
+
+export const BULK_ACTIONS = ['read', 'unread', 'archive', 'unarchive'] as const;
+export const MAX_BULK_IDS = 1000;
+
+/** Exactly one of `ids` and `filter` (checked by the controller). */
+export class BulkDto {
+  @ApiProperty({ enum: BULK_ACTIONS })
+  @IsIn(BULK_ACTIONS, { message: `action must be one of: ${BULK_ACTIONS.join(', ')}` })
+  action: (typeof BULK_ACTIONS)[number];
+
+  @ApiPropertyOptional({ type: [String], maxItems: MAX_BULK_IDS })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BULK_IDS)
+  @Matches(DECIMAL_ID, { each: true, message: 'ids must be decimal notification ids as strings' })
+  ids?: string[];
+
+  @ApiPropertyOptional({ type: BulkFilterDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => BulkFilterDto)
+  filter?: BulkFilterDto;
+}
+
+export class BulkResultDto {
+  @ApiProperty({ description: 'Notifications whose state changed' }) count: number;
 }
 
 export class MarkAllReadDto {
@@ -99,6 +175,12 @@ export class UpdatePreferencesDto {
   @Type(() => DeliveryTogglesDto)
   delivery?: Partial<Record<Channel, Partial<Record<DeliveryMethod, boolean>>>>;
 
+  @ApiPropertyOptional({ example: 'fr-CA', description: 'BCP 47 language tag; an unknown language is 400' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(35)
+  locale?: string;
+
   @ApiPropertyOptional({ type: QuietHoursDto, nullable: true, description: 'null removes the quiet hours' })
   @ValidateIf((o: UpdatePreferencesDto) => o.quietHours !== undefined && o.quietHours !== null)
   @IsObject()
@@ -116,6 +198,16 @@ export class PreferencesDto {
 
   @ApiProperty({ type: QuietHoursDto, nullable: true })
   quietHours: QuietHoursDto | null;
+
+  @ApiProperty({ example: 'de', description: "BCP 47; at sign-up from Accept-Language, else 'en'" })
+  locale: string;
+}
+
+export class NotificationActionDto {
+  @ApiProperty({ example: 'track' }) id: string;
+  @ApiProperty({ example: 'Track it', minLength: 1, maxLength: 40 }) label: string;
+  @ApiPropertyOptional({ example: 'https://shop.example/orders/1001', description: 'http(s) only' }) url?: string;
+  @ApiProperty({ enum: ['primary', 'secondary'] }) style: 'primary' | 'secondary';
 }
 
 export class NotificationDto {
@@ -128,6 +220,10 @@ export class NotificationDto {
   @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;
   @ApiProperty() createdAt: string;
   @ApiProperty({ nullable: true, type: String }) readAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) seenAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) archivedAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) snoozedUntil: string | null;
+  @ApiProperty({ type: [NotificationActionDto] }) actions: NotificationActionDto[];
 }
 
 export class InboxPageDto {
@@ -138,6 +234,7 @@ export class InboxPageDto {
 export class UnreadCountDto {
   @ApiProperty() total: number;
   @ApiProperty({ example: perKey(CHANNELS, () => 0) }) byChannel: Record<Channel, number>;
+  @ApiProperty({ description: 'In the inbox and not seen yet, read or not' }) unseen: number;
 }
 
 export class BroadcastListQueryDto extends PageQueryDto {}

@@ -14,6 +14,7 @@ import { NotificationFeed } from './notification-feed.js';
 import { NotificationPublisher } from './notification.publisher.js';
 import { PreferencesService } from './preferences.service.js';
 import { RetentionService } from './retention.service.js';
+import { SnoozeWaker } from './snooze-waker.js';
 import { StreamHub } from './stream-hub.js';
 import { StreamRevalidation } from './stream-revalidation.js';
 import { StreamController } from './stream.controller.js';
@@ -71,6 +72,7 @@ const busProvider: Provider = {
     InboxService,
     PreferencesService,
     RetentionService,
+    SnoozeWaker,
   ],
   exports: [
     NotificationPublisher,

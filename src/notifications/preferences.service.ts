@@ -4,6 +4,7 @@ import { NotificationBus } from './bus/notification-bus.js';
 import type { DeliveryMethod, Preferences, PreferencesUpdate, QuietHours } from '../../client/wire.js';
 import { DELIVERY_METHOD_INFO } from '../../client/registry.js';
 import { CHANNELS, type Channel, DELIVERY_METHODS, perKey } from './notification.types.js';
+import { canonicalLocale } from '../users/locale.js';
 import { canonicalTimeZone } from './quiet-hours.js';
 
 export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
@@ -61,17 +62,29 @@ export class PreferencesService {
   }
 
   async get(userId: string): Promise<Preferences> {
-    const [rows, toggles] = await Promise.all([
+    const [rows, toggles, locale] = await Promise.all([
       this.db.query(`SELECT ${COLUMNS} FROM notification_preferences WHERE user_id = $1`, [userId]) as Promise<
         PreferencesRow[]
       >,
       this.toggles(this.db.manager, userId),
+      this.localeOf(userId),
     ]);
-    return toPreferences(rows[0], toggles);
+    return { ...toPreferences(rows[0], toggles), locale };
+  }
+
+  private async localeOf(userId: string): Promise<string> {
+    const [u]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
+    return u?.locale ?? 'en';
   }
 
   async update(userId: string, changes: PreferencesUpdate): Promise<Preferences> {
     const q = changes.quietHours && checkQuietHours(changes.quietHours);
+    let locale: string | null = null;
+    if (changes.locale !== undefined) {
+      locale = canonicalLocale(changes.locale);
+      if (!locale)
+        throw new BadRequestException('locale must be a BCP 47 language tag of a known language, e.g. de or fr-CA');
+    }
     const off = (toggles: Partial<Record<Channel, boolean | undefined>>, value: boolean) =>
       CHANNELS.filter((c) => toggles[c] === value);
     const chosen = CHANNELS.flatMap((channel) =>
@@ -127,10 +140,11 @@ export class PreferencesService {
           ],
         );
       }
+      if (locale) await m.query(`UPDATE users SET locale = $2 WHERE id = $1`, [userId, locale]);
       return { row, toggles: await this.toggles(m, userId) };
     });
     if (changes.channels) await this.bus.send({ t: 'prefs', userId, muted: row.muted_channels });
-    return toPreferences(row, toggles);
+    return { ...toPreferences(row, toggles), locale: locale ?? (await this.localeOf(userId)) };
   }
 
   /**
@@ -215,7 +229,10 @@ export function quietHoursOf(row: PreferencesRow | undefined): QuietHours | null
     : null;
 }
 
-export function toPreferences(row: PreferencesRow | undefined, toggles: readonly Toggle[]): Preferences {
+export function toPreferences(
+  row: PreferencesRow | undefined,
+  toggles: readonly Toggle[],
+): Omit<Preferences, 'locale'> {
   const muted = row?.muted_channels ?? [];
   const chosen = new Map(toggles.map((t) => [`${t.channel}:${t.method}`, t.enabled]));
   return {

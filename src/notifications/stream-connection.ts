@@ -166,7 +166,7 @@ export class StreamConnection {
       // With the id it has: an id-less message would get one from Nest, and become Last-Event-ID.
       if (event.retryMs !== undefined) this.out!.next({ id: this.cursorText, retry: event.retryMs });
       this.end();
-    } else this.out!.next({ type: 'read', id: this.cursorText, data: JSON.stringify(event.payload) });
+    } else this.out!.next({ type: event.type, id: this.cursorText, data: JSON.stringify(event.payload) });
   }
 }
 

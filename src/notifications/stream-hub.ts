@@ -3,7 +3,14 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { EscalationPort, escalates } from './escalation-port.js';
-import { type Channel, type NotificationRow, type ReadPayload, toJson } from './notification.types.js';
+import {
+  type Channel,
+  type NotificationRow,
+  type ReadPayload,
+  type StatePayload,
+  toJson,
+  type UnsnoozedPayload,
+} from './notification.types.js';
 import { canSee, type Viewer } from './visibility.js';
 
 /** The message Nest's SseStream writes; `data` is pre-serialised JSON. */
@@ -34,11 +41,14 @@ export interface Frame {
   readonly createdAt: number;
 }
 
-export type ControlEvent =
+/** Events that carry state, not history: written with the stream's cursor as their id. */
+export type StateEvent =
   | { type: 'read'; payload: ReadPayload }
-  /** `retryMs`: tell the client when to reconnect (`retry:`) before the end. */
-  | { type: 'end'; retryMs?: number }
-  | { type: 'ping' };
+  | { type: 'state'; payload: StatePayload }
+  | { type: 'unsnoozed'; payload: UnsnoozedPayload };
+
+/** `retryMs`: tell the client when to reconnect (`retry:`) before the end. */
+export type ControlEvent = StateEvent | { type: 'end'; retryMs?: number } | { type: 'ping' };
 
 /**
  * Reconnects per second, in all, that a stopping instance asks of its streams' clients: EventSource
@@ -213,9 +223,14 @@ export class StreamHub implements OnModuleDestroy {
 
   /** Read state changed (in any tab, on any instance): tell the user's streams. */
   readChanged(userId: string, payload: ReadPayload): void {
+    this.control(userId, { type: 'read', payload });
+  }
+
+  /** Inbox state changed (archive, snooze, a wake-up): tell the user's streams. */
+  control(userId: string, event: StateEvent): void {
     const route = this.routes.get(userId);
     if (!route) return;
-    for (const stream of route.streams) stream.receive({ type: 'read', payload });
+    for (const stream of route.streams) stream.receive(event);
   }
 
   /** Every open stream's session, user and role (to re-check them after a bus gap). */

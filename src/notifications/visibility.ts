@@ -93,17 +93,61 @@ export function visibleNotificationsSql(params: SqlParams, q: VisibleQuery): str
 }
 
 /**
- * Read state of `n` for the viewer whose id is `me`: a receipt for this
- * notification, or a "mark all read" watermark of its channel covering it.
+ * Read state of `n` for the viewer whose id is `me`: its receipt if it has one (read_at NULL
+ * there is an explicit "unread" that overrides the watermark), else a "mark all read"
+ * watermark of its channel covering it.
  */
 export function readAtSql(me: string): string {
-  return `COALESCE(
-    (SELECT r.read_at FROM notification_reads r WHERE r.user_id = ${me} AND r.notification_id = n.id),
-    (SELECT m.read_at FROM notification_read_marks m WHERE m.user_id = ${me} AND m.channel = n.channel AND m.up_to_id >= n.id)
-  ) AS read_at`;
+  return `(SELECT CASE WHEN r.user_id IS NULL
+                 THEN (SELECT m.read_at FROM notification_read_marks m
+                        WHERE m.user_id = ${me} AND m.channel = n.channel AND m.up_to_id >= n.id)
+                 ELSE r.read_at END
+     FROM (SELECT 1) one
+     LEFT JOIN notification_reads r ON r.user_id = ${me} AND r.notification_id = n.id) AS read_at`;
 }
 
 export function unreadSql(me: string): string {
-  return `NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.user_id = ${me} AND r.notification_id = n.id)
-    AND n.id > COALESCE((SELECT m.up_to_id FROM notification_read_marks m WHERE m.user_id = ${me} AND m.channel = n.channel), 0)`;
+  return `COALESCE(
+    (SELECT r.read_at IS NULL FROM notification_reads r WHERE r.user_id = ${me} AND r.notification_id = n.id),
+    n.id > COALESCE((SELECT m.up_to_id FROM notification_read_marks m WHERE m.user_id = ${me} AND m.channel = n.channel), 0))`;
+}
+
+/*
+ * The archive and snooze tests below are scalar subqueries on purpose, not EXISTS: Postgres turns
+ * an EXISTS into a join, and with most of a user's rows archived it then hashes all of them
+ * (a sequential scan) instead of probing the newest few by primary key (docs/performance.md,
+ * "Inbox states").
+ */
+
+/** Snoozed and not woken yet: out of the inbox, sent by no method (delivery checks it too). */
+export function asleepSql(me: string): string {
+  return `COALESCE((SELECT s.snoozed_until IS NOT NULL FROM notification_states s
+                     WHERE s.user_id = ${me} AND s.notification_id = n.id), false)`;
+}
+
+export function archivedSql(me: string): string {
+  return `COALESCE((SELECT s.archived_at IS NOT NULL FROM notification_states s
+                     WHERE s.user_id = ${me} AND s.notification_id = n.id), false)`;
+}
+
+/** In the inbox: neither archived nor snoozed. */
+export function inInboxSql(me: string): string {
+  return `COALESCE((SELECT s.archived_at IS NULL AND s.snoozed_until IS NULL FROM notification_states s
+                     WHERE s.user_id = ${me} AND s.notification_id = n.id), true)`;
+}
+
+/** The newest id the viewer has seen (0: none). */
+export function seenUpToSql(me: string): string {
+  return `COALESCE((SELECT max(sm.up_to_id) FROM notification_seen_marks sm WHERE sm.user_id = ${me}), 0)`;
+}
+
+/** Every per-viewer column of a notification as JSON shows it (`PerUserColumn`). */
+export function stateSelectSql(me: string): string[] {
+  return [
+    readAtSql(me),
+    `(SELECT sm.seen_at FROM notification_seen_marks sm
+       WHERE sm.user_id = ${me} AND sm.up_to_id >= n.id ORDER BY sm.up_to_id LIMIT 1) AS seen_at`,
+    `(SELECT s.archived_at FROM notification_states s WHERE s.user_id = ${me} AND s.notification_id = n.id) AS archived_at`,
+    `(SELECT s.snoozed_until FROM notification_states s WHERE s.user_id = ${me} AND s.notification_id = n.id) AS snoozed_until`,
+  ];
 }

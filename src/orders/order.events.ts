@@ -33,6 +33,8 @@ export const ORDER_EVENTS = channelEvents('order', {
     title: `${orderTitle(p.orderId)} shipped`,
     body: 'It is on its way.',
     data: { orderId: p.orderId, status: 'shipped' },
+    // No url: pressing it is recorded and the inbox page opens the order (GET /orders/:id).
+    actions: [{ id: 'track', label: 'Track it', style: 'primary' }],
   }),
   'order.delivered': (p) => ({
     severity: 'info',

@@ -30,5 +30,6 @@ export const PAYMENT_EVENTS = channelEvents('payment', {
     title: `${forOrder(p.orderId)} failed`,
     body: `Your payment of ${formatMinor(p.amount)} did not go through. You can try again.`,
     data: { paymentId: p.paymentId, orderId: p.orderId, status: 'failed', amount: p.amount },
+    actions: [{ id: 'pay-again', label: 'Pay again', style: 'primary' }],
   }),
 });

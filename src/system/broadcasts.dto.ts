@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayUnique,
   ArrayMinSize,
   IsArray,
   IsIn,
@@ -16,6 +17,7 @@ import {
 } from 'class-validator';
 import type { Severity } from '../../client/wire.js';
 import { SEVERITIES } from '../events/domain-events.js';
+import { MAX_ACTIONS, NotificationActionDto } from '../events/notification-action.dto.js';
 import { ROLES, type Role } from '../users/user.entity.js';
 import { DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 
@@ -122,4 +124,13 @@ export class SendBroadcastDto {
   @ArrayMaxSize(DELIVERY_METHODS.length)
   @IsIn(DELIVERY_METHODS, { each: true, message: `deliver must list ${andOr(DELIVERY_METHODS)}` })
   deliver?: DeliveryMethod[];
+
+  @ApiPropertyOptional({ type: [NotificationActionDto], maxItems: MAX_ACTIONS, description: 'Buttons, at most 3' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_ACTIONS, { message: `actions: at most ${MAX_ACTIONS}` })
+  @ArrayUnique((a: NotificationActionDto) => a?.id, { message: 'actions need different ids' })
+  @ValidateNested({ each: true })
+  @Type(() => NotificationActionDto)
+  actions?: NotificationActionDto[];
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { Audience, BroadcastJson, DeliveryMethod, Severity } from '../../client/wire.js';
+import type { Audience, BroadcastJson, DeliveryMethod, NotificationAction, Severity } from '../../client/wire.js';
 import { invalid } from '../common/domain-error.js';
 import { TransactionRunner } from '../database/transaction.js';
 import { DomainEvents } from '../events/domain-events.service.js';
@@ -13,6 +13,7 @@ export interface BroadcastInput {
   audience?: { role?: Role; userIds?: string[] };
   expiresAt?: string;
   deliver?: DeliveryMethod[];
+  actions?: NotificationAction[];
 }
 
 /**
@@ -40,6 +41,7 @@ export class BroadcastsService {
         expiresAt,
         sentBy: adminId,
         deliver: [...new Set(input.deliver ?? [])],
+        actions: input.actions ?? [],
       });
     });
   }

@@ -1,13 +1,24 @@
-import type { Severity } from '../../client/wire.js';
+import type { NotificationAction, Severity } from '../../client/wire.js';
 import { channelEvents } from '../events/domain-events.js';
 
 // BroadcastEnvelope: the augmented module's own (audience, expiry, sender, delivery).
 declare module '../events/domain-events.js' {
   interface BroadcastEventMap {
-    'system.broadcast': BroadcastEnvelope & { title: string; body: string; severity: Severity };
+    'system.broadcast': BroadcastEnvelope & {
+      title: string;
+      body: string;
+      severity: Severity;
+      actions?: NotificationAction[];
+    };
   }
 }
 
 export const SYSTEM_EVENTS = channelEvents('system', {
-  'system.broadcast': (p) => ({ severity: p.severity, title: p.title, body: p.body, data: {} }),
+  'system.broadcast': (p) => ({
+    severity: p.severity,
+    title: p.title,
+    body: p.body,
+    data: {},
+    ...(p.actions?.length ? { actions: p.actions } : {}),
+  }),
 });

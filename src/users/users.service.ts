@@ -11,6 +11,8 @@ export interface NewUser {
   password: string;
   role: Role;
   displayName?: string | null;
+  /** BCP 47, canonical (src/users/locale.ts); default `en`. */
+  locale?: string;
 }
 
 @Injectable()
@@ -21,9 +23,9 @@ export class UsersService {
     const passwordHash = await hashPassword(input.password);
     try {
       const rows: UserEntity[] = await this.users.manager.query(
-        `INSERT INTO users (email, password_hash, role, display_name) VALUES ($1, $2, $3, $4)
+        `INSERT INTO users (email, password_hash, role, display_name, locale) VALUES ($1, $2, $3, $4, $5)
          RETURNING id, email, role, display_name AS "displayName", created_at AS "createdAt", disabled_at AS "disabledAt"`,
-        [normalizeEmail(input.email), passwordHash, input.role, input.displayName ?? null],
+        [normalizeEmail(input.email), passwordHash, input.role, input.displayName ?? null, input.locale ?? 'en'],
       );
       return rows[0];
     } catch (err) {

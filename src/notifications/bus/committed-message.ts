@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { NotificationRow } from '../notification.types.js';
+import type { NotificationRow, PerUserColumn } from '../notification.types.js';
 
 /**
  * "committed" messages: the rows one publishing statement committed, built by
@@ -24,9 +24,12 @@ const WIRE_COLUMNS = [
   ['created_at', 'created_at::text'],
   ['expires_at', 'expires_at::text'],
   ['deliver', 'deliver'],
+  ['actions', 'actions'],
 ] as const satisfies ReadonlyArray<readonly [keyof NotificationRow, string]>;
 // Every stored column travels: a column added to NotificationRow fails here until it is listed above.
-const everyColumnListed: [Exclude<keyof NotificationRow, (typeof WIRE_COLUMNS)[number][0] | 'read_at'>] extends [never]
+const everyColumnListed: [Exclude<keyof NotificationRow, (typeof WIRE_COLUMNS)[number][0] | PerUserColumn>] extends [
+  never,
+]
   ? true
   : never = true;
 void everyColumnListed;

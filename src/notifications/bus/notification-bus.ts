@@ -3,7 +3,7 @@ import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/term
 import { Subject } from 'rxjs';
 import type { Tx } from '../../database/transaction.js';
 import type { MetricsService } from '../../metrics/metrics.service.js';
-import type { Channel } from '../notification.types.js';
+import type { Channel, StatePayload } from '../notification.types.js';
 import type { CommittedMessage, MessageSize } from './committed-message.js';
 
 /**
@@ -16,7 +16,9 @@ import type { CommittedMessage, MessageSize } from './committed-message.js';
  */
 export type BusMessage =
   | CommittedMessage
-  | { t: 'read'; userId: string; ids?: string[]; all?: true; channel?: Channel }
+  | { t: 'read'; userId: string; ids?: string[]; all?: true; channel?: Channel; before?: string }
+  | { t: 'state'; userId: string; payload: StatePayload }
+  | { t: 'unsnoozed'; userId: string; ids: string[] }
   | { t: 'revoke-session'; sessionId: string }
   | { t: 'revoke-user'; userId: string }
   | { t: 'prefs'; userId: string; muted: Channel[] };

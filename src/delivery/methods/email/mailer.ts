@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { DeliveryConfig } from '../../../config/env.js';
-import type { NotificationJson } from '../../../notifications/notification.types.js';
+import type { NotificationAction, NotificationJson } from '../../../notifications/notification.types.js';
 import { PermanentError, TransientError } from '../../port/delivery-method.js';
 
 export interface Digest {
@@ -66,14 +66,28 @@ export class Mailer {
   async send(d: Digest): Promise<void> {
     const inbox = `${this.config.publicUrl}/`;
     const n = d.notifications;
+    // An action's own url, or the inbox, which records the press (POST …/actions/:actionId).
+    const actionUrl = (x: NotificationJson, a: NotificationAction) =>
+      a.url ?? `${inbox}?notification=${encodeURIComponent(x.id)}&action=${encodeURIComponent(a.id)}`;
     const text = [
-      ...n.map((x) => `${x.title}\n${x.body}\n`),
+      ...n.map((x) => `${x.title}\n${x.body}\n${x.actions.map((a) => `${a.label}: ${actionUrl(x, a)}\n`).join('')}`),
       `Open your inbox: ${inbox}`,
       '',
       `Stop these emails: ${d.unsubscribeUrl}`,
     ].join('\n');
     const html = `<!doctype html><html><body>
-${n.map((x) => `<h3>${escapeHtml(x.title)}</h3><p>${escapeHtml(x.body)}</p>`).join('\n')}
+${n
+  .map(
+    (x) =>
+      `<h3>${escapeHtml(x.title)}</h3><p>${escapeHtml(x.body)}</p>` +
+      x.actions
+        .map(
+          (a) =>
+            `<a href="${escapeHtml(actionUrl(x, a))}" style="display:inline-block;padding:8px 16px;margin-right:8px;border-radius:4px;text-decoration:none;${a.style === 'primary' ? 'background:#1f5fbf;color:#fff' : 'border:1px solid #1f5fbf;color:#1f5fbf'}">${escapeHtml(a.label)}</a>`,
+        )
+        .join(''),
+  )
+  .join('\n')}
 <p><a href="${escapeHtml(inbox)}">Open your inbox</a></p>
 <p style="font-size:small"><a href="${escapeHtml(d.unsubscribeUrl)}">Unsubscribe</a> from these emails.</p>
 </body></html>`;

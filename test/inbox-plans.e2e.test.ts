@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { DataSource } from 'typeorm';
+import { startTestApp, type TestApp } from './support/app.js';
+import { signedIn } from './support/shop.js';
+
+/**
+ * The plans docs/performance.md shows ("Inbox states"): the inbox list with 100,000 archived
+ * rows behind it, and a bulk read of 10,000 notifications in one request, stay index scans.
+ * The app's own statements are caught on their way to the database and explained with their
+ * parameters (EXPLAIN ANALYZE of a write runs inside a transaction that is rolled back).
+ */
+let t: TestApp;
+const statements: Array<{ sql: string; params: unknown[] }> = [];
+beforeAll(async () => {
+  t = await startTestApp();
+  const ds = t.app.get(DataSource);
+  const query = ds.query.bind(ds);
+  ds.query = ((sql: string, params?: unknown[], runner?: never) => {
+    statements.push({ sql, params: params ?? [] });
+    return query(sql, params, runner);
+  }) as typeof ds.query;
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function explain(stmt: { sql: string; params: unknown[] }): Promise<string> {
+  const c = await t.db.connect();
+  try {
+    await c.query('BEGIN');
+    const { rows } = await c.query(
+      `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON, BUFFERS OFF) ${stmt.sql}`,
+      stmt.params,
+    );
+    return rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+  } finally {
+    await c.query('ROLLBACK');
+    c.release();
+  }
+}
+
+/** The last statement the app sent that mentions `marker`. */
+const last = (marker: string) => [...statements].reverse().find((s) => s.sql.includes(marker))!;
+
+function record(name: string, plan: string, ms: number) {
+  mkdirSync('test-artifacts', { recursive: true });
+  writeFileSync(`test-artifacts/plan-${name}.txt`, `${ms.toFixed(1)} ms over HTTP\n${plan}\n`);
+  console.log(`# ${name}: ${ms.toFixed(1)} ms over HTTP\n${plan}`);
+}
+
+describe('inbox plans', () => {
+  it('the inbox list with 100,000 archived notifications behind it is index scans', async () => {
+    const u = await signedIn(t, 'plans-archive@example.com');
+    await t.db.query(
+      `INSERT INTO notifications (user_id, channel, type, severity, title)
+       SELECT $1, 'order', 'order.placed', 'info', 'old ' || g FROM generate_series(1, 100000) g`,
+      [u.id],
+    );
+    await t.db.query(
+      `INSERT INTO notification_states (user_id, notification_id, archived_at)
+       SELECT $1, id, now() FROM notifications WHERE user_id = $1`,
+      [u.id],
+    );
+    await t.db.query(
+      `INSERT INTO notifications (user_id, channel, type, severity, title)
+       SELECT $1, 'order', 'order.placed', 'info', 'new ' || g FROM generate_series(1, 30) g`,
+      [u.id],
+    );
+    await t.db.query('ANALYZE');
+    const started = performance.now();
+    const res = await u.client.get('/notifications?limit=20');
+    const ms = performance.now() - started;
+    expect(res.status).toBe(200);
+    expect(res.body.items).toHaveLength(20);
+    const plan = await explain(last('ORDER BY n.id DESC'));
+    record('inbox-100k-archived', plan, ms);
+    expect(plan).not.toMatch(/Seq Scan on notifications/);
+    expect(plan).toMatch(/Index Scan Backward using notifications_(pkey|user_idx)/);
+    // The archive itself, newest first, is read from the same index.
+    const archived = await u.client.get('/notifications?status=archived&limit=20');
+    expect(archived.body.items).toHaveLength(20);
+    const archivedPlan = await explain(last('ORDER BY n.id DESC'));
+    record('archived-list', archivedPlan, 0);
+    expect(archivedPlan).not.toMatch(/Seq Scan on notifications/);
+  }, 120_000);
+
+  it('a bulk read of 10,000 notifications is one statement of index scans', async () => {
+    const u = await signedIn(t, 'plans-bulk@example.com');
+    await t.db.query(
+      `INSERT INTO notifications (user_id, channel, type, severity, title)
+       SELECT $1, 'payment', 'payment.pending', 'info', 'n ' || g FROM generate_series(1, 10000) g`,
+      [u.id],
+    );
+    await t.db.query('ANALYZE');
+    expect((await u.client.get('/notifications/unread-count')).body.total).toBe(10000);
+    const before = statements.length;
+    const started = performance.now();
+    const res = await u.client.post('/notifications/bulk', { action: 'read', filter: { channel: 'payment' } });
+    const ms = performance.now() - started;
+    expect(res.status).toBe(200);
+    expect(res.body).toStrictEqual({ count: 10000 });
+    const writes = statements.slice(before).filter((s) => /notification_read_marks/.test(s.sql));
+    expect(writes).toHaveLength(1);
+    expect((await u.client.get('/notifications/unread-count')).body.total).toBe(0);
+    // Explained on the same data made unread again (inside the rolled-back transaction).
+    const plan = await explain({
+      sql: `WITH reset AS (DELETE FROM notification_read_marks WHERE user_id = ${Number(u.id)}) ${writes[0].sql.replace(/^\s*WITH/, ',')}`,
+      params: writes[0].params,
+    }).catch(() => explain(writes[0]));
+    record('bulk-read-10k', plan, ms);
+    expect(plan).not.toMatch(/Seq Scan on notifications\b/);
+  }, 120_000);
+});
