@@ -15,6 +15,7 @@ import { DropLegacyEscalateQueue1796007800000 } from './1796007800000-DropLegacy
 import { DeliveryQueuePerMethod1796008100000 } from './1796008100000-DeliveryQueuePerMethod.js';
 import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
+import { ChatDestinations1797200000000 } from './1797200000000-ChatDestinations.js';
 
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   DeliveryQueuePerMethod1796008100000,
   EmailChangedAt1796008200000,
   CanonicalTimeZones1796008300000,
+  ChatDestinations1797200000000,
 ];

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { OutboundModule } from '../../outbound/outbound.module.js';
+import { ChatDestinations } from './chat-destinations.js';
+import { ChatDestinationsController } from './chat.controller.js';
+
+/** Chat destinations (Slack, Discord, Teams incoming webhooks): where the chat method posts. */
+@Module({
+  imports: [OutboundModule],
+  controllers: [ChatDestinationsController],
+  providers: [ChatDestinations],
+  exports: [ChatDestinations],
+})
+export class ChatModule {}
