@@ -78,11 +78,17 @@ describe('POST /contacts/chat', () => {
       { type: 'Action.OpenUrl', title: 'Open your inbox', url: 'https://notify.example.com/' },
     ]);
 
-    expect(await rowsOf(u.id)).toStrictEqual([
+    const listed = [
       { id: slack.body.id, kind: 'slack', label: 'Team', host: 'localhost' },
       { id: discord.body.id, kind: 'discord', label: 'Discord', host: 'localhost' },
       { id: teams.body.id, kind: 'teams', label: 'Microsoft Teams', host: 'localhost' },
-    ]);
+    ];
+    expect(await rowsOf(u.id)).toStrictEqual(listed);
+    expect((await c.get('/contacts')).body).toStrictEqual({ phone: null, chat: listed });
+    // Nobody else's.
+    const other = bed.client();
+    await other.signUp('chat-add-other@example.com');
+    expect((await other.get('/contacts')).body).toStrictEqual({ phone: null, chat: [] });
     // Sealed at rest: the URL is nowhere in the row.
     const stored = await bed.db.query(`SELECT url_sealed, url_digest FROM chat_destinations WHERE user_id = $1`, [
       u.id,

@@ -60,6 +60,8 @@ export interface DeliveryConfig {
   readonly outboxDir: string;
   readonly mailFrom: string;
   readonly vapid: { readonly publicKey: string; readonly privateKey: string; readonly subject: string };
+  /** SMS_URL and SMS_FROM (src/delivery/sms/); undefined: SMS are written as files to outboxDir. */
+  readonly sms: SmsConfig | undefined;
   /** Origins ("https://host[:port]") or "*.host" patterns, https only. */
   readonly pushAllowlist: readonly string[];
   /** CHAT_WEBHOOK_ALLOWLIST: where a chat destination may point, in the same form. */
@@ -67,6 +69,16 @@ export interface DeliveryConfig {
   readonly escalateAfterMs: number;
   /** A claim older than this is a process that died mid-send (internal, not in the contract). */
   readonly claimTimeoutMs: number;
+}
+
+/** A Twilio-compatible REST API: SMS_URL without its user part, which holds the account. */
+export interface SmsConfig {
+  /** SMS_URL's origin and path, no trailing slash, no credentials. */
+  readonly baseUrl: string;
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** SMS_FROM, E.164. */
+  readonly from: string;
 }
 
 /** The browsers' push services (Chrome/Edge via FCM, Firefox, Safari, legacy Edge/Windows). */
@@ -242,6 +254,24 @@ function dnsServer(env: Env): string | undefined {
   return raw;
 }
 
+function sms(env: Env): SmsConfig | undefined {
+  const raw = url(env, 'SMS_URL', ['http:', 'https:']);
+  if (raw === undefined) return undefined;
+  const u = new URL(raw);
+  const accountSid = decodeURIComponent(u.username);
+  const authToken = decodeURIComponent(u.password);
+  if (!accountSid || !authToken) {
+    throw new ConfigError(
+      'SMS_URL must carry the account in its user part: https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com',
+    );
+  }
+  if (u.search || u.hash) throw new ConfigError('SMS_URL must have no query or fragment');
+  const from = env.SMS_FROM ?? '';
+  if (!/^\+[0-9]{8,15}$/.test(from))
+    throw new ConfigError('SMS_FROM must be an E.164 number (+ and 8 to 15 digits) when SMS_URL is set');
+  return { baseUrl: `${u.origin}${u.pathname.replace(/\/+$/, '')}`, accountSid, authToken, from };
+}
+
 function delivery(env: Env, production: boolean, dataDir: string, port: number): DeliveryConfig {
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
@@ -274,6 +304,7 @@ function delivery(env: Env, production: boolean, dataDir: string, port: number):
     smtpUrl,
     outboxDir: join(dataDir, 'outbox'),
     mailFrom,
+    sms: sms(env),
     vapid: { publicKey, privateKey, subject: subject ?? `mailto:${fromAddress}` },
     pushAllowlist: allowlist(env, 'PUSH_ENDPOINT_ALLOWLIST', DEFAULT_PUSH_ALLOWLIST),
     chatAllowlist: allowlist(env, 'CHAT_WEBHOOK_ALLOWLIST', DEFAULT_CHAT_ALLOWLIST),
