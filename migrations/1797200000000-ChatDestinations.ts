@@ -19,9 +19,19 @@ export class ChatDestinations1797200000000 implements MigrationInterface {
         paused_until timestamptz,
         UNIQUE (user_id, url_digest)
       )`);
+    // Which destinations took a notification while another one is still to be retried (a 429
+    // or 5xx), so a retry posts only to those that have not; emptied when the run is done.
+    await q.query(`
+      CREATE TABLE chat_destination_sent (
+        destination_id  bigint NOT NULL REFERENCES chat_destinations (id) ON DELETE CASCADE,
+        notification_id bigint NOT NULL REFERENCES notifications (id) ON DELETE CASCADE,
+        PRIMARY KEY (destination_id, notification_id)
+      )`);
+    await q.query(`CREATE INDEX chat_destination_sent_notification_idx ON chat_destination_sent (notification_id)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE chat_destination_sent`);
     await q.query(`DROP TABLE chat_destinations`);
   }
 }
