@@ -19,6 +19,7 @@ import {
   type SharingMode,
   type StateChange,
 } from '../client/index.js';
+import { PhoneContact } from './contacts.js';
 import { DeliveryForm } from './delivery.js';
 import { BrowserNotifications, type PushState } from './push.js';
 import { buildRegistryViews } from './registry-views.js';
@@ -102,6 +103,7 @@ function signedIn(me: PublicUser): void {
   if (first) {
     void inbox.reload();
     void loadPreferences();
+    void contacts.load();
     void claimPush();
   }
 }
@@ -341,6 +343,10 @@ delivery.form.addEventListener('submit', async (e) => {
     }
   });
 });
+
+/* ---------- contacts: a verified phone (./contacts.ts); chat destinations beside it ---------- */
+
+const contacts = new PhoneContact(api, $('#contacts-panel'), message, (text) => toast(text));
 
 /* ---------- browser notifications (Web Push) ---------- */
 

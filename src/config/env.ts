@@ -60,7 +60,7 @@ export interface DeliveryConfig {
   readonly outboxDir: string;
   readonly mailFrom: string;
   readonly vapid: { readonly publicKey: string; readonly privateKey: string; readonly subject: string };
-  /** SMS_URL and SMS_FROM (src/delivery/sms/); undefined: SMS are written as files to outboxDir. */
+  /** SMS_URL and SMS_FROM (src/delivery/methods/sms/); undefined: SMS are written as files to outboxDir. */
   readonly sms: SmsConfig | undefined;
   /** Origins ("https://host[:port]") or "*.host" patterns, https only. */
   readonly pushAllowlist: readonly string[];

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SmsTransportModule } from '../delivery/sms/sms-transport.js';
+import { SmsTransportModule } from '../delivery/methods/sms/sms-transport.js';
 import { ChatModule } from './chat/chat.module.js';
 import { ContactsController } from './contacts.controller.js';
 import { ContactsService } from './contacts.service.js';

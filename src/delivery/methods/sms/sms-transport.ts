@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger, Module } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig, SmsConfig } from '../../config/env.js';
-import { Outbound, OutboundModule } from '../../outbound/outbound.module.js';
-import { OutboundError } from '../../outbound/outbound-error.js';
-import type { Target } from '../../outbound/target.js';
+import { APP_CONFIG } from '../../../config/config.module.js';
+import type { AppConfig, SmsConfig } from '../../../config/env.js';
+import { Outbound, OutboundModule } from '../../../outbound/outbound.module.js';
+import { OutboundError } from '../../../outbound/outbound-error.js';
+import type { Target } from '../../../outbound/target.js';
 import { countSegments, fitSegments } from './segments.js';
 
 export interface SmsMessage {
