@@ -15,6 +15,7 @@ import { DropLegacyEscalateQueue1796007800000 } from './1796007800000-DropLegacy
 import { DeliveryQueuePerMethod1796008100000 } from './1796008100000-DeliveryQueuePerMethod.js';
 import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
+import { DeliveryMethodsAsData1797000000000 } from './1797000000000-DeliveryMethodsAsData.js';
 import { Contacts1797100000000 } from './1797100000000-Contacts.js';
 import { ChatDestinations1797200000000 } from './1797200000000-ChatDestinations.js';
 
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   DeliveryQueuePerMethod1796008100000,
   EmailChangedAt1796008200000,
   CanonicalTimeZones1796008300000,
+  DeliveryMethodsAsData1797000000000,
   Contacts1797100000000,
   ChatDestinations1797200000000,
 ];

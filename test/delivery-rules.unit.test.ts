@@ -7,9 +7,9 @@ import {
   MAX_CACHED_ZONES,
   quietUntil,
 } from '../src/notifications/quiet-hours.js';
-import { keysValid, pushTarget } from '../src/delivery/push-allowlist.js';
+import { keysValid, pushTarget } from '../src/delivery/methods/push/push-allowlist.js';
 import { type Candidate, plan } from '../src/delivery/rules.js';
-import { UnsubscribeTokens } from '../src/delivery/unsubscribe-token.js';
+import { UnsubscribeTokens } from '../src/delivery/methods/email/unsubscribe-token.js';
 import { DEFAULT_PUSH_ALLOWLIST } from '../src/config/env.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -73,11 +73,11 @@ describe('delivery rules', () => {
     channel: 'order',
     severity: 'info',
     muted: [],
-    off: { push: [], email: [] },
+    enabled: { push: true, email: true },
     quietHours: null,
     read: false,
     streamed: false,
-    hasPushSubscription: true,
+    hasContact: { push: true, email: true },
   };
   const now = at('2026-01-15T23:00:00Z');
 
@@ -92,11 +92,11 @@ describe('delivery rules', () => {
     expect(plan({ ...base, muted: ['order'] }, ['push', 'email'], now)).toStrictEqual([]);
     expect(plan({ ...base, muted: ['order'], severity: 'critical' }, ['push', 'email'], now)).toHaveLength(2);
     expect(
-      plan({ ...base, off: { push: [], email: ['order'] } }, ['push', 'email'], now).map((p) => p.method),
+      plan({ ...base, enabled: { push: true, email: false } }, ['push', 'email'], now).map((p) => p.method),
     ).toStrictEqual(['push']);
-    expect(plan({ ...base, hasPushSubscription: false }, ['push', 'email'], now).map((p) => p.method)).toStrictEqual([
-      'email',
-    ]);
+    expect(
+      plan({ ...base, hasContact: { push: false, email: true } }, ['push', 'email'], now).map((p) => p.method),
+    ).toStrictEqual(['email']);
   });
 
   it('read or streamed in time: cancelled; quiet hours defer all but critical', () => {

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/env.js';
-import { Mailer, TransientError } from '../src/delivery/mailer.js';
+import { Mailer } from '../src/delivery/methods/email/mailer.js';
+import { TransientError } from '../src/delivery/port/delivery-method.js';
 import { TestSmtpServer } from './support/smtp.js';
 
 /**

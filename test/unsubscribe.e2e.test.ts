@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
-import { UNSUBSCRIBE_TTL_MS, UnsubscribeTokens } from '../src/delivery/unsubscribe-token.js';
+import { UNSUBSCRIBE_TTL_MS, UnsubscribeTokens } from '../src/delivery/methods/email/unsubscribe-token.js';
 
 /*
  * Issue 19, finding 4: an unsubscribe token turned email off again and again, also after the

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { DeliveryMethods } from './port/delivery-methods.js';
 
 /**
  * `notifications_deliveries{method,status}`: the delivery log counted at scrape
@@ -10,15 +11,15 @@ import { MetricsService } from '../metrics/metrics.service.js';
  */
 @Injectable()
 export class DeliveryMetrics {
-  constructor(metrics: MetricsService, db: DataSource) {
+  constructor(metrics: MetricsService, db: DataSource, methods: DeliveryMethods) {
     new Gauge({
       name: 'notifications_deliveries',
-      help: 'Push and email deliveries by method and status (all instances, from the delivery log)',
+      help: 'Deliveries by method and status (all instances, from the delivery log)',
       labelNames: ['method', 'status'],
       registers: [metrics.registry],
       async collect() {
         this.reset();
-        for (const method of ['push', 'email']) {
+        for (const method of methods.names) {
           for (const status of ['scheduled', 'sent', 'failed', 'cancelled']) this.set({ method, status }, 0);
         }
         try {

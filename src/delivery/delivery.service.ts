@@ -2,11 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
-import { DELIVERY_METHODS } from '../notifications/notification.types.js';
+import type { DeliveryMethod } from '../../client/registry.js';
 import { EscalationPort } from '../notifications/escalation-port.js';
+import { PreferencesService } from '../notifications/preferences.service.js';
 import { EscalationScanner } from './escalation-scanner.js';
 import { type BroadcastJob, type DeliverJob, EscalationService } from './escalation.service.js';
 import { JobQueue, QUEUES, queueOf } from './job-queue.js';
+import { DeliveryMethods } from './port/delivery-methods.js';
 import { SenderService } from './sender.service.js';
 import { StreamMarks } from './stream-marks.js';
 
@@ -23,8 +25,8 @@ const SEND_POLL_MS = 500;
 const LEGACY_POLL_SECONDS = 5;
 
 /**
- * Plugs delivery into the core (its EscalationPort) and runs the workers, the escalation
- * scanner and the sweep.
+ * Plugs delivery into the core (its EscalationPort, the preferences' check that a method
+ * switched on has its contact) and runs the workers, the escalation scanner and the sweep.
  * The sweep, on every instance (each statement is idempotent):
  * - a claim older than the claim timeout belongs to a process that died
  *   mid-send: it becomes failed, "outcome unknown", and is never sent again;
@@ -47,6 +49,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     private readonly scanner: EscalationScanner,
     private readonly sender: SenderService,
     private readonly marks: StreamMarks,
+    private readonly methods: DeliveryMethods,
+    private readonly preferences: PreferencesService,
   ) {
     this.claimTimeoutMs = config.delivery.claimTimeoutMs;
   }
@@ -56,6 +60,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     this.unplug.push(
       () => marks.unsubscribe(),
       this.port.onBroadcast((tx, row) => this.escalation.scheduleBroadcast(tx, row)),
+      this.preferences.onEnable((userId, methods) => this.withoutContact(userId, methods)),
     );
     await this.jobs.start();
     const boss = this.jobs.boss;
@@ -64,7 +69,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
       this.escalation.escalateBroadcastPage(job.data),
     );
     const send = { concurrency: SENDS_IN_FLIGHT, pollMs: SEND_POLL_MS };
-    for (const method of DELIVERY_METHODS) {
+    for (const method of this.methods.names) {
       this.jobs.consume<DeliverJob>(queueOf(method), send, (job) => this.sender.deliver(job));
     }
     // Jobs that instances before the queue per method queued (a rolling deploy) carry their
@@ -81,6 +86,19 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
   onApplicationShutdown(): void {
     for (const off of this.unplug.splice(0)) off();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+  }
+
+  /** Of these methods, those the user may not switch on yet (no contact), with the reason. */
+  private async withoutContact(userId: string, methods: DeliveryMethod[]): Promise<Map<DeliveryMethod, string>> {
+    const refused = new Map<DeliveryMethod, string>();
+    const needing = this.methods.needingContact(methods);
+    if (needing.length === 0) return refused;
+    const [{ contacts }]: Array<{ contacts: Record<DeliveryMethod, boolean> }> = await this.db.query(
+      `SELECT ${this.methods.contactsSql('$1::bigint')} AS contacts`,
+      [userId],
+    );
+    for (const p of needing) if (!contacts[p.method]) refused.set(p.method, p.contactNeededToEnable!);
+    return refused;
   }
 
   async sweep(): Promise<{ unknown: number; rescued: number }> {

@@ -6,9 +6,17 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import type { Tx } from '../database/transaction.js';
 import type { NotificationRow } from '../notifications/notification.types.js';
-import { quietHoursOf, type PreferencesRow } from '../notifications/preferences.service.js';
+import { perKey } from '../notifications/notification.types.js';
+import {
+  methodEnabled,
+  type PreferencesRow,
+  quietHoursOf,
+  type Toggles,
+  togglesSql,
+} from '../notifications/preferences.service.js';
 import { unreadSql } from '../notifications/visibility.js';
 import { JobQueue, QUEUES, queueOf } from './job-queue.js';
+import { DeliveryMethods } from './port/delivery-methods.js';
 import { type Candidate, plan, type PlannedDelivery } from './rules.js';
 import { StreamMarks } from './stream-marks.js';
 
@@ -32,10 +40,11 @@ type CandidateRow = PreferencesRow & {
   severity: Candidate['severity'];
   read: boolean;
   streamed: boolean;
-  has_push: boolean;
+  toggles: Toggles | null;
+  contacts: Record<DeliveryMethod, boolean>;
 };
 
-const PREFS = `p.muted_channels, p.push_off, p.email_off, p.quiet_start, p.quiet_end, p.quiet_tz`;
+const PREFS = `p.muted_channels, p.quiet_start, p.quiet_end, p.quiet_tz`;
 
 /**
  * From "committed" to "deliveries to send": decides, per (notification, user,
@@ -52,6 +61,7 @@ export class EscalationService {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly db: DataSource,
     private readonly jobs: JobQueue,
+    private readonly methods: DeliveryMethods,
     marks: StreamMarks,
   ) {
     // Stream marks reach the table within one flush interval: wait that much more.
@@ -81,12 +91,12 @@ export class EscalationService {
       `SELECT n.id::text AS notification_id, n.user_id::text AS user_id, n.channel, n.severity, ${PREFS},
               NOT (${unreadSql('n.user_id')}) AS read,
               EXISTS (SELECT 1 FROM notification_streamed s WHERE s.notification_id = n.id AND s.user_id = n.user_id) AS streamed,
-              EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = n.user_id) AS has_push
+              ${togglesSql('n.user_id', 'n.channel')} AS toggles, ${this.methods.contactsSql('n.user_id')} AS contacts
          FROM notifications n LEFT JOIN notification_preferences p ON p.user_id = n.user_id
         WHERE n.id = ANY ($1::bigint[]) AND n.user_id IS NOT NULL`,
       [ids],
     );
-    await this.record(rows, ['push', 'email'], tx);
+    await this.record(rows, this.methods.names, tx);
     await q.query(`DELETE FROM notification_streamed WHERE notification_id = ANY ($1::bigint[])`, [ids]);
   }
 
@@ -101,7 +111,7 @@ export class EscalationService {
       `SELECT n.id::text AS notification_id, u.id::text AS user_id, n.channel, n.severity, ${PREFS},
               NOT (${unreadSql('u.id')}) AS read,
               EXISTS (SELECT 1 FROM notification_streamed s WHERE s.notification_id = n.id AND s.user_id = u.id) AS streamed,
-              EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = u.id) AS has_push
+              ${togglesSql('u.id', 'n.channel')} AS toggles, ${this.methods.contactsSql('u.id')} AS contacts
          FROM notifications n
          CROSS JOIN LATERAL (
            SELECT u.id FROM users u
@@ -128,7 +138,7 @@ export class EscalationService {
   }
 
   /** Store the decisions (idempotently) and queue a send job per user, method and due time. */
-  private async record(rows: CandidateRow[], methods: DeliveryMethod[], tx?: Tx): Promise<void> {
+  private async record(rows: CandidateRow[], methods: readonly DeliveryMethod[], tx?: Tx): Promise<void> {
     const now = Date.now();
     const planned: PlannedDelivery[] = rows.flatMap((r) =>
       plan(
@@ -138,11 +148,11 @@ export class EscalationService {
           channel: r.channel,
           severity: r.severity,
           muted: r.muted_channels ?? [],
-          off: { push: r.push_off ?? [], email: r.email_off ?? [] },
+          enabled: perKey(this.methods.names, (m) => methodEnabled(r.toggles, m)),
           quietHours: quietHoursOf(r),
           read: r.read,
           streamed: r.streamed,
-          hasPushSubscription: r.has_push,
+          hasContact: r.contacts,
         },
         methods,
         now,

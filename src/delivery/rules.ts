@@ -9,13 +9,15 @@ export interface Candidate {
   channel: Channel;
   severity: Severity;
   muted: Channel[];
-  off: Record<DeliveryMethod, Channel[]>;
+  /** Per method, whether the user lets this notification's channel go out by it. */
+  enabled: Record<DeliveryMethod, boolean>;
   quietHours: QuietHours | null;
   /** Read in the inbox before the escalation ran. */
   read: boolean;
   /** Written to an open stream of the user, on some instance. */
   streamed: boolean;
-  hasPushSubscription: boolean;
+  /** Per method, whether the user has its contact (a subscribed browser, a verified phone, …). */
+  hasContact: Record<DeliveryMethod, boolean>;
 }
 
 export interface PlannedDelivery {
@@ -31,17 +33,16 @@ export interface PlannedDelivery {
  * The delivery rules, in one pure function (docs/delivery.md):
  * - a muted channel sends nothing, except critical;
  * - a method switched off for the channel sends nothing (no row at all);
- * - push needs at least one subscribed browser;
+ * - a method needs its contact (push: a subscribed browser; email: always there);
  * - read or seen live in time: a 'cancelled' row, so the log says why nothing went out;
- * - quiet hours (the user's zone) move push and email to their end, except critical.
+ * - quiet hours (the user's zone) move every method to their end, except critical.
  */
 export function plan(c: Candidate, methods: readonly DeliveryMethod[], now: number): PlannedDelivery[] {
   const critical = c.severity === 'critical';
   if (c.muted.includes(c.channel) && !critical) return [];
   const out: PlannedDelivery[] = [];
   for (const method of methods) {
-    if (c.off[method].includes(c.channel)) continue;
-    if (method === 'push' && !c.hasPushSubscription) continue;
+    if (!c.enabled[method] || !c.hasContact[method]) continue;
     const seen = c.read ? 'read in time' : c.streamed ? 'seen live on an open stream' : null;
     out.push({
       notificationId: c.notificationId,

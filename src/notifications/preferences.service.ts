@@ -1,8 +1,9 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { NotificationBus } from './bus/notification-bus.js';
 import type { DeliveryMethod, Preferences, PreferencesUpdate, QuietHours } from '../../client/wire.js';
-import { CHANNELS, type Channel, perKey } from './notification.types.js';
+import { DELIVERY_METHOD_INFO } from '../../client/registry.js';
+import { CHANNELS, type Channel, DELIVERY_METHODS, perKey } from './notification.types.js';
 import { canonicalTimeZone } from './quiet-hours.js';
 
 export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
@@ -10,106 +11,182 @@ export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
 /** The columns a user's preferences live in (what the delivery worker reads too). */
 export interface PreferencesRow {
   muted_channels: Channel[];
-  push_off: Channel[];
-  email_off: Channel[];
   quiet_start: string | null;
   quiet_end: string | null;
   quiet_tz: string | null;
 }
 
-const COLUMNS = `muted_channels, push_off, email_off, quiet_start, quiet_end, quiet_tz`;
+const COLUMNS = `muted_channels, quiet_start, quiet_end, quiet_tz`;
+
+/** What a user chose per method for one channel; a method they never chose is missing. */
+export type Toggles = Partial<Record<DeliveryMethod, boolean>>;
+
+/** SQL: the user's toggles for a channel (both SQL expressions), a jsonb `Toggles` or NULL. */
+export const togglesSql = (userId: string, channel: string) =>
+  `(SELECT jsonb_object_agg(t.method, t.enabled) FROM delivery_toggles t
+     WHERE t.user_id = ${userId} AND t.channel = ${channel})`;
+
+/** SQL: whether `method` goes out for the user's `channel` (all SQL expressions; `byDefault` a boolean). */
+export const methodEnabledSql = (userId: string, channel: string, method: string, byDefault: string) =>
+  `COALESCE((SELECT t.enabled FROM delivery_toggles t
+              WHERE t.user_id = ${userId} AND t.channel = ${channel} AND t.method = ${method}), ${byDefault})`;
+
+export const methodEnabled = (toggles: Toggles | null | undefined, method: DeliveryMethod): boolean =>
+  toggles?.[method] ?? DELIVERY_METHOD_INFO[method].enabledByDefault;
 
 /**
- * Per user: muted channels (not streamed, live or replayed, and not sent by
- * push or email, unless critical), which methods each channel may escalate
- * to, and quiet hours. A user without a row has the defaults: everything on.
+ * Asked before methods are switched on: per method the user may not switch on, why
+ * ("needs a verified phone number"). Delivery registers one; the core knows no contacts.
+ */
+export type EnableCheck = (userId: string, methods: DeliveryMethod[]) => Promise<Map<DeliveryMethod, string>>;
+
+/**
+ * Per user: muted channels (not streamed, live or replayed, and not sent by any
+ * method, unless critical), which methods each channel may escalate to (a
+ * `delivery_toggles` row per choice; none: the method's default), and quiet hours.
  */
 @Injectable()
 export class PreferencesService {
+  private readonly enableChecks = new Set<EnableCheck>();
+
   constructor(
     private readonly db: DataSource,
     private readonly bus: NotificationBus,
   ) {}
 
+  /** Returns the unregister. */
+  onEnable(check: EnableCheck): () => void {
+    this.enableChecks.add(check);
+    return () => this.enableChecks.delete(check);
+  }
+
   async get(userId: string): Promise<Preferences> {
-    const rows: PreferencesRow[] = await this.db.query(
-      `SELECT ${COLUMNS} FROM notification_preferences WHERE user_id = $1`,
-      [userId],
-    );
-    return toPreferences(rows[0]);
+    const [rows, toggles] = await Promise.all([
+      this.db.query(`SELECT ${COLUMNS} FROM notification_preferences WHERE user_id = $1`, [userId]) as Promise<
+        PreferencesRow[]
+      >,
+      this.toggles(this.db.manager, userId),
+    ]);
+    return toPreferences(rows[0], toggles);
   }
 
   async update(userId: string, changes: PreferencesUpdate): Promise<Preferences> {
     const q = changes.quietHours && checkQuietHours(changes.quietHours);
     const off = (toggles: Partial<Record<Channel, boolean | undefined>>, value: boolean) =>
       CHANNELS.filter((c) => toggles[c] === value);
-    const perMethod = (m: DeliveryMethod) =>
-      Object.fromEntries(CHANNELS.map((c) => [c, changes.delivery?.[c]?.[m]])) as Partial<Record<Channel, boolean>>;
-    const channels = changes.channels ?? {};
-    // One statement: concurrent updates of different fields or channels do not lose each other.
-    // email_changed_at records when each channel's email setting last changed (unsubscribe
-    // links sent before that no longer apply).
-    const [row]: PreferencesRow[] = await this.db.query(
-      `INSERT INTO notification_preferences AS p (user_id, muted_channels, push_off, email_off,
-                                                  quiet_start, quiet_end, quiet_tz, email_changed_at)
-       VALUES ($1, $2::text[], $4::text[], $6::text[], $9, $10, $11,
-               COALESCE((SELECT jsonb_object_agg(c, $12::bigint) FROM unnest($6::text[]) c), '{}'))
-       ON CONFLICT (user_id) DO UPDATE SET
-         email_changed_at = p.email_changed_at || COALESCE(
-           (SELECT jsonb_object_agg(c, $12::bigint) FROM unnest($6::text[] || $7::text[]) c
-             WHERE (c = ANY ($6::text[])) <> (c = ANY (p.email_off))), '{}'),
-         muted_channels = ${merge('p.muted_channels', 2, 3)},
-         push_off = ${merge('p.push_off', 4, 5)},
-         email_off = ${merge('p.email_off', 6, 7)},
-         quiet_start = CASE WHEN $8 THEN $9 ELSE p.quiet_start END,
-         quiet_end = CASE WHEN $8 THEN $10 ELSE p.quiet_end END,
-         quiet_tz = CASE WHEN $8 THEN $11 ELSE p.quiet_tz END,
-         updated_at = now()
-       RETURNING ${COLUMNS}`,
-      [
-        userId,
-        off(channels, false),
-        off(channels, true),
-        off(perMethod('push'), false),
-        off(perMethod('push'), true),
-        off(perMethod('email'), false),
-        off(perMethod('email'), true),
-        q !== undefined,
-        q?.start ?? null,
-        q?.end ?? null,
-        q?.timeZone ?? null,
-        Date.now(),
-      ],
+    const chosen = CHANNELS.flatMap((channel) =>
+      DELIVERY_METHODS.flatMap((method) => {
+        const enabled = changes.delivery?.[channel]?.[method];
+        return enabled === undefined ? [] : [{ channel, method, enabled }];
+      }),
     );
+    await this.checkEnable(
+      userId,
+      chosen.filter((t) => t.enabled),
+    );
+    const channels = changes.channels ?? {};
+    const now = Date.now();
+    const { row, toggles } = await this.db.transaction(async (m) => {
+      // One statement per table: concurrent updates of different fields or channels do not lose each other.
+      const [row]: PreferencesRow[] = await m.query(
+        `INSERT INTO notification_preferences AS p (user_id, muted_channels, quiet_start, quiet_end, quiet_tz)
+         VALUES ($1, $2::text[], $5, $6, $7)
+         ON CONFLICT (user_id) DO UPDATE SET
+           muted_channels = ${merge('p.muted_channels', 2, 3)},
+           quiet_start = CASE WHEN $4 THEN $5 ELSE p.quiet_start END,
+           quiet_end = CASE WHEN $4 THEN $6 ELSE p.quiet_end END,
+           quiet_tz = CASE WHEN $4 THEN $7 ELSE p.quiet_tz END,
+           updated_at = now()
+         RETURNING ${COLUMNS}`,
+        [
+          userId,
+          off(channels, false),
+          off(channels, true),
+          q !== undefined,
+          q?.start ?? null,
+          q?.end ?? null,
+          q?.timeZone ?? null,
+        ],
+      );
+      if (chosen.length > 0) {
+        // changed_at: when a toggle last changed value (unsubscribe links sent before that no longer apply).
+        await m.query(
+          `INSERT INTO delivery_toggles AS t (user_id, channel, method, enabled, changed_at)
+           SELECT $1, x.c, x.m, x.e, CASE WHEN x.e <> x.d THEN $6::bigint END
+             FROM unnest($2::text[], $3::text[], $4::bool[], $5::bool[]) AS x (c, m, e, d)
+           ON CONFLICT (user_id, channel, method) DO UPDATE SET
+             enabled = EXCLUDED.enabled,
+             changed_at = CASE WHEN t.enabled <> EXCLUDED.enabled THEN $6::bigint ELSE t.changed_at END`,
+          [
+            userId,
+            chosen.map((t) => t.channel),
+            chosen.map((t) => t.method),
+            chosen.map((t) => t.enabled),
+            chosen.map((t) => DELIVERY_METHOD_INFO[t.method].enabledByDefault),
+            now,
+          ],
+        );
+      }
+      return { row, toggles: await this.toggles(m, userId) };
+    });
     if (changes.channels) await this.bus.send({ t: 'prefs', userId, muted: row.muted_channels });
-    return toPreferences(row);
+    return toPreferences(row, toggles);
   }
 
   /**
-   * One-click unsubscribe: email off for these channels, unless the user changed any of their
-   * email settings after `issuedAt` (the link is spent, or they turned it back on since).
+   * One-click unsubscribe: `method` off for these channels, unless the user changed any of their
+   * settings of it after `issuedAt` (the link is spent, or they turned it back on since).
    * 'stale' then, unless the channels are off anyway (a repeated POST): nothing to do.
    */
-  async unsubscribeEmail(userId: string, channels: Channel[], issuedAt: number): Promise<'off' | 'stale'> {
+  async unsubscribe(
+    userId: string,
+    method: DeliveryMethod,
+    channels: Channel[],
+    issuedAt: number,
+  ): Promise<'off' | 'stale'> {
+    const byDefault = DELIVERY_METHOD_INFO[method].enabledByDefault;
     const applied: unknown[] = await this.db.query(
-      `INSERT INTO notification_preferences AS p (user_id, email_off, email_changed_at)
-       VALUES ($1, $2::text[], (SELECT jsonb_object_agg(c, $4::bigint) FROM unnest($2::text[]) c))
-       ON CONFLICT (user_id) DO UPDATE SET
-         email_off = ARRAY(SELECT DISTINCT c FROM unnest(p.email_off || $2::text[]) c ORDER BY c),
-         email_changed_at = p.email_changed_at || COALESCE(
-           (SELECT jsonb_object_agg(c, $4::bigint) FROM unnest($2::text[]) c WHERE c <> ALL (p.email_off)), '{}'),
-         updated_at = now()
-       WHERE NOT EXISTS (SELECT 1 FROM unnest($2::text[]) c WHERE (p.email_changed_at ->> c)::bigint > $3::bigint)
+      `INSERT INTO delivery_toggles AS t (user_id, channel, method, enabled, changed_at)
+       SELECT $1, c, $2, false, CASE WHEN $5::bool THEN $4::bigint END FROM unnest($3::text[]) c
+        WHERE NOT EXISTS (SELECT 1 FROM delivery_toggles s
+                           WHERE s.user_id = $1 AND s.method = $2 AND s.channel = ANY ($3::text[])
+                             AND s.changed_at > $6::bigint)
+       ON CONFLICT (user_id, channel, method) DO UPDATE SET
+         enabled = false,
+         changed_at = CASE WHEN t.enabled THEN EXCLUDED.changed_at ELSE t.changed_at END
        RETURNING 1`,
-      [userId, channels, issuedAt, Date.now()],
+      [userId, method, channels, Date.now(), byDefault, issuedAt],
     );
     if (applied.length > 0) return 'off';
-    const [row]: Array<{ off: boolean }> = await this.db.query(
-      `SELECT $2::text[] <@ email_off AS off FROM notification_preferences WHERE user_id = $1`,
-      [userId, channels],
+    const [row]: Array<{ n: number }> = await this.db.query(
+      `SELECT count(*)::int AS n FROM unnest($3::text[]) c
+        WHERE ${methodEnabledSql('$1', 'c', '$2', '$4::bool')}`,
+      [userId, method, channels, byDefault],
     );
-    return row?.off ? 'off' : 'stale';
+    return row.n === 0 ? 'off' : 'stale';
   }
+
+  private async toggles(m: EntityManager, userId: string): Promise<Array<Toggle>> {
+    return m.query(`SELECT channel, method, enabled FROM delivery_toggles WHERE user_id = $1`, [userId]);
+  }
+
+  private async checkEnable(userId: string, on: Toggle[]): Promise<void> {
+    if (on.length === 0 || this.enableChecks.size === 0) return;
+    const methods = [...new Set(on.map((t) => t.method))];
+    for (const check of this.enableChecks) {
+      const refused = await check(userId, methods);
+      const first = on.find((t) => refused.has(t.method));
+      if (first) {
+        throw new BadRequestException(`delivery.${first.channel}.${first.method}: ${refused.get(first.method)}`);
+      }
+    }
+  }
+}
+
+interface Toggle {
+  channel: Channel;
+  method: DeliveryMethod;
+  enabled: boolean;
 }
 
 /** `array ∪ $add − $remove`, sorted and without duplicates. */
@@ -131,13 +208,14 @@ export function quietHoursOf(row: PreferencesRow | undefined): QuietHours | null
     : null;
 }
 
-export function toPreferences(row: PreferencesRow | undefined): Preferences {
+export function toPreferences(row: PreferencesRow | undefined, toggles: readonly Toggle[]): Preferences {
   const muted = row?.muted_channels ?? [];
-  const pushOff = row?.push_off ?? [];
-  const emailOff = row?.email_off ?? [];
+  const chosen = new Map(toggles.map((t) => [`${t.channel}:${t.method}`, t.enabled]));
   return {
     channels: perKey(CHANNELS, (c) => !muted.includes(c)),
-    delivery: perKey(CHANNELS, (c) => ({ push: !pushOff.includes(c), email: !emailOff.includes(c) })),
+    delivery: perKey(CHANNELS, (c) =>
+      perKey(DELIVERY_METHODS, (m) => chosen.get(`${c}:${m}`) ?? DELIVERY_METHOD_INFO[m].enabledByDefault),
+    ),
     quietHours: quietHoursOf(row),
   };
 }

@@ -1,4 +1,4 @@
-import { allowlistRules, checkUrl, type Target } from '../outbound/target.js';
+import { allowlistRules, checkUrl, type Target } from '../../../outbound/target.js';
 
 /**
  * A push subscription's endpoint is a URL the server will POST to: checked by the outbound

@@ -2,8 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { DeliveryConfig } from '../config/env.js';
-import type { NotificationJson } from '../notifications/notification.types.js';
+import type { DeliveryConfig } from '../../../config/env.js';
+import type { NotificationJson } from '../../../notifications/notification.types.js';
+import { PermanentError, TransientError } from '../../port/delivery-method.js';
 
 export interface Digest {
   to: string;
@@ -11,12 +12,6 @@ export interface Digest {
   /** Absolute one-click unsubscribe URL. */
   unsubscribeUrl: string;
 }
-
-/** A send that may succeed later (SMTP 4xx, connection trouble): retried with backoff. */
-export class TransientError extends Error {}
-
-/** A refusal for good (SMTP 5xx): not retried. Anything else thrown counts as transient. */
-export class PermanentError extends Error {}
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Channel } from '../notifications/notification.types.js';
-import { isChannel } from '../notifications/notification.types.js';
+import type { Channel } from '../../../notifications/notification.types.js';
+import { isChannel } from '../../../notifications/notification.types.js';
 
 /**
  * How long an unsubscribe link works. A mail client posts it when the user clicks unsubscribe

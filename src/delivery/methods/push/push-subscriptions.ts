@@ -1,9 +1,9 @@
 import { BadRequestException, ConflictException, Inject, Injectable } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/env.js';
-import { OutboundError } from '../outbound/outbound-error.js';
+import { APP_CONFIG } from '../../../config/config.module.js';
+import type { AppConfig } from '../../../config/env.js';
+import { OutboundError } from '../../../outbound/outbound-error.js';
 import { keysValid, pushTarget } from './push-allowlist.js';
 
 /** Push subscriptions kept per user: the newest, a browser each. */

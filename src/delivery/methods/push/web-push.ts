@@ -1,7 +1,7 @@
 import webpush from 'web-push';
-import type { DeliveryConfig } from '../config/env.js';
-import type { OutboundClient, OutboundResponse } from '../outbound/outbound-client.js';
-import type { Target } from '../outbound/target.js';
+import type { DeliveryConfig } from '../../../config/env.js';
+import type { OutboundClient, OutboundResponse } from '../../../outbound/outbound-client.js';
+import type { Target } from '../../../outbound/target.js';
 
 /** The push service keeps an undelivered push this long. */
 const PUSH_TTL_SECONDS = 24 * 3600;

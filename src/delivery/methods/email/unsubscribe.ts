@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/env.js';
-import type { Channel } from '../notifications/notification.types.js';
-import { PreferencesService } from '../notifications/preferences.service.js';
+import { APP_CONFIG } from '../../../config/config.module.js';
+import type { AppConfig } from '../../../config/env.js';
+import type { Channel } from '../../../notifications/notification.types.js';
+import { PreferencesService } from '../../../notifications/preferences.service.js';
 import { UnsubscribeTokens } from './unsubscribe-token.js';
 
 export type UnsubscribeOutcome =
@@ -30,7 +30,7 @@ export class Unsubscribe {
   async apply(token: string): Promise<UnsubscribeOutcome> {
     const t = this.tokens.verify(token);
     if (!t) return { status: 'invalid' };
-    const result = await this.preferences.unsubscribeEmail(t.userId, t.channels, t.issuedAt);
+    const result = await this.preferences.unsubscribe(t.userId, 'email', t.channels, t.issuedAt);
     return result === 'stale' ? { status: 'stale' } : { status: 'off', channels: t.channels };
   }
 }

@@ -1,0 +1,85 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../../../config/config.module.js';
+import type { AppConfig } from '../../../config/env.js';
+import { toJson } from '../../../notifications/notification.types.js';
+import { Outbound } from '../../../outbound/outbound.module.js';
+import { OutboundError } from '../../../outbound/outbound-error.js';
+import {
+  type DeliveryBatch,
+  type DeliveryMethodPlugin,
+  type SendOutcome,
+  TransientError,
+} from '../../port/delivery-method.js';
+import { pushTarget } from './push-allowlist.js';
+import { MAX_BROWSERS_PER_USER } from './push-subscriptions.js';
+import { WebPush } from './web-push.js';
+
+/** Web Push: one message per notification, to every browser the user subscribed. */
+@Injectable()
+export class PushMethod implements DeliveryMethodPlugin {
+  readonly method = 'push';
+  readonly grouping = 'each';
+  // On by default: a user switches it on before any browser is subscribed, and nothing goes out until one is.
+  readonly contactNeededToEnable = null;
+  private readonly push: WebPush;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: DataSource,
+    outbound: Outbound,
+  ) {
+    this.push = new WebPush(outbound, config.delivery.vapid);
+  }
+
+  hasContactSql(userId: string): string {
+    return `EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = ${userId})`;
+  }
+
+  /**
+   * To every subscribed browser at once (at most MAX_BROWSERS_PER_USER); sent once any
+   * browser's push service took it. Each endpoint is checked again here, by the same rules as
+   * when it was stored: the rules or the allow-list may have changed, or the row came another way.
+   */
+  async send({ userId, rows: [row], signal }: DeliveryBatch): Promise<SendOutcome> {
+    const subs: Array<{ id: string; endpoint: string; p256dh: string; auth: string }> = await this.db.query(
+      `SELECT id::text, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1
+        ORDER BY push_subscriptions.id DESC LIMIT $2`,
+      [userId, MAX_BROWSERS_PER_USER],
+    );
+    if (subs.length === 0) return { status: 'failed', error: 'no push subscription' };
+    const payload = JSON.stringify(toJson(row));
+    const answers = await Promise.all(
+      subs.map(async (s): Promise<{ sent: true } | { transient: boolean; error: string }> => {
+        try {
+          const target = pushTarget(s.endpoint, this.config.delivery.pushAllowlist);
+          const res = await this.push.send({
+            target,
+            keys: { p256dh: s.p256dh, auth: s.auth },
+            payload,
+            urgent: row.severity === 'critical',
+            signal,
+          });
+          if (res.status >= 200 && res.status < 300) return { sent: true };
+          if (res.status === 404 || res.status === 410) {
+            // The browser unsubscribed or the subscription expired: forget it.
+            await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
+            return { transient: false, error: `push service answered ${res.status}: subscription removed` };
+          }
+          if (res.status === 429 || res.status >= 500) {
+            return { transient: true, error: `push service answered ${res.status}` };
+          }
+          return { transient: false, error: `rejected by the push service (${res.status})` };
+        } catch (err) {
+          if (!(err instanceof OutboundError)) throw err;
+          return { transient: err.transient, error: err.category };
+        }
+      }),
+    );
+    if (answers.some((a) => 'sent' in a)) return { status: 'sent' };
+    const failures = answers as Array<{ transient: boolean; error: string }>;
+    const transient = failures.find((a) => a.transient);
+    if (transient) throw new TransientError(transient.error);
+    return { status: 'failed', error: failures[0].error };
+  }
+}
