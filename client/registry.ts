@@ -29,6 +29,7 @@ export interface DeliveryMethodInfo {
 export const DELIVERY_METHOD_INFO = {
   push: { label: 'Push', enabledByDefault: true },
   email: { label: 'Email', enabledByDefault: true },
+  chat: { label: 'Chat', enabledByDefault: false },
 } as const satisfies Record<string, DeliveryMethodInfo>;
 
 /** A notification's channel; also the SSE event name it is sent under. */

@@ -1,9 +1,11 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { addDeliveryMethod, removeDeliveryMethod } from './delivery-methods.js';
 
 export class ChatDestinations1797200000000 implements MigrationInterface {
   name = 'ChatDestinations1797200000000';
 
   async up(q: QueryRunner): Promise<void> {
+    await addDeliveryMethod(q, 'chat');
     // The URL is a secret: stored sealed (src/contacts/chat/chat-destinations.ts), with a keyed
     // digest to find the same URL added twice. `host` is what the page shows.
     await q.query(`
@@ -33,5 +35,6 @@ export class ChatDestinations1797200000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE chat_destination_sent`);
     await q.query(`DROP TABLE chat_destinations`);
+    await removeDeliveryMethod(q, 'chat');
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { chatMessage, clip, DIGEST_ITEMS, slackEscape } from '../src/contacts/chat/chat-formats.js';
+import { chatMessage, clip, DIGEST_ITEMS, slackEscape } from '../src/delivery/methods/chat/chat-formats.js';
 
 const inboxUrl = 'https://notify.example.com/';
 const one = { items: [{ title: 'Order #12 shipped', body: 'It left the warehouse.' }], inboxUrl };

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chatTarget } from '../src/contacts/chat/chat-target.js';
+import { chatTarget } from '../src/delivery/methods/chat/chat-target.js';
 import { ConfigError, DEFAULT_CHAT_ALLOWLIST, loadConfig } from '../src/config/env.js';
 
 const refusal = (f: () => unknown) => {

@@ -73,11 +73,11 @@ describe('delivery rules', () => {
     channel: 'order',
     severity: 'info',
     muted: [],
-    enabled: { push: true, email: true },
+    enabled: { push: true, email: true, chat: false },
     quietHours: null,
     read: false,
     streamed: false,
-    hasContact: { push: true, email: true },
+    hasContact: { push: true, email: true, chat: false },
   };
   const now = at('2026-01-15T23:00:00Z');
 
@@ -92,10 +92,10 @@ describe('delivery rules', () => {
     expect(plan({ ...base, muted: ['order'] }, ['push', 'email'], now)).toStrictEqual([]);
     expect(plan({ ...base, muted: ['order'], severity: 'critical' }, ['push', 'email'], now)).toHaveLength(2);
     expect(
-      plan({ ...base, enabled: { push: true, email: false } }, ['push', 'email'], now).map((p) => p.method),
+      plan({ ...base, enabled: { ...base.enabled, email: false } }, ['push', 'email'], now).map((p) => p.method),
     ).toStrictEqual(['push']);
     expect(
-      plan({ ...base, hasContact: { push: false, email: true } }, ['push', 'email'], now).map((p) => p.method),
+      plan({ ...base, hasContact: { ...base.hasContact, push: false } }, ['push', 'email'], now).map((p) => p.method),
     ).toStrictEqual(['email']);
   });
 

@@ -5,7 +5,7 @@ import { DomainError, invalid, notFound } from '../common/domain-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { SmsError, SmsTransport } from '../delivery/methods/sms/sms-transport.js';
-import { ChatDestinations } from './chat/chat-destinations.js';
+import { ChatDestinations } from '../delivery/methods/chat/chat-destinations.js';
 
 export const CODE_TTL_MS = 10 * 60_000;
 export const MAX_CODE_TRIES = 5;

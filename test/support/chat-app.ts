@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createApp } from '../../src/app.factory.js';
+import { AuthService } from '../../src/auth/auth.service.js';
 import { loadConfig } from '../../src/config/env.js';
-import { freshDatabase } from './app.js';
+import { ADMIN_PASSWORD, freshDatabase } from './app.js';
 import { TestChatService } from './chat-service.js';
 import { TestDnsServer } from './dns.js';
 import { type Answer, Client, type RequestOptions } from './http.js';
@@ -93,6 +94,8 @@ export async function startChatTestBed(env: Record<string, string> = {}): Promis
     DATA_DIR: mkdtempSync(join(tmpdir(), 'notif-test-')),
     SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
     LOG_LEVEL: 'debug',
+    ADMIN_EMAIL: 'admin@example.com',
+    ADMIN_PASSWORD,
     SIGNUP_RATE_PER_MINUTE: '100000',
     PUBLIC_URL: 'https://notify.example.com',
     CHAT_WEBHOOK_ALLOWLIST: `${chat.origin},*.chat.test`,
@@ -101,6 +104,7 @@ export async function startChatTestBed(env: Record<string, string> = {}): Promis
   });
   const logs = new LogCapture();
   const app = await createApp(config, database.url, { logDestination: logs });
+  await app.get(AuthService).ensureBootstrapAdmin();
   await app.listen(0, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address();
   const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -9,7 +9,7 @@ import {
 import { Authenticated, CurrentUser } from '../../auth/authenticated.decorator.js';
 import type { SessionUser } from '../../auth/session-user.js';
 import { IdParam } from '../../common/id-param.js';
-import { ChatDestinations } from './chat-destinations.js';
+import { ChatDestinations } from '../../delivery/methods/chat/chat-destinations.js';
 import { AddChatDestinationDto, ChatDestinationDto } from './chat.dto.js';
 
 @ApiTags('contacts')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { CHAT_KINDS, type ChatKind } from './chat-formats.js';
+import { CHAT_KINDS, type ChatKind } from '../../delivery/methods/chat/chat-formats.js';
 
 export class AddChatDestinationDto {
   @ApiProperty({ enum: CHAT_KINDS })

@@ -1,14 +1,11 @@
 import { Module } from '@nestjs/common';
-import { OutboundModule } from '../../outbound/outbound.module.js';
-import { ChatDestinations } from './chat-destinations.js';
-import { ChatSender } from './chat-sender.js';
+import { ChatMethodModule } from '../../delivery/methods/chat/chat.module.js';
 import { ChatDestinationsController } from './chat.controller.js';
 
-/** Chat destinations (Slack, Discord, Teams incoming webhooks): where the chat method posts. */
+/** POST and DELETE /contacts/chat: the chat method's destinations (src/delivery/methods/chat/). */
 @Module({
-  imports: [OutboundModule],
+  imports: [ChatMethodModule],
   controllers: [ChatDestinationsController],
-  providers: [ChatDestinations, ChatSender],
-  exports: [ChatDestinations, ChatSender],
+  exports: [ChatMethodModule],
 })
-export class ChatModule {}
+export class ChatContactsModule {}

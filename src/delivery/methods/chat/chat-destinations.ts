@@ -1,11 +1,11 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/env.js';
-import { Outbound } from '../../outbound/outbound.module.js';
-import { OutboundError } from '../../outbound/outbound-error.js';
-import type { Target } from '../../outbound/target.js';
+import { APP_CONFIG } from '../../../config/config.module.js';
+import type { AppConfig } from '../../../config/env.js';
+import { Outbound } from '../../../outbound/outbound.module.js';
+import { OutboundError } from '../../../outbound/outbound-error.js';
+import type { Target } from '../../../outbound/target.js';
 import { type ChatKind, chatMessage } from './chat-formats.js';
 import { chatTarget } from './chat-target.js';
 import { postChat } from './chat-webhook.js';

@@ -1,7 +1,7 @@
-import type { OutboundClient } from '../../outbound/outbound-client.js';
-import { retryAfterMs } from '../../outbound/outbound-client.js';
-import { OutboundError } from '../../outbound/outbound-error.js';
-import type { Target } from '../../outbound/target.js';
+import type { OutboundClient } from '../../../outbound/outbound-client.js';
+import { retryAfterMs } from '../../../outbound/outbound-client.js';
+import { OutboundError } from '../../../outbound/outbound-error.js';
+import type { Target } from '../../../outbound/target.js';
 
 /** How a chat service answered one message, as the sender acts on it. */
 export type ChatAnswer =

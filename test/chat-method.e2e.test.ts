@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ChatSender } from '../src/contacts/chat/chat-sender.js';
+import { ChatMethod } from '../src/delivery/methods/chat/chat.method.js';
 import type { TestApp } from './support/app.js';
 import { type ChatTestBed, type RecordingClient, startChatTestBed } from './support/chat-app.js';
 import { publishTo } from './support/publish.js';
@@ -11,12 +11,12 @@ import { publishTo } from './support/publish.js';
  * destination.
  */
 let bed: ChatTestBed;
-let sender: ChatSender;
+let sender: ChatMethod;
 let n = 0;
 
 beforeAll(async () => {
   bed = await startChatTestBed();
-  sender = bed.app.get(ChatSender);
+  sender = bed.app.get(ChatMethod);
 });
 afterAll(async () => {
   await bed?.close();
@@ -41,11 +41,11 @@ const destinations = async (userId: string) =>
   (await bed.db.query(`SELECT id::text, paused_until FROM chat_destinations WHERE user_id = $1 ORDER BY id`, [userId]))
     .rows;
 
-describe('ChatSender', () => {
+describe('ChatMethod.run', () => {
   it('posts one message per destination: the notification alone, or a digest of several', async () => {
     const u = await userWith('slack', 'discord', 'teams');
     const one = await publish(u.id, 'Only one');
-    expect(await sender.send(u.id, [one])).toStrictEqual({ status: 'sent' });
+    expect(await sender.run(u.id, [one])).toStrictEqual({ status: 'sent' });
     const [slack, discord, teams] = u.paths;
     expect(bed.chat.to(slack)[1].body.text).toBe('Only one');
     expect(bed.chat.to(discord)[1].body.embeds).toStrictEqual([
@@ -54,7 +54,7 @@ describe('ChatSender', () => {
     expect(bed.chat.to(teams)[1].body.attachments[0].content.body[0].text).toBe('Only one');
 
     const rows = [await publish(u.id, 'First'), await publish(u.id, 'Second'), await publish(u.id, 'Third')];
-    expect(await sender.send(u.id, rows)).toStrictEqual({ status: 'sent' });
+    expect(await sender.run(u.id, rows)).toStrictEqual({ status: 'sent' });
     for (const path of u.paths) expect(bed.chat.to(path)).toHaveLength(3);
     expect(bed.chat.to(slack)[2].body.text).toBe('3 new notifications: Third');
     expect(bed.chat.to(discord)[2].body.embeds.map((e: { title: string }) => e.title)).toStrictEqual([
@@ -69,7 +69,7 @@ describe('ChatSender', () => {
     const [slack, discord] = u.paths;
     bed.chat.script(discord, [{ status: 429, headers: { 'retry-after': '30' } }]);
     const row = await publish(u.id, 'Rate limited');
-    const first = await sender.send(u.id, [row]);
+    const first = await sender.run(u.id, [row]);
     expect(first).toStrictEqual({
       status: 'retry',
       error: 'chat service answered 429',
@@ -81,7 +81,7 @@ describe('ChatSender', () => {
     expect(paused.paused_until.getTime()).toBeGreaterThan(Date.now() + 28_000);
 
     // Retried before the pause is over: nothing is posted, and it waits again.
-    const early = await sender.send(u.id, [row]);
+    const early = await sender.run(u.id, [row]);
     expect(early).toMatchObject({ status: 'retry' });
     expect(bed.chat.to(discord)).toHaveLength(2);
     expect(bed.chat.to(slack)).toHaveLength(2);
@@ -90,7 +90,7 @@ describe('ChatSender', () => {
     await bed.db.query(`UPDATE chat_destinations SET paused_until = now() - interval '1 second' WHERE id = $1`, [
       paused.id,
     ]);
-    expect(await sender.send(u.id, [row])).toStrictEqual({ status: 'sent' });
+    expect(await sender.run(u.id, [row])).toStrictEqual({ status: 'sent' });
     expect(bed.chat.to(discord)).toHaveLength(3);
     expect(bed.chat.to(discord)[2].body.embeds[0].title).toBe('Rate limited');
     expect(bed.chat.to(slack)).toHaveLength(2);
@@ -102,7 +102,7 @@ describe('ChatSender', () => {
     bed.chat.script(u.paths[0], [
       { status: 429, headers: { 'content-type': 'application/json' }, body: '{"retry_after": 4.5, "global": false}' },
     ]);
-    const outcome = (await sender.send(u.id, [await publish(u.id, 'x')])) as { retryAfterMs: number };
+    const outcome = (await sender.run(u.id, [await publish(u.id, 'x')])) as { retryAfterMs: number };
     expect(outcome.retryAfterMs).toBeGreaterThan(3000);
     expect(outcome.retryAfterMs).toBeLessThanOrEqual(4500);
   });
@@ -111,12 +111,12 @@ describe('ChatSender', () => {
     const u = await userWith('teams');
     bed.chat.script(u.paths[0], [{ status: 503 }]);
     const row = await publish(u.id, 'Flaky');
-    expect(await sender.send(u.id, [row])).toStrictEqual({
+    expect(await sender.run(u.id, [row])).toStrictEqual({
       status: 'retry',
       error: 'chat service answered 503',
       retryAfterMs: undefined,
     });
-    expect(await sender.send(u.id, [row])).toStrictEqual({ status: 'sent' });
+    expect(await sender.run(u.id, [row])).toStrictEqual({ status: 'sent' });
     expect(bed.chat.to(u.paths[0])).toHaveLength(3);
   });
 
@@ -125,17 +125,17 @@ describe('ChatSender', () => {
     bed.chat.script(u.paths[0], [{ status: 404, body: 'no_service' }]);
     bed.chat.script(u.paths[1], [{ status: 410 }]);
     const row = await publish(u.id, 'Gone');
-    expect(await sender.send(u.id, [row])).toStrictEqual({ status: 'sent' });
+    expect(await sender.run(u.id, [row])).toStrictEqual({ status: 'sent' });
     expect(await destinations(u.id)).toHaveLength(1);
     expect(bed.chat.to(u.paths[2])).toHaveLength(2);
 
     bed.chat.script(u.paths[2], [{ status: 410 }]);
-    expect(await sender.send(u.id, [await publish(u.id, 'Last')])).toStrictEqual({
+    expect(await sender.run(u.id, [await publish(u.id, 'Last')])).toStrictEqual({
       status: 'failed',
       error: 'chat service answered 410: destination removed',
     });
     expect(await destinations(u.id)).toStrictEqual([]);
-    expect(await sender.send(u.id, [await publish(u.id, 'None')])).toStrictEqual({
+    expect(await sender.run(u.id, [await publish(u.id, 'None')])).toStrictEqual({
       status: 'failed',
       error: 'no chat destination',
     });
@@ -144,7 +144,7 @@ describe('ChatSender', () => {
   it('another 4xx fails for good, and the destination stays', async () => {
     const u = await userWith('slack');
     bed.chat.script(u.paths[0], [{ status: 400, body: 'invalid_payload' }]);
-    expect(await sender.send(u.id, [await publish(u.id, 'Bad')])).toStrictEqual({
+    expect(await sender.run(u.id, [await publish(u.id, 'Bad')])).toStrictEqual({
       status: 'failed',
       error: 'chat service answered 400',
     });

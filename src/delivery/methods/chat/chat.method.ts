@@ -1,8 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/env.js';
-import { Outbound } from '../../outbound/outbound.module.js';
+import { APP_CONFIG } from '../../../config/config.module.js';
+import type { AppConfig } from '../../../config/env.js';
+import { Outbound } from '../../../outbound/outbound.module.js';
+import {
+  type DeliveryBatch,
+  type DeliveryMethodPlugin,
+  type SendOutcome,
+  TransientError,
+} from '../../port/delivery-method.js';
 import { ChatDestinations } from './chat-destinations.js';
 import { type ChatItem, chatMessage } from './chat-formats.js';
 import { postChat } from './chat-webhook.js';
@@ -22,14 +28,18 @@ export type ChatRunOutcome =
   | { readonly status: 'retry'; readonly error: string; readonly retryAfterMs?: number };
 
 /**
- * One message per run per destination: the run's notifications (one, or a digest of several)
- * go to each of the user's chat destinations. A destination that took them is remembered
+ * Chat (Slack, Discord, Teams incoming webhooks) as a delivery method. One message per run per
+ * destination: the run's notifications (one, or a digest of several) go to each of the user's
+ * chat destinations (POST /contacts/chat); sent once every destination took it or failed for good. A destination that took them is remembered
  * (chat_destination_sent) until every destination is done, so a retry for a destination that
  * answered 429 or 5xx does not post twice to one that answered 200. A 429 pauses the
  * destination until its Retry-After; 404/410 removes it (the webhook is gone).
  */
 @Injectable()
-export class ChatSender {
+export class ChatMethod implements DeliveryMethodPlugin {
+  readonly method = 'chat';
+  readonly grouping = 'digest';
+  readonly contactNeededToEnable = 'needs a chat destination (POST /contacts/chat)';
   private readonly logger = new Logger('Chat');
 
   constructor(
@@ -39,7 +49,19 @@ export class ChatSender {
     private readonly destinations: ChatDestinations,
   ) {}
 
-  async send(userId: string, rows: readonly ChatRow[], signal?: AbortSignal): Promise<ChatRunOutcome> {
+  hasContactSql(userId: string): string {
+    return `EXISTS (SELECT 1 FROM chat_destinations cd WHERE cd.user_id = ${userId})`;
+  }
+
+  async send({ userId, rows, signal }: DeliveryBatch): Promise<SendOutcome> {
+    const outcome = await this.run(userId, rows, signal);
+    // Not a worker held for a 429's wait: the sender schedules the retry for then.
+    if (outcome.status === 'retry') throw new TransientError(outcome.error, outcome.retryAfterMs);
+    return outcome;
+  }
+
+  /** One run to every destination of the user. */
+  async run(userId: string, rows: readonly ChatRow[], signal?: AbortSignal): Promise<ChatRunOutcome> {
     const destinations = await this.destinations.toSend(userId);
     if (destinations.length === 0) return { status: 'failed', error: 'no chat destination' };
     const ids = rows.map((r) => r.id);

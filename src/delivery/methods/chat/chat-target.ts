@@ -1,5 +1,5 @@
-import { OutboundError } from '../../outbound/outbound-error.js';
-import { allowlistRules, checkUrl, type Target } from '../../outbound/target.js';
+import { OutboundError } from '../../../outbound/outbound-error.js';
+import { allowlistRules, checkUrl, type Target } from '../../../outbound/target.js';
 import type { ChatKind } from './chat-formats.js';
 
 /**
