@@ -8,6 +8,7 @@ import { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
 import { until } from './support/until.js';
+import { DEFAULT_DELIVERY } from './support/registry.js';
 
 /*
  * Escalation end to end, with a real SMTP server and a push service of the tests'
@@ -113,8 +114,8 @@ describe('email', () => {
     });
     expect(res.status).toBe(200);
     const prefs = await c.get('/preferences');
-    expect(prefs.body.delivery.order).toStrictEqual({ push: true, email: false });
-    expect(prefs.body.delivery.payment).toStrictEqual({ push: true, email: true });
+    expect(prefs.body.delivery.order).toStrictEqual({ ...DEFAULT_DELIVERY.order, email: false });
+    expect(prefs.body.delivery.payment).toStrictEqual(DEFAULT_DELIVERY.payment);
     // A tampered token does nothing.
     const forged = await fetch(t.baseUrl + path.replace(/.$/, (ch) => (ch === 'A' ? 'B' : 'A')), { method: 'POST' });
     expect(forged.status).toBe(400);

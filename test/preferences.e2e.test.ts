@@ -35,7 +35,7 @@ describe('delivery preferences', () => {
     const { c } = await user('prefs-subset@example.com');
     let put = await c.put('/preferences', { delivery: { order: { email: false } } });
     expect(put.status).toBe(200);
-    expect(put.body.delivery.order).toStrictEqual({ push: true, email: false });
+    expect(put.body.delivery.order).toStrictEqual({ ...DEFAULT_DELIVERY.order, email: false });
     put = await c.put('/preferences', {
       channels: { system: false },
       delivery: { payment: { push: false } },
@@ -46,8 +46,8 @@ describe('delivery preferences', () => {
       channels: { ...DEFAULT_CHANNELS, system: false },
       delivery: {
         ...DEFAULT_DELIVERY,
-        order: { push: true, email: false },
-        payment: { push: false, email: true },
+        order: { ...DEFAULT_DELIVERY.order, email: false },
+        payment: { ...DEFAULT_DELIVERY.payment, push: false },
       },
       quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' },
     };
@@ -55,7 +55,7 @@ describe('delivery preferences', () => {
     expect((await c.get('/preferences')).body).toStrictEqual(expected);
     // Switching a method back on and removing the quiet hours.
     put = await c.put('/preferences', { delivery: { order: { email: true } }, quietHours: null });
-    expect(put.body.delivery.order).toStrictEqual({ push: true, email: true });
+    expect(put.body.delivery.order).toStrictEqual(DEFAULT_DELIVERY.order);
     expect(put.body.quietHours).toBe(null);
     expect(put.body.channels.system).toBe(false);
   });

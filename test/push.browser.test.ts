@@ -450,8 +450,8 @@ describe('browser notifications in Chromium', () => {
     await toasted(page, 'Delivery preferences saved');
     const saved = {
       ...DEFAULT_DELIVERY,
-      order: { push: true, email: false },
-      system: { push: false, email: true },
+      order: { ...DEFAULT_DELIVERY.order, email: false },
+      system: { ...DEFAULT_DELIVERY.system, push: false },
     };
     const quietHours = { start: '23:30', end: '06:45', timeZone: 'America/New_York' };
     let prefs = (await user.get('/preferences')).body;
@@ -495,7 +495,7 @@ describe('browser notifications in Chromium', () => {
     await toasted(page, 'Delivery preferences saved');
     prefs = (await user.get('/preferences')).body;
     expect(prefs.quietHours).toBe(null);
-    expect(prefs.delivery.payment).toStrictEqual({ push: true, email: false });
+    expect(prefs.delivery.payment).toStrictEqual({ ...DEFAULT_DELIVERY.payment, email: false });
     expect(errors).toStrictEqual([]);
   });
 });

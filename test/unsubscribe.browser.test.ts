@@ -6,6 +6,7 @@ import { collectErrors, launchChromium, WAIT } from './support/browser.js';
 import { Client } from './support/http.js';
 import { publishTo } from './support/publish.js';
 import { TestSmtpServer } from './support/smtp.js';
+import { DEFAULT_DELIVERY } from './support/registry.js';
 
 /*
  * Issue 19, finding 3: the page behind every email's unsubscribe link had a button that its own
@@ -63,6 +64,9 @@ describe('the unsubscribe page (issue 19, finding 3)', () => {
     } finally {
       await page.close();
     }
-    expect((await c.get('/preferences')).body.delivery.order).toStrictEqual({ push: true, email: false });
+    expect((await c.get('/preferences')).body.delivery.order).toStrictEqual({
+      ...DEFAULT_DELIVERY.order,
+      email: false,
+    });
   });
 });
