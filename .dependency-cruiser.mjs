@@ -38,6 +38,18 @@ export default {
       { path: CORE, pathNot: CORE_EXPOSED },
     ),
     forbid(
+      'a-method-plugs-into-the-port',
+      'A delivery method (src/delivery/methods/<m>/) uses the port, its own folder, the contacts SMS and chat share (src/delivery/contacts/) and what delivery may use of the core, not the sender, escalation or another method.',
+      { path: '^src/delivery/methods/([^/]+)/' },
+      { path: '^src/delivery/', pathNot: ['^src/delivery/(port|contacts)/', '^src/delivery/methods/$1/'] },
+    ),
+    forbid(
+      'delivery-knows-methods-by-the-list',
+      'Delivery reaches the methods only through their list (src/delivery/methods/index.ts) and the port.',
+      { path: '^src/delivery/', pathNot: '^src/delivery/methods/' },
+      { path: '^src/delivery/methods/', pathNot: '^src/delivery/methods/index\\.ts$' },
+    ),
+    forbid(
       'users-below-auth',
       'auth/ builds on users/; users/ does not import auth/.',
       { path: '^src/users/' },

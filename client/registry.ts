@@ -29,6 +29,7 @@ export interface DeliveryMethodInfo {
 export const DELIVERY_METHOD_INFO = {
   push: { label: 'Push', enabledByDefault: true },
   email: { label: 'Email', enabledByDefault: true },
+  sms: { label: 'SMS', enabledByDefault: false },
   chat: { label: 'Chat', enabledByDefault: false },
 } as const satisfies Record<string, DeliveryMethodInfo>;
 

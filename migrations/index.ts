@@ -17,6 +17,7 @@ import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 import { DeliveryMethodsAsData1797000000000 } from './1797000000000-DeliveryMethodsAsData.js';
 import { Contacts1797100000000 } from './1797100000000-Contacts.js';
+import { SmsMethod1797100100000 } from './1797100100000-SmsMethod.js';
 import { ChatDestinations1797200000000 } from './1797200000000-ChatDestinations.js';
 
 export const MIGRATIONS = [
@@ -34,5 +35,6 @@ export const MIGRATIONS = [
   CanonicalTimeZones1796008300000,
   DeliveryMethodsAsData1797000000000,
   Contacts1797100000000,
+  SmsMethod1797100100000,
   ChatDestinations1797200000000,
 ];

@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
-import { ContactsModule } from './contacts/contacts.module.js';
 import { AppConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/env.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -28,7 +27,6 @@ export class AppModule {
         EventsModule.forRoot(SOURCES.map((s) => s.events)),
         ...SOURCES.map((s) => s.module),
         DeliveryModule,
-        ContactsModule,
       ],
     };
   }

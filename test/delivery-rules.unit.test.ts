@@ -73,11 +73,11 @@ describe('delivery rules', () => {
     channel: 'order',
     severity: 'info',
     muted: [],
-    enabled: { push: true, email: true, chat: false },
+    enabled: { push: true, email: true, sms: false, chat: false },
     quietHours: null,
     read: false,
     streamed: false,
-    hasContact: { push: true, email: true, chat: false },
+    hasContact: { push: true, email: true, sms: false, chat: false },
   };
   const now = at('2026-01-15T23:00:00Z');
 

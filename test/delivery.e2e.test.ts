@@ -7,8 +7,8 @@ import { adminClient } from './support/shop.js';
 import { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
-import { until } from './support/until.js';
 import { DEFAULT_DELIVERY } from './support/registry.js';
+import { until } from './support/until.js';
 
 /*
  * Escalation end to end, with a real SMTP server and a push service of the tests'
@@ -297,7 +297,7 @@ describe('broadcasts', () => {
     const a = await user('bc-away@example.com');
     const b = await user('bc-here@example.com');
     const before = Number((await t.db.query(`SELECT count(*) FROM notifications`)).rows[0].count);
-    const bad = await admin.post('/admin/broadcasts', { title: 'x', body: 'y', deliver: ['email', 'sms'] });
+    const bad = await admin.post('/admin/broadcasts', { title: 'x', body: 'y', deliver: ['email', 'fax'] });
     expect(bad.status).toBe(400);
     expect(Number((await t.db.query(`SELECT count(*) FROM notifications`)).rows[0].count)).toBe(before);
     const s = await openStream(t.baseUrl, b.c.cookieHeader);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { countSegments, fitSegments } from '../src/delivery/methods/sms/segments.js';
+import { smsText } from '../src/delivery/methods/sms/sms-text.js';
+import type { NotificationRow } from '../src/notifications/notification.types.js';
 
 describe('SMS segments', () => {
   it('counts GSM-7: 160 alone, 153 a segment when joined', () => {
@@ -48,5 +50,32 @@ describe('SMS segments', () => {
     const emoji = fitSegments('😀'.repeat(200));
     expect(emoji).toBe('😀'.repeat(66) + '…');
     expect(countSegments(emoji).segments).toBe(2);
+  });
+});
+
+describe('the SMS of one escalation run', () => {
+  const row = (id: string, title: string, body = 'Body.') =>
+    ({ id, title, body, channel: 'order', severity: 'info' }) as unknown as NotificationRow;
+  const inbox = 'https://notify.example.test/';
+
+  it('one notification: its title and body, then the inbox link', () => {
+    expect(smsText([row('1', 'Order #7 shipped', 'It is on its way.')], inbox)).toBe(
+      `Order #7 shipped: It is on its way.\n${inbox}`,
+    );
+  });
+
+  it('several: the count and the newest title', () => {
+    expect(smsText([row('1', 'Old'), row('2', 'Middle'), row('3', 'Newest one')], inbox)).toBe(
+      `3 new notifications. Newest: Newest one\n${inbox}`,
+    );
+  });
+
+  it('cuts the text, never the link, to 2 segments', () => {
+    const gsm = smsText([row('1', 'T', 'x'.repeat(2000))], inbox);
+    expect(gsm.endsWith(`...\n${inbox}`)).toBe(true);
+    expect(countSegments(gsm)).toEqual({ encoding: 'GSM-7', segments: 2 });
+    const ucs = smsText([row('1', 'Заказ отправлен', 'ж'.repeat(500))], inbox);
+    expect(ucs.endsWith(`…\n${inbox}`)).toBe(true);
+    expect(countSegments(ucs)).toEqual({ encoding: 'UCS-2', segments: 2 });
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DELIVERY_METHOD_INFO, type DeliveryMethod } from '../../client/registry.js';
+import { NotificationActivity } from '../notifications/activity.js';
 import { NOTIFICATION_COLUMNS, type NotificationRow } from '../notifications/notification.types.js';
 import { methodEnabledSql } from '../notifications/preferences.service.js';
 import { unreadSql } from '../notifications/visibility.js';
@@ -41,6 +42,7 @@ export class SenderService {
     private readonly db: DataSource,
     private readonly jobs: JobQueue,
     private readonly methods: DeliveryMethods,
+    private readonly activity: NotificationActivity,
   ) {}
 
   async deliver(job: DeliverJob): Promise<void> {
@@ -80,6 +82,7 @@ export class SenderService {
         outcome = this.onError(method, err, rows);
       }
       await this.record(rows, outcome);
+      this.tell(userId, method, rows, outcome);
       if (outcome.retryAt) retryAt = Math.min(retryAt ?? Infinity, outcome.retryAt);
     }
     if (retryAt !== null) await this.jobs.boss.send(queueOf(method), job, { startAfter: new Date(retryAt) });
@@ -99,6 +102,15 @@ export class SenderService {
       return { status: 'scheduled', error: message, retryAt: Date.now() + wait };
     }
     return { status: 'failed', error: message };
+  }
+
+  /** Outbound webhooks hear of a final outcome (sent, or failed for good), whatever the method. */
+  private tell(userId: string, method: DeliveryMethod, rows: Claimed[], o: Outcome): void {
+    const notificationIds = rows.map((r) => String(r.id));
+    if (o.status === 'sent') this.activity.emit({ type: 'delivery.sent', userId, notificationIds, method });
+    if (o.status === 'failed') {
+      this.activity.emit({ type: 'delivery.failed', userId, notificationIds, method, error: o.error ?? 'failed' });
+    }
   }
 
   /**

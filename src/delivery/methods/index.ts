@@ -7,6 +7,8 @@ import { EmailModule } from './email/email.module.js';
 import { EmailMethod } from './email/email.method.js';
 import { PushModule } from './push/push.module.js';
 import { PushMethod } from './push/push.method.js';
+import { SmsModule } from './sms/sms.module.js';
+import { SmsMethod } from './sms/sms.method.js';
 
 export interface MethodEntry {
   /** The method's Nest module: its controllers and providers; it exports `plugin`. */
@@ -21,5 +23,6 @@ export interface MethodEntry {
 export const METHOD_PLUGINS = {
   push: { module: PushModule, plugin: PushMethod },
   email: { module: EmailModule, plugin: EmailMethod },
+  sms: { module: SmsModule, plugin: SmsMethod },
   chat: { module: ChatMethodModule, plugin: ChatMethod },
 } as const satisfies Record<DeliveryMethod, MethodEntry>;

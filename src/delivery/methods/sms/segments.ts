@@ -19,15 +19,15 @@ export function countSegments(text: string): SegmentCount {
 const MAX_SCANNED = 1_000;
 
 /**
- * `text` as it fits in `max` segments: unchanged, or cut at a grapheme with an ellipsis. A GSM-7
- * text ends in "..." since "…" is not in GSM-7 and would turn the whole message into UCS-2
- * (halving its room).
+ * `text` + `suffix` as it fits in `max` segments: unchanged, or `text` cut at a grapheme with an
+ * ellipsis (the suffix, a link, is kept whole). A GSM-7 text ends in "..." since "…" is not in
+ * GSM-7 and would turn the whole message into UCS-2 (halving its room).
  */
-export function fitSegments(text: string, max = MAX_SEGMENTS): string {
-  if (countSegments(text).segments <= max) return text;
+export function fitSegments(text: string, max = MAX_SEGMENTS, suffix = ''): string {
+  if (countSegments(text + suffix).segments <= max) return text + suffix;
   const graphemes = new SegmentedMessage(text.slice(0, MAX_SCANNED * 2), 'auto').graphemes.slice(0, MAX_SCANNED);
-  const ellipsis = countSegments(graphemes.join('')).encoding === 'GSM-7' ? '...' : '…';
-  const cut = (n: number) => `${graphemes.slice(0, n).join('').trimEnd()}${ellipsis}`;
+  const ellipsis = countSegments(graphemes.join('') + suffix).encoding === 'GSM-7' ? '...' : '…';
+  const cut = (n: number) => `${graphemes.slice(0, n).join('').trimEnd()}${ellipsis}${suffix}`;
   // The longest prefix that still fits, by bisection (more graphemes never take fewer segments).
   let lo = 0;
   let hi = graphemes.length;
