@@ -33,7 +33,7 @@ describe('the registry of delivery-method plug-ins', () => {
   it('refuses a plug-in list that does not match the registry', () => {
     expect(() => new DeliveryMethods([plugin('push')])).toThrow(/missing: email/);
     expect(() => new DeliveryMethods([plugin('push'), plugin('email'), plugin('email')])).toThrow(/do not match/);
-    expect(new DeliveryMethods([plugin('email'), plugin('push')]).names).toStrictEqual(DELIVERY_METHODS);
+    expect(new DeliveryMethods([...DELIVERY_METHODS].reverse().map(plugin)).names).toStrictEqual(DELIVERY_METHODS);
   });
 
   it('answers per method whether a user has its contact, in SQL: push a subscribed browser, email always', async () => {
@@ -42,12 +42,17 @@ describe('the registry of delivery-method plug-ins', () => {
     const methods = t.app.get(DeliveryMethods);
     const contacts = async () =>
       (await t.db.query(`SELECT ${methods.contactsSql('$1::bigint')} AS c`, [id])).rows[0].c as Record<string, boolean>;
-    expect(await contacts()).toStrictEqual({ push: false, email: true });
+    // Each method's own contact; the other methods' are theirs to test (sms: test/sms-delivery.e2e.test.ts).
+    expect(await contacts()).toMatchObject({ push: false, email: true, sms: false });
     await t.db.query(
       `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, 'https://push.example/port', 'k', 'a')`,
       [id],
     );
-    expect(await contacts()).toStrictEqual({ push: true, email: true });
+    expect(await contacts()).toMatchObject({ push: true, email: true, sms: false });
+    await t.db.query(`INSERT INTO user_phones (user_id, number, verified_at) VALUES ($1, '+4915112345678', now())`, [
+      id,
+    ]);
+    expect(await contacts()).toMatchObject({ push: true, email: true, sms: true });
   });
 });
 
