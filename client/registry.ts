@@ -30,6 +30,7 @@ export const DELIVERY_METHOD_INFO = {
   push: { label: 'Push', enabledByDefault: true },
   email: { label: 'Email', enabledByDefault: true },
   sms: { label: 'SMS', enabledByDefault: false },
+  chat: { label: 'Chat', enabledByDefault: false },
 } as const satisfies Record<string, DeliveryMethodInfo>;
 
 /** A notification's channel; also the SSE event name it is sent under. */

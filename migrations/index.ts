@@ -1,8 +1,3 @@
-/**
- * Every migration, in order. Listed by hand rather than found by a glob: the same list works
- * compiled (`npm start`), from source (Jest) and in a bundle, and a migration that is not
- * listed here does not run — add each new one.
- */
 import { UsersAndSessions1763769600000 } from './1763769600000-UsersAndSessions.js';
 import { Notifications1763769700000 } from './1763769700000-Notifications.js';
 import { OrdersAndPayments1763771000000 } from './1763771000000-OrdersAndPayments.js';
@@ -16,17 +11,23 @@ import { DeliveryQueuePerMethod1796008100000 } from './1796008100000-DeliveryQue
 import { EmailChangedAt1796008200000 } from './1796008200000-EmailChangedAt.js';
 import { CanonicalTimeZones1796008300000 } from './1796008300000-CanonicalTimeZones.js';
 import { DeliveryMethodsAsData1797000000000 } from './1797000000000-DeliveryMethodsAsData.js';
-import { Webhooks1797400000000 } from './1797400000000-Webhooks.js';
 import { Contacts1797100000000 } from './1797100000000-Contacts.js';
 import { SmsMethod1797100100000 } from './1797100100000-SmsMethod.js';
+import { ChatDestinations1797200000000 } from './1797200000000-ChatDestinations.js';
 import { ApiKeys1797300000000 } from './1797300000000-ApiKeys.js';
 import { IdempotencyKeys1797300100000 } from './1797300100000-IdempotencyKeys.js';
 import { ApiRateLimits1797300200000 } from './1797300200000-ApiRateLimits.js';
 import { Topics1797300300000 } from './1797300300000-Topics.js';
+import { Webhooks1797400000000 } from './1797400000000-Webhooks.js';
 import { InboxStates1797500000000 } from './1797500000000-InboxStates.js';
 import { NotificationActions1797500000100 } from './1797500000100-NotificationActions.js';
 import { UserLocale1797500000200 } from './1797500000200-UserLocale.js';
 
+/**
+ * Every migration, in order. Listed by hand rather than found by a glob: the same list works
+ * compiled (`npm start`), from source (Jest) and in a bundle, and a migration that is not
+ * listed here does not run — add each new one.
+ */
 export const MIGRATIONS = [
   UsersAndSessions1763769600000,
   Notifications1763769700000,
@@ -41,13 +42,14 @@ export const MIGRATIONS = [
   EmailChangedAt1796008200000,
   CanonicalTimeZones1796008300000,
   DeliveryMethodsAsData1797000000000,
-  Webhooks1797400000000,
   Contacts1797100000000,
   SmsMethod1797100100000,
+  ChatDestinations1797200000000,
   ApiKeys1797300000000,
   IdempotencyKeys1797300100000,
   ApiRateLimits1797300200000,
   Topics1797300300000,
+  Webhooks1797400000000,
   InboxStates1797500000000,
   NotificationActions1797500000100,
   UserLocale1797500000200,

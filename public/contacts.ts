@@ -5,6 +5,7 @@
  * The server's answers are shown as they are, with textContent.
  */
 import type { NotificationsApi } from '../client/index.js';
+import { ChatContacts } from './chat-contacts.js';
 
 interface Phone {
   number: string;
@@ -22,6 +23,7 @@ export class PhoneContact {
   private readonly status: HTMLElement;
   private readonly error: HTMLElement;
   private readonly remove: HTMLButtonElement;
+  private readonly chat: ChatContacts;
 
   constructor(
     private readonly api: NotificationsApi,
@@ -35,6 +37,7 @@ export class PhoneContact {
     this.status = find('#phone-status');
     this.error = find('#phone-error');
     this.remove = find('#phone-remove');
+    this.chat = new ChatContacts(api, find('#chat-contacts'), describe, toast);
     this.numberForm.addEventListener('submit', (e) => {
       e.preventDefault();
       void this.act(async () => {
@@ -65,6 +68,7 @@ export class PhoneContact {
     try {
       const contacts = await this.api.request<ContactsView>('GET', '/contacts');
       this.show(contacts.phone);
+      this.chat.show(contacts.chat);
       return contacts;
     } catch (err) {
       this.fail(err);

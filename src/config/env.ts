@@ -80,6 +80,8 @@ export interface DeliveryConfig {
   readonly sms: SmsConfig | undefined;
   /** Origins ("https://host[:port]") or "*.host" patterns, https only. */
   readonly pushAllowlist: readonly string[];
+  /** CHAT_WEBHOOK_ALLOWLIST: where a chat destination may point, in the same form. */
+  readonly chatAllowlist: readonly string[];
   readonly escalateAfterMs: number;
   /** A claim older than this is a process that died mid-send (internal, not in the contract). */
   readonly claimTimeoutMs: number;
@@ -111,6 +113,16 @@ export const DEFAULT_PUSH_ALLOWLIST = [
   'https://updates.push.services.mozilla.com',
   '*.push.apple.com',
   '*.notify.windows.com',
+];
+
+/** Slack's and Discord's webhook hosts, and the Teams Workflows (Power Automate) and connector hosts. */
+export const DEFAULT_CHAT_ALLOWLIST = [
+  'https://hooks.slack.com',
+  'https://discord.com',
+  'https://discordapp.com',
+  '*.logic.azure.com',
+  '*.powerplatform.com',
+  '*.webhook.office.com',
 ];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -237,9 +249,10 @@ function devVapid(dataDir: string): { publicKey: string; privateKey: string } {
   return JSON.parse(json) as { publicKey: string; privateKey: string };
 }
 
-function pushAllowlist(env: Env): string[] {
-  const raw = env.PUSH_ENDPOINT_ALLOWLIST;
-  if (raw === undefined || raw.trim() === '') return DEFAULT_PUSH_ALLOWLIST;
+/** Comma-separated https origins and `*.host` patterns (PUSH_ENDPOINT_ALLOWLIST, CHAT_WEBHOOK_ALLOWLIST). */
+function allowlist(env: Env, name: string, defaults: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return defaults;
   return raw.split(',').map((entry) => {
     const e = entry.trim();
     if (/^\*\.[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(e)) return e.toLowerCase();
@@ -247,10 +260,10 @@ function pushAllowlist(env: Env): string[] {
     try {
       u = new URL(e);
     } catch {
-      throw new ConfigError(`PUSH_ENDPOINT_ALLOWLIST: "${e}" is neither an https origin nor a *.host pattern`);
+      throw new ConfigError(`${name}: "${e}" is neither an https origin nor a *.host pattern`);
     }
     if (u.protocol !== 'https:' || u.origin !== e.replace(/\/$/, '').toLowerCase()) {
-      throw new ConfigError(`PUSH_ENDPOINT_ALLOWLIST: "${e}" must be an https origin (https://host[:port]) or *.host`);
+      throw new ConfigError(`${name}: "${e}" must be an https origin (https://host[:port]) or *.host`);
     }
     return u.origin;
   });
@@ -332,7 +345,8 @@ function delivery(env: Env, production: boolean, dataDir: string, port: number):
     mailFrom,
     sms: sms(env),
     vapid: { publicKey, privateKey, subject: subject ?? `mailto:${fromAddress}` },
-    pushAllowlist: pushAllowlist(env),
+    pushAllowlist: allowlist(env, 'PUSH_ENDPOINT_ALLOWLIST', DEFAULT_PUSH_ALLOWLIST),
+    chatAllowlist: allowlist(env, 'CHAT_WEBHOOK_ALLOWLIST', DEFAULT_CHAT_ALLOWLIST),
     escalateAfterMs: int(env, 'ESCALATE_AFTER_MS', 60_000, 0, 7 * 24 * 3_600_000),
     claimTimeoutMs: int(env, 'DELIVERY_CLAIM_TIMEOUT_MS', 120_000, 1000, 3_600_000),
   };

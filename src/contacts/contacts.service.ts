@@ -5,6 +5,7 @@ import { DomainError, invalid, notFound } from '../common/domain-error.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { SmsError, SmsTransport } from '../delivery/methods/sms/sms-transport.js';
+import { ChatDestinations } from '../delivery/methods/chat/chat-destinations.js';
 
 export const CODE_TTL_MS = 10 * 60_000;
 export const MAX_CODE_TRIES = 5;
@@ -29,8 +30,8 @@ export interface Contacts {
 }
 
 /**
- * A user's contacts: one phone (verified by a 6-digit code sent by SMS) and, later, chat
- * destinations. Codes are stored as an HMAC under the session secret, bound to the user and the
+ * A user's contacts: one phone (verified by a 6-digit code sent by SMS) and chat destinations
+ * (./chat/). Codes are stored as an HMAC under the session secret, bound to the user and the
  * number, so a leaked table gives no code and a code fits no other phone.
  */
 @Injectable()
@@ -39,15 +40,15 @@ export class ContactsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: DataSource,
     private readonly sms: SmsTransport,
+    private readonly chatDestinations: ChatDestinations,
   ) {}
 
   async of(userId: string): Promise<Contacts> {
     return { phone: await this.phone(userId), chat: await this.chat(userId) };
   }
 
-  /** The seam for chat destinations (issue 21, chat): none yet. */
-  async chat(_userId: string): Promise<ChatContact[]> {
-    return [];
+  async chat(userId: string): Promise<ChatContact[]> {
+    return this.chatDestinations.list(userId);
   }
 
   async phone(userId: string): Promise<PhoneContact | null> {

@@ -1,6 +1,8 @@
 import type { Type } from '@nestjs/common';
 import type { DeliveryMethod } from '../../../client/registry.js';
 import type { DeliveryMethodPlugin } from '../port/delivery-method.js';
+import { ChatMethodModule } from './chat/chat.module.js';
+import { ChatMethod } from './chat/chat.method.js';
 import { EmailModule } from './email/email.module.js';
 import { EmailMethod } from './email/email.method.js';
 import { PushModule } from './push/push.module.js';
@@ -22,4 +24,5 @@ export const METHOD_PLUGINS = {
   push: { module: PushModule, plugin: PushMethod },
   email: { module: EmailModule, plugin: EmailMethod },
   sms: { module: SmsModule, plugin: SmsMethod },
+  chat: { module: ChatMethodModule, plugin: ChatMethod },
 } as const satisfies Record<DeliveryMethod, MethodEntry>;
