@@ -100,13 +100,15 @@ describe('the README walkthrough', () => {
       'payment.succeeded',
       'order.paid',
       'order.shipped',
+      'order.message',
       'system.broadcast',
     ]);
     const out = first.output();
     expect(out).toMatch(/"statusCode":409/);
     expect(out).toMatch(/"statusCode":400,"message":"body is required"/);
     expect(out).toMatch(/QUOTED: .*"status":"shipped"/);
-    expect(out).toMatch(/QUOTED: \{"total":6,/);
+    expect(out).toMatch(/QUOTED: \{"total":7,/);
+    expect(out).toMatch(/^\{"ids":\["6"\],"skipped":\[\]\}$/m);
 
     const written = [...new Set(readFileSync(jars, 'utf8').trim().split('\n'))];
     expect(written.length).toBeGreaterThanOrEqual(2);
