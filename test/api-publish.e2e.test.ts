@@ -238,6 +238,12 @@ describe('POST /v1/notifications', () => {
       ),
     );
     expect(res.status).toBe(201);
+    // The actions are the notification's, as the recipient reads it.
+    const inbox = await users[0].c.get('/notifications?status=all');
+    const got = inbox.body.items.find((n: { id: string }) => n.id === res.body.ids[0]);
+    expect(got.actions).toStrictEqual([
+      { id: 'view', label: 'View', url: 'https://shop.example.com/k', style: 'primary' },
+    ]);
   });
 });
 

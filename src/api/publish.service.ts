@@ -219,6 +219,7 @@ function content(input: PublishDto) {
     title: input.title,
     body: input.body,
     data: input.data ?? {},
+    actions: input.actions ?? [],
   } as const;
 }
 
