@@ -10,23 +10,12 @@
  * seconds rather than hours (nginx's default is 60 s).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  accessSync,
-  chmodSync,
-  closeSync,
-  constants,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
@@ -34,25 +23,13 @@ import type { PersonalDraft } from '../src/notifications/notification.types.js';
 import { StreamHub } from '../src/notifications/stream-hub.js';
 import { Client } from './support/http.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
+import { findNginx } from './support/nginx.js';
 import { openStream, type SseConnection } from './support/sse.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DEPLOY = join(ROOT, 'deploy/nginx');
 const READ_TIMEOUT_S = 2;
 const HEARTBEAT_MS = 500;
-
-function findNginx(): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
-  for (const dir of dirs) {
-    try {
-      accessSync(join(dir, 'nginx'), constants.X_OK);
-      return join(dir, 'nginx');
-    } catch {
-      // next
-    }
-  }
-  throw new Error('nginx is not installed (Debian: apt-get install nginx); this test must run in CI');
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
