@@ -11,6 +11,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -296,20 +297,23 @@ describe('nginx in front of two instances (deploy/nginx)', () => {
       expect(headers[':status']).toBe(200);
       expect(String(headers['content-type'])).toMatch(/^text\/event-stream/);
       req.setEncoding('utf8');
+      // One listener for the whole stream: a flowing stream drops a chunk that finds none, and the
+      // notification may arrive while the publish below is still being awaited.
+      const arrived = new EventEmitter();
+      req.on('data', (d: string) => {
+        body += d;
+        arrived.emit('chunk');
+      });
       const seen = (text: string) =>
         new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`no ${text} over h2: ${body}`)), 5000);
           const check = () => {
             if (!body.includes(text)) return;
             clearTimeout(timer);
-            req.off('data', onData);
+            arrived.off('chunk', check);
             resolve();
           };
-          const onData = (d: string) => {
-            body += d;
-            check();
-          };
-          req.on('data', onData);
+          arrived.on('chunk', check);
           check();
         });
       await seen('event: ready');
