@@ -128,7 +128,7 @@ describe('push endpoint allowlist', () => {
       'https://user:pw@fcm.googleapis.com/x',
       'https://fcm.googleapis.com:8443/x',
       'https://127.0.0.1/x',
-      'https://169.254.169.254/latest',
+      'https://[::1]/latest',
       'file:///etc/passwd',
     ];
     const allowed = (e: string) => {

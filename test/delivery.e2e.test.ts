@@ -381,7 +381,7 @@ describe('bad input and visibility', () => {
     const good = push.subscription();
     const bad: unknown[] = [
       { endpoint: 'http://127.0.0.1:1/push/x', keys: good.keys },
-      { endpoint: 'https://169.254.169.254/latest/meta-data', keys: good.keys },
+      { endpoint: 'https://127.0.0.2/latest/meta-data', keys: good.keys },
       { endpoint: 'https://evil.example/push.apple.com', keys: good.keys },
       { endpoint: 'https://push.apple.com.evil.example/x', keys: good.keys },
       { endpoint: 'https://web.push.apple.com:8443/x', keys: good.keys },
