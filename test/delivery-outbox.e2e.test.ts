@@ -25,6 +25,8 @@ describe('email without SMTP_URL', () => {
 
   it('writes .eml files to DATA_DIR/outbox and says so at start', async () => {
     const outbox = join(dataDir, 'outbox');
+    // The banner's lines after "listening" may reach the pipe in a later chunk: wait for the line.
+    await instance.waitForOutput(/emails are written as \.eml files to /);
     expect(instance.output).toContain(`emails are written as .eml files to ${outbox}`);
     const user = new Client(instance.baseUrl);
     const { id } = await user.signUp('outbox@example.com');
