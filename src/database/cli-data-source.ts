@@ -6,10 +6,11 @@
  */
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/env.js';
+import { ALL_MIGRATIONS } from './all-migrations.js';
 import { dataSourceOptions } from './data-source-options.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {
   throw new Error('DATABASE_URL must be set for the TypeORM CLI');
 }
-export default new DataSource(dataSourceOptions(config.databaseUrl, 2));
+export default new DataSource({ ...dataSourceOptions(config.databaseUrl, 2), migrations: ALL_MIGRATIONS });

@@ -1,5 +1,4 @@
 import type { DataSourceOptions } from 'typeorm';
-import { MIGRATIONS } from '../../migrations/index.js';
 import { UserEntity } from '../users/user.entity.js';
 
 /**
@@ -11,7 +10,6 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
     type: 'postgres',
     url,
     entities: [UserEntity],
-    migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,
     migrationsRun: false,

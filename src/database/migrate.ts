@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { ALL_MIGRATIONS } from './all-migrations.js';
 import { dataSourceOptions } from './data-source-options.js';
 
 const MIGRATION_LOCK = 0x6d696772; // "migr"
@@ -9,7 +10,7 @@ const MIGRATION_LOCK = 0x6d696772; // "migr"
  * and the migrations share a session) instead of racing on DDL.
  */
 export async function runMigrations(url: string): Promise<string[]> {
-  const ds = new DataSource({ ...dataSourceOptions(url, 1), entities: [] });
+  const ds = new DataSource({ ...dataSourceOptions(url, 1), entities: [], migrations: ALL_MIGRATIONS });
   await ds.initialize();
   try {
     await ds.query(`SELECT pg_advisory_lock($1)`, [MIGRATION_LOCK]);
@@ -27,7 +28,7 @@ export async function runMigrations(url: string): Promise<string[]> {
  * name, or null when none is applied.
  */
 export async function revertLastMigration(url: string): Promise<string | null> {
-  const ds = new DataSource({ ...dataSourceOptions(url, 1), entities: [] });
+  const ds = new DataSource({ ...dataSourceOptions(url, 1), entities: [], migrations: ALL_MIGRATIONS });
   await ds.initialize();
   try {
     await ds.query(`SELECT pg_advisory_lock($1)`, [MIGRATION_LOCK]);
