@@ -214,6 +214,12 @@ describe('POST /v1/notifications', () => {
       message({ userIds: ['1'] }, { actions: [{ id: 'a', label: 'x', url: 'javascript:alert(1)', style: 'primary' }] }),
       'actions[].url must be an http(s) URL',
     ],
+    // An id the action route would refuse could be published but never pressed.
+    [message({ userIds: ['1'] }, { actions: [{ id: 'Track', label: 'x', style: 'primary' }] }), 'actions[].id must be'],
+    [
+      message({ userIds: ['1'] }, { actions: [1, 2].map(() => ({ id: 'a', label: 'x', style: 'primary' })) }),
+      'actions need different ids',
+    ],
     [message({ userIds: ['1'] }, { translations: { de: { title: '' } } }), 'translations must map BCP 47 locales'],
     [message({ userIds: ['1'] }, { extra: 1 }), 'property extra should not exist'],
   ])('400 with a clear message and nothing written (%#)', async (body, expected) => {

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayUnique,
   ArrayMinSize,
   IsArray,
   IsIn,
@@ -17,6 +18,7 @@ import {
 import { CHANNELS, type Channel, DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 import type { Severity } from '../../client/wire.js';
 import { SEVERITIES } from '../events/domain-events.js';
+import { MAX_ACTIONS, NotificationActionDto } from '../events/notification-action.dto.js';
 
 /** Recipients of one POST /v1/notifications, and user ids of one topic request. */
 export const MAX_RECIPIENTS = 1000;
@@ -27,8 +29,6 @@ export const TOPIC_KEY_MESSAGE =
   'a topic key is 1 to 128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
 const USER_ID = /^[1-9]\d{0,17}$/;
 const LOCALE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
-export const MAX_ACTIONS = 3;
-export const ACTION_STYLES = ['primary', 'secondary'] as const;
 
 /** Exactly one of userIds, emails or topic (checked by PublishService, which says which rule failed). */
 export class RecipientsDto {
@@ -54,41 +54,6 @@ export class RecipientsDto {
   @IsString({ message: TOPIC_KEY_MESSAGE })
   @Matches(TOPIC_KEY_PATTERN, { message: TOPIC_KEY_MESSAGE })
   topic?: string;
-}
-
-export class ActionDto {
-  @ApiProperty({ example: 'track', maxLength: 64 })
-  @IsString({ message: 'actions[].id must be a string' })
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'actions[].id must be 1 to 64 letters, digits, "_" or "-"' })
-  id: string;
-
-  @ApiProperty({ example: 'Track the parcel', minLength: 1, maxLength: 40 })
-  @IsString({ message: 'actions[].label must be a string' })
-  @Length(1, 40, { message: 'actions[].label must be 1 to 40 characters' })
-  label: string;
-
-  @ApiPropertyOptional({ example: 'https://shop.example.com/orders/7' })
-  @IsOptional()
-  @IsString({ message: 'actions[].url must be an http(s) URL' })
-  @MaxLength(2000, { message: 'actions[].url must be at most 2,000 characters' })
-  @ValidateBy(
-    { name: 'isHttpUrl', validator: { validate: (v: unknown) => typeof v === 'string' && isHttpUrl(v) } },
-    { message: 'actions[].url must be an http(s) URL' },
-  )
-  url?: string;
-
-  @ApiProperty({ enum: ACTION_STYLES })
-  @IsIn(ACTION_STYLES, { message: `actions[].style must be one of: ${ACTION_STYLES.join(', ')}` })
-  style: (typeof ACTION_STYLES)[number];
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 /** `{ "<locale>": { title, body } }`, each locale BCP 47-shaped, each text as long as the default's may be. */
@@ -147,13 +112,14 @@ export class PublishDto {
   @IsObject({ message: 'data must be an object' })
   data?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: [ActionDto], maxItems: MAX_ACTIONS })
+  @ApiPropertyOptional({ type: [NotificationActionDto], maxItems: MAX_ACTIONS })
   @IsOptional()
   @IsArray({ message: 'actions must be an array' })
   @ArrayMaxSize(MAX_ACTIONS, { message: `actions may list at most ${MAX_ACTIONS}` })
+  @ArrayUnique((a: NotificationActionDto) => a?.id, { message: 'actions need different ids' })
   @ValidateNested({ each: true })
-  @Type(() => ActionDto)
-  actions?: ActionDto[];
+  @Type(() => NotificationActionDto)
+  actions?: NotificationActionDto[];
 
   @ApiPropertyOptional({
     type: [String],
