@@ -24,7 +24,7 @@ import type { PersonalDraft } from '../src/notifications/notification.types.js';
 import { StreamHub } from '../src/notifications/stream-hub.js';
 import { Client } from './support/http.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
-import { findNginx } from './support/nginx.js';
+import { findNginx, writeNginxMain } from './support/nginx.js';
 import { openStream, type SseConnection } from './support/sse.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -73,19 +73,10 @@ function writeConfig(dir: string, ports: Ports, apps: { a: number; b: number; co
     join(dir, 'proxy.conf'),
     swap(read('proxy.conf'), 'proxy_read_timeout 1h;', `proxy_read_timeout ${READ_TIMEOUT_S}s;`, 'proxy.conf'),
   );
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-    .map((k) => `${k}_temp_path ${join(dir, k)};`)
-    .join('\n    ');
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-error_log stderr warn;
-pid ${join(dir, 'nginx.pid')};
-events { worker_connections 1024; }
-http {
-    ${temp}
-    include http.conf;
+  return writeNginxMain(
+    dir,
+    1024,
+    `include http.conf;
     include upstream.conf;
     include servers.conf;
     # The shipped locations over plain HTTP, for simple clients.
@@ -104,11 +95,8 @@ http {
             proxy_buffering off;
             proxy_read_timeout ${READ_TIMEOUT_S}s;
         }
-    }
-}
-`,
+    }`,
   );
-  return conf;
 }
 
 async function waitForPort(port: number, proc: ChildProcess, stderr: () => string): Promise<void> {

@@ -18,6 +18,30 @@ import { freePort } from '../../src/database/embedded-postgres.js';
 
 const DEPLOY = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url)).replace(/dist\/deploy/, 'deploy');
 
+/**
+ * Writes `dir/nginx.conf`: one worker, errors to stderr, the pid and temp files in `dir`, and
+ * `http` (the includes and servers of a test) inside the http block. Answers its path.
+ */
+export function writeNginxMain(dir: string, workerConnections: number, http: string): string {
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((k) => `${k}_temp_path ${join(dir, k)};`)
+    .join('\n    ');
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+error_log stderr warn;
+pid ${join(dir, 'nginx.pid')};
+events { worker_connections ${workerConnections}; }
+http {
+    ${temp}
+    ${http}
+}
+`,
+  );
+  return conf;
+}
+
 /** The nginx binary on the PATH or in the usual sbin directories; throws where there is none. */
 export function findNginx(): string {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
@@ -75,27 +99,16 @@ export class Nginx {
     writeFileSync(join(dir, 'upstream.conf'), upstream);
     writeFileSync(join(dir, 'proxy.conf'), read('proxy.conf'));
     const port = await freePort();
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-      .map((k) => `${k}_temp_path ${join(dir, k)};`)
-      .join('\n    ');
-    const conf = join(dir, 'nginx.conf');
-    writeFileSync(
-      conf,
-      `worker_processes 1;
-error_log stderr warn;
-pid ${join(dir, 'nginx.pid')};
-events { worker_connections 4096; }
-http {
-    ${temp}
-    include http.conf;
+    const conf = writeNginxMain(
+      dir,
+      4096,
+      `include http.conf;
     include upstream.conf;
     server {
         listen 127.0.0.1:${port};
         add_header X-Upstream $upstream_addr always;
         include proxy.conf;
-    }
-}
-`,
+    }`,
     );
     // The access log goes to /dev/stdout, which cannot be opened on a pipe: give nginx a file.
     const accessLog = openSync(join(dir, 'access.log'), 'a');
