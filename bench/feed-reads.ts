@@ -35,6 +35,11 @@ export interface FeedReadsRun {
   statementRowsPerNotification: number | null;
   /** From the first publish to every feed at the last id. */
   ms: number;
+  /**
+   * CPU (user + system) of one instance per notification published by all, the mean over the
+   * instances, in µs: each publishes its share and routes every row (null without the metric).
+   */
+  cpuUsPerNotification: number | null;
 }
 
 export interface FeedReadsPlan {
@@ -96,6 +101,13 @@ async function byReason(port: number, name: string): Promise<Record<string, numb
     found[reason] = (found[reason] ?? 0) + Number(line.split(' ').pop());
   }
   return found;
+}
+
+/** An instance's process CPU seconds so far (prom-client's default metric), or null. */
+async function cpuSeconds(port: number): Promise<number | null> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('process_cpu_seconds_total '));
+  return line === undefined ? null : Number(line.split(' ').pop());
 }
 
 /** Per reason, what the instances' counters moved by, summed (null if one has no such metric). */
@@ -169,6 +181,7 @@ async function once(
     const firstId = await maxId(h.databaseUrl);
     const feed0 = await Promise.all(instances.map((s) => byReason(s.port, 'notifications_feed_rows_read_total')));
     const statement0 = await feedStatement(h.databaseUrl);
+    const cpu0 = await Promise.all(instances.map((s) => cpuSeconds(s.port)));
     const started = now();
     // Each instance publishes its share, to every user in turn.
     await Promise.all(
@@ -185,6 +198,7 @@ async function once(
       await sleep(50);
     }
     const ms = now() - started;
+    const cpu1 = await Promise.all(instances.map((s) => cpuSeconds(s.port)));
     const feed1 = await Promise.all(instances.map((s) => byReason(s.port, 'notifications_feed_rows_read_total')));
     const statement1 = await feedStatement(h.databaseUrl);
     const notifications = lastId - firstId;
@@ -205,9 +219,12 @@ async function once(
       statementRows: statement?.rows ?? null,
       statementRowsPerNotification: statement ? round(statement.rows / notifications, 3) : null,
       ms: round(ms, 0),
+      cpuUsPerNotification: [...cpu0, ...cpu1].some((x) => x === null)
+        ? null
+        : round((cpu1.reduce<number>((a, x, i) => a + x! - cpu0[i]!, 0) / k / notifications) * 1e6, 1),
     };
     h.log(
-      `reads, ${bus} bus, ${k} instance${k === 1 ? '' : 's'}: ${notifications} notifications; rows read back by the feeds ${feedRowsRead ?? '—'} (${run.feedRowsPerNotification ?? '—'}/notification, ${JSON.stringify(feedRowsByReason)}); the feeds' statement: ${statement?.calls ?? '—'} calls, ${statement?.rows ?? '—'} rows (${run.statementRowsPerNotification ?? '—'}/notification)`,
+      `reads, ${bus} bus, ${k} instance${k === 1 ? '' : 's'}: ${notifications} notifications; rows read back by the feeds ${feedRowsRead ?? '—'} (${run.feedRowsPerNotification ?? '—'}/notification, ${JSON.stringify(feedRowsByReason)}); the feeds' statement: ${statement?.calls ?? '—'} calls, ${statement?.rows ?? '—'} rows (${run.statementRowsPerNotification ?? '—'}/notification); CPU of one instance ${run.cpuUsPerNotification ?? '—'} µs/notification`,
     );
     return run;
   } finally {

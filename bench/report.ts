@@ -341,6 +341,17 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
         r.instances === 1 ? 'pg_stat_statements: the feeds’ SELECT, any build' : undefined,
       ),
     );
+    rows.push(
+      row(
+        `CPU of one instance per notification, ${label}`,
+        'µs',
+        (s) => same(s)?.cpuUsPerNotification,
+        results,
+        '',
+        undefined,
+        r.instances === 1 ? 'each instance publishes its share and routes every row (capacity model)' : undefined,
+      ),
+    );
   }
   const ids = results.app?.idOrdering;
   if (ids) {
