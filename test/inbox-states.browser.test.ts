@@ -109,7 +109,7 @@ async function serverIds(user: Shopper, status: string): Promise<string[]> {
 const view = async (page: Page, status: 'inbox' | 'archived' | 'snoozed') => {
   await page.click(`#views [data-status="${status}"]`);
   await page.waitForSelector(`#views [data-status="${status}"][aria-pressed="true"]`);
-  await page.waitForSelector(`#list[data-status="${status}"][aria-busy="false"]`);
+  await page.waitForSelector(`#list[data-status="${status}"][aria-busy="false"]`, { state: 'attached' });
 };
 const gone = (page: Page, id: string) =>
   page.waitForSelector(`#list .item[data-id="${id}"]`, { state: 'detached', timeout: WAIT });
