@@ -220,7 +220,8 @@ describe('inbox page states in Chromium', () => {
     const snooze = async (id: string, preset: 'hour' | 'tomorrow' | 'week') => {
       await page.click(`.item[data-id="${id}"] .item-snooze`);
       await page.click(`.item[data-id="${id}"] [role="menuitem"][data-preset="${preset}"]`);
-      await gone(page, id);
+      await gone(page, id); // at once, before the server answers: wait for the server too
+      await eventually(async () => expect((await serverNotification(grace, id)).snoozedUntil).not.toBeNull());
     };
     const before = Date.now();
     await snooze(hour, 'hour');
@@ -248,7 +249,7 @@ describe('inbox page states in Chromium', () => {
     for (const id of ids) await shown(page, id);
     await page.click(`.item[data-id="${tomorrow}"] .item-unsnooze`);
     await gone(page, tomorrow);
-    expect(await serverIds(grace, 'inbox')).toStrictEqual([tomorrow]);
+    await eventually(async () => expect(await serverIds(grace, 'inbox')).toStrictEqual([tomorrow]));
 
     // The wake-up: the server's waker clears a due snooze and streams `unsnoozed`.
     await view(page, 'inbox');
@@ -280,7 +281,8 @@ describe('inbox page states in Chromium', () => {
           [lin.id, id],
         )
         .then((r) => r.rows.map((row: { action_id: string }) => row.action_id));
-    expect(await presses()).toStrictEqual(['later']);
+    // The page shows it read at once; the server's record follows its answer.
+    await eventually(async () => expect(await presses()).toStrictEqual(['later']));
     expect((await serverNotification(lin, id)).readAt).not.toBeNull();
 
     const opened = context.waitForEvent('page');
@@ -324,7 +326,7 @@ describe('inbox page states in Chromium', () => {
     await page.waitForSelector('#bulk-count:text("3 selected")');
     await page.click('#bulk-archive');
     for (const id of chosen) await gone(page, id);
-    expect((await serverIds(sam, 'archived')).sort()).toStrictEqual([...chosen].sort());
+    await eventually(async () => expect((await serverIds(sam, 'archived')).sort()).toStrictEqual([...chosen].sort()));
     expect(await serverIds(sam, 'inbox')).toStrictEqual([ids[3]]);
 
     await page.check('#select-all');
@@ -341,7 +343,7 @@ describe('inbox page states in Chromium', () => {
     await page.check('#select-all');
     await page.click('#bulk-unarchive');
     for (const id of chosen) await gone(page, id);
-    expect((await serverIds(sam, 'inbox')).sort()).toStrictEqual([...ids].sort());
+    await eventually(async () => expect((await serverIds(sam, 'inbox')).sort()).toStrictEqual([...ids].sort()));
     expect(errors).toStrictEqual([]);
   });
 
@@ -463,8 +465,10 @@ describe('inbox page states in Chromium', () => {
     expect(await focusVisible(page)).toBe(true);
     await page.keyboard.press('Enter');
     await gone(page, snooze);
-    expect((await serverNotification(kai, snooze)).snoozedUntil).not.toBeNull();
-    expect((await serverNotification(kai, archive)).archivedAt).not.toBeNull();
+    await eventually(async () => {
+      expect((await serverNotification(kai, snooze)).snoozedUntil).not.toBeNull();
+      expect((await serverNotification(kai, archive)).archivedAt).not.toBeNull();
+    });
     expect(errors).toStrictEqual([]);
   });
 });
