@@ -196,6 +196,10 @@ function timeAgo(iso: string): string {
 }
 
 const VIEW_TITLE: Record<'archived' | 'snoozed', string> = { archived: 'Archived', snoozed: 'Snoozed' };
+const VIEW_SUMMARY: Record<'archived' | 'snoozed', string> = {
+  archived: 'Out of the inbox and its counts',
+  snoozed: 'Back in the inbox, unread, when their time is up',
+};
 const EMPTY_VIEW: Record<'archived' | 'snoozed', { title: string; text: string }> = {
   archived: { title: 'Nothing archived', text: 'Archived notifications wait here, out of the inbox.' },
   snoozed: {
@@ -339,7 +343,12 @@ function render(): void {
   const channelTitle = channel ? channelLabel(channel) : 'All notifications';
   $('#inbox-title-text').textContent = inInbox ? channelTitle : `${VIEW_TITLE[status]}: ${channelTitle}`;
   const unread = channel ? counts.byChannel[channel] : counts.total;
-  $('#inbox-summary').textContent = unread === 0 ? 'Nothing unread' : `${unread} unread`;
+  // The counts are the inbox's: the other views say what they hold instead.
+  $('#inbox-summary').textContent = !inInbox
+    ? VIEW_SUMMARY[status]
+    : unread === 0
+      ? 'Nothing unread'
+      : `${unread} unread`;
   $<HTMLButtonElement>('#mark-all').disabled = unread === 0;
   $('#mark-all').hidden = !inInbox;
 
