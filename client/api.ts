@@ -5,6 +5,7 @@ import type {
   DeliveryJson,
   DeliveryMethod,
   InboxPage,
+  InboxStatus,
   Preferences,
   PreferencesUpdate,
   PublicUser,
@@ -43,6 +44,8 @@ export interface BroadcastInput {
   /** Also send by these methods to audience members without an open stream. */
   deliver?: DeliveryMethod[];
 }
+
+export type BulkAction = 'read' | 'unread' | 'archive' | 'unarchive';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -91,13 +94,20 @@ export class NotificationsApi {
   }
 
   list(
-    query: { limit?: number; before?: string | null; channel?: Channel | null; unread?: boolean } = {},
+    query: {
+      limit?: number;
+      before?: string | null;
+      channel?: Channel | null;
+      unread?: boolean;
+      status?: InboxStatus;
+    } = {},
   ): Promise<InboxPage> {
     const qs = new URLSearchParams();
     if (query.limit) qs.set('limit', String(query.limit));
     if (query.before) qs.set('before', query.before);
     if (query.channel) qs.set('channel', query.channel);
     if (query.unread) qs.set('unread', 'true');
+    if (query.status && query.status !== 'inbox') qs.set('status', query.status);
     const s = qs.toString();
     return this.request('GET', `/notifications${s ? `?${s}` : ''}`);
   }
@@ -112,6 +122,41 @@ export class NotificationsApi {
 
   markAllRead(channel?: Channel | null): Promise<void> {
     return this.request('POST', '/notifications/read-all', channel ? { channel } : {});
+  }
+
+  /** Every notification of the user up to this id is seen (the unseen badge), read or not. */
+  markSeen(upTo: string): Promise<void> {
+    return this.request('POST', '/notifications/seen', { upTo });
+  }
+
+  archive(id: string): Promise<void> {
+    return this.request('POST', `/notifications/${encodeURIComponent(id)}/archive`);
+  }
+
+  unarchive(id: string): Promise<void> {
+    return this.request('POST', `/notifications/${encodeURIComponent(id)}/unarchive`);
+  }
+
+  /** Out of the inbox until `until` (1 minute to 30 days ahead), then back, unread. */
+  snooze(id: string, until: Date): Promise<void> {
+    return this.request('POST', `/notifications/${encodeURIComponent(id)}/snooze`, { until: until.toISOString() });
+  }
+
+  unsnooze(id: string): Promise<void> {
+    return this.request('POST', `/notifications/${encodeURIComponent(id)}/unsnooze`);
+  }
+
+  /** One change to up to 1,000 notifications by id, or to all that match a filter; answers how many changed. */
+  bulk(
+    action: BulkAction,
+    target: { ids: string[] } | { filter: { channel?: Channel; before?: string } },
+  ): Promise<{ count: number }> {
+    return this.request('POST', '/notifications/bulk', { action, ...target });
+  }
+
+  /** Presses a notification's action button: recorded, and the notification is read. */
+  act(id: string, actionId: string): Promise<void> {
+    return this.request('POST', `/notifications/${encodeURIComponent(id)}/actions/${encodeURIComponent(actionId)}`);
   }
 
   preferences(): Promise<Preferences> {

@@ -75,6 +75,10 @@ export function streamUrl(baseUrl: string, channels?: readonly Channel[]): strin
   return `${url}?channels=${channels.map(encodeURIComponent).join(',')}`;
 }
 
+/** The stream's own events besides `ready`: state, not history; their id is the cursor. */
+export const STATE_EVENTS: ReadonlySet<string> = new Set(['read', 'reset', 'state', 'unsnoozed']);
+const STREAM_EVENTS: ReadonlySet<string> = new Set(['ready', ...STATE_EVENTS]);
+
 function isChannel(name: string): name is Channel {
   return (CHANNELS as readonly string[]).includes(name);
 }
@@ -188,7 +192,7 @@ export class NotificationStream implements NotificationSource {
     } catch {
       return; // not ours to interpret; the position above still counts
     }
-    if (raw.event !== 'ready' && raw.event !== 'read' && raw.event !== 'reset' && !isChannel(raw.event)) return;
+    if (!STREAM_EVENTS.has(raw.event) && !isChannel(raw.event)) return;
     // Unknown event names are ignored above: a newer server may add some.
     const event = { event: raw.event, id: raw.id ?? this._lastEventId ?? '', data } as WireEvent;
     for (const listener of [...this.wireListeners]) listener(event);
@@ -226,6 +230,10 @@ export function emitWire(emitter: Emitter<StreamEvents>, event: WireEvent): void
       return emitter.emit('read', event.data);
     case 'reset':
       return emitter.emit('reset', event.data);
+    case 'state':
+      return emitter.emit('inboxState', event.data);
+    case 'unsnoozed':
+      return emitter.emit('unsnoozed', event.data);
     default:
       emitter.emit('notification', event.data);
       // The event name is the channel, so the payload is that channel's notification.

@@ -2,7 +2,7 @@ import type { ConnectRequest, Transport, TransportHandlers } from './connection.
 import { CHANNELS } from './registry.js';
 
 /** EventSource hands over only the event names it is told: every channel's, and the stream's own. */
-const EVENT_NAMES = ['ready', 'read', 'reset', ...CHANNELS, 'message'];
+const EVENT_NAMES = ['ready', 'read', 'reset', 'state', 'unsnoozed', ...CHANNELS, 'message'];
 
 export interface EventSourceTransportOptions {
   /** The EventSource constructor (default: the global one). */

@@ -1,9 +1,10 @@
-import type { NotificationsApi } from './api.js';
+import type { BulkAction, NotificationsApi } from './api.js';
 import { Emitter } from './emitter.js';
 import {
   CHANNELS,
   type Channel,
   type ConnectionState,
+  type InboxStatus,
   type NotificationJson,
   type NotificationSource,
   type ReadPayload,
@@ -16,12 +17,15 @@ export interface InboxOptions {
   pageSize?: number;
   /** Show one channel only (default: all). */
   channel?: Channel | null;
+  /** Which notifications (default `inbox`: neither archived nor snoozed). */
+  status?: InboxStatus;
 }
 
 export interface InboxSnapshot {
   readonly items: readonly NotificationJson[];
   readonly counts: UnreadCounts;
   readonly channel: Channel | null;
+  readonly status: InboxStatus;
   readonly state: ConnectionState;
   readonly loaded: boolean;
   readonly hasMore: boolean;
@@ -65,6 +69,7 @@ export class Inbox {
   private _items: NotificationJson[] = [];
   private _counts: UnreadCounts = emptyCounts();
   private _channel: Channel | null;
+  private _status: InboxStatus;
   private _nextBefore: string | null = null;
   private _loaded = false;
   private loading: Promise<void> | null = null;
@@ -80,6 +85,7 @@ export class Inbox {
     this.api = api;
     this.pageSize = Math.min(100, Math.max(1, options.pageSize ?? 30));
     this._channel = options.channel ?? null;
+    this._status = options.status ?? 'inbox';
     // Every change makes a new snapshot (and only a change does).
     this.emitter.on('change', () => (this.snapshot = null));
     this.off.push(
@@ -92,6 +98,9 @@ export class Inbox {
         this.scheduleCountsRefresh();
       }),
       source.on('reset', () => void this.reload()),
+      // Archive, snooze and unread move notifications between the lists: the server's list is the truth.
+      source.on('inboxState', () => void this.reload()),
+      source.on('unsnoozed', () => void this.reload()),
       source.on('state', (s) => {
         if (s.state === 'live') void this.reload();
         this.emitter.emit('change', undefined);
@@ -115,6 +124,7 @@ export class Inbox {
         items: this._items,
         counts: this._counts,
         channel: this._channel,
+        status: this._status,
         state: this.source.state,
         loaded: this._loaded,
         hasMore: this.hasMore,
@@ -137,7 +147,11 @@ export class Inbox {
     return this._channel;
   }
 
-  /** True once the first load has answered. */
+  get status(): InboxStatus {
+    return this._status;
+  }
+
+  /** True once the list of the current channel and status has answered. */
   get loaded(): boolean {
     return this._loaded;
   }
@@ -149,6 +163,17 @@ export class Inbox {
   setChannel(channel: Channel | null): Promise<void> {
     if (channel === this._channel) return Promise.resolve();
     this._channel = channel;
+    return this.startOver();
+  }
+
+  setStatus(status: InboxStatus): Promise<void> {
+    if (status === this._status) return Promise.resolve();
+    this._status = status;
+    return this.startOver();
+  }
+
+  private startOver(): Promise<void> {
+    this._loaded = false;
     this.byId = new Map();
     this._items = [];
     this._nextBefore = null;
@@ -166,11 +191,17 @@ export class Inbox {
       do {
         this.loadAgain = false;
         this.held = [];
+        const { _channel: channel, _status: status } = this;
         try {
           const [page, counts] = await Promise.all([
-            this.api.list({ limit: this.pageSize, channel: this._channel }),
+            this.api.list({ limit: this.pageSize, channel, status }),
             this.api.unreadCount(),
           ]);
+          // Another channel or status was chosen meanwhile: its load follows (loadAgain is set).
+          if (channel !== this._channel || status !== this._status) {
+            this.held = null;
+            continue;
+          }
           this.byId = new Map(page.items.map((n) => [n.id, { ...n }]));
           this._nextBefore = page.nextBefore;
           this._counts = counts;
@@ -208,9 +239,9 @@ export class Inbox {
   /** The next (older) page. */
   async loadMore(): Promise<void> {
     if (!this._nextBefore) return;
-    const channel = this._channel;
-    const page = await this.api.list({ limit: this.pageSize, before: this._nextBefore, channel });
-    if (channel !== this._channel) return;
+    const { _channel: channel, _status: status } = this;
+    const page = await this.api.list({ limit: this.pageSize, before: this._nextBefore, channel, status });
+    if (channel !== this._channel || status !== this._status) return;
     for (const n of page.items) if (!this.byId.has(n.id)) this.byId.set(n.id, { ...n });
     this._nextBefore = page.nextBefore;
     this.sort();
@@ -241,6 +272,77 @@ export class Inbox {
     }
   }
 
+  /** The unseen badge: everything up to `upTo` has been shown. */
+  async markSeen(upTo: string): Promise<void> {
+    const now = new Date().toISOString();
+    for (const n of this.byId.values()) if (n.seenAt === null && compareIds(n.id, upTo) <= 0) n.seenAt = now;
+    this._counts = { ...this._counts, unseen: 0 };
+    this.emitter.emit('change', undefined);
+    await this.api.markSeen(upTo);
+    this.refreshCounts(); // anything newer than upTo is still unseen
+  }
+
+  archive(id: string): Promise<void> {
+    return this.move([id], ['inbox', 'unread', 'snoozed'], () => this.api.archive(id));
+  }
+
+  unarchive(id: string): Promise<void> {
+    return this.move([id], ['archived'], () => this.api.unarchive(id));
+  }
+
+  snooze(id: string, until: Date): Promise<void> {
+    return this.move([id], ['inbox', 'unread'], () => this.api.snooze(id, until));
+  }
+
+  unsnooze(id: string): Promise<void> {
+    return this.move([id], ['snoozed'], () => this.api.unsnooze(id));
+  }
+
+  /** Presses an action button: read here at once; the server records the press. */
+  async act(id: string, actionId: string): Promise<void> {
+    this.applyRead({ ids: [id] });
+    try {
+      await this.api.act(id, actionId);
+      this.refreshCounts();
+    } catch (err) {
+      void this.reload();
+      throw err;
+    }
+  }
+
+  /** One change to these notifications (at most 1,000). */
+  async bulk(action: BulkAction, ids: string[]): Promise<number> {
+    if (action === 'read') this.applyRead({ ids });
+    const leavesFrom: Record<BulkAction, InboxStatus[]> = {
+      read: [],
+      unread: [],
+      archive: ['inbox', 'unread', 'snoozed'],
+      unarchive: ['archived'],
+    };
+    let count = 0;
+    await this.move(ids, leavesFrom[action], async () => {
+      count = (await this.api.bulk(action, { ids })).count;
+    });
+    return count;
+  }
+
+  /**
+   * A change that takes these notifications out of the lists named in `leaves`: gone from this one
+   * at once if it is one of them; then the list and counts as the server has them.
+   */
+  private async move(ids: string[], leaves: InboxStatus[], request: () => Promise<void>): Promise<void> {
+    if (leaves.includes(this._status)) {
+      for (const id of ids) this.byId.delete(id);
+      this.sort();
+      this.emitter.emit('change', undefined);
+    }
+    try {
+      await request();
+    } finally {
+      void this.reload();
+    }
+  }
+
   dispose(): void {
     for (const off of this.off.splice(0)) off();
     if (this.countsTimer !== null) clearTimeout(this.countsTimer);
@@ -262,7 +364,9 @@ export class Inbox {
       };
     }
     if (n.seenAt === null) this._counts = { ...this._counts, unseen: this._counts.unseen + 1 };
-    if (this._channel === null || n.channel === this._channel) {
+    // A new notification is in the inbox: not in the archive or snoozed lists.
+    const listed = this._status === 'inbox' || this._status === 'unread' || this._status === 'all';
+    if (listed && (this._channel === null || n.channel === this._channel)) {
       this.byId.set(n.id, { ...n });
       this.sort();
     }

@@ -20,7 +20,7 @@ export {
   type TransportHandlers,
 } from './connection.js';
 export { eventSourceTransport, type EventSourceTransportOptions } from './eventsource-transport.js';
-export { ApiError, NotificationsApi, type ApiOptions, type BroadcastInput } from './api.js';
+export { ApiError, NotificationsApi, type ApiOptions, type BroadcastInput, type BulkAction } from './api.js';
 export { Inbox, compareIds, type InboxEvents, type InboxOptions, type InboxSnapshot } from './inbox.js';
 export { SharedStream, type SharedStreamOptions, type SharingMode } from './shared.js';
 

@@ -1,4 +1,4 @@
-import { NotificationStream, emitWire } from './connection.js';
+import { NotificationStream, STATE_EVENTS, emitWire } from './connection.js';
 import { Emitter } from './emitter.js';
 import { eventSourceTransport } from './eventsource-transport.js';
 import { compareIds } from './inbox.js';
@@ -98,7 +98,7 @@ export class SharedStream implements NotificationSource {
   deliver(event: WireEvent): void {
     if (event.event === 'ready') {
       this._lastEventId = event.id; // the server's position, even when it moved back (unknown-cursor)
-    } else if (event.event === 'read' || event.event === 'reset') {
+    } else if (STATE_EVENTS.has(event.event)) {
       // state, not history: the id is the cursor and moves nothing
     } else {
       // A handover can overlap for a moment; a notification at or before our position was shown already.

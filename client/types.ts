@@ -3,7 +3,15 @@
  * which the server imports too (type-only, erased at compile time): a change
  * on either side that the other does not follow breaks the build, not users.
  */
-import type { Channel, NotificationJson, ReadPayload, ReadyPayload, ResetPayload } from './wire.js';
+import type {
+  Channel,
+  NotificationJson,
+  ReadPayload,
+  ReadyPayload,
+  ResetPayload,
+  StatePayload,
+  UnsnoozedPayload,
+} from './wire.js';
 
 export type {
   AdminStats,
@@ -14,6 +22,8 @@ export type {
   DeliveryMethod,
   DeliveryStatus,
   InboxPage,
+  InboxStatus,
+  NotificationAction,
   NotificationJson,
   Preferences,
   PreferencesUpdate,
@@ -27,7 +37,10 @@ export type {
   ResetReason,
   Role,
   Severity,
+  StateChange as InboxStateChange,
+  StatePayload,
   UnreadCounts,
+  UnsnoozedPayload,
 } from './wire.js';
 
 export {
@@ -39,6 +52,8 @@ export {
   type ChannelInfo,
   type DeliveryMethodInfo,
 } from './registry.js';
+
+export { LOCALE_INFO, LOCALES, type SupportedLocale } from './locales.js';
 
 /** A notification of one channel: what a channel listener receives. */
 export type ChannelNotification<C extends Channel> = NotificationJson & { channel: C };
@@ -71,6 +86,10 @@ export type StreamEvents = { [C in Channel]: ChannelNotification<C> } & {
   read: ReadPayload;
   reset: ResetPayload;
   state: StateChange;
+  /** The wire's `event: state` (archive, snooze, unread… in another tab); `state` is the connection's here. */
+  inboxState: StatePayload;
+  /** Snoozed notifications are back in the inbox, unread. */
+  unsnoozed: UnsnoozedPayload;
 };
 
 /** What the stream sends, as it appears on the wire (events the client relays between tabs). */
@@ -78,7 +97,9 @@ export type WireEvent =
   | { event: Channel; id: string; data: NotificationJson }
   | { event: 'ready'; id: string; data: ReadyPayload }
   | { event: 'read'; id: string; data: ReadPayload }
-  | { event: 'reset'; id: string; data: ResetPayload };
+  | { event: 'reset'; id: string; data: ResetPayload }
+  | { event: 'state'; id: string; data: StatePayload }
+  | { event: 'unsnoozed'; id: string; data: UnsnoozedPayload };
 
 /**
  * The one API every transport and every sharing mode offers: a direct

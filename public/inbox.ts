@@ -1,6 +1,7 @@
 /**
- * The inbox page: sign in, a live list of notifications, unread badges,
- * mark read, preferences (live updates, push and email, quiet hours), browser
+ * The inbox page: sign in, a live list of notifications, unread and unseen badges,
+ * mark read, archive, snooze, action buttons, bulk changes, preferences (live
+ * updates, language, push and email, quiet hours), browser
  * notifications (./push.ts and the service worker ./sw.ts), and an admin's
  * broadcast form. Built on the typed
  * client (client/), loaded as native ES modules: no bundler, no framework.
@@ -10,10 +11,16 @@ import {
   ApiError,
   CHANNEL_INFO,
   CHANNELS,
+  compareIds,
   Inbox,
+  LOCALE_INFO,
+  LOCALES,
   NotificationsApi,
   SharedStream,
+  type BulkAction,
   type Channel,
+  type InboxStatus,
+  type NotificationAction,
   type NotificationJson,
   type PublicUser,
   type SharingMode,
@@ -23,6 +30,7 @@ import { PhoneContact } from './contacts.js';
 import { DeliveryForm } from './delivery.js';
 import { BrowserNotifications, type PushState } from './push.js';
 import { buildRegistryViews } from './registry-views.js';
+import { browserTimeZone, SNOOZE_PRESETS, snoozeUntil, type SnoozePreset } from './snooze.js';
 
 buildRegistryViews(document);
 
@@ -110,6 +118,8 @@ function signedIn(me: PublicUser): void {
 
 function signedOut(notice?: string): void {
   user = null;
+  seenUpTo = null;
+  selected.clear();
   closeBroadcast();
   inbox.clear();
   const box = $('#auth-notice');
@@ -185,16 +195,89 @@ function timeAgo(iso: string): string {
   return new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 }
 
-function itemElement(n: NotificationJson): HTMLLIElement {
+const VIEW_TITLE: Record<'archived' | 'snoozed', string> = { archived: 'Archived', snoozed: 'Snoozed' };
+const VIEW_SUMMARY: Record<'archived' | 'snoozed', string> = {
+  archived: 'Out of the inbox and its counts',
+  snoozed: 'Back in the inbox, unread, when their time is up',
+};
+const EMPTY_VIEW: Record<'archived' | 'snoozed', { title: string; text: string }> = {
+  archived: { title: 'Nothing archived', text: 'Archived notifications wait here, out of the inbox.' },
+  snoozed: {
+    title: 'Nothing snoozed',
+    text: 'A snoozed notification comes back to the inbox, unread, when its time is up.',
+  },
+};
+
+/** Where a snooze's presets are counted: the quiet hours' zone if the user set one, else the browser's. */
+let userTimeZone = browserTimeZone();
+/** The newest id this page has told the server it showed (POST /notifications/seen). */
+let seenUpTo: string | null = null;
+/** Ticked for a bulk change, of the list on screen. */
+const selected = new Set<string>();
+/** After an item leaves the list, the control to give the focus to (keyboard users stay in place). */
+let focusAfterRender: { id: string | null; selector: string } | null = null;
+
+function actionButton(n: NotificationJson, action: NotificationAction): HTMLButtonElement {
+  const button = el(
+    'button',
+    `btn btn-sm ${action.style === 'primary' ? 'btn-primary' : 'btn-secondary'}`,
+    action.label,
+  );
+  button.type = 'button';
+  button.dataset.action = action.id;
+  if (action.url) button.title = `Opens ${new URL(action.url).host}`;
+  button.setAttribute('aria-describedby', `title-${n.id}`);
+  return button;
+}
+
+function toolButton(className: string, text: string, label: string): HTMLButtonElement {
+  const button = el('button', `btn btn-ghost btn-sm ${className}`, text);
+  button.type = 'button';
+  button.setAttribute('aria-label', label);
+  return button;
+}
+
+/** The snooze button and its menu of presets (WAI-ARIA menu button: arrows move, Escape closes). */
+function snoozeMenu(n: NotificationJson): HTMLElement {
+  const wrap = el('div', 'snooze');
+  const button = toolButton('item-snooze', 'Snooze', `Snooze “${n.title}”`);
+  const menu = el('div', 'snooze-menu');
+  menu.id = `snooze-${n.id}`;
+  menu.setAttribute('role', 'menu');
+  menu.setAttribute('aria-label', `Snooze “${n.title}”`);
+  menu.hidden = true;
+  button.setAttribute('aria-haspopup', 'menu');
+  button.setAttribute('aria-expanded', 'false');
+  button.setAttribute('aria-controls', menu.id);
+  for (const { preset, label } of SNOOZE_PRESETS) {
+    const item = el('button', 'snooze-item', label);
+    item.type = 'button';
+    item.tabIndex = -1;
+    item.setAttribute('role', 'menuitem');
+    item.dataset.preset = preset;
+    menu.append(item);
+  }
+  wrap.append(button, menu);
+  return wrap;
+}
+
+function itemElement(n: NotificationJson, status: InboxStatus): HTMLLIElement {
   const li = el('li', 'item');
   li.dataset.id = n.id;
   li.dataset.channel = n.channel;
   li.dataset.severity = n.severity;
   li.dataset.type = n.type;
-  li.append(el('span', 'item-icon'));
+  const lead = el('div', 'item-lead');
+  const select = el('input', 'item-select');
+  select.type = 'checkbox';
+  select.setAttribute('aria-label', `Select “${n.title}”`);
+  lead.append(el('span', 'item-icon'), select);
+  li.append(lead);
   const main = el('div', 'item-main');
   const top = el('div', 'item-top');
-  top.append(el('span', 'item-title', n.title));
+  const title = el('span', 'item-title', n.title);
+  title.id = `title-${n.id}`;
+  top.append(title);
   const time = el('time', 'item-time', timeAgo(n.createdAt));
   time.dateTime = n.createdAt;
   time.title = new Date(n.createdAt).toLocaleString();
@@ -203,7 +286,30 @@ function itemElement(n: NotificationJson): HTMLLIElement {
   const meta = el('div', 'item-meta');
   meta.append(el('span', 'tag', channelLabel(n.channel)));
   if (n.severity !== 'info') meta.append(el('span', `tag sev-${n.severity}`, SEVERITY_LABEL[n.severity]));
+  if (status === 'snoozed' && n.snoozedUntil) {
+    const until = new Date(n.snoozedUntil).toLocaleString(undefined, {
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZone: userTimeZone,
+    });
+    meta.append(el('span', 'tag tag-snoozed', `Until ${until}`));
+  }
   main.append(meta);
+  if (n.actions.length > 0) {
+    const actions = el('div', 'item-actions');
+    actions.append(...n.actions.map((a) => actionButton(n, a)));
+    main.append(actions);
+  }
+  const tools = el('div', 'item-tools');
+  tools.append(
+    status === 'archived'
+      ? toolButton('item-archive', 'Unarchive', `Unarchive “${n.title}”`)
+      : toolButton('item-archive', 'Archive', `Archive “${n.title}”`),
+  );
+  if (status === 'snoozed') tools.append(toolButton('item-unsnooze', 'Unsnooze', `Unsnooze “${n.title}”`));
+  else if (status !== 'archived') tools.append(snoozeMenu(n));
+  main.append(tools);
   const read = el('button', 'item-read');
   read.type = 'button';
   read.title = 'Mark as read';
@@ -221,41 +327,97 @@ function render(): void {
     badge.dataset.count = String(n);
     badge.textContent = n > 99 ? '99+' : String(n);
   }
+  const bell = $('#unseen');
+  bell.dataset.count = String(counts.unseen);
+  bell.querySelector('.bell-count')!.textContent = counts.unseen > 99 ? '99+' : String(counts.unseen);
   document.title = counts.total > 0 ? `(${counts.total}) Inbox` : 'Inbox';
 
-  const channel = inbox.channel;
+  const { channel, status } = inbox;
   for (const button of document.querySelectorAll<HTMLElement>('.channel')) {
     if ((button.dataset.channel || null) === channel) button.setAttribute('aria-current', 'page');
     else button.removeAttribute('aria-current');
   }
-  $('#inbox-title').textContent = channel ? channelLabel(channel) : 'All notifications';
+  for (const button of document.querySelectorAll<HTMLElement>('#views [data-status]'))
+    button.setAttribute('aria-pressed', String(button.dataset.status === status));
+  const inInbox = status !== 'archived' && status !== 'snoozed';
+  const channelTitle = channel ? channelLabel(channel) : 'All notifications';
+  $('#inbox-title-text').textContent = inInbox ? channelTitle : `${VIEW_TITLE[status]}: ${channelTitle}`;
   const unread = channel ? counts.byChannel[channel] : counts.total;
-  $('#inbox-summary').textContent = unread === 0 ? 'Nothing unread' : `${unread} unread`;
+  // The counts are the inbox's: the other views say what they hold instead.
+  $('#inbox-summary').textContent = !inInbox
+    ? VIEW_SUMMARY[status]
+    : unread === 0
+      ? 'Nothing unread'
+      : `${unread} unread`;
   $<HTMLButtonElement>('#mark-all').disabled = unread === 0;
+  $('#mark-all').hidden = !inInbox;
 
   const list = $('#list');
+  list.dataset.status = status;
+  list.setAttribute('aria-busy', String(!inbox.loaded));
   const items = inbox.items;
   const wanted: HTMLLIElement[] = [];
   const keep = new Set<string>();
   for (const n of items) {
     let li = rendered.get(n.id);
     if (!li) {
-      li = itemElement(n);
+      li = itemElement(n, status);
       rendered.set(n.id, li);
       if (fresh.has(n.id)) li.classList.add('fresh');
     }
     li.classList.toggle('unread', n.readAt === null);
+    li.querySelector<HTMLInputElement>('.item-select')!.checked = selected.has(n.id);
     wanted.push(li);
     keep.add(n.id);
   }
   for (const id of [...rendered.keys()]) if (!keep.has(id)) rendered.delete(id);
+  for (const id of [...selected]) if (!keep.has(id)) selected.delete(id);
   const current = [...list.children];
   if (current.length !== wanted.length || current.some((c, i) => c !== wanted[i])) list.replaceChildren(...wanted);
   $('#empty').hidden = !inbox.loaded || items.length > 0;
-  $('#empty-title').textContent = channel ? `No ${noun(channel)} yet` : 'No notifications yet';
-  $('#empty-text').textContent =
-    `${channel ? sentence(noun(channel)) : EVERY_NOUN} appear here the moment they happen.`;
+  if (inInbox) {
+    $('#empty-title').textContent = channel ? `No ${noun(channel)} yet` : 'No notifications yet';
+    $('#empty-text').textContent =
+      `${channel ? sentence(noun(channel)) : EVERY_NOUN} appear here the moment they happen.`;
+  } else {
+    $('#empty-title').textContent = EMPTY_VIEW[status].title;
+    $('#empty-text').textContent = EMPTY_VIEW[status].text;
+  }
   $('#load-more').hidden = !inbox.hasMore;
+  renderBulk(status);
+  restoreFocus();
+  markSeen();
+}
+
+function renderBulk(status: InboxStatus): void {
+  const n = selected.size;
+  const all = $<HTMLInputElement>('#select-all');
+  all.checked = n > 0 && n === inbox.items.length;
+  all.indeterminate = n > 0 && n < inbox.items.length;
+  all.disabled = inbox.items.length === 0;
+  $('#bulk-count').textContent = n === 0 ? 'None selected' : `${n} selected`;
+  for (const id of ['#bulk-read', '#bulk-unread', '#bulk-archive', '#bulk-unarchive'])
+    $<HTMLButtonElement>(id).disabled = n === 0;
+  $('#bulk-archive').hidden = status === 'archived';
+  $('#bulk-unarchive').hidden = status !== 'archived';
+}
+
+function restoreFocus(): void {
+  if (!focusAfterRender) return;
+  const { id, selector } = focusAfterRender;
+  focusAfterRender = null;
+  const li = id === null ? null : rendered.get(id);
+  const target = li?.querySelector<HTMLElement>(selector) ?? li?.querySelector<HTMLElement>('.item-select');
+  (target ?? $('#inbox-title')).focus();
+}
+
+/** The inbox list is on screen: everything in it up to the newest is seen (the bell goes to 0; unread stays). */
+function markSeen(): void {
+  if (inbox.status !== 'inbox' || !inbox.loaded || document.visibilityState !== 'visible') return;
+  const newest = inbox.items[0]?.id;
+  if (!newest || inbox.counts.unseen === 0 || (seenUpTo !== null && compareIds(newest, seenUpTo) <= 0)) return;
+  seenUpTo = newest;
+  inbox.markSeen(newest).catch((err: unknown) => toast(message(err), true));
 }
 
 function queueRender(): void {
@@ -269,28 +431,226 @@ inbox.on('error', (err) => {
   if (err instanceof ApiError && err.status === 401) return; // the stream's state says it
   if (user) toast(message(err), true);
 });
+document.addEventListener('visibilitychange', queueRender);
 setInterval(() => {
   for (const time of document.querySelectorAll<HTMLTimeElement>('.item-time'))
     time.textContent = timeAgo(time.dateTime);
 }, 30_000);
 
+/** The item leaves the list: the focus goes to the same control of the next one (or the previous). */
+function leaving(li: HTMLLIElement, selector: string): void {
+  if (!li.contains(document.activeElement)) return;
+  const next = (li.nextElementSibling ?? li.previousElementSibling) as HTMLLIElement | null;
+  focusAfterRender = { id: next?.dataset.id ?? null, selector };
+}
+
+function closeMenus(except?: HTMLElement): void {
+  for (const menu of document.querySelectorAll<HTMLElement>('.snooze-menu:not([hidden])')) {
+    if (menu === except) continue;
+    menu.hidden = true;
+    menu.parentElement!.querySelector('.item-snooze')!.setAttribute('aria-expanded', 'false');
+  }
+}
+
+function openMenu(button: HTMLElement, focus: 'first' | 'last' = 'first'): void {
+  const menu = button.parentElement!.querySelector<HTMLElement>('.snooze-menu')!;
+  closeMenus(menu);
+  menu.hidden = false;
+  button.setAttribute('aria-expanded', 'true');
+  const items = menu.querySelectorAll<HTMLElement>('[role="menuitem"]');
+  items[focus === 'first' ? 0 : items.length - 1].focus();
+}
+
+function closeMenu(menu: HTMLElement, refocus: boolean): void {
+  menu.hidden = true;
+  const button = menu.parentElement!.querySelector<HTMLElement>('.item-snooze')!;
+  button.setAttribute('aria-expanded', 'false');
+  if (refocus) button.focus();
+}
+
+const failed = (err: unknown) => toast(message(err), true);
+
 $('#list').addEventListener('click', (e) => {
-  const li = (e.target as HTMLElement).closest<HTMLLIElement>('.item');
-  if (!li?.classList.contains('unread')) return;
-  inbox.markRead(li.dataset.id!).catch((err: unknown) => toast(message(err), true));
+  const target = e.target as HTMLElement;
+  const li = target.closest<HTMLLIElement>('.item');
+  if (!li) return;
+  const id = li.dataset.id!;
+  const title = li.querySelector('.item-title')!.textContent;
+  const action = target.closest<HTMLElement>('[data-action]');
+  if (action) {
+    const url = inbox.items.find((n) => n.id === id)?.actions.find((a) => a.id === action.dataset.action)?.url;
+    inbox
+      .act(id, action.dataset.action!)
+      .then(() => {
+        if (url) window.open(url, '_blank', 'noopener');
+      })
+      .catch(failed);
+    return;
+  }
+  if (target.closest('.item-archive')) {
+    leaving(li, '.item-archive');
+    const unarchive = inbox.status === 'archived';
+    (unarchive ? inbox.unarchive(id) : inbox.archive(id))
+      .then(() => toast(unarchive ? `Back in the inbox: ${title}` : `Archived: ${title}`))
+      .catch(failed);
+    return;
+  }
+  if (target.closest('.item-unsnooze')) {
+    leaving(li, '.item-unsnooze');
+    inbox
+      .unsnooze(id)
+      .then(() => toast(`Back in the inbox: ${title}`))
+      .catch(failed);
+    return;
+  }
+  const snoozeButton = target.closest<HTMLElement>('.item-snooze');
+  if (snoozeButton) {
+    if (snoozeButton.getAttribute('aria-expanded') === 'true') closeMenu(li.querySelector('.snooze-menu')!, true);
+    else openMenu(snoozeButton);
+    return;
+  }
+  const preset = target.closest<HTMLElement>('[data-preset]');
+  if (preset) {
+    closeMenus();
+    leaving(li, '.item-snooze');
+    const until = snoozeUntil(preset.dataset.preset as SnoozePreset, userTimeZone);
+    inbox
+      .snooze(id, until)
+      .then(() =>
+        toast(
+          `Snoozed until ${until.toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' })}`,
+        ),
+      )
+      .catch(failed);
+    return;
+  }
+  if (target.closest('input, button:not(.item-read), a, .snooze-menu')) return;
+  if (!li.classList.contains('unread')) return;
+  inbox.markRead(id).catch(failed);
 });
 
+$('#list').addEventListener('change', (e) => {
+  const box = e.target as HTMLInputElement;
+  if (!box.classList.contains('item-select')) return;
+  const id = box.closest<HTMLLIElement>('.item')!.dataset.id!;
+  if (box.checked) selected.add(id);
+  else selected.delete(id);
+  renderBulk(inbox.status);
+});
+
+$('#list').addEventListener('keydown', (e) => {
+  const menu = (e.target as HTMLElement).closest<HTMLElement>('.snooze-menu');
+  if (menu) {
+    const items = [...menu.querySelectorAll<HTMLElement>('[role="menuitem"]')];
+    const at = items.indexOf(document.activeElement as HTMLElement);
+    const move: Record<string, number> = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 };
+    if (e.key in move) {
+      e.preventDefault();
+      items[(move[e.key] + items.length) % items.length].focus();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      closeMenu(menu, true);
+    } else if (e.key === 'Tab') {
+      closeMenu(menu, false);
+    }
+    return;
+  }
+  const button = (e.target as HTMLElement).closest<HTMLElement>('.item-snooze');
+  if (button && (e.key === 'ArrowDown' || e.key === 'ArrowUp')) {
+    e.preventDefault();
+    openMenu(button, e.key === 'ArrowDown' ? 'first' : 'last');
+  }
+});
+
+document.addEventListener('click', (e) => {
+  if (!(e.target as HTMLElement).closest('.snooze')) closeMenus();
+});
+
+$('#select-all').addEventListener('change', (e) => {
+  selected.clear();
+  if ((e.target as HTMLInputElement).checked) for (const n of inbox.items) selected.add(n.id);
+  queueRender();
+});
+
+const BULK_DONE: Record<BulkAction, string> = {
+  read: 'marked read',
+  unread: 'marked unread',
+  archive: 'archived',
+  unarchive: 'back in the inbox',
+};
+for (const action of ['read', 'unread', 'archive', 'unarchive'] as const) {
+  $(`#bulk-${action}`).addEventListener('click', () => {
+    const ids = [...selected];
+    if (ids.length === 0) return;
+    selected.clear();
+    if ($('#bulk').contains(document.activeElement)) $<HTMLInputElement>('#select-all').focus();
+    inbox
+      .bulk(action, ids)
+      .then((count) => toast(`${count} ${BULK_DONE[action]}`))
+      .catch(failed);
+  });
+}
+
 $('#mark-all').addEventListener('click', () => {
-  inbox.markAllRead().catch((err: unknown) => toast(message(err), true));
+  inbox.markAllRead().catch(failed);
 });
 
 $('#load-more').addEventListener('click', () => {
-  inbox.loadMore().catch((err: unknown) => toast(message(err), true));
+  inbox.loadMore().catch(failed);
 });
 
-for (const button of document.querySelectorAll<HTMLElement>('.channel')) {
-  button.addEventListener('click', () => void inbox.setChannel((button.dataset.channel as Channel) || null));
+function startOver(): void {
+  rendered.clear();
+  fresh.clear(); // another view's items are not news
+  selected.clear();
+  closeMenus();
 }
+
+for (const button of document.querySelectorAll<HTMLElement>('.channel')) {
+  button.addEventListener('click', () => {
+    startOver();
+    void inbox.setChannel((button.dataset.channel as Channel) || null);
+  });
+}
+
+for (const button of document.querySelectorAll<HTMLElement>('#views [data-status]')) {
+  button.addEventListener('click', () => {
+    // Each view draws its own controls (Archive or Unarchive, Snooze or Unsnooze): new elements.
+    startOver();
+    void inbox.setStatus(button.dataset.status as InboxStatus);
+  });
+}
+
+/* ---------- language ---------- */
+
+const localeSelect = $<HTMLSelectElement>('#locale');
+const languageName = (tag: string) =>
+  new Intl.DisplayNames([tag], { type: 'language', fallback: 'code' }).of(tag) ?? tag;
+
+function showLocale(locale: string): void {
+  const known = [...localeSelect.options].map((o) => o.value);
+  // A tag the server keeps that the page does not list (fr-CA, set elsewhere): shown as it is.
+  if (!known.includes(locale)) localeSelect.append(new Option(languageName(locale), locale));
+  localeSelect.value = locale;
+  localeSelect.disabled = false;
+}
+
+for (const locale of LOCALES) localeSelect.append(new Option(LOCALE_INFO[locale].label, locale));
+
+localeSelect.addEventListener('change', async () => {
+  const wanted = localeSelect.value;
+  localeSelect.disabled = true;
+  try {
+    const prefs = await api.updatePreferences({ locale: wanted });
+    showLocale(prefs.locale);
+    toast(`Language: ${languageName(prefs.locale)}`);
+  } catch (err) {
+    toast(message(err), true);
+    void loadPreferences();
+  } finally {
+    localeSelect.disabled = false;
+  }
+});
 
 /* ---------- preferences ---------- */
 
@@ -301,6 +661,8 @@ async function loadPreferences(): Promise<void> {
     const prefs = await api.preferences();
     for (const [c, input] of toggles) input.checked = prefs.channels[c];
     delivery.show(prefs);
+    showLocale(prefs.locale);
+    userTimeZone = prefs.quietHours?.timeZone ?? browserTimeZone();
   } catch (err) {
     toast(message(err), true);
   }
@@ -333,7 +695,9 @@ delivery.form.addEventListener('submit', async (e) => {
   delivery.markInvalid(null);
   await busy(delivery.form, $<HTMLButtonElement>('#delivery-save'), 'Saving…', async () => {
     try {
-      delivery.show(await api.updatePreferences(delivery.value()));
+      const prefs = await api.updatePreferences(delivery.value());
+      delivery.show(prefs);
+      userTimeZone = prefs.quietHours?.timeZone ?? browserTimeZone();
       toast('Delivery preferences saved');
     } catch (err) {
       error.textContent = message(err); // the server's words, as they are;
