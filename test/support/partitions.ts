@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { NotificationPartitions } from '../../src/notifications/partitions.js';
 import type { TestApp } from './app.js';
 
@@ -15,4 +16,19 @@ export async function nextPartitionStart(t: TestApp): Promise<number> {
   );
   const last = Number(rows[0].last ?? 0);
   return (await partitions.list()).find((p) => p.from !== null && p.from > last)!.from!;
+}
+
+/**
+ * The notifications partitions `plan` reads sequentially that are more than one page: none should
+ * be. A partition made ahead is empty or a page of rows at first, and for such a table a
+ * sequential read is the planner's right choice; it sees the table's size grow and turns to the index.
+ */
+export async function seqScansOverOnePage(db: pg.Pool, plan: string): Promise<string[]> {
+  const names = [...new Set([...plan.matchAll(/Seq Scan on (notifications\w*)/g)].map((m) => m[1]))];
+  if (names.length === 0) return [];
+  const { rows } = await db.query(
+    `SELECT relname FROM pg_class WHERE relname = ANY ($1) AND pg_relation_size(oid) > current_setting('block_size')::int`,
+    [names],
+  );
+  return rows.map((r: { relname: string }) => r.relname).sort();
 }
