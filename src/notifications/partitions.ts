@@ -19,7 +19,8 @@ const BATCH = 10_000;
  * The id-range partitions of `notifications` (docs/decisions.md, "Partitioned notifications"):
  * creates them ahead of the ids and drops whole expired ones, never a row of a notification.
  * The catalog is the only record of the bounds. Safe on several instances at once: each change
- * is made under one advisory lock, with a lock timeout so it never queues readers behind it.
+ * is made under one advisory lock, with a lock timeout so that it gives up (until the next run)
+ * rather than keep others queued behind it.
  */
 @Injectable()
 export class NotificationPartitions {
@@ -61,6 +62,7 @@ export class NotificationPartitions {
         `SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS last FROM ${seq}`,
       );
       const partitions = await this.list(m);
+      if (partitions.length === 0) throw new Error('notifications has no partitions');
       // Past the last id drawn, should the ids ever have outrun the partitions.
       let end = Math.max(partitions[partitions.length - 1].to, Number(last) + 1);
       let ahead = partitions.filter((p) => p.from !== null && p.from > Number(last)).length;
@@ -112,7 +114,8 @@ export class NotificationPartitions {
     const keys = await this.referencingKeys();
     for (const key of keys) while ((await this.unreference(this.db, key, p)) === BATCH);
     await this.db.transaction(async (m) => {
-      await m.query(`SET LOCAL lock_timeout = '5s'`);
+      // DETACH's ACCESS EXCLUSIVE on the parent queues every reader behind it while it waits.
+      await m.query(`SET LOCAL lock_timeout = '1s'`);
       await m.query(`SELECT pg_advisory_xact_lock($1)`, [PARTITION_LOCK]);
       await m.query(`LOCK TABLE ${p.name} IN EXCLUSIVE MODE`);
       for (const key of keys) while ((await this.unreference(m, key, p)) === BATCH);
