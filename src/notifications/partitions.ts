@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
@@ -14,6 +15,18 @@ export interface NotificationPartition {
 export const PARTITIONS_AHEAD = 2;
 const PARTITION_LOCK = 0x70617274; // "part"
 const BATCH = 10_000;
+const UNDEFINED_TABLE = '42P01';
+const LOCK_NOT_AVAILABLE = '55P03';
+/** Per lock; the nine or so DETACH needs stay well under PostgreSQL's 1 s deadlock_timeout. */
+const LOCK_WAIT_MS = 50;
+const LOCK_ATTEMPTS = 5;
+
+interface ReferencingKey {
+  table: string;
+  column: string;
+  /** pg_constraint.confdeltype: 'c' CASCADE, 'n' SET NULL, … */
+  onDelete: string;
+}
 
 /**
  * The id-range partitions of `notifications` (docs/decisions.md, "Partitioned notifications"):
@@ -33,11 +46,12 @@ export class NotificationPartitions {
 
   /** Ascending by range. */
   async list(db: Pick<EntityManager, 'query'> = this.db): Promise<NotificationPartition[]> {
-    const rows: Array<{ name: string; bound: string }> = await db.query(`
+    const rows: Array<{ name: string; bound: string | null }> = await db.query(`
       SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
        WHERE i.inhparent = 'notifications'::regclass`);
     return rows
+      .filter((r): r is { name: string; bound: string } => r.bound !== null) // NULL: dropped meanwhile
       .map(({ name, bound }) => {
         const m = /FROM \((MINVALUE|'(-?\d+)')\) TO \('(-?\d+)'\)/.exec(bound);
         if (!m) throw new Error(`notifications partition ${name} has an unexpected bound: ${bound}`);
@@ -93,40 +107,80 @@ export class NotificationPartitions {
     const dropped: string[] = [];
     for (const p of await this.list()) {
       if (p.to > Number(newest)) break;
-      const [{ expired }]: Array<{ expired: boolean }> = await this.db.query(
-        `SELECT coalesce(max(created_at) < now() - make_interval(days => $1), true) AS expired FROM ${p.name}`,
-        [days],
-      );
+      const expired = await this.db
+        .query(`SELECT coalesce(max(created_at) < now() - make_interval(days => $1), true) AS expired FROM ${p.name}`, [
+          days,
+        ])
+        .then(
+          (rows: Array<{ expired: boolean }>) => rows[0].expired,
+          (err: { code?: string }) => {
+            if (err.code === UNDEFINED_TABLE) return null; // another instance dropped it meanwhile
+            throw err;
+          },
+        );
+      if (expired === null) continue;
       if (!expired) break;
-      await this.drop(p);
-      dropped.push(p.name);
+      if (await this.drop(p)) dropped.push(p.name);
     }
     return dropped;
   }
 
   /**
-   * DETACH and DROP fire no ON DELETE: the rows of other tables that reference the partition's
-   * ids go first (in batches, outside the lock), then again under a lock that stops new ones
-   * (a reference takes ROW SHARE on the row's partition), and the partition goes as a whole.
+   * Answers false when another instance dropped it first. DETACH and DROP fire no ON DELETE: the
+   * rows of other tables that reference the partition's ids go first (in batches, outside any
+   * lock), then again under the locks DETACH needs, and the partition goes as a whole.
    */
-  private async drop(p: NotificationPartition): Promise<void> {
+  private async drop(p: NotificationPartition): Promise<boolean> {
     await this.db.query(`UPDATE notification_retention SET deleted_up_to = GREATEST(deleted_up_to, $1)`, [p.to - 1]);
     const keys = await this.referencingKeys();
     for (const key of keys) while ((await this.unreference(this.db, key, p)) === BATCH);
-    await this.db.transaction(async (m) => {
-      // DETACH's ACCESS EXCLUSIVE on the parent queues every reader behind it while it waits.
-      await m.query(`SET LOCAL lock_timeout = '1s'`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const done = await this.detachAndDrop(p, keys);
+        if (done) this.logger.log(`Dropped ${p.name} (ids below ${p.to})`);
+        return done;
+      } catch (err) {
+        if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE || attempt === LOCK_ATTEMPTS) throw err;
+        await sleep(100 + Math.random() * 400 * attempt);
+      }
+    }
+  }
+
+  /**
+   * DETACH takes ACCESS EXCLUSIVE on the parent and on every referencing table, and SHARE ROW
+   * EXCLUSIVE on the tables notifications references. Taken here all at once, each waited for
+   * only briefly: a transaction holding one of them and waiting for another (a read receipt's
+   * key check, say) makes us give up well before its deadlock check would abort it instead.
+   */
+  private async detachAndDrop(p: NotificationPartition, keys: ReferencingKey[]): Promise<boolean> {
+    return this.db.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock($1)`, [PARTITION_LOCK]);
-      await m.query(`LOCK TABLE ${p.name} IN EXCLUSIVE MODE`);
+      await m.query(`SET LOCAL lock_timeout = '${LOCK_WAIT_MS}ms'`);
+      // Read from pg_inherits, not to_regclass: the catalog cache may not have seen another's DROP yet.
+      const [{ present }]: Array<{ present: boolean }> = await m.query(
+        `SELECT EXISTS (SELECT FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                         WHERE i.inhparent = 'notifications'::regclass AND c.relname = $1) AS present`,
+        [p.name],
+      );
+      if (!present) return false;
+      const referencing = [...new Set(keys.map((k) => k.table))];
+      await m.query(`LOCK TABLE ${['notifications', ...referencing].join(', ')} IN ACCESS EXCLUSIVE MODE`);
+      const referenced: Array<{ table: string }> = await m.query(
+        `SELECT DISTINCT confrelid::regclass::text AS table FROM pg_constraint
+          WHERE conrelid = 'notifications'::regclass AND contype = 'f'`,
+      );
+      if (referenced.length) {
+        await m.query(`LOCK TABLE ${referenced.map((r) => r.table).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+      }
       for (const key of keys) while ((await this.unreference(m, key, p)) === BATCH);
       await m.query(`ALTER TABLE notifications DETACH PARTITION ${p.name}`);
       await m.query(`DROP TABLE ${p.name}`);
+      return true;
     });
-    this.logger.log(`Dropped ${p.name} (ids below ${p.to})`);
   }
 
   /** The other tables' keys to notifications(id), with what their ON DELETE does. */
-  private referencingKeys(): Promise<Array<{ table: string; column: string; onDelete: string }>> {
+  private referencingKeys(): Promise<ReferencingKey[]> {
     return this.db.query(`
       SELECT c.conrelid::regclass::text AS table, quote_ident(a.attname) AS column, c.confdeltype AS "onDelete"
         FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
@@ -137,7 +191,7 @@ export class NotificationPartitions {
   /** What ON DELETE would have done to up to BATCH referencing rows of `p`'s ids: how many it did. */
   private async unreference(
     db: Pick<EntityManager, 'query'>,
-    key: { table: string; column: string; onDelete: string },
+    key: ReferencingKey,
     p: NotificationPartition,
   ): Promise<number> {
     const range = `${key.column} < ${p.to}${p.from === null ? '' : ` AND ${key.column} >= ${p.from}`}`;
