@@ -41,9 +41,9 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Answers the names of the partitions dropped. */
   async run(days = this.config.retentionDays): Promise<string[]> {
-    await this.partitions.createAhead();
-    const dropped = await this.partitions.dropExpired(days);
+    // First: a drop that gives way to a busy table must not keep expired sessions too.
     await this.db.query(`DELETE FROM sessions WHERE expire < now()`);
-    return dropped;
+    await this.partitions.createAhead();
+    return this.partitions.dropExpired(days);
   }
 }
