@@ -36,6 +36,8 @@ export interface AppConfig {
     readonly slowClientBytes: number;
   };
   readonly retentionDays: number;
+  /** NOTIFICATION_PARTITION_SIZE: ids per partition of `notifications` the partition job creates. */
+  readonly partitionSize: number;
   /**
    * SHUTDOWN_DRAIN_MS (internal, not in the contract): after SIGTERM, how long a kept-alive
    * connection must have been idle before the instance closes it; longer than the balancer
@@ -403,6 +405,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       slowClientBytes: int(env, 'SLOW_CLIENT_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024),
     },
     retentionDays: int(env, 'RETENTION_DAYS', 90, 1, 36500),
+    partitionSize: int(env, 'NOTIFICATION_PARTITION_SIZE', 1_000_000, 10, 1_000_000_000_000),
     shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     feedPollMs: int(env, 'FEED_POLL_MS', 1000, 10, 600_000),
     logLevel: logLevel(env, nodeEnv === 'test' ? 'error' : 'info'),

@@ -12,6 +12,7 @@ import { InboxController } from './inbox.controller.js';
 import { InboxService } from './inbox.service.js';
 import { NotificationFeed } from './notification-feed.js';
 import { NotificationPublisher } from './notification.publisher.js';
+import { NotificationPartitions } from './partitions.js';
 import { PreferencesService } from './preferences.service.js';
 import { RetentionService } from './retention.service.js';
 import { SnoozeWaker } from './snooze-waker.js';
@@ -71,6 +72,7 @@ const busProvider: Provider = {
     StreamRevalidation,
     InboxService,
     PreferencesService,
+    NotificationPartitions,
     RetentionService,
     SnoozeWaker,
   ],
