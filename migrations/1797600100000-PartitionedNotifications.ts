@@ -15,6 +15,16 @@ const USER_KEYS = `
   ADD CONSTRAINT notifications_created_by_fkey FOREIGN KEY (created_by) REFERENCES users (id) ON DELETE SET NULL`;
 
 /**
+ * Why this server cannot take the conversion (an identity column on a partitioned table needs
+ * PostgreSQL 17), in one line for the start-up log; null when it can.
+ */
+export function partitioningUnsupported(serverVersionNum: number): string | null {
+  if (serverVersionNum >= 170000) return null;
+  const major = Math.floor(serverVersionNum / 10000);
+  return `PostgreSQL 17 or later is needed for the partitioned notifications table (DATABASE_URL's server is ${major}); nothing was changed`;
+}
+
+/**
  * Issue 24: `notifications` becomes a table partitioned by id range (docs/decisions.md,
  * "Partitioned notifications"). The existing table is not rewritten: it becomes the first
  * partition, FROM (MINVALUE) TO (the next id), its indexes and keys attached to the parent's.
@@ -26,6 +36,11 @@ export class PartitionedNotifications1797600100000 implements MigrationInterface
   name = 'PartitionedNotifications1797600100000';
 
   async up(q: QueryRunner): Promise<void> {
+    const [{ server_version_num: version }] = (await q.query(`SHOW server_version_num`)) as Array<{
+      server_version_num: string;
+    }>;
+    const problem = partitioningUnsupported(Number(version));
+    if (problem) throw new Error(problem);
     await q.query(`LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE`);
     const next = await nextId(q);
     const referencing = await referencingKeys(q);
