@@ -22,6 +22,7 @@ import { Webhooks1797400000000 } from './1797400000000-Webhooks.js';
 import { InboxStates1797500000000 } from './1797500000000-InboxStates.js';
 import { NotificationActions1797500000100 } from './1797500000100-NotificationActions.js';
 import { UserLocale1797500000200 } from './1797500000200-UserLocale.js';
+import { NotificationTranslations1797600000000 } from './1797600000000-NotificationTranslations.js';
 
 /**
  * Every migration, in order. Listed by hand rather than found by a glob: the same list works
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   InboxStates1797500000000,
   NotificationActions1797500000100,
   UserLocale1797500000200,
+  NotificationTranslations1797600000000,
 ];

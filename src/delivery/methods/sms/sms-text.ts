@@ -1,13 +1,22 @@
-import type { NotificationRow } from '../../../notifications/notification.types.js';
+import { translator } from '../../../common/i18n.js';
+import { localized, type NotificationRow } from '../../../notifications/notification.types.js';
+import de from './locales/de.json' with { type: 'json' };
+import en from './locales/en.json' with { type: 'json' };
+import es from './locales/es.json' with { type: 'json' };
+import fr from './locales/fr.json' with { type: 'json' };
 import { fitSegments } from './segments.js';
 
+const texts = translator({ en, de, fr, es });
+
 /**
- * One run's SMS: the one notification's title and body, or the count and the newest title; then
- * the inbox link, kept whole while the text before it is cut to fit 2 segments.
+ * One run's SMS in the user's `locale`: the one notification's title and body, or the count and
+ * the newest title; then the inbox link, kept whole while the text before it is cut to fit 2 segments.
  */
-export function smsText(rows: readonly NotificationRow[], inboxUrl: string): string {
-  const newest = rows[rows.length - 1];
+export function smsText(rows: readonly NotificationRow[], inboxUrl: string, locale = 'en'): string {
+  const newest = localized(rows[rows.length - 1], locale);
   const text =
-    rows.length === 1 ? `${newest.title}: ${newest.body}` : `${rows.length} new notifications. Newest: ${newest.title}`;
+    rows.length === 1
+      ? `${newest.title}: ${newest.body}`
+      : texts(locale)('digest', { count: rows.length, title: newest.title });
   return fitSegments(text.replace(/\s+/g, ' ').trim(), undefined, `\n${inboxUrl}`);
 }

@@ -1,0 +1,45 @@
+import i18next, { type TFunction } from 'i18next';
+
+/**
+ * The languages every shipped text exists in (`<renderer's folder>/locales/<language>.json`).
+ * A locale resolves to itself, then its language (`fr-CA` → `fr`), then `en`.
+ */
+export const LANGUAGES = ['en', 'de', 'fr', 'es'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export interface Messages {
+  readonly [key: string]: string | Messages;
+}
+
+/** How one renderer speaks: its texts per language (`en` complete), ICU plurals as `_one`/`_other`/…. */
+export function translator(bundles: Record<Language, Messages>): (locale: string) => TFunction {
+  const i18n = i18next.createInstance();
+  // Resources are given inline, so init is synchronous (initAsync: false).
+  void i18n.init({
+    initAsync: false,
+    resources: Object.fromEntries(Object.entries(bundles).map(([language, m]) => [language, { translation: m }])),
+    fallbackLng: 'en',
+    // Plain text: the HTML renderers (email) escape what they insert.
+    interpolation: { escapeValue: false },
+    returnNull: false,
+  });
+  const fixed = new Map<string, TFunction>();
+  return (locale) => {
+    let t = fixed.get(locale);
+    if (!t) fixed.set(locale, (t = i18n.getFixedT(locale)));
+    return t;
+  };
+}
+
+/** Minor units (cents) as money in the locale: (1999, 'EUR', 'de') → "19,99 €". */
+export function formatMoney(minor: number, currency: string, locale: string): string {
+  const format = new Intl.NumberFormat(locale, { style: 'currency', currency });
+  // The currency's own minor unit (2 for EUR, 0 for JPY), exact in decimal.
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(Number(`${minor}e-${digits}`));
+}
+
+/** A moment in the locale, in `timeZone` (IANA) if given, else UTC. */
+export function formatDateTime(at: Date, locale: string, timeZone = 'UTC'): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(at);
+}
