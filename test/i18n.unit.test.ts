@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { formatMoney, LANGUAGES, translator } from '../src/common/i18n.js';
+import { formatMoney, LANGUAGES, localesIn, translator } from '../src/common/i18n.js';
 import { chatMessage } from '../src/delivery/methods/chat/chat-formats.js';
 import { subjectOf } from '../src/delivery/methods/email/mailer.js';
 import { smsText } from '../src/delivery/methods/sms/sms-text.js';
@@ -79,13 +79,8 @@ const notifications = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ id: String(i + 1), title: `T${i}`, body: '' }) as NotificationJson);
 
 describe('digest plurals per locale', () => {
-  /** A renderer's own texts, from its files (as it loads them). */
-  const textsOf = (folder: string) =>
-    translator(
-      Object.fromEntries(
-        LANGUAGES.map((l) => [l, JSON.parse(readFileSync(join(src, folder, 'locales', `${l}.json`), 'utf8'))]),
-      ) as Parameters<typeof translator>[0],
-    );
+  /** A renderer's own texts, from its files, as it loads them. */
+  const textsOf = (folder: string) => translator(localesIn(new URL(`${folder}/locales/`, new URL(`file://${src}`))));
 
   it.each([
     ['en', ['1 new notification', '2 new notifications', '5 new notifications', '21 new notifications']],

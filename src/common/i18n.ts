@@ -1,8 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import i18next, { type TFunction } from 'i18next';
 
 /**
- * The languages every shipped text exists in (`<renderer's folder>/locales/<language>.json`).
- * A locale resolves to itself, then its language (`fr-CA` → `fr`), then `en`.
+ * The languages every shipped text exists in (`<renderer's folder>/locales/<language>.json`;
+ * test/i18n.unit.test.ts holds every folder to this list). A locale resolves to itself, then its
+ * language (`fr-CA` → `fr`), then `en`.
  */
 export const LANGUAGES = ['en', 'de', 'fr', 'es'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -11,8 +13,21 @@ export interface Messages {
   readonly [key: string]: string | Messages;
 }
 
+/**
+ * A renderer's texts: every `<language>.json` of its `locales/` folder (`new URL('./locales/',
+ * import.meta.url)`), read once at startup. tsc copies them to dist/ (tsconfig.build.json's
+ * include), so a language is added by adding files.
+ */
+export function localesIn(folder: URL): Record<string, Messages> {
+  const files = readdirSync(folder).filter((f) => f.endsWith('.json'));
+  return Object.fromEntries(
+    files.map((f) => [f.slice(0, -'.json'.length), JSON.parse(readFileSync(new URL(f, folder), 'utf8')) as Messages]),
+  );
+}
+
 /** How one renderer speaks: its texts per language (`en` complete), ICU plurals as `_one`/`_other`/…. */
-export function translator(bundles: Record<Language, Messages>): (locale: string) => TFunction {
+export function translator(bundles: Record<string, Messages>): (locale: string) => TFunction {
+  if (!bundles.en) throw new Error('A renderer needs its en texts (locales/en.json)');
   const i18n = i18next.createInstance();
   // Resources are given inline, so init is synchronous (initAsync: false).
   void i18n.init({

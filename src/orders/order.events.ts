@@ -1,10 +1,6 @@
-import { formatMoney, translator } from '../common/i18n.js';
+import { formatMoney, localesIn, translator } from '../common/i18n.js';
 import { channelEvents } from '../events/domain-events.js';
 import type { OrderStatus } from './order-status.js';
-import de from './locales/de.json' with { type: 'json' };
-import en from './locales/en.json' with { type: 'json' };
-import es from './locales/es.json' with { type: 'json' };
-import fr from './locales/fr.json' with { type: 'json' };
 
 // Money is in integer minor units (cents) of CURRENCY; ids are decimal strings.
 declare module '../events/domain-events.js' {
@@ -17,7 +13,7 @@ declare module '../events/domain-events.js' {
   }
 }
 
-const texts = translator({ en, de, fr, es });
+const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
 export const ORDER_EVENTS = channelEvents('order', {
   'order.placed': (p, { locale, currency }) => {

@@ -1,9 +1,5 @@
-import { formatMoney, translator } from '../common/i18n.js';
+import { formatMoney, localesIn, translator } from '../common/i18n.js';
 import { channelEvents } from '../events/domain-events.js';
-import de from './locales/de.json' with { type: 'json' };
-import en from './locales/en.json' with { type: 'json' };
-import es from './locales/es.json' with { type: 'json' };
-import fr from './locales/fr.json' with { type: 'json' };
 
 declare module '../events/domain-events.js' {
   interface PersonalEventMap {
@@ -13,7 +9,7 @@ declare module '../events/domain-events.js' {
   }
 }
 
-const texts = translator({ en, de, fr, es });
+const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
 export const PAYMENT_EVENTS = channelEvents('payment', {
   'payment.pending': (p, { locale, currency }) => {

@@ -1,8 +1,4 @@
-import { translator } from '../../../common/i18n.js';
-import de from './locales/de.json' with { type: 'json' };
-import en from './locales/en.json' with { type: 'json' };
-import es from './locales/es.json' with { type: 'json' };
-import fr from './locales/fr.json' with { type: 'json' };
+import { localesIn, translator } from '../../../common/i18n.js';
 
 /** The chat services a destination may be: each takes a JSON body of its own shape. */
 export const CHAT_KINDS = ['slack', 'discord', 'teams'] as const;
@@ -27,7 +23,7 @@ export interface ChatContent {
   readonly locale?: string;
 }
 
-const texts = translator({ en, de, fr, es });
+const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
 /** At most this many notifications are written out in a digest; the rest are counted. */
 export const DIGEST_ITEMS = 10;

@@ -2,16 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { formatDateTime, translator } from '../../../common/i18n.js';
+import { formatDateTime, localesIn, translator } from '../../../common/i18n.js';
 import type { DeliveryConfig } from '../../../config/env.js';
 import type { NotificationAction, NotificationJson } from '../../../notifications/notification.types.js';
 import { PermanentError, TransientError } from '../../port/delivery-method.js';
-import de from './locales/de.json' with { type: 'json' };
-import en from './locales/en.json' with { type: 'json' };
-import es from './locales/es.json' with { type: 'json' };
-import fr from './locales/fr.json' with { type: 'json' };
 
-const texts = translator({ en, de, fr, es });
+const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
 export interface Digest {
   to: string;

@@ -1,12 +1,8 @@
-import { translator } from '../../../common/i18n.js';
+import { localesIn, translator } from '../../../common/i18n.js';
 import { localized, type NotificationRow } from '../../../notifications/notification.types.js';
-import de from './locales/de.json' with { type: 'json' };
-import en from './locales/en.json' with { type: 'json' };
-import es from './locales/es.json' with { type: 'json' };
-import fr from './locales/fr.json' with { type: 'json' };
 import { fitSegments } from './segments.js';
 
-const texts = translator({ en, de, fr, es });
+const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
 /**
  * One run's SMS in the user's `locale`: the one notification's title and body, or the count and
