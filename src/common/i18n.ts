@@ -6,7 +6,7 @@ import i18next, { type TFunction } from 'i18next';
  * test/i18n.unit.test.ts holds every folder to this list). A locale resolves to itself, then its
  * language (`fr-CA` → `fr`), then `en`.
  */
-export const LANGUAGES = ['en', 'de', 'fr', 'es'] as const;
+export const LANGUAGES = ['en', 'de', 'fr', 'es', 'pl'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 export interface Messages {
