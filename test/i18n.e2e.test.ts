@@ -3,6 +3,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { adminClient, ITEMS, ITEMS_TOTAL, liveStream, received } from './support/shop.js';
 import { TestSmtpServer } from './support/smtp.js';
+import { openStream } from './support/sse.js';
 
 /*
  * Issue 23, languages: order notifications in the user's locale over the stream, in the inbox
@@ -143,6 +144,35 @@ describe('translations of broadcasts and API publishes', () => {
     streams.forEach((s) => s.close());
     const stored = await t.db.query(`SELECT translations FROM notifications WHERE id = $1`, [sent.body.id]);
     expect(Object.keys(stored.rows[0].translations).sort()).toStrictEqual(['de', 'fr-CA']);
+
+    // Replayed after a reconnect (Last-Event-ID before it): in the viewer's language too.
+    const replay = await openStream(t.baseUrl, de.c.cookieHeader, {
+      lastEventId: String(BigInt(sent.body.id) - 1n),
+    });
+    await replay.waitForNotifications(1);
+    expect(received(replay)[0].json.title).toBe('Wartung heute Nacht');
+    replay.close();
+  });
+
+  it('a broadcast delivered by email reaches a de user in German, an en user in the default', async () => {
+    const de = await userSpeaking('mail-broadcast-de@example.com', 'de');
+    const en = await userSpeaking('mail-broadcast-en@example.com', 'en');
+    const sent = await admin.post('/admin/broadcasts', {
+      title: 'Maintenance tonight',
+      body: 'Checkout is unavailable.',
+      audience: { userIds: [de.id, en.id] },
+      deliver: ['email'],
+      translations: { de: { title: 'Wartung heute Nacht', body: 'Der Checkout ist nicht erreichbar.' } },
+    });
+    expect(sent.status).toBe(201);
+    const [[toDe], [toEn]] = await Promise.all([
+      smtp.waitFor(1, 'mail-broadcast-de@example.com'),
+      smtp.waitFor(1, 'mail-broadcast-en@example.com'),
+    ]);
+    expect(toDe.mail.subject).toBe('Wartung heute Nacht');
+    expect(toDe.mail.text).toContain('Der Checkout ist nicht erreichbar.');
+    expect(toEn.mail.subject).toBe('Maintenance tonight');
+    expect(toEn.mail.text).toContain('Open your inbox');
   });
 
   it('a locale changed in preferences shows the broadcast in the new language in the inbox', async () => {
@@ -162,17 +192,17 @@ describe('translations of broadcasts and API publishes', () => {
   });
 
   it.each([
-    [{ xx: { title: 'a', body: 'b' } }],
-    [{ de_DE: { title: 'a', body: 'b' } }],
-    [{ de: { title: '', body: 'b' } }],
-    [{ de: { title: 'a' } }],
-    [{ de: { title: 'a', body: 'b', html: '<b>' } }],
-    [{ de: { title: 'x'.repeat(201), body: 'b' } }],
-    [{ de: { title: 'a', body: 'x'.repeat(10_001) } }],
-    [{ 'fr-ca': { title: 'a', body: 'b' }, 'fr-CA': { title: 'a', body: 'b' } }],
-    [['de']],
-    ['de'],
-  ])('bad translations are 400 with nothing written: %j', async (bad) => {
+    ['an unknown language', { xx: { title: 'a', body: 'b' } }],
+    ['a malformed tag', { de_DE: { title: 'a', body: 'b' } }],
+    ['an empty title', { de: { title: '', body: 'b' } }],
+    ['no body', { de: { title: 'a' } }],
+    ['another field', { de: { title: 'a', body: 'b', html: '<b>' } }],
+    ['a title of 201 characters', { de: { title: 'x'.repeat(201), body: 'b' } }],
+    ['a body of 10,001 characters', { de: { title: 'a', body: 'x'.repeat(10_001) } }],
+    ['one locale twice', { 'fr-ca': { title: 'a', body: 'b' }, 'fr-CA': { title: 'a', body: 'b' } }],
+    ['an array', ['de']],
+    ['a string', 'de'],
+  ])('bad translations (%s) are 400 with nothing written', async (_, bad) => {
     const before = (await t.db.query(`SELECT count(*)::int AS n FROM notifications`)).rows[0].n;
     const res = await admin.post('/admin/broadcasts', { title: 'T', body: 'B', translations: bad });
     expect(res.status).toBe(400);
@@ -213,5 +243,36 @@ describe('translations of broadcasts and API publishes', () => {
     });
     expect(bad.status).toBe(400);
     expect((await t.db.query(`SELECT count(*)::int AS n FROM notifications`)).rows[0].n).toBe(before);
+  });
+
+  it('an API publish to a topic stores the translations on its one row; each subscriber sees theirs', async () => {
+    const key = (await admin.post('/admin/api-keys', { name: 'i18n-topic' })).body.key as string;
+    const call = (method: string, path: string, body: unknown) =>
+      fetch(`${t.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const fr = await userSpeaking('topic-fr@example.com', 'fr-BE');
+    const en = await userSpeaking('topic-en@example.com', 'en');
+    expect((await call('PUT', '/v1/topics/restock.kettle/subscribers', { userIds: [fr.id, en.id] })).status).toBe(204);
+    const res = await call('POST', '/v1/notifications', {
+      to: { topic: 'restock.kettle' },
+      channel: 'order',
+      title: 'Back in stock',
+      body: 'The kettle is back.',
+      translations: { FR: { title: 'De retour', body: 'La bouilloire est de retour.' } },
+    });
+    expect(res.status).toBe(201);
+    const [id] = ((await res.json()) as { ids: string[] }).ids;
+    const titleFor = async (u: { c: Client }) =>
+      (await u.c.get('/notifications')).body.items.find((n: { id: string }) => n.id === id).title;
+    expect(await titleFor(fr)).toBe('De retour');
+    expect(await titleFor(en)).toBe('Back in stock');
+    const stored = await t.db.query(`SELECT user_id, translations FROM notifications WHERE id = $1`, [id]);
+    expect(stored.rows[0]).toStrictEqual({
+      user_id: null,
+      translations: { fr: { title: 'De retour', body: 'La bouilloire est de retour.' } },
+    });
   });
 });
