@@ -144,6 +144,10 @@ describe('translations of broadcasts and API publishes', () => {
     streams.forEach((s) => s.close());
     const stored = await t.db.query(`SELECT translations FROM notifications WHERE id = $1`, [sent.body.id]);
     expect(Object.keys(stored.rows[0].translations).sort()).toStrictEqual(['de', 'fr-CA']);
+    // The admin sees what was stored, keys canonical.
+    expect(sent.body.translations).toStrictEqual({ de: translations.de, 'fr-CA': translations['fr-ca'] });
+    const listed = (await admin.get('/admin/broadcasts')).body.items.find((b: { id: string }) => b.id === sent.body.id);
+    expect(listed.translations).toStrictEqual(sent.body.translations);
 
     // Replayed after a reconnect (Last-Event-ID before it): in the viewer's language too.
     const replay = await openStream(t.baseUrl, de.c.cookieHeader, {

@@ -165,5 +165,10 @@ export function toBroadcastJson(row: NotificationRow): BroadcastJson {
       : row.audience_kind === 'users'
         ? { kind: 'users', userIds: (row.audience_user_ids ?? []).map(String) }
         : { kind: 'all' };
-  return { ...toJson(row), audience, expiresAt: row.expires_at ? row.expires_at.toISOString() : null };
+  return {
+    ...toJson(row),
+    audience,
+    expiresAt: row.expires_at ? row.expires_at.toISOString() : null,
+    translations: row.translations ?? {},
+  };
 }
