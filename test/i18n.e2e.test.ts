@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { adminClient, ITEMS, ITEMS_TOTAL, liveStream, received } from './support/shop.js';
+import { startPushService, type TestPushService } from './support/push-service.js';
 import { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 
@@ -11,17 +12,27 @@ import { openStream } from './support/sse.js';
  */
 let t: TestApp;
 let smtp: TestSmtpServer;
+let push: TestPushService;
 let admin: Client;
 
 beforeAll(async () => {
   smtp = new TestSmtpServer();
   await smtp.start();
-  t = await startTestApp({ ESCALATE_AFTER_MS: '600', SMTP_URL: smtp.url, CURRENCY: 'EUR' });
+  const started = await startPushService();
+  push = started.push;
+  t = await startTestApp({
+    ESCALATE_AFTER_MS: '600',
+    SMTP_URL: smtp.url,
+    CURRENCY: 'EUR',
+    ...started.env,
+    PUSH_ENDPOINT_ALLOWLIST: push.origin,
+  });
   admin = await adminClient(t);
 });
 afterAll(async () => {
   await t?.close();
   await smtp?.close();
+  await push?.close();
 });
 
 /** A user who signed up with this Accept-Language, signed in. */
@@ -177,6 +188,29 @@ describe('translations of broadcasts and API publishes', () => {
     expect(toDe.mail.text).toContain('Der Checkout ist nicht erreichbar.');
     expect(toEn.mail.subject).toBe('Maintenance tonight');
     expect(toEn.mail.text).toContain('Open your inbox');
+  });
+
+  it('pushes come in the language too: an order rendered in German, a broadcast picked for a de user', async () => {
+    const de = await userSpeaking('push-de@example.com', 'de');
+    const sub = push.subscription();
+    expect((await de.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(201);
+    const order = await de.c.post('/orders', { items: ITEMS });
+    const [p] = await push.waitFor(1, (x) => x.endpoint === sub.endpoint);
+    expect(p.payload.title).toBe(`Bestellung #${order.body.id} aufgegeben`);
+    const sent = await admin.post('/admin/broadcasts', {
+      title: 'Sale',
+      body: 'Everything half price.',
+      audience: { userIds: [de.id] },
+      deliver: ['push'],
+      translations: { de: { title: 'Ausverkauf', body: 'Alles zum halben Preis.' } },
+    });
+    expect(sent.status).toBe(201);
+    const [, q] = await push.waitFor(2, (x) => x.endpoint === sub.endpoint);
+    expect([q.payload.id, q.payload.title, q.payload.body]).toStrictEqual([
+      sent.body.id,
+      'Ausverkauf',
+      'Alles zum halben Preis.',
+    ]);
   });
 
   it('a locale changed in preferences shows the broadcast in the new language in the inbox', async () => {
