@@ -229,6 +229,25 @@ describe('translations of broadcasts and API publishes', () => {
     expect(await title()).toBe('Hallo');
   });
 
+  it('an open stream follows a change of locale for the broadcasts after it', async () => {
+    const u = await userSpeaking('stream-switch@example.com', 'en');
+    const conn = await liveStream(t, u.c);
+    const send = (title: string) =>
+      admin.post('/admin/broadcasts', {
+        title,
+        body: 'b',
+        audience: { userIds: [u.id] },
+        translations: { fr: { title: `${title} (fr)`, body: 'b' } },
+      });
+    expect((await send('Before')).status).toBe(201);
+    await conn.waitForNotifications(1);
+    expect((await u.c.put('/preferences', { locale: 'fr-CA' })).status).toBe(200);
+    expect((await send('After')).status).toBe(201);
+    await conn.waitForNotifications(2);
+    expect(received(conn).map((n) => n.json.title)).toStrictEqual(['Before', 'After (fr)']);
+    conn.close();
+  });
+
   it.each([
     ['an unknown language', { xx: { title: 'a', body: 'b' } }],
     ['a malformed tag', { de_DE: { title: 'a', body: 'b' } }],

@@ -187,6 +187,12 @@ export class StreamHub implements OnModuleDestroy {
     if (route) route.muted = new Set(muted);
   }
 
+  /** The user changed language: their open streams show the next broadcasts in it. */
+  setLocale(userId: string, locale: string): void {
+    const route = this.routes.get(userId);
+    if (route) route.viewer = { ...route.viewer, locale };
+  }
+
   /** Fan a committed row out to the streams of this instance that may see it. */
   dispatch(row: NotificationRow): void {
     // Serialised at most once, and only if a stream of this instance receives it: behind
