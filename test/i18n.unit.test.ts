@@ -37,6 +37,7 @@ describe('translation files', () => {
 
   it('are found where the renderers are', () => {
     expect(folders.map((f) => relative(src, f)).sort()).toStrictEqual([
+      'contacts/locales',
       'delivery/methods/chat/locales',
       'delivery/methods/email/locales',
       'delivery/methods/sms/locales',
