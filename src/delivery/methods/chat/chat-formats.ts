@@ -23,7 +23,9 @@ export interface ChatContent {
   readonly locale?: string;
 }
 
-const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
+/** Chat's own words per locale (locales/), for the messages and the destination's test message. */
+export const chatTexts = translator(localesIn(new URL('./locales/', import.meta.url)));
+const texts = chatTexts;
 
 /** At most this many notifications are written out in a digest; the rest are counted. */
 export const DIGEST_ITEMS = 10;
