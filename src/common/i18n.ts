@@ -54,7 +54,15 @@ export function formatMoney(minor: number, currency: string, locale: string): st
   return format.format(Number(`${minor}e-${digits}`));
 }
 
-/** A moment in the locale, in `timeZone` (IANA) if given, else UTC. */
+/** A moment in the locale, in `timeZone` (IANA) if given, else UTC, the zone named: "7. Dez. 2026, 15:05 MEZ". */
 export function formatDateTime(at: Date, locale: string, timeZone = 'UTC'): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(at);
+  return new Intl.DateTimeFormat(locale, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+    timeZoneName: 'short',
+    timeZone,
+  }).format(at);
 }
