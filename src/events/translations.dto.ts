@@ -2,10 +2,11 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, ValidateBy } from 'class-validator';
 import type { Translations } from '../notifications/notification.types.js';
+import { canonicalLocale } from '../users/locale.js';
 
+// For the sources and the API, which reach the core only through src/events/.
 export type { Translations } from '../notifications/notification.types.js';
 export { localized } from '../notifications/notification.types.js';
-import { canonicalLocale } from '../users/locale.js';
 
 /** Locales one notification may be translated to. */
 export const MAX_TRANSLATIONS = 50;
