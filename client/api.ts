@@ -43,6 +43,8 @@ export interface BroadcastInput {
   expiresAt?: string;
   /** Also send by these methods to audience members without an open stream. */
   deliver?: DeliveryMethod[];
+  /** Texts per BCP 47 locale (`de`, `fr-CA`): a user sees their locale's, else their language's, else title and body. */
+  translations?: Record<string, { title: string; body: string }>;
 }
 
 export type BulkAction = 'read' | 'unread' | 'archive' | 'unarchive';

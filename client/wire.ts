@@ -167,6 +167,8 @@ export interface BroadcastJson extends NotificationJson {
   audience: Audience;
   /** ISO 8601, or null: never expires. */
   expiresAt: string | null;
+  /** Its texts per BCP 47 locale (canonical keys); each user sees theirs, else title and body. */
+  translations: Record<string, { title: string; body: string }>;
 }
 
 /** GET /admin/stats: for the instance that answers. */

@@ -19,6 +19,7 @@ import { Webhooks1797400000000 } from './1797400000000-Webhooks.js';
 import { InboxStates1797500000000 } from './1797500000000-InboxStates.js';
 import { NotificationActions1797500000100 } from './1797500000100-NotificationActions.js';
 import { UserLocale1797500000200 } from './1797500000200-UserLocale.js';
+import { NotificationTranslations1797600000000 } from './1797600000000-NotificationTranslations.js';
 import { PartitionedNotifications1797600100000 } from './1797600100000-PartitionedNotifications.js';
 
 /**
@@ -50,5 +51,6 @@ export const MIGRATIONS = [
   InboxStates1797500000000,
   NotificationActions1797500000100,
   UserLocale1797500000200,
+  NotificationTranslations1797600000000,
   PartitionedNotifications1797600100000,
 ];

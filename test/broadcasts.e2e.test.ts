@@ -255,6 +255,7 @@ describe('GET /admin/broadcasts', () => {
       'severity',
       'snoozedUntil',
       'title',
+      'translations',
       'type',
     ]);
     for (const q of ['limit=0', 'limit=101', 'before=x', 'channel=order']) {

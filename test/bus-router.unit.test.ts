@@ -44,6 +44,7 @@ const row = (id: number): NotificationRow => ({
   expires_at: null,
   deliver: null,
   actions: null,
+  translations: null,
 });
 const rows = (...ids: number[]) => ids.map(row);
 /** Committed rows: in the table, and handed to the router as a local commit (or a bus message) would. */

@@ -69,6 +69,22 @@ describe('chat as a delivery method', () => {
     for (const p of u.paths) expect(bed.chat.to(p)).toHaveLength(2);
   });
 
+  it("in the user's language: the destination's test message and a digest's count (de)", async () => {
+    const c: RecordingClient = bed.client();
+    const u = await c.signUp(`chat-delivery-${++n}@example.com`);
+    expect((await c.put('/preferences', { locale: 'de' })).status).toBe(200);
+    const path = `/discord/d${n}-de`;
+    expect((await c.post('/contacts/chat', { kind: 'discord', url: `${bed.chat.origin}${path}` })).status).toBe(201);
+    const connected = await bed.chat.nth(path, 1);
+    expect(connected.body.content).toMatch(/^Verbunden: /);
+    expect(connected.body.embeds[0].title).toBe('Benachrichtigungen kommen hier an');
+    expect((await c.put('/preferences', { delivery: { order: { chat: true } } })).status).toBe(200);
+    await publishTo({ app: bed.app } as TestApp, u.id, { title: 'Erste' });
+    await publishTo({ app: bed.app } as TestApp, u.id, { title: 'Zweite' });
+    const digest = await bed.chat.nth(path, 2);
+    expect(digest.body.content).toMatch(/^2 neue Benachrichtigungen: /);
+  });
+
   it('a 429 is waited out for its Retry-After (a rescheduled job); the other destination is not posted twice', async () => {
     const u = await userWith('slack', 'discord');
     const [slack, discord] = u.paths;

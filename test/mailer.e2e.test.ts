@@ -31,6 +31,7 @@ const digest = (to: string) => ({
     },
   ],
   unsubscribeUrl: 'http://localhost:3000/unsubscribe?token=t',
+  locale: 'en',
 });
 
 const open: Array<{ mailer: Mailer; server: TestSmtpServer }> = [];

@@ -103,6 +103,31 @@ describe('sms as a delivery method', () => {
     expect(mine.body.map((d: { method: string }) => d.method)).toContain('sms');
   });
 
+  it("in the user's language: the code and the digest's count, with its plural (de)", async () => {
+    const c = new Client(t.baseUrl);
+    const { id } = await c.signUp(`sms-${++n}@example.com`);
+    expect((await c.put('/preferences', { locale: 'de' })).status).toBe(200);
+    const number = `+4916000000${String(n).padStart(2, '0')}`;
+    expect((await c.put('/contacts/phone', { number })).status).toBe(202);
+    const [codeSms] = await waitForSms(number, 1);
+    expect(codeSms.form.Body).toMatch(/^Ihr Bestätigungscode lautet \d{6}\. Er ist 10 Minuten gültig\.$/);
+    const code = /\b(\d{6})\b/.exec(codeSms.form.Body)![1];
+    expect((await c.post('/contacts/phone/verify', { code })).status).toBe(200);
+    expect((await smsOn(c)).status).toBe(200);
+    await publishTo(t, id, { title: 'Erste' });
+    await publishTo(t, id, { title: 'Zweite' });
+    await until(
+      'sms sent',
+      () => smsDeliveries(id),
+      (r) => r.length === 2 && settled(r),
+    );
+    expect(
+      sentTo(number)
+        .slice(1)
+        .map((r) => r.form.Body),
+    ).toStrictEqual([`2 neue Benachrichtigungen. Neueste: Zweite\n${PUBLIC_URL}/`]);
+  });
+
   it('a single notification: its title and body; 429 and 500 are retried, then it is sent once', async () => {
     const { c, id, number } = await verifiedUser();
     expect((await smsOn(c, ['order'])).status).toBe(200);

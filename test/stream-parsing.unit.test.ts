@@ -27,6 +27,7 @@ const row = (over: Partial<NotificationRow> = {}): NotificationRow => ({
   expires_at: null,
   deliver: null,
   actions: null,
+  translations: null,
   ...over,
 });
 

@@ -12,13 +12,13 @@ import {
   Length,
   Matches,
   MaxLength,
-  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { CHANNELS, type Channel, DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 import type { Severity } from '../../client/wire.js';
 import { SEVERITIES } from '../events/domain-events.js';
 import { MAX_ACTIONS, NotificationActionDto } from '../events/notification-action.dto.js';
+import { TranslationsProperty } from '../events/translations.dto.js';
 
 /** Recipients of one POST /v1/notifications, and user ids of one topic request. */
 export const MAX_RECIPIENTS = 1000;
@@ -28,7 +28,6 @@ export const TOPIC_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const TOPIC_KEY_MESSAGE =
   'a topic key is 1 to 128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
 const USER_ID = /^[1-9]\d{0,17}$/;
-const LOCALE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
 /** Exactly one of userIds, emails or topic (checked by PublishService, which says which rule failed). */
 export class RecipientsDto {
@@ -54,25 +53,6 @@ export class RecipientsDto {
   @IsString({ message: TOPIC_KEY_MESSAGE })
   @Matches(TOPIC_KEY_PATTERN, { message: TOPIC_KEY_MESSAGE })
   topic?: string;
-}
-
-/** `{ "<locale>": { title, body } }`, each locale BCP 47-shaped, each text as long as the default's may be. */
-function isTranslations(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const entries = Object.entries(value);
-  if (entries.length > 50) return false;
-  return entries.every(([locale, t]) => {
-    if (!LOCALE.test(locale) || typeof t !== 'object' || t === null || Array.isArray(t)) return false;
-    const { title, body, ...rest } = t as Record<string, unknown>;
-    return (
-      Object.keys(rest).length === 0 &&
-      typeof title === 'string' &&
-      title.length >= 1 &&
-      title.length <= 200 &&
-      typeof body === 'string' &&
-      body.length <= 10_000
-    );
-  });
 }
 
 export class PublishDto {
@@ -133,19 +113,7 @@ export class PublishDto {
   @IsIn(DELIVERY_METHODS, { each: true, message: `deliver must list only: ${DELIVERY_METHODS.join(', ')}` })
   deliver?: DeliveryMethod[];
 
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: { type: 'object', properties: { title: { type: 'string' }, body: { type: 'string' } } },
-    example: { de: { title: 'Wieder da', body: 'Der blaue Kessel ist wieder da.' } },
-  })
-  @IsOptional()
-  @ValidateBy(
-    { name: 'isTranslations', validator: { validate: isTranslations } },
-    {
-      message:
-        'translations must map BCP 47 locales (de, fr-CA) to { title: 1 to 200 characters, body: at most 10,000 }',
-    },
-  )
+  @TranslationsProperty()
   translations?: Record<string, { title: string; body: string }>;
 }
 

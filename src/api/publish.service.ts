@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { TransactionRunner } from '../database/transaction.js';
 import { DomainEvents } from '../events/domain-events.service.js';
+import { canonicalTranslations, localized, type Translations } from '../events/translations.dto.js';
 import { normalizeEmail } from '../users/email.js';
 import type { ApiCaller } from './api-keys.service.js';
 import { fingerprint, Idempotency, type IdempotencyRecord, inProgress, type StoredAnswer } from './idempotency.js';
@@ -27,6 +28,8 @@ interface Job {
   key?: string;
   print?: Buffer;
   known: string[];
+  /** Each known recipient's locale: a personal notification is written in it. */
+  locales: Map<string, string>;
   skipped: string[];
   resolve: (answer: PublishAnswer) => void;
   reject: (err: unknown) => void;
@@ -68,9 +71,9 @@ export class PublishService {
     checkRecipients(input);
     const print = key === undefined ? undefined : fingerprint(input);
     if (input.to.topic !== undefined) return this.publishToTopic(caller, input, key, print);
-    const { known, skipped } = await this.recipients(this.db.manager, input);
+    const { known, locales, skipped } = await this.recipients(this.db.manager, input);
     return new Promise((resolve, reject) => {
-      this.queue.push({ keyId: caller.keyId, input, key, print, known, skipped, resolve, reject });
+      this.queue.push({ keyId: caller.keyId, input, key, print, known, locales, skipped, resolve, reject });
       if (!this.inFlight && !this.timer) this.timer = setTimeout(() => this.flush(), 1);
     });
   }
@@ -87,6 +90,7 @@ export class PublishService {
       const userIds = await this.topics.audience(tx.manager, input.to.topic!);
       const row = await this.events.broadcastDraft(tx, {
         ...content(input),
+        translations: canonicalTranslations(input.translations),
         audience: { kind: 'users', userIds },
         expiresAt: null,
         createdBy: null,
@@ -153,7 +157,10 @@ export class PublishService {
         }
         writing.push(job);
       }
-      const drafts = writing.flatMap((job) => job.known.map((userId) => ({ userId, ...content(job.input) })));
+      const drafts = writing.flatMap((job) => {
+        const translations = canonicalTranslations(job.input.translations);
+        return job.known.map((userId) => ({ userId, ...content(job.input, job.locales.get(userId), translations) }));
+      });
       const rows = await this.events.publishDrafts(tx, drafts);
       let at = 0;
       const records: IdempotencyRecord[] = [];
@@ -186,17 +193,21 @@ export class PublishService {
    * Who of the given users or emails exists and is enabled, in the order given
    * (each user once), and what was given for the others: one query for all.
    */
-  private async recipients(manager: EntityManager, input: PublishDto): Promise<{ known: string[]; skipped: string[] }> {
+  private async recipients(
+    manager: EntityManager,
+    input: PublishDto,
+  ): Promise<{ known: string[]; locales: Map<string, string>; skipped: string[] }> {
     const byEmail = input.to.emails !== undefined;
     const given = byEmail ? input.to.emails! : input.to.userIds!;
-    const rows: Array<{ id: string | null }> = await manager.query(
-      `SELECT u.id::text AS id
+    const rows: Array<{ id: string | null; locale: string | null }> = await manager.query(
+      `SELECT u.id::text AS id, u.locale
          FROM unnest($1::text[]) WITH ORDINALITY AS x(given, ord)
          LEFT JOIN users u ON ${byEmail ? 'u.email = x.given' : 'u.id = x.given::bigint'} AND u.disabled_at IS NULL
         ORDER BY x.ord`,
       [byEmail ? given.map(normalizeEmail) : given],
     );
     const known: string[] = [];
+    const locales = new Map<string, string>();
     const seen = new Set<string>();
     const skipped: string[] = [];
     rows.forEach((row, i) => {
@@ -204,20 +215,25 @@ export class PublishService {
       else if (!seen.has(row.id)) {
         seen.add(row.id);
         known.push(row.id);
+        locales.set(row.id, row.locale!);
       }
     });
-    return { known, skipped };
+    return { known, locales, skipped };
   }
 }
 
-/** What every notification of a request shows. */
-function content(input: PublishDto) {
+/**
+ * What every notification of a request shows; to one recipient (`locale` given), in their
+ * language if `translations` has it: a personal row is written once, for its one reader.
+ */
+function content(input: PublishDto, locale?: string, translations?: Translations) {
+  const { title, body } = localized({ title: input.title, body: input.body, translations }, locale);
   return {
     channel: input.channel,
     type: input.type ?? `${input.channel}.message`,
     severity: input.severity ?? 'info',
-    title: input.title,
-    body: input.body,
+    title,
+    body,
     data: input.data ?? {},
     actions: input.actions ?? [],
   } as const;

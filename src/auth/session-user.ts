@@ -7,6 +7,8 @@ export interface SessionUser {
   role: Role;
   displayName: string | null;
   createdAt: Date;
+  /** BCP 47 (users.locale); read when a stream opens, for the language it shows broadcasts in. */
+  locale?: string;
 }
 
 declare module 'express-session' {

@@ -83,8 +83,9 @@ export class StreamSessions {
       role: Role;
       display_name: string | null;
       created_at: Date;
+      locale: string;
     }> = await this.db.query(
-      `SELECT s.sid, u.id::text AS id, u.email, u.role, u.display_name, u.created_at
+      `SELECT s.sid, u.id::text AS id, u.email, u.role, u.display_name, u.created_at, u.locale
          FROM sessions s
          JOIN users u ON u.id = CASE WHEN s.sess #>> '{passport,user}' ~ '^[0-9]{1,18}$'
                                      THEN (s.sess #>> '{passport,user}')::bigint END
@@ -101,6 +102,7 @@ export class StreamSessions {
         role: r.role,
         displayName: r.display_name,
         createdAt: r.created_at,
+        locale: r.locale,
       };
       this.users.store(user.id, user, generation);
       return { sessionId: sid, user };

@@ -52,6 +52,8 @@ export interface AppConfig {
   readonly trustProxy: readonly string[];
   /** Sign-ups per client address per minute (POST /auth/register), then 429. */
   readonly signupRatePerMinute: number;
+  /** CURRENCY: ISO 4217 code of the shop's amounts (orders, payments), shown per the user's locale. */
+  readonly currency: string;
   readonly delivery: DeliveryConfig;
   readonly webhooks: WebhooksConfig;
   readonly api: {
@@ -354,6 +356,15 @@ function delivery(env: Env, production: boolean, dataDir: string, port: number):
   };
 }
 
+/** An ISO 4217 code Intl knows (`EUR`, `usd` → `USD`); default EUR. */
+function currency(env: Env): string {
+  const raw = (env.CURRENCY || 'EUR').toUpperCase();
+  const known = /^[A-Z]{3}$/.test(raw) && (Intl.supportedValuesOf('currency') as string[]).includes(raw);
+  if (!known)
+    throw new ConfigError(`CURRENCY must be an ISO 4217 currency code such as EUR or USD, got "${env.CURRENCY}"`);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnvRaw = env.NODE_ENV || 'development';
   if (!['development', 'production', 'test'].includes(nodeEnvRaw)) {
@@ -411,6 +422,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: logLevel(env, nodeEnv === 'test' ? 'error' : 'info'),
     trustProxy: trustProxy(env),
     signupRatePerMinute: int(env, 'SIGNUP_RATE_PER_MINUTE', 10, 1, 1_000_000),
+    currency: currency(env),
     delivery: delivery(env, production, dataDir, port),
     webhooks: { retryScheduleMs: retrySchedule(env), urlAllowlist: origins(env, 'WEBHOOK_URL_ALLOWLIST') ?? [] },
     api: {

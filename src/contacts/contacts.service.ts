@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError, invalid, notFound } from '../common/domain-error.js';
+import { localesIn, translator } from '../common/i18n.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
 import { SmsError, SmsTransport } from '../delivery/methods/sms/sms-transport.js';
@@ -10,6 +11,8 @@ import { ChatDestinations } from '../delivery/methods/chat/chat-destinations.js'
 export const CODE_TTL_MS = 10 * 60_000;
 export const MAX_CODE_TRIES = 5;
 export const MAX_CODES_PER_HOUR = 3;
+
+const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
 export interface PhoneContact {
   number: string;
@@ -74,9 +77,12 @@ export class ContactsService {
    */
   async setPhone(userId: string, number: string): Promise<PhoneContact> {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    await this.db.transaction(async (m) => {
+    const locale = await this.db.transaction(async (m) => {
       // One request of this user at a time past here: the count below cannot be raced.
-      await m.query(`SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [userId]);
+      const [user]: Array<{ locale: string }> = await m.query(
+        `SELECT locale FROM users WHERE id = $1 FOR NO KEY UPDATE`,
+        [userId],
+      );
       await m.query(`DELETE FROM phone_codes_sent WHERE user_id = $1 AND sent_at <= now() - interval '1 hour'`, [
         userId,
       ]);
@@ -95,9 +101,10 @@ export class ContactsService {
            code_hash = EXCLUDED.code_hash, code_expires_at = EXCLUDED.code_expires_at, code_tries = 0, updated_at = now()`,
         [userId, number, this.codeHash(userId, number, code), CODE_TTL_MS],
       );
+      return user?.locale ?? 'en';
     });
     try {
-      await this.sms.send({ to: number, body: `Your verification code is ${code}. It expires in 10 minutes.` });
+      await this.sms.send({ to: number, body: texts(locale)('code', { code }) });
     } catch (err) {
       if (!(err instanceof SmsError)) throw err;
       if (err.transient) throw new DomainError('UNAVAILABLE', 'The code could not be sent just now: try again later');

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import type { BroadcastJson } from '../../client/wire.js';
 import type { Tx } from '../database/transaction.js';
 import { Broadcasts } from '../notifications/broadcasts.js';
@@ -27,13 +28,15 @@ export class DomainEvents {
     private readonly catalogue: EventCatalogue,
     private readonly publisher: NotificationPublisher,
     private readonly broadcasts: Broadcasts,
+    private readonly db: DataSource,
   ) {}
 
   /** Call last in the transaction: publishing takes the id-ordering lock, held until commit. */
-  emit(tx: Tx, events: PersonalEvent[]): Promise<NotificationRow[]> {
+  async emit(tx: Tx, events: PersonalEvent[]): Promise<NotificationRow[]> {
+    const locales = await localesOf(tx.manager, events);
     return this.publisher.publish(
       tx,
-      events.map((e) => this.catalogue.personal(e)),
+      events.map((e) => this.catalogue.personal(e, locales.get(e.recipient))),
     );
   }
 
@@ -43,13 +46,15 @@ export class DomainEvents {
    * event names the `ord` of its domain row as `along`; ALONG_ID in its payload
    * stands for that row's id.
    */
-  emitAlong<T>(
+  async emitAlong<T>(
     write: { ctes: string; params: unknown[] },
     events: Array<PersonalEvent & { along: number }>,
   ): Promise<{ along: T[] }> {
+    // Read before the statement, not in it: the texts are rendered here (one query per batch).
+    const locales = await localesOf(this.db, events);
     return this.publisher.publishAlong<T>(
       write,
-      events.map((e) => ({ ...this.catalogue.personal(e), along: e.along })),
+      events.map((e) => ({ ...this.catalogue.personal(e, locales.get(e.recipient)), along: e.along })),
     );
   }
 
@@ -74,4 +79,14 @@ export class DomainEvents {
   ): Promise<BroadcastJson> {
     return this.broadcasts.publish(tx, this.catalogue.broadcast(type, payload));
   }
+}
+
+/** Each recipient's locale (users.locale), to render their notifications in: one query for all. */
+async function localesOf(db: Pick<DataSource, 'query'>, events: PersonalEvent[]): Promise<Map<string, string>> {
+  const ids = [...new Set(events.map((e) => e.recipient))];
+  const rows: Array<{ id: string; locale: string }> = await db.query(
+    `SELECT id::text AS id, locale FROM users WHERE id = ANY ($1::bigint[])`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.locale]));
 }

@@ -1,5 +1,5 @@
 import type { Audience, Channel, DeliveryMethod, NotificationAction, Severity } from '../../client/wire.js';
-import type { BroadcastDraft, PersonalDraft } from '../notifications/notification.types.js';
+import type { BroadcastDraft, PersonalDraft, Translations } from '../notifications/notification.types.js';
 
 export { SEVERITIES } from '../notifications/notification.types.js';
 
@@ -44,11 +44,23 @@ export interface Rendering {
   data: Record<string, unknown>;
   /** Buttons (at most 3): what the user can do about it. */
   actions?: NotificationAction[];
+  /** A broadcast's texts per locale, picked per viewer; personal rows are rendered in their user's locale instead. */
+  translations?: Translations;
+}
+
+/** Whom a notification is rendered for: their locale (BCP 47, canonical) and the shop's currency. */
+export interface RenderContext {
+  locale: string;
+  /** ISO 4217 (CURRENCY): amounts in the payloads are its minor units. */
+  currency: string;
 }
 
 /** How each event of one channel reads: every one of them, and no other. */
 export type ChannelRenderers<C extends Channel> = {
-  readonly [K in DomainEventName as K extends `${C}.${string}` ? K : never]: (payload: DomainEventMap[K]) => Rendering;
+  readonly [K in DomainEventName as K extends `${C}.${string}` ? K : never]: (
+    payload: DomainEventMap[K],
+    context: RenderContext,
+  ) => Rendering;
 };
 
 /** One source's part of the catalogue. */
@@ -69,13 +81,17 @@ export type PersonalEvent = {
   [K in PersonalEventName]: { type: K; recipient: string; payload: PersonalEventMap[K] };
 }[PersonalEventName];
 
-type AnyRenderer = (payload: never) => Rendering;
+type AnyRenderer = (payload: never, context: RenderContext) => Rendering;
 
 /** Every source's events, by name: how an event becomes a notification draft. */
 export class EventCatalogue {
   private readonly entries = new Map<string, { channel: Channel; render: AnyRenderer }>();
 
-  constructor(parts: readonly SomeChannelEvents[]) {
+  /** `currency`: CURRENCY, what the payloads' amounts are in. */
+  constructor(
+    parts: readonly SomeChannelEvents[],
+    private readonly currency = 'EUR',
+  ) {
     for (const { channel, render } of parts) {
       for (const [type, fn] of Object.entries(render) as Array<[string, AnyRenderer]>) {
         if (this.entries.has(type)) throw new Error(`Event ${type} is in the catalogue twice`);
@@ -88,15 +104,21 @@ export class EventCatalogue {
     return [...this.entries.keys()];
   }
 
-  /** How a notification of this event reads, and on which channel. */
-  render<K extends DomainEventName>(type: K, payload: DomainEventMap[K]): Rendering & { channel: Channel } {
+  /** How a notification of this event reads in `locale`, and on which channel. */
+  render<K extends DomainEventName>(
+    type: K,
+    payload: DomainEventMap[K],
+    locale = 'en',
+  ): Rendering & { channel: Channel } {
     const entry = this.entries.get(type);
     if (!entry) throw new Error(`Event ${type} is not in the catalogue (src/sources.ts)`);
-    return { channel: entry.channel, ...(entry.render as (p: DomainEventMap[K]) => Rendering)(payload) };
+    const render = entry.render as (p: DomainEventMap[K], c: RenderContext) => Rendering;
+    return { channel: entry.channel, ...render(payload, { locale, currency: this.currency }) };
   }
 
-  personal(event: PersonalEvent): PersonalDraft {
-    return { userId: event.recipient, type: event.type, ...this.render(event.type, event.payload as never) };
+  /** A personal row is for one user: written in their language (docs/decisions.md, "Languages"). */
+  personal(event: PersonalEvent, locale = 'en'): PersonalDraft {
+    return { userId: event.recipient, type: event.type, ...this.render(event.type, event.payload as never, locale) };
   }
 
   broadcast<K extends BroadcastEventName>(type: K, payload: BroadcastEventMap[K] & BroadcastEnvelope): BroadcastDraft {

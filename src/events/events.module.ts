@@ -1,4 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/env.js';
 import { NotificationsModule } from '../notifications/notifications.module.js';
 import { EventCatalogue, type SomeChannelEvents } from './domain-events.js';
 import { DomainEvents } from './domain-events.service.js';
@@ -11,7 +13,14 @@ export class EventsModule {
     return {
       module: EventsModule,
       imports: [NotificationsModule],
-      providers: [{ provide: EventCatalogue, useValue: new EventCatalogue(channels) }, DomainEvents],
+      providers: [
+        {
+          provide: EventCatalogue,
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => new EventCatalogue(channels, config.currency),
+        },
+        DomainEvents,
+      ],
       exports: [DomainEvents],
     };
   }

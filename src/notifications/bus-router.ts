@@ -112,6 +112,7 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
         break;
       case 'prefs':
         this.hub.setMuted(m.userId, m.muted);
+        if (m.locale) this.hub.setLocale(m.userId, m.locale);
         break;
     }
   }

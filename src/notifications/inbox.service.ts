@@ -98,12 +98,22 @@ export class InboxService {
       limit: params.add(q.limit + 1),
       select: stateSelectSql(me),
     });
-    const rows: NotificationRow[] = await this.db.query(sql, params.values);
+    // The locale read alongside (not in the session: a change in preferences shows at once).
+    const [rows, locale] = await Promise.all([
+      this.db.query(sql, params.values) as Promise<NotificationRow[]>,
+      this.localeOf(user.id),
+    ]);
     const page = rows.slice(0, q.limit);
     return {
-      items: page.map(toJson),
+      items: page.map((row) => toJson(row, locale)),
       nextBefore: rows.length > q.limit ? String(page[page.length - 1].id) : null,
     };
+  }
+
+  /** The viewer's locale (users.locale): which of a broadcast's translations they see. */
+  async localeOf(userId: string): Promise<string> {
+    const [u]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
+    return u?.locale ?? 'en';
   }
 
   /** Unread per channel and unseen, both of the inbox (archived and snoozed ones do not count). */

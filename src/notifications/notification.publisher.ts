@@ -34,7 +34,7 @@ const BATCH_WAIT_MS = 2;
 export const ALONG_ID = '\uE000';
 
 const RETURNING = `RETURNING id, user_id, channel, type, severity, title, body, data, audience_kind, audience_role,
-  audience_user_ids, created_at, expires_at, deliver, actions`;
+  audience_user_ids, created_at, expires_at, deliver, actions, translations`;
 /** The "committed" messages for the bus to publish after the commit, on the first row only (null with a Postgres bus). */
 const BUS_COLUMN = `CASE WHEN ins.id = announced.lo THEN announced.messages END AS bus`;
 
@@ -186,8 +186,9 @@ export class NotificationPublisher {
       `WITH id_lock AS (SELECT pg_advisory_xact_lock($1)),
             ins AS (
               INSERT INTO notifications (user_id, channel, type, severity, title, body, data, audience_kind,
-                                         audience_role, audience_user_ids, expires_at, created_by, deliver, actions)
-              SELECT NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::jsonb FROM id_lock
+                                         audience_role, audience_user_ids, expires_at, created_by, deliver, actions,
+                                         translations)
+              SELECT NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, $18::jsonb FROM id_lock
               ${RETURNING}),
             ${committedMessagesSql('$2', '$3', '$4')}
        SELECT ins.*, ${BUS_COLUMN} FROM ins, announced`,
@@ -207,6 +208,7 @@ export class NotificationPublisher {
         // On the row, so that the stream hub knows which broadcasts escalate (stream marks).
         draft.deliver?.length ? [...new Set(draft.deliver)] : null,
         draft.actions?.length ? JSON.stringify(draft.actions) : null,
+        draft.translations && Object.keys(draft.translations).length > 0 ? JSON.stringify(draft.translations) : null,
       ],
     );
     return this.published(tx, result)[0];

@@ -46,6 +46,9 @@ export function isChannel(value: string): value is Channel {
   return (CHANNELS as readonly string[]).includes(value);
 }
 
+/** A broadcast's texts per locale (canonical BCP 47 keys: `de`, `fr-CA`). */
+export type Translations = Record<string, { title: string; body: string }>;
+
 interface DraftContent {
   channel: Channel;
   type: string;
@@ -69,6 +72,8 @@ export interface BroadcastDraft extends DraftContent {
   createdBy: string | null;
   /** Methods beyond in-app (`deliver` of POST /admin/broadcasts); absent or empty: in-app only. */
   deliver?: DeliveryMethod[];
+  /** Its texts in other languages, picked per viewer (`localized`); absent or empty: none. */
+  translations?: Translations;
 }
 
 /** A stored row, as the feed and replay read it. */
@@ -90,6 +95,8 @@ export interface NotificationRow {
   deliver: DeliveryMethod[] | null;
   /** Null: none. */
   actions: NotificationAction[] | null;
+  /** A broadcast's texts per locale; null on personal rows (written in their recipient's language). */
+  translations: Translations | null;
   read_at?: Date | null;
   seen_at?: Date | null;
   archived_at?: Date | null;
@@ -101,18 +108,46 @@ export type PerUserColumn = 'read_at' | 'seen_at' | 'archived_at' | 'snoozed_unt
 
 /** The columns every reader selects, in one place. */
 export const NOTIFICATION_COLUMNS = `n.id, n.user_id, n.channel, n.type, n.severity, n.title, n.body, n.data,
-  n.audience_kind, n.audience_role, n.audience_user_ids, n.created_at, n.expires_at, n.deliver, n.actions`;
+  n.audience_kind, n.audience_role, n.audience_user_ids, n.created_at, n.expires_at, n.deliver, n.actions,
+  n.translations`;
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
-export function toJson(row: NotificationRow): NotificationJson {
+/** What `localized` reads of a row; `translations` absent or null: none. */
+export interface Localizable {
+  title: string;
+  body: string;
+  translations?: Translations | null;
+}
+
+/**
+ * The texts a viewer of `locale` sees: the row's translation for exactly that locale, else for
+ * its language (`de-AT` → `de`), else the row's own title and body.
+ */
+export function localized(row: Localizable, locale?: string): { title: string; body: string } {
+  const key = translationKey(row, locale);
+  return key === null ? { title: row.title, body: row.body } : row.translations![key];
+}
+
+/** Which translation `localized` picks for `locale`; null: the row's own texts. */
+export function translationKey(row: Pick<Localizable, 'translations'>, locale?: string): string | null {
+  const t = row.translations;
+  if (!t || !locale) return null;
+  if (Object.hasOwn(t, locale)) return locale;
+  const language = locale.split('-')[0];
+  return Object.hasOwn(t, language) ? language : null;
+}
+
+/** A notification as the API, the stream and push show it to a viewer of `locale`. */
+export function toJson(row: NotificationRow, locale?: string): NotificationJson {
+  const { title, body } = localized(row, locale);
   return {
     id: String(row.id),
     channel: row.channel,
     type: row.type,
     severity: row.severity,
-    title: row.title,
-    body: row.body,
+    title,
+    body,
     data: row.data,
     createdAt: row.created_at.toISOString(),
     readAt: iso(row.read_at),
@@ -130,5 +165,10 @@ export function toBroadcastJson(row: NotificationRow): BroadcastJson {
       : row.audience_kind === 'users'
         ? { kind: 'users', userIds: (row.audience_user_ids ?? []).map(String) }
         : { kind: 'all' };
-  return { ...toJson(row), audience, expiresAt: row.expires_at ? row.expires_at.toISOString() : null };
+  return {
+    ...toJson(row),
+    audience,
+    expiresAt: row.expires_at ? row.expires_at.toISOString() : null,
+    translations: row.translations ?? {},
+  };
 }

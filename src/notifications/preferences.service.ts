@@ -6,6 +6,7 @@ import { DELIVERY_METHOD_INFO } from '../../client/registry.js';
 import { CHANNELS, type Channel, DELIVERY_METHODS, perKey } from './notification.types.js';
 import { canonicalLocale } from '../users/locale.js';
 import { canonicalTimeZone } from './quiet-hours.js';
+import { StreamHub } from './stream-hub.js';
 
 export type { Preferences, PreferencesUpdate } from '../../client/wire.js';
 
@@ -53,6 +54,7 @@ export class PreferencesService {
   constructor(
     private readonly db: DataSource,
     private readonly bus: NotificationBus,
+    private readonly hub: StreamHub,
   ) {}
 
   /** Returns the unregister. */
@@ -143,7 +145,11 @@ export class PreferencesService {
       if (locale) await m.query(`UPDATE users SET locale = $2 WHERE id = $1`, [userId, locale]);
       return { row, toggles: await this.toggles(m, userId) };
     });
-    if (changes.channels) await this.bus.send({ t: 'prefs', userId, muted: row.muted_channels });
+    // Here at once (a broadcast committed next is dispatched here without the bus), elsewhere by the bus.
+    if (locale) this.hub.setLocale(userId, locale);
+    if (changes.channels || locale) {
+      await this.bus.send({ t: 'prefs', userId, muted: row.muted_channels, ...(locale ? { locale } : {}) });
+    }
     return { ...toPreferences(row, toggles), locale: locale ?? (await this.localeOf(userId)) };
   }
 

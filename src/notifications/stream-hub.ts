@@ -9,6 +9,7 @@ import {
   type ReadPayload,
   type StatePayload,
   toJson,
+  translationKey,
   type UnsnoozedPayload,
 } from './notification.types.js';
 import { canSee, type Viewer } from './visibility.js';
@@ -90,8 +91,9 @@ function channelSet(channels: readonly Channel[]): ReadonlySet<Channel> {
   return set;
 }
 
-export function frameOf(row: NotificationRow): Frame {
-  const data = JSON.stringify(toJson(row));
+/** The row as a viewer of `locale` receives it. */
+export function frameOf(row: NotificationRow, locale?: string): Frame {
+  const data = JSON.stringify(toJson(row, locale));
   const id = String(row.id);
   return {
     seq: Number(row.id),
@@ -185,6 +187,12 @@ export class StreamHub implements OnModuleDestroy {
     if (route) route.muted = new Set(muted);
   }
 
+  /** The user changed language: their open streams show the next broadcasts in it. */
+  setLocale(userId: string, locale: string): void {
+    const route = this.routes.get(userId);
+    if (route) route.viewer = { ...route.viewer, locale };
+  }
+
   /** Fan a committed row out to the streams of this instance that may see it. */
   dispatch(row: NotificationRow): void {
     // Serialised at most once, and only if a stream of this instance receives it: behind
@@ -197,8 +205,18 @@ export class StreamHub implements OnModuleDestroy {
     } else if (this.routes.size > 0) {
       const now = Date.now();
       const audience = row.audience_kind === 'users' ? new Set((row.audience_user_ids ?? []).map(String)) : undefined;
+      // With translations: serialised once per translation its viewers here see, not per viewer.
+      const byText = row.translations ? new Map<string, Frame>() : undefined;
       for (const route of this.routes.values()) {
-        if (canSee(route.viewer, row, now, audience)) delivered += this.deliver(route, (frame ??= frameOf(row)));
+        if (!canSee(route.viewer, row, now, audience)) continue;
+        let f: Frame | undefined;
+        if (byText) {
+          const key = translationKey(row, route.viewer.locale) ?? '';
+          f = byText.get(key);
+          if (!f) byText.set(key, (f = frameOf(row, route.viewer.locale)));
+        } else f = frame ??= frameOf(row);
+        frame ??= f;
+        delivered += this.deliver(route, f);
       }
     }
     if (frame && delivered > 0) {

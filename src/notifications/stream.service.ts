@@ -97,7 +97,7 @@ export class StreamService {
   }
 
   async open(r: StreamRequest): Promise<Observable<SseMessage>> {
-    const viewer = { id: r.user.id, role: r.user.role, createdAt: r.user.createdAt };
+    const viewer = { id: r.user.id, role: r.user.role, createdAt: r.user.createdAt, locale: r.user.locale };
     if (this.beforeRegister) await this.beforeRegister();
     if (this.hub.streamsOf(viewer.id) >= this.config.stream.maxStreamsPerUser) {
       throw new DomainError('TOO_MANY', `At most ${this.config.stream.maxStreamsPerUser} open streams per user`);
@@ -211,7 +211,7 @@ export class StreamService {
 
   /** Keyset pages, ascending; waits for the client to take each page before reading the next. */
   private async replay(
-    viewer: { id: string; role: SessionUser['role']; createdAt: Date },
+    viewer: { id: string; role: SessionUser['role']; createdAt: Date; locale?: string },
     channels: readonly Channel[],
     muted: readonly Channel[],
     from: bigint,
@@ -233,7 +233,7 @@ export class StreamService {
       const rows: NotificationRow[] = await this.db.query(sql, params.values);
       for (const row of rows) {
         if (connection.closed) return;
-        const frame = frameOf(row);
+        const frame = frameOf(row, viewer.locale);
         connection.writeReplayed(frame);
         this.metrics.replayed.inc();
         // Replayed to an open tab is seen too: no push or email for it.

@@ -15,6 +15,8 @@ export interface Viewer {
   id: string;
   role: Role;
   createdAt: Date;
+  /** Which of a broadcast's translations they see (`localized`); not a visibility rule. */
+  locale?: string;
 }
 
 /** Positional parameters for raw SQL, so fragments can be composed safely. */

@@ -1,6 +1,5 @@
-import { formatMinor } from '../common/money.js';
+import { formatMoney, localesIn, translator } from '../common/i18n.js';
 import { channelEvents } from '../events/domain-events.js';
-import { orderTitle } from '../orders/order.events.js';
 
 declare module '../events/domain-events.js' {
   interface PersonalEventMap {
@@ -10,26 +9,35 @@ declare module '../events/domain-events.js' {
   }
 }
 
-const forOrder = (orderId: string) => `Payment for ${orderTitle(orderId).toLowerCase()}`;
+const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
 export const PAYMENT_EVENTS = channelEvents('payment', {
-  'payment.pending': (p) => ({
-    severity: 'info',
-    title: `${forOrder(p.orderId)} pending`,
-    body: `Your payment of ${formatMinor(p.amount)} is waiting for confirmation.`,
-    data: { paymentId: p.paymentId, orderId: p.orderId, status: 'pending', amount: p.amount },
-  }),
-  'payment.succeeded': (p) => ({
-    severity: 'info',
-    title: `${forOrder(p.orderId)} succeeded`,
-    body: `Your payment of ${formatMinor(p.amount)} went through.`,
-    data: { paymentId: p.paymentId, orderId: p.orderId, status: 'succeeded', amount: p.amount },
-  }),
-  'payment.failed': (p) => ({
-    severity: 'warning',
-    title: `${forOrder(p.orderId)} failed`,
-    body: `Your payment of ${formatMinor(p.amount)} did not go through. You can try again.`,
-    data: { paymentId: p.paymentId, orderId: p.orderId, status: 'failed', amount: p.amount },
-    actions: [{ id: 'pay-again', label: 'Pay again', style: 'primary' }],
-  }),
+  'payment.pending': (p, { locale, currency }) => {
+    const t = texts(locale);
+    return {
+      severity: 'info',
+      title: t('pending.title', { id: p.orderId }),
+      body: t('pending.body', { amount: formatMoney(p.amount, currency, locale) }),
+      data: { paymentId: p.paymentId, orderId: p.orderId, status: 'pending', amount: p.amount },
+    };
+  },
+  'payment.succeeded': (p, { locale, currency }) => {
+    const t = texts(locale);
+    return {
+      severity: 'info',
+      title: t('succeeded.title', { id: p.orderId }),
+      body: t('succeeded.body', { amount: formatMoney(p.amount, currency, locale) }),
+      data: { paymentId: p.paymentId, orderId: p.orderId, status: 'succeeded', amount: p.amount },
+    };
+  },
+  'payment.failed': (p, { locale, currency }) => {
+    const t = texts(locale);
+    return {
+      severity: 'warning',
+      title: t('failed.title', { id: p.orderId }),
+      body: t('failed.body', { amount: formatMoney(p.amount, currency, locale) }),
+      data: { paymentId: p.paymentId, orderId: p.orderId, status: 'failed', amount: p.amount },
+      actions: [{ id: 'pay-again', label: t('failed.payAgain'), style: 'primary' }],
+    };
+  },
 });

@@ -18,6 +18,7 @@ import {
 import type { Severity } from '../../client/wire.js';
 import { SEVERITIES } from '../events/domain-events.js';
 import { MAX_ACTIONS, NotificationActionDto } from '../events/notification-action.dto.js';
+import { TranslationsProperty } from '../events/translations.dto.js';
 import { ROLES, type Role } from '../users/user.entity.js';
 import { DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 
@@ -133,4 +134,7 @@ export class SendBroadcastDto {
   @ValidateNested({ each: true })
   @Type(() => NotificationActionDto)
   actions?: NotificationActionDto[];
+
+  @TranslationsProperty()
+  translations?: Record<string, { title: string; body: string }>;
 }

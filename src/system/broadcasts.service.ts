@@ -4,6 +4,8 @@ import type { Audience, BroadcastJson, DeliveryMethod, NotificationAction, Sever
 import { invalid } from '../common/domain-error.js';
 import { TransactionRunner } from '../database/transaction.js';
 import { DomainEvents } from '../events/domain-events.service.js';
+import { canonicalTranslations } from '../events/translations.dto.js';
+import type { Translations } from '../events/translations.dto.js';
 import type { Role } from '../users/user.entity.js';
 
 export interface BroadcastInput {
@@ -14,6 +16,7 @@ export interface BroadcastInput {
   expiresAt?: string;
   deliver?: DeliveryMethod[];
   actions?: NotificationAction[];
+  translations?: Translations;
 }
 
 /**
@@ -42,6 +45,7 @@ export class BroadcastsService {
         sentBy: adminId,
         deliver: [...new Set(input.deliver ?? [])],
         actions: input.actions ?? [],
+        translations: canonicalTranslations(input.translations),
       });
     });
   }

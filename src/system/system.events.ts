@@ -1,5 +1,6 @@
 import type { NotificationAction, Severity } from '../../client/wire.js';
 import { channelEvents } from '../events/domain-events.js';
+import type { Translations } from '../events/translations.dto.js';
 
 // BroadcastEnvelope: the augmented module's own (audience, expiry, sender, delivery).
 declare module '../events/domain-events.js' {
@@ -9,6 +10,7 @@ declare module '../events/domain-events.js' {
       body: string;
       severity: Severity;
       actions?: NotificationAction[];
+      translations?: Translations;
     };
   }
 }
@@ -20,5 +22,6 @@ export const SYSTEM_EVENTS = channelEvents('system', {
     body: p.body,
     data: {},
     ...(p.actions?.length ? { actions: p.actions } : {}),
+    ...(p.translations ? { translations: p.translations } : {}),
   }),
 });

@@ -25,6 +25,7 @@ const WIRE_COLUMNS = [
   ['expires_at', 'expires_at::text'],
   ['deliver', 'deliver'],
   ['actions', 'actions'],
+  ['translations', 'translations'],
 ] as const satisfies ReadonlyArray<readonly [keyof NotificationRow, string]>;
 // Every stored column travels: a column added to NotificationRow fails here until it is listed above.
 const everyColumnListed: [Exclude<keyof NotificationRow, (typeof WIRE_COLUMNS)[number][0] | PerUserColumn>] extends [

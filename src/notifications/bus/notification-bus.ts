@@ -21,7 +21,8 @@ export type BusMessage =
   | { t: 'unsnoozed'; userId: string; ids: string[] }
   | { t: 'revoke-session'; sessionId: string }
   | { t: 'revoke-user'; userId: string }
-  | { t: 'prefs'; userId: string; muted: Channel[] };
+  /** `locale`: set when it changed (which translation of a broadcast the user's open streams show). */
+  | { t: 'prefs'; userId: string; muted: Channel[]; locale?: string };
 
 /**
  * How a committed notification reaches every instance's fan-out. Implemented

@@ -6,7 +6,7 @@ import type { AppConfig } from '../../../config/env.js';
 import { Outbound } from '../../../outbound/outbound.module.js';
 import { OutboundError } from '../../../outbound/outbound-error.js';
 import type { Target } from '../../../outbound/target.js';
-import { type ChatKind, chatMessage } from './chat-formats.js';
+import { type ChatKind, chatMessage, chatTexts } from './chat-formats.js';
 import { chatTarget } from './chat-target.js';
 import { postChat } from './chat-webhook.js';
 
@@ -75,18 +75,25 @@ export class ChatDestinations {
     const digest = createHmac('sha256', this.digestKey).update(`${userId}\n${target.href}`).digest();
     await this.checkRoom(this.db, userId, digest);
 
+    const [user]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
+    const locale = user?.locale ?? 'en';
+    const t = chatTexts(locale);
     const answer = await postChat(
       this.outbound,
       target,
       chatMessage(kind, {
-        heading: 'Connected',
+        heading: t('connected'),
         items: [
           {
-            title: 'Notifications will arrive here',
-            body: `This ${LABELS[kind]} destination now receives notifications from ${new URL(this.config.delivery.publicUrl).host}.`,
+            title: t('connectedTitle'),
+            body: t('connectedBody', {
+              service: LABELS[kind],
+              host: new URL(this.config.delivery.publicUrl).host,
+            }),
           },
         ],
         inboxUrl: `${this.config.delivery.publicUrl}/`,
+        locale,
       }),
     );
     if (answer.outcome !== 'sent') {

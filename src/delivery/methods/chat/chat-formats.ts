@@ -1,3 +1,5 @@
+import { localesIn, translator } from '../../../common/i18n.js';
+
 /** The chat services a destination may be: each takes a JSON body of its own shape. */
 export const CHAT_KINDS = ['slack', 'discord', 'teams'] as const;
 export type ChatKind = (typeof CHAT_KINDS)[number];
@@ -17,7 +19,13 @@ export interface ChatContent {
   readonly inboxUrl: string;
   /** Overrides the digest's heading ("3 new notifications"), e.g. for the test message. */
   readonly heading?: string;
+  /** The user's (BCP 47): the message's own words (locales/); default `en`. */
+  readonly locale?: string;
 }
+
+/** Chat's own words per locale (locales/), for the messages and the destination's test message. */
+export const chatTexts = translator(localesIn(new URL('./locales/', import.meta.url)));
+const texts = chatTexts;
 
 /** At most this many notifications are written out in a digest; the rest are counted. */
 export const DIGEST_ITEMS = 10;
@@ -29,7 +37,16 @@ export function chatMessage(kind: ChatKind, content: ChatContent): Record<string
   return teamsMessage(content);
 }
 
-const heading = (c: ChatContent) => c.heading ?? `${c.items.length} new notifications`;
+const words = (c: ChatContent) => {
+  const t = texts(c.locale ?? 'en');
+  return {
+    openInbox: t('openInbox'),
+    newNotification: t('newNotification'),
+    shownMore: (shown: number, more: number) => t('shownMore', { shown, more }),
+    andMore: (more: number) => t('andMore', { more }),
+  };
+};
+const heading = (c: ChatContent) => c.heading ?? texts(c.locale ?? 'en')('count', { count: c.items.length });
 const digest = (c: ChatContent) => c.items.length > 1;
 const shown = (c: ChatContent) => c.items.slice(0, DIGEST_ITEMS);
 const more = (c: ChatContent) => c.items.length - shown(c).length;
@@ -65,7 +82,7 @@ function slackMessage(c: ChatContent): Record<string, unknown> {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*${slackEscape(heading(c))}*` } });
     blocks.push(...shown(c).map(section));
     if (more(c) > 0) {
-      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${more(c)} more in your inbox` }] });
+      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: words(c).andMore(more(c)) }] });
     }
   } else {
     blocks.push(section(c.items[0]));
@@ -74,7 +91,7 @@ function slackMessage(c: ChatContent): Record<string, unknown> {
     type: 'actions',
     elements: [
       ...links.slice(0, 4).map((l) => button(l.label, l.url)),
-      button('Open your inbox', c.inboxUrl, links.length === 0),
+      button(words(c).openInbox, c.inboxUrl, links.length === 0),
     ],
   });
   const text = digest(c)
@@ -105,10 +122,10 @@ function discordMessage(c: ChatContent): Record<string, unknown> {
     return { title: titles[i], ...(description ? { description } : {}), url: c.inboxUrl };
   });
   const content = digest(c)
-    ? `${heading(c)}${more(c) > 0 ? ` (${items.length} shown, ${more(c)} more in your inbox)` : ''}: ${c.inboxUrl}`
+    ? `${heading(c)}${more(c) > 0 ? ` (${words(c).shownMore(items.length, more(c))})` : ''}: ${c.inboxUrl}`
     : c.heading
       ? `${c.heading}: ${c.inboxUrl}`
-      : `New notification: ${c.inboxUrl}`;
+      : `${words(c).newNotification}: ${c.inboxUrl}`;
   return { content: clip(content, DISCORD.content), embeds, allowed_mentions: { parse: [] } };
 }
 
@@ -132,13 +149,13 @@ function teamsMessage(c: ChatContent): Record<string, unknown> {
     ? [
         block(heading(c), { weight: 'Bolder', size: 'Medium' }),
         ...shown(c).flatMap((item, i) => itemBlocks(item, i > 0)),
-        ...(more(c) > 0 ? [block(`and ${more(c)} more in your inbox`, { isSubtle: true })] : []),
+        ...(more(c) > 0 ? [block(words(c).andMore(more(c)), { isSubtle: true })] : []),
       ]
     : [...(c.heading ? [block(c.heading, { isSubtle: true })] : []), ...itemBlocks(c.items[0], false)];
   const links = digest(c) ? [] : (c.items[0].links ?? []);
   const actions = [
     ...links.slice(0, 4).map((l) => ({ type: 'Action.OpenUrl', title: l.label, url: l.url })),
-    { type: 'Action.OpenUrl', title: 'Open your inbox', url: c.inboxUrl },
+    { type: 'Action.OpenUrl', title: words(c).openInbox, url: c.inboxUrl },
   ];
   return {
     type: 'message',

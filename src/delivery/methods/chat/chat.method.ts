@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../../config/config.module.js';
 import type { AppConfig } from '../../../config/env.js';
+import { localized, type Translations } from '../../../notifications/notification.types.js';
 import { Outbound } from '../../../outbound/outbound.module.js';
 import {
   type DeliveryBatch,
@@ -10,7 +11,7 @@ import {
   TransientError,
 } from '../../port/delivery-method.js';
 import { ChatDestinations } from './chat-destinations.js';
-import { type ChatItem, chatMessage } from './chat-formats.js';
+import { chatMessage } from './chat-formats.js';
 import { postChat } from './chat-webhook.js';
 
 /** What one run's notifications need to become a chat message. */
@@ -18,6 +19,8 @@ export interface ChatRow {
   readonly id: string;
   readonly title: string;
   readonly body: string;
+  /** A broadcast's texts per locale (NotificationRow's); absent: none. */
+  readonly translations?: Translations | null;
 }
 
 /** What a run came to, over all of the user's destinations. */
@@ -64,6 +67,8 @@ export class ChatMethod implements DeliveryMethodPlugin {
   async run(userId: string, rows: readonly ChatRow[], signal?: AbortSignal): Promise<ChatRunOutcome> {
     const destinations = await this.destinations.toSend(userId);
     if (destinations.length === 0) return { status: 'failed', error: 'no chat destination' };
+    const [user]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
+    const locale = user?.locale ?? 'en';
     const ids = rows.map((r) => r.id);
     const done: Array<{ destination_id: string; notification_id: string }> = await this.db.query(
       `SELECT destination_id::text, notification_id::text FROM chat_destination_sent
@@ -101,7 +106,11 @@ export class ChatMethod implements DeliveryMethodPlugin {
       const answer = await postChat(
         this.outbound,
         d.target,
-        chatMessage(d.kind, { items: [...todo].reverse().map(toItem), inboxUrl: `${this.config.delivery.publicUrl}/` }),
+        chatMessage(d.kind, {
+          items: [...todo].reverse().map((r) => localized(r, locale)),
+          inboxUrl: `${this.config.delivery.publicUrl}/`,
+          locale,
+        }),
         signal,
       );
       switch (answer.outcome) {
@@ -145,5 +154,3 @@ export class ChatMethod implements DeliveryMethodPlugin {
     return sent > 0 ? { status: 'sent' } : { status: 'failed', error: errors[0] ?? 'no chat destination' };
   }
 }
-
-const toItem = (r: ChatRow): ChatItem => ({ title: r.title, body: r.body });

@@ -34,7 +34,11 @@ export class EmailMethod implements DeliveryMethodPlugin, OnApplicationShutdown 
   }
 
   async send({ userId, rows }: DeliveryBatch): Promise<SendOutcome> {
-    const [user]: Array<{ email: string }> = await this.db.query(`SELECT email FROM users WHERE id = $1`, [userId]);
+    const [user]: Array<{ email: string; locale: string; time_zone: string | null }> = await this.db.query(
+      `SELECT u.email, u.locale, p.quiet_tz AS time_zone
+         FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1`,
+      [userId],
+    );
     if (!user) return { status: 'failed', error: 'the user no longer exists' };
     const token = this.tokens.sign(
       userId,
@@ -42,8 +46,10 @@ export class EmailMethod implements DeliveryMethodPlugin, OnApplicationShutdown 
     );
     await this.mailer.send({
       to: user.email,
-      notifications: rows.map(toJson),
+      notifications: rows.map((row) => toJson(row, user.locale)),
       unsubscribeUrl: `${this.config.delivery.publicUrl}/unsubscribe?token=${token}`,
+      locale: user.locale,
+      timeZone: user.time_zone ?? undefined,
     });
     return { status: 'sent' };
   }

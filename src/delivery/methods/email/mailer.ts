@@ -2,23 +2,32 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import nodemailer, { type Transporter } from 'nodemailer';
+import { formatDateTime, localesIn, translator } from '../../../common/i18n.js';
 import type { DeliveryConfig } from '../../../config/env.js';
 import type { NotificationAction, NotificationJson } from '../../../notifications/notification.types.js';
 import { PermanentError, TransientError } from '../../port/delivery-method.js';
+
+const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
 export interface Digest {
   to: string;
   notifications: NotificationJson[];
   /** Absolute one-click unsubscribe URL. */
   unsubscribeUrl: string;
+  /** The recipient's (BCP 47): the digest's own words, its plurals and dates. */
+  locale: string;
+  /** IANA zone the dates are shown in (the user's quiet-hours zone); default UTC. */
+  timeZone?: string;
 }
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-/** The digest's subject: the one title, or "3 new notifications". */
-export function subjectOf(notifications: NotificationJson[]): string {
-  return notifications.length === 1 ? notifications[0].title : `${notifications.length} new notifications`;
+/** The digest's subject: the one title, or "3 new notifications" in the locale, with its plural. */
+export function subjectOf(notifications: NotificationJson[], locale: string): string {
+  return notifications.length === 1
+    ? notifications[0].title
+    : texts(locale)('subject', { count: notifications.length });
 }
 
 /**
@@ -66,20 +75,25 @@ export class Mailer {
   async send(d: Digest): Promise<void> {
     const inbox = `${this.config.publicUrl}/`;
     const n = d.notifications;
+    const t = texts(d.locale);
+    const when = (x: NotificationJson) => formatDateTime(new Date(x.createdAt), d.locale, d.timeZone);
     // An action's own url, or the inbox, which records the press (POST …/actions/:actionId).
     const actionUrl = (x: NotificationJson, a: NotificationAction) =>
       a.url ?? `${inbox}?notification=${encodeURIComponent(x.id)}&action=${encodeURIComponent(a.id)}`;
     const text = [
-      ...n.map((x) => `${x.title}\n${x.body}\n${x.actions.map((a) => `${a.label}: ${actionUrl(x, a)}\n`).join('')}`),
-      `Open your inbox: ${inbox}`,
+      ...n.map(
+        (x) =>
+          `${x.title}\n${when(x)}\n${x.body}\n${x.actions.map((a) => `${a.label}: ${actionUrl(x, a)}\n`).join('')}`,
+      ),
+      `${t('openInbox')}: ${inbox}`,
       '',
-      `Stop these emails: ${d.unsubscribeUrl}`,
+      `${t('stop')}: ${d.unsubscribeUrl}`,
     ].join('\n');
-    const html = `<!doctype html><html><body>
+    const html = `<!doctype html><html lang="${escapeHtml(d.locale)}"><body>
 ${n
   .map(
     (x) =>
-      `<h3>${escapeHtml(x.title)}</h3><p>${escapeHtml(x.body)}</p>` +
+      `<h3>${escapeHtml(x.title)}</h3><p style="font-size:small;color:#555">${escapeHtml(when(x))}</p><p>${escapeHtml(x.body)}</p>` +
       x.actions
         .map(
           (a) =>
@@ -88,15 +102,15 @@ ${n
         .join(''),
   )
   .join('\n')}
-<p><a href="${escapeHtml(inbox)}">Open your inbox</a></p>
-<p style="font-size:small"><a href="${escapeHtml(d.unsubscribeUrl)}">Unsubscribe</a> from these emails.</p>
+<p><a href="${escapeHtml(inbox)}">${escapeHtml(t('openInbox'))}</a></p>
+<p style="font-size:small"><a href="${escapeHtml(d.unsubscribeUrl)}">${escapeHtml(t('unsubscribe'))}</a></p>
 </body></html>`;
     let info: { message?: unknown; messageId?: string };
     try {
       info = (await this.transport.sendMail({
         from: this.config.mailFrom,
         to: d.to,
-        subject: subjectOf(n),
+        subject: subjectOf(n, d.locale),
         text,
         html,
         list: { unsubscribe: { url: d.unsubscribeUrl, comment: 'Unsubscribe' } },

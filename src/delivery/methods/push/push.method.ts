@@ -48,7 +48,8 @@ export class PushMethod implements DeliveryMethodPlugin {
       [userId, MAX_BROWSERS_PER_USER],
     );
     if (subs.length === 0) return { status: 'failed', error: 'no push subscription' };
-    const payload = JSON.stringify(toJson(row));
+    const [user]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
+    const payload = JSON.stringify(toJson(row, user?.locale));
     const answers = await Promise.all(
       subs.map(async (s): Promise<{ sent: true } | { transient: boolean; error: string }> => {
         try {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../../config/config.module.js';
 import type { AppConfig } from '../../../config/env.js';
 import { ContactsService } from '../../../contacts/contacts.service.js';
@@ -23,6 +24,7 @@ export class SmsMethod implements DeliveryMethodPlugin {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly contacts: ContactsService,
     private readonly transport: SmsTransport,
+    private readonly db: DataSource,
   ) {}
 
   hasContactSql(userId: string): string {
@@ -33,8 +35,9 @@ export class SmsMethod implements DeliveryMethodPlugin {
     // Read again at send time: the phone may have been removed or changed since the run began.
     const to = await this.contacts.verifiedNumber(userId);
     if (!to) return { status: 'failed', error: 'no verified phone number' };
+    const [user]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
     try {
-      await this.transport.send({ to, body: smsText(rows, `${this.config.delivery.publicUrl}/`) });
+      await this.transport.send({ to, body: smsText(rows, `${this.config.delivery.publicUrl}/`, user?.locale) });
     } catch (err) {
       if (!(err instanceof SmsError)) throw err;
       throw err.transient ? new TransientError(err.message) : new PermanentError(err.message);
