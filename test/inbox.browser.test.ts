@@ -133,7 +133,7 @@ describe('inbox page in Chromium', () => {
     await badges(a, { order: 1, payment: 0, system: 0 });
     await a.waitForSelector('#empty', { state: 'hidden' });
     expect(await a.textContent(`.item[data-id="${placed}"] .item-body`)).toBe(
-      '2 items, total 51.90. It ships once it is paid.',
+      '2 items, total €51.90. It ships once it is paid.',
     );
 
     // A second tab of the same browser sees the same inbox.
