@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser, Page, Route } from 'playwright-core';
 import { INVALID_CREDENTIALS } from '../src/auth/local.strategy.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import {
@@ -17,6 +17,7 @@ import {
   recordToasts,
   toasted,
   WAIT,
+  contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
 
@@ -38,15 +39,7 @@ beforeAll(async () => {
   admin = new Client(t.baseUrl);
   expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
 });
-const contexts: BrowserContext[] = [];
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  contexts.push(context);
-  return context;
-}
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
+const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 860 } });
 afterAll(async () => {
   await browser?.close();
   await t?.close();

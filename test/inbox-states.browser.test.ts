@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -17,6 +17,7 @@ import {
   shownTitled,
   signInOnPage,
   WAIT,
+  contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
 import { placeOrder } from './support/shop.js';
@@ -42,15 +43,7 @@ beforeAll(async () => {
   admin = new Client(t.baseUrl);
   expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
 });
-const contexts: BrowserContext[] = [];
-async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
-  contexts.push(context);
-  return context;
-}
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
+const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 900 } });
 afterAll(async () => {
   await browser?.close();
   await t?.close();

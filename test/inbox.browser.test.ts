@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import {
@@ -21,6 +21,7 @@ import {
   shownTitled,
   signInOnPage,
   WAIT,
+  contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
 import { placeOrder } from './support/shop.js';
@@ -49,16 +50,7 @@ beforeAll(async () => {
   admin = new Client(t.baseUrl);
   expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
 });
-const contexts: BrowserContext[] = [];
-async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
-  const context = await browser.newContext(options);
-  contexts.push(context);
-  return context;
-}
-afterEach(async () => {
-  // A failed test must not leave its tabs (and their streams) behind for the next.
-  for (const context of contexts.splice(0)) await context.close();
-});
+const newContext = contextsPerTest(() => browser);
 afterAll(async () => {
   await browser?.close();
   await t?.close();

@@ -16,6 +16,7 @@ import {
   signInOnPage,
   toasted,
   WAIT,
+  contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
 import { TestPushService } from './support/push-service.js';
@@ -55,16 +56,13 @@ beforeAll(async () => {
   admin = new Client(t.baseUrl);
   expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
 });
-const contexts: BrowserContext[] = [];
-async function newContext(options?: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
-  const context = await browser.newContext(options);
-  contexts.push(context);
-  return context;
-}
-afterEach(async () => {
-  for (const context of contexts.splice(0)) await context.close();
-});
+const newContext = contextsPerTest(() => browser);
 const profiles: string[] = [];
+/** Contexts on a profile of their own (launchPersistentContext), closed before their profile goes. */
+const persistent: BrowserContext[] = [];
+afterEach(async () => {
+  for (const context of persistent.splice(0)) await context.close();
+});
 afterAll(async () => {
   for (const profile of profiles) rmSync(profile, { recursive: true, force: true });
   await browser?.close();
@@ -397,7 +395,7 @@ describe('browser notifications in Chromium', () => {
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
     });
-    contexts.push(context);
+    persistent.push(context);
     await context.grantPermissions(['notifications'], { origin: t.baseUrl });
     const page = await signedIn(context, 'push-unreachable@example.com');
     await recordToasts(page);

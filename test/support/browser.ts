@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
+import { afterEach } from '@jest/globals';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { CHANNELS, type Channel } from '../../client/registry.js';
 import { Client } from './http.js';
 
@@ -14,6 +15,25 @@ export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.m
  * retry (doubling), and every wait below returns as soon as the state is there.
  */
 export const WAIT = 45_000;
+
+/**
+ * A test file's `newContext`: a context of `browser()` with `defaults` under the test's options,
+ * closed after the test that opened it, so a failed test leaves no tabs (and their streams) behind.
+ */
+export function contextsPerTest(
+  browser: () => Browser,
+  defaults: BrowserContextOptions = {},
+): (options?: BrowserContextOptions) => Promise<BrowserContext> {
+  const open: BrowserContext[] = [];
+  afterEach(async () => {
+    for (const context of open.splice(0)) await context.close();
+  });
+  return async (options) => {
+    const context = await browser().newContext({ ...defaults, ...options });
+    open.push(context);
+    return context;
+  };
+}
 
 /**
  * Debian's chromium, headless. Throws if it cannot start: in CI that fails
