@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { seqScansOverOnePage } from './support/partitions.js';
 import { signedIn } from './support/shop.js';
+import { lastWith, recordStatements, type Statement } from './support/statements.js';
 
 /**
  * The plans docs/performance.md shows ("Inbox states"): the inbox list with 100,000 archived
@@ -12,21 +12,16 @@ import { signedIn } from './support/shop.js';
  * parameters (EXPLAIN ANALYZE of a write runs inside a transaction that is rolled back).
  */
 let t: TestApp;
-const statements: Array<{ sql: string; params: unknown[] }> = [];
+let statements: Statement[] = [];
 beforeAll(async () => {
   t = await startTestApp();
-  const ds = t.app.get(DataSource);
-  const query = ds.query.bind(ds);
-  ds.query = ((sql: string, params?: unknown[], runner?: never) => {
-    statements.push({ sql, params: params ?? [] });
-    return query(sql, params, runner);
-  }) as typeof ds.query;
+  statements = recordStatements(t.app);
 });
 afterAll(async () => {
   await t.close();
 });
 
-async function explain(stmt: { sql: string; params: unknown[] }): Promise<string> {
+async function explain(stmt: Statement): Promise<string> {
   const c = await t.db.connect();
   try {
     await c.query('BEGIN');
@@ -42,7 +37,7 @@ async function explain(stmt: { sql: string; params: unknown[] }): Promise<string
 }
 
 /** The last statement the app sent that mentions `marker`. */
-const last = (marker: string) => [...statements].reverse().find((s) => s.sql.includes(marker))!;
+const last = (marker: string) => lastWith(statements, marker);
 
 function record(name: string, plan: string, ms: number) {
   mkdirSync('test-artifacts', { recursive: true });

@@ -5,6 +5,7 @@ import { NotificationPartitions } from '../src/notifications/partitions.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { nextIdIs, seqScansOverOnePage } from './support/partitions.js';
 import { signedIn } from './support/shop.js';
+import { lastWith, recordStatements, type Statement } from './support/statements.js';
 import { openStream } from './support/sse.js';
 
 /**
@@ -17,21 +18,16 @@ const SIZE = 25_000;
 const PARTITIONS = 5;
 const USERS = 500;
 let t: TestApp;
-const statements: Array<{ sql: string; params: unknown[] }> = [];
+let statements: Statement[] = [];
 beforeAll(async () => {
   t = await startTestApp({ NOTIFICATION_PARTITION_SIZE: String(SIZE) });
-  const ds = t.app.get(DataSource);
-  const query = ds.query.bind(ds);
-  ds.query = ((sql: string, params?: unknown[], runner?: never) => {
-    statements.push({ sql, params: params ?? [] });
-    return query(sql, params, runner);
-  }) as typeof ds.query;
+  statements = recordStatements(t.app);
 });
 afterAll(async () => {
   await t.close();
 });
 
-async function explain(stmt: { sql: string; params: unknown[] }): Promise<string> {
+async function explain(stmt: Statement): Promise<string> {
   const { rows } = await t.db.query(
     `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON, BUFFERS OFF) ${stmt.sql}`,
     stmt.params,
@@ -39,7 +35,7 @@ async function explain(stmt: { sql: string; params: unknown[] }): Promise<string
   return rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
 }
 
-const last = (marker: string) => [...statements].reverse().find((s) => s.sql.includes(marker))!;
+const last = (marker: string) => lastWith(statements, marker);
 
 function record(name: string, plan: string) {
   mkdirSync('test-artifacts', { recursive: true });
