@@ -199,7 +199,13 @@ describe('PostgreSQL stopped and started under running instances', () => {
     } finally {
       for (const pid of frozen) {
         process.kill(pid, 'SIGCONT');
-        await pool.query('SELECT pg_terminate_backend($1)', [pid]).catch(() => undefined);
+        // Only if it is still this database's backend: once it exits, its pid may be another test's.
+        await pool
+          .query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND datname = current_database()`,
+            [pid],
+          )
+          .catch(() => undefined);
       }
       await pool.end();
     }
