@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import { CHANNELS } from '../client/registry.js';
-import { formatMinor } from '../src/common/money.js';
 import { EventCatalogue, type PersonalEvent, SEVERITIES } from '../src/events/domain-events.js';
 import { canTransition, ORDER_STATUSES, type OrderStatus } from '../src/orders/order-status.js';
 import { ORDER_EVENTS } from '../src/orders/order.events.js';
@@ -97,13 +96,5 @@ describe('domain event catalogue', () => {
       createdBy: '1',
       deliver: ['email'],
     });
-  });
-
-  it('formats minor units without floating point', () => {
-    expect(formatMinor(0)).toBe('0.00');
-    expect(formatMinor(5)).toBe('0.05');
-    expect(formatMinor(4848)).toBe('48.48');
-    expect(formatMinor(1e15)).toBe('10000000000000.00');
-    expect(formatMinor(-105)).toBe('-1.05');
   });
 });

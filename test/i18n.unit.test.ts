@@ -220,6 +220,12 @@ describe('order and payment notifications', () => {
     expect(money(1999, 'USD', 'en')).toBe('$19.99');
     expect(money(1999, 'JPY', 'en')).toBe('¥1,999');
     expect(money(123456, 'EUR', 'fr')).toBe('1 234,56 €');
+    // Minor units without floating point (what the removed formatMinor was tested for).
+    expect(money(0, 'EUR', 'en')).toBe('€0.00');
+    expect(money(5, 'EUR', 'en')).toBe('€0.05');
+    expect(money(4848, 'EUR', 'en')).toBe('€48.48');
+    expect(money(1e15, 'EUR', 'en')).toBe('€10,000,000,000,000.00');
+    expect(money(-105, 'EUR', 'en')).toBe('-€1.05');
   });
 });
 

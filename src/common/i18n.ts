@@ -46,12 +46,19 @@ export function translator(bundles: Record<string, Messages>): (locale: string) 
   };
 }
 
+const moneyFormats = new Map<string, { format: Intl.NumberFormat; digits: number }>();
+
 /** Minor units (cents) as money in the locale: (1999, 'EUR', 'de') → "19,99 €". */
 export function formatMoney(minor: number, currency: string, locale: string): string {
-  const format = new Intl.NumberFormat(locale, { style: 'currency', currency });
-  // The currency's own minor unit (2 for EUR, 0 for JPY), exact in decimal.
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(Number(`${minor}e-${digits}`));
+  // One formatter per locale and currency: building one costs more than formatting (every order).
+  const key = `${locale} ${currency}`;
+  let m = moneyFormats.get(key);
+  if (!m) {
+    const format = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    // The currency's own minor unit (2 for EUR, 0 for JPY), exact in decimal.
+    moneyFormats.set(key, (m = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 }));
+  }
+  return m.format.format(Number(`${minor}e-${m.digits}`));
 }
 
 /** A moment in the locale, in `timeZone` (IANA) if given, else UTC, the zone named: "7. Dez. 2026, 15:05 MEZ". */
