@@ -438,10 +438,13 @@ describe('delivery', () => {
   });
 
   it('finished messages past RETENTION_DAYS are deleted with their attempts; pending ones stay', async () => {
+    // The pending one is made not yet due, so the sender cannot finish it before prune() runs
+    // (a message in flight could, and would then rightly be pruned).
     const old = await t.db.query(
-      `UPDATE webhook_messages SET created_at = now() - interval '91 days'
+      `UPDATE webhook_messages SET created_at = now() - interval '91 days',
+              next_attempt_at = CASE WHEN status = 'pending' THEN now() + interval '1 day' ELSE next_attempt_at END
         WHERE id IN (SELECT id FROM webhook_messages WHERE status = 'delivered' LIMIT 2)
-           OR id IN (SELECT id FROM webhook_messages WHERE status IN ('pending', 'sending') LIMIT 1)
+           OR (id IN (SELECT id FROM webhook_messages WHERE status = 'pending' LIMIT 1) AND status = 'pending')
         RETURNING id::text, status`,
     );
     const finished = old.rows
