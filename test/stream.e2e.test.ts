@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { TransactionRunner } from '../src/database/transaction.js';
@@ -331,12 +332,15 @@ describe('group commit', () => {
       if (sql.includes('INSERT INTO notifications')) inserts++;
       return (query as (...a: unknown[]) => unknown)(sql, ...rest);
     }) as typeof db.query;
+    // Only transactions started on the publishing call path: the app's timers (the snooze
+    // wake-up scan, the escalation scan) run theirs outside it, whenever they fall due.
+    const publishing = new AsyncLocalStorage<true>();
     runner.run = ((fn: never) => {
-      transactions++;
+      if (publishing.getStore()) transactions++;
       return run(fn);
     }) as typeof runner.run;
     try {
-      const rows = await publishMany(t, id, 100);
+      const rows = await publishing.run(true, () => publishMany(t, id, 100));
       expect(rows.map((r) => r.title)).toStrictEqual(Array.from({ length: 100 }, (_, i) => `n${i}`));
       expect(inserts).toBe(1);
       expect(transactions).toBe(0);
