@@ -100,7 +100,7 @@ describe('snooze wake-ups', () => {
       [id, u.id],
     );
     // The send job for it runs (as its queue would run it).
-    await t.app.get(SenderService).deliver({ userId: u.id, method: 'email' });
+    await t.app.get(SenderService).deliver({ method: 'email', userIds: [u.id] });
     const cancelled = (await t.db.query(`SELECT status, error FROM deliveries WHERE notification_id = $1`, [id])).rows;
     expect(cancelled).toStrictEqual([{ status: 'cancelled', error: 'snoozed' }]);
   });

@@ -6,19 +6,23 @@ import type { DeliveryMethod } from '../../client/registry.js';
 import { EscalationPort } from '../notifications/escalation-port.js';
 import { PreferencesService } from '../notifications/preferences.service.js';
 import { EscalationScanner } from './escalation-scanner.js';
-import { type BroadcastJob, type DeliverJob, EscalationService } from './escalation.service.js';
+import {
+  type BroadcastJob,
+  type DeliverJob,
+  EscalationService,
+  type LegacyDeliverJob,
+  sendJobs,
+} from './escalation.service.js';
 import { JobQueue, QUEUES, queueOf } from './job-queue.js';
 import { DeliveryMethods } from './port/delivery-methods.js';
 import { SenderService } from './sender.service.js';
 import { StreamMarks } from './stream-marks.js';
 
 /**
- * Send jobs in flight per method and instance, each ended on its own: a job that waits on a
- * slow destination holds one of these, never the others (nor another method's). More would only
- * wait inside the SMTP pool or the outbound slots, and every claim in flight becomes
- * "outcome unknown" if the instance is killed.
+ * Send jobs running per method and instance, each ended on its own. Their sends share the
+ * method's SENDS_IN_FLIGHT slots (SenderService): what bounds the claims in flight.
  */
-const SENDS_IN_FLIGHT = 50;
+const SEND_JOBS_RUNNING = 50;
 /** Idle polling of each send queue. */
 const SEND_POLL_MS = 500;
 /** The legacy "deliver" queue is only drained (see below): no hurry, and cheap when empty. */
@@ -69,14 +73,16 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
     await boss.work<BroadcastJob>(QUEUES.broadcast, polling, async ([job]) =>
       this.escalation.escalateBroadcastPage(job.data),
     );
-    const send = { concurrency: SENDS_IN_FLIGHT, pollMs: SEND_POLL_MS };
+    const send = { concurrency: SEND_JOBS_RUNNING, pollMs: SEND_POLL_MS };
     for (const method of this.methods.names) {
       this.jobs.consume<DeliverJob>(queueOf(method), send, (job) => this.sender.deliver(job));
     }
     // Jobs that instances before the queue per method queued (a rolling deploy) carry their
     // method: the same handler sends them. Once the queue stays empty this can go.
-    this.jobs.consume<DeliverJob>(QUEUES.deliver, { concurrency: 10, pollMs: LEGACY_POLL_SECONDS * 1000 }, (job) =>
-      this.sender.deliver(job),
+    this.jobs.consume<LegacyDeliverJob>(
+      QUEUES.deliver,
+      { concurrency: 10, pollMs: LEGACY_POLL_SECONDS * 1000 },
+      (job) => this.sender.deliver(job),
     );
     this.scanner.start();
     const every = Math.max(1000, Math.min(30_000, Math.floor(this.claimTimeoutMs / 4)));
@@ -112,20 +118,16 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
           RETURNING id`,
         [this.claimTimeoutMs],
       );
-      const stale: Array<{ user_id: string; method: DeliverJob['method'] }> = await this.db.query(
+      const stale: Array<{ user_id: string; method: DeliveryMethod }> = await this.db.query(
         `SELECT DISTINCT user_id::text, method FROM deliveries
           WHERE status = 'scheduled' AND not_before < now() - make_interval(secs => $1 / 1000.0)
           LIMIT 1000`,
         [this.claimTimeoutMs],
       );
-      if (stale.length > 0) {
-        await this.jobs.boss.insert(
-          stale.map((s) => ({
-            name: queueOf(s.method),
-            data: { userId: s.user_id, method: s.method } satisfies DeliverJob,
-          })),
-        );
-      }
+      const byMethod = new Map<DeliveryMethod, string[]>();
+      for (const s of stale) byMethod.set(s.method, [...(byMethod.get(s.method) ?? []), s.user_id]);
+      const jobs = [...byMethod].flatMap(([method, userIds]) => sendJobs(method, userIds));
+      if (jobs.length > 0) await this.jobs.boss.insert(jobs);
       if (n > 0) this.logger.warn(`${n} deliveries failed with outcome unknown (process died mid-send)`);
       return { unknown: n, rescued: stale.length };
     } catch (err) {

@@ -32,10 +32,18 @@ export interface BroadcastJob {
 /** The delivery log's reason for a send a snooze stopped (escalateWoken plans it again). */
 export const SNOOZED = 'snoozed';
 
+/** A send job: these users' due deliveries of one method (each user's due rows, whatever their notification). */
 export interface DeliverJob {
-  userId: string;
   method: DeliveryMethod;
+  userIds: string[];
 }
+/** A send job as instances before batched jobs queued it (a rolling deploy): one user. */
+export interface LegacyDeliverJob {
+  method: DeliveryMethod;
+  userId: string;
+}
+/** Users per send job: a broadcast page's users of one due time go in a few jobs, spread over the instances. */
+export const USERS_PER_SEND_JOB = 200;
 
 type CandidateRow = PreferencesRow & {
   notification_id: string;
@@ -47,6 +55,16 @@ type CandidateRow = PreferencesRow & {
   toggles: Toggles | null;
   contacts: Record<DeliveryMethod, boolean>;
 };
+
+/** Send jobs for these users' rows of a method due at `at`: USERS_PER_SEND_JOB users each. */
+export function sendJobs(method: DeliveryMethod, userIds: string[], at?: Date): PgBoss.JobInsert[] {
+  const jobs: PgBoss.JobInsert[] = [];
+  for (let i = 0; i < userIds.length; i += USERS_PER_SEND_JOB) {
+    const data: DeliverJob = { method, userIds: userIds.slice(i, i + USERS_PER_SEND_JOB) };
+    jobs.push({ name: queueOf(method), data, ...(at ? { startAfter: at } : {}) });
+  }
+  return jobs;
+}
 
 const PREFS = `p.muted_channels, p.quiet_start, p.quiet_end, p.quiet_tz`;
 
@@ -221,16 +239,16 @@ export class EscalationService {
         ],
       );
     // Rows that existed already (a re-run) have their jobs, or the rescue sweep finds them.
-    const due = new Map<string, PgBoss.JobInsert>();
+    const due = new Map<string, { method: DeliveryMethod; at: Date; userIds: Set<string> }>();
     for (const d of inserted) {
       if (d.status !== 'scheduled') continue;
-      const key = `${d.user_id}:${d.method}:${d.not_before.getTime()}`;
-      if (!due.has(key)) {
-        const data: DeliverJob = { userId: d.user_id, method: d.method };
-        due.set(key, { name: queueOf(d.method), data, startAfter: d.not_before });
-      }
+      const key = `${d.method}:${d.not_before.getTime()}`;
+      const group = due.get(key) ?? { method: d.method, at: d.not_before, userIds: new Set<string>() };
+      group.userIds.add(d.user_id);
+      due.set(key, group);
     }
-    if (due.size > 0) await this.jobs.boss.insert([...due.values()], tx ? { db: await JobQueue.inTx(tx) } : {});
-    this.logger.debug(`Escalated ${rows.length} (notification, user) pairs: ${due.size} send jobs`);
+    const jobs = [...due.values()].flatMap(({ method, at, userIds }) => sendJobs(method, [...userIds], at));
+    if (jobs.length > 0) await this.jobs.boss.insert(jobs, tx ? { db: await JobQueue.inTx(tx) } : {});
+    this.logger.debug(`Escalated ${rows.length} (notification, user) pairs: ${jobs.length} send jobs`);
   }
 }

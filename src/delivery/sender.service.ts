@@ -5,89 +5,194 @@ import { NotificationActivity } from '../notifications/activity.js';
 import { NOTIFICATION_COLUMNS, type NotificationRow } from '../notifications/notification.types.js';
 import { methodEnabledSql } from '../notifications/preferences.service.js';
 import { asleepSql, unreadSql } from '../notifications/visibility.js';
-import { type DeliverJob, SNOOZED } from './escalation.service.js';
-import { JobQueue, queueOf } from './job-queue.js';
-import { PermanentError, TransientError } from './port/delivery-method.js';
+import { DeliveryOutcomes, type Outcome } from './delivery-outcomes.js';
+import { type DeliverJob, type LegacyDeliverJob, SNOOZED, sendJobs } from './escalation.service.js';
+import { JobQueue } from './job-queue.js';
+import { type DeliveryMethodPlugin, PermanentError, type Recipient, TransientError } from './port/delivery-method.js';
 import { DeliveryMethods } from './port/delivery-methods.js';
+import { SendSlots } from './send-slots.js';
 
 /** Attempts per delivery: the first and four retries (1 s, 2 s, 4 s, 8 s apart, capped at 5 min). */
 export const MAX_ATTEMPTS = 5;
 const backoffMs = (attempt: number) => Math.min(300_000, 1000 * 2 ** (attempt - 1));
 /**
- * One send job's time, its requests included: then what is still in flight is cancelled (its
- * sockets destroyed) and retried later. Well under pg-boss's 60 s expiry and the claim timeout.
+ * One user's send time, its requests included: then what is still in flight is cancelled (its
+ * sockets destroyed) and retried later.
  */
-const JOB_BUDGET_MS = 30_000;
+const SEND_BUDGET_MS = 30_000;
+/**
+ * A job claims users for this long, then hands the rest to a new job: with the sends' budget,
+ * well under pg-boss's 60 s expiry and the claim timeout.
+ */
+const CLAIMING_MS = 20_000;
+/**
+ * Sends in flight per method and instance (users whose rows are claimed and not yet recorded),
+ * over all its jobs: a slow destination holds one of these, never another method's. More would
+ * only wait inside the SMTP pool or the outbound slots, and every claim in flight becomes
+ * "outcome unknown" if the instance is killed.
+ */
+export const SENDS_IN_FLIGHT = 50;
+/** Users claimed by one statement at least (when a job has that many left): fewer claims, as free slots allow. */
+const CLAIM_GROUP = 25;
 
-type Claimed = NotificationRow & { delivery_id: string; attempts: number };
-
-interface Outcome {
-  status: 'sent' | 'failed' | 'scheduled';
-  error: string | null;
-  retryAt?: number;
-}
+type Claimed = NotificationRow & {
+  delivery_id: string;
+  attempts: number;
+  recipient_id: string;
+  recipient_email: string;
+  recipient_locale: string;
+  recipient_time_zone: string | null;
+};
 
 /**
- * Sends one user's due deliveries of one method, by its plug-in. Each row is claimed first
- * (scheduled → sending, a conditional UPDATE: of two instances only one gets
- * it), sent, and its outcome recorded right after the provider's answer. A
- * claim whose process died is never sent again: the sweep marks it failed,
- * "outcome unknown" (docs/delivery.md).
+ * Sends the due deliveries of one method for a job's users, by its plug-in. A user's rows are
+ * claimed once a send slot is theirs (scheduled → sending, a conditional UPDATE for a group of
+ * users: of two instances only one gets a row), sent, and the outcome recorded right after the
+ * provider's answer (grouped with others that ended meanwhile). A claim whose process died is
+ * never sent again: the sweep marks it failed, "outcome unknown" (docs/delivery.md).
  */
 @Injectable()
 export class SenderService {
   private readonly logger = new Logger('Sender');
+  private readonly slots = new Map<DeliveryMethod, SendSlots>();
+  private readonly outcomes: DeliveryOutcomes;
 
   constructor(
     private readonly db: DataSource,
     private readonly jobs: JobQueue,
     private readonly methods: DeliveryMethods,
     private readonly activity: NotificationActivity,
-  ) {}
+  ) {
+    this.outcomes = new DeliveryOutcomes(db);
+    for (const m of methods.names) this.slots.set(m, new SendSlots(SENDS_IN_FLIGHT, CLAIM_GROUP));
+  }
 
-  async deliver(job: DeliverJob): Promise<void> {
-    const { userId, method } = job;
+  async deliver(job: DeliverJob | LegacyDeliverJob): Promise<void> {
+    const { method } = job;
     const plugin = this.methods.get(method);
-    // Read meanwhile, snoozed, or the method switched off (unsubscribe): nothing goes out.
+    const slots = this.slots.get(method)!;
+    const pending = [...new Set('userIds' in job ? job.userIds : [job.userId])];
+    const until = Date.now() + CLAIMING_MS;
+    const sends: Array<Promise<{ userId: string; retryAt: number | null }>> = [];
+    let failure: unknown = null;
+    while (pending.length > 0 && failure === null) {
+      if (Date.now() > until) {
+        await this.jobs.boss.insert(sendJobs(method, pending));
+        break;
+      }
+      const taken = await slots.take(pending.length);
+      const users = pending.splice(0, taken);
+      let byUser: Map<string, Claimed[]>;
+      try {
+        byUser = await this.claim(users, method);
+      } catch (err) {
+        // The database failed us before anything was claimed: the job is retried (pg-boss).
+        slots.give(taken);
+        failure = err;
+        break;
+      }
+      slots.give(taken - byUser.size);
+      if (byUser.size === 0) continue;
+      const contacts = plugin.contactsOf?.([...byUser.keys()]) ?? Promise.resolve(undefined);
+      contacts.catch(() => undefined); // each send sees the failure (a transient one)
+      for (const [userId, claimed] of byUser) {
+        sends.push(
+          this.sendUser(plugin, userId, claimed, contacts)
+            .then((retryAt) => ({ userId, retryAt }))
+            .finally(() => slots.give(1)),
+        );
+      }
+    }
+    const ended = await Promise.allSettled(sends);
+    const retries = new Map<number, string[]>();
+    for (const e of ended) {
+      if (e.status === 'rejected') failure ??= e.reason;
+      else if (e.value.retryAt !== null) {
+        // Retried together when due: a job at the second after each member's own time.
+        const at = Math.ceil(e.value.retryAt / 1000) * 1000;
+        retries.set(at, [...(retries.get(at) ?? []), e.value.userId]);
+      }
+    }
+    const later = [...retries].flatMap(([at, userIds]) => sendJobs(method, userIds, new Date(at)));
+    if (later.length > 0) await this.jobs.boss.insert(later);
+    if (failure !== null) throw failure;
+  }
+
+  /**
+   * Cancels what need not go out any more (read meanwhile, snoozed, the method switched off or
+   * the channel muted), then claims these users' due rows, with each one's address and locale.
+   * Rows another statement holds are skipped, not waited for: it is claiming or cancelling them.
+   */
+  private async claim(userIds: string[], method: DeliveryMethod): Promise<Map<string, Claimed[]>> {
     await this.db.query(
       `UPDATE deliveries d SET status = 'cancelled',
               error = CASE WHEN ${asleepSql('d.user_id')} THEN $3
                            WHEN ${unreadSql('d.user_id')} THEN 'switched off before it was sent' ELSE 'read in time' END
-         FROM notifications n LEFT JOIN notification_preferences p ON p.user_id = $1
-        WHERE d.user_id = $1 AND d.method = $2 AND d.status = 'scheduled' AND n.id = d.notification_id
+         FROM notifications n
+        WHERE d.id IN (SELECT id FROM deliveries WHERE user_id = ANY ($1::bigint[]) AND method = $2
+                          AND status = 'scheduled' FOR UPDATE SKIP LOCKED)
+          AND n.id = d.notification_id
           AND (NOT (${unreadSql('d.user_id')})
                OR ${asleepSql('d.user_id')}
-               OR NOT ${methodEnabledSql('$1', 'n.channel', '$2', '$4::bool')}
-               OR (n.severity <> 'critical' AND n.channel = ANY (p.muted_channels)))`,
-      [userId, method, SNOOZED, DELIVERY_METHOD_INFO[method].enabledByDefault],
+               OR NOT ${methodEnabledSql('d.user_id', 'n.channel', '$2', '$4::bool')}
+               OR (n.severity <> 'critical' AND n.channel = ANY (COALESCE(
+                     (SELECT p.muted_channels FROM notification_preferences p WHERE p.user_id = d.user_id), '{}'))))`,
+      [userIds, method, SNOOZED, DELIVERY_METHOD_INFO[method].enabledByDefault],
     );
     // (TypeORM answers an UPDATE with [rows, count].)
     const [claimed]: [Claimed[], number] = await this.db.query(
       `UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, claimed_at = now()
-         FROM notifications n
-        WHERE d.user_id = $1 AND d.method = $2 AND d.status = 'scheduled' AND d.not_before <= now()
-          AND n.id = d.notification_id
-        RETURNING d.id::text AS delivery_id, d.attempts, ${NOTIFICATION_COLUMNS}`,
-      [userId, method],
+         FROM notifications n, users u LEFT JOIN notification_preferences p ON p.user_id = u.id
+        WHERE d.id IN (SELECT id FROM deliveries WHERE user_id = ANY ($1::bigint[]) AND method = $2
+                          AND status = 'scheduled' AND not_before <= now() FOR UPDATE SKIP LOCKED)
+          AND n.id = d.notification_id AND u.id = d.user_id
+        RETURNING d.id::text AS delivery_id, d.attempts, d.user_id::text AS recipient_id,
+                  u.email AS recipient_email, u.locale AS recipient_locale, p.quiet_tz AS recipient_time_zone,
+                  ${NOTIFICATION_COLUMNS}`,
+      [userIds, method],
     );
-    if (claimed.length === 0) return;
-    claimed.sort((a, b) => Number(a.id) - Number(b.id));
+    const byUser = new Map<string, Claimed[]>();
+    for (const c of claimed.sort((a, b) => Number(a.id) - Number(b.id))) {
+      const rows = byUser.get(c.recipient_id);
+      if (rows) rows.push(c);
+      else byUser.set(c.recipient_id, [c]);
+    }
+    return byUser;
+  }
+
+  /** One user's claimed rows, as the plug-in groups them; resolves with when to retry, if at all. */
+  private async sendUser(
+    plugin: DeliveryMethodPlugin,
+    userId: string,
+    claimed: Claimed[],
+    contacts: Promise<Map<string, unknown> | undefined>,
+  ): Promise<number | null> {
+    const [first] = claimed;
+    const recipient: Recipient = {
+      email: first.recipient_email,
+      locale: first.recipient_locale,
+      timeZone: first.recipient_time_zone,
+    };
     const groups = plugin.grouping === 'digest' ? [claimed] : claimed.map((c) => [c]);
-    const signal = AbortSignal.timeout(JOB_BUDGET_MS);
+    const signal = AbortSignal.timeout(SEND_BUDGET_MS);
     let retryAt: number | null = null;
     for (const rows of groups) {
       let outcome: Outcome;
       try {
-        const sent = await plugin.send({ userId, rows, signal });
+        const contact = (await contacts)?.get(userId);
+        const sent = await plugin.send({ userId, recipient, contact, rows, signal });
         outcome = sent.status === 'sent' ? { status: 'sent', error: null } : { status: 'failed', error: sent.error };
       } catch (err) {
-        outcome = this.onError(method, err, rows);
+        outcome = this.onError(plugin.method, err, rows);
       }
-      await this.record(rows, outcome);
-      this.tell(userId, method, rows, outcome);
+      await this.outcomes.record(
+        rows.map((r) => r.delivery_id),
+        outcome,
+      );
+      this.tell(userId, plugin.method, rows, outcome);
       if (outcome.retryAt) retryAt = Math.min(retryAt ?? Infinity, outcome.retryAt);
     }
-    if (retryAt !== null) await this.jobs.boss.send(queueOf(method), job, { startAfter: new Date(retryAt) });
+    return retryAt;
   }
 
   private onError(method: DeliveryMethod, err: unknown, claimed: Claimed[]): Outcome {
@@ -112,31 +217,6 @@ export class SenderService {
     if (o.status === 'sent') this.activity.emit({ type: 'delivery.sent', userId, notificationIds, method });
     if (o.status === 'failed') {
       this.activity.emit({ type: 'delivery.failed', userId, notificationIds, method, error: o.error ?? 'failed' });
-    }
-  }
-
-  /**
-   * The outcome is written right after the provider answered; a database outage at that
-   * moment is waited out (for up to the claim timeout) rather than left to the sweep.
-   */
-  private async record(claimed: Claimed[], o: Outcome): Promise<void> {
-    const ids = claimed.map((c) => c.delivery_id);
-    const deadline = Date.now() + 60_000;
-    for (let wait = 200; ; wait = Math.min(wait * 2, 5000)) {
-      try {
-        await this.db.query(
-          `UPDATE deliveries SET status = $2, error = COALESCE($3, error),
-                  sent_at = CASE WHEN $2 = 'sent' THEN now() END,
-                  not_before = COALESCE($4::timestamptz, not_before)
-            WHERE id = ANY ($1::bigint[]) AND status = 'sending'`,
-          [ids, o.status, o.error, o.retryAt ? new Date(o.retryAt) : null],
-        );
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        this.logger.warn(`Recording ${ids.length} delivery outcomes failed, retrying: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, wait));
-      }
     }
   }
 }

@@ -18,9 +18,21 @@ export class TransientError extends Error {
 /** A refusal for good (SMTP 5xx, a 4xx other than 429): not retried. */
 export class PermanentError extends Error {}
 
+/** The account a batch goes to, read with the claim (no lookup per send). */
+export interface Recipient {
+  email: string;
+  /** BCP 47, what the message's words, plurals and money follow. */
+  locale: string;
+  /** The quiet-hours zone, what dates are shown in (null: UTC). */
+  timeZone: string | null;
+}
+
 /** One send: a user's due rows of one method, as the plug-in's `grouping` cut them. */
-export interface DeliveryBatch {
+export interface DeliveryBatch<C = unknown> {
   userId: string;
+  recipient: Recipient;
+  /** What `contactsOf` read for this user; undefined without it, or when it found none. */
+  contact?: C;
   /** In id order; one row if the method sends each on its own. */
   rows: NotificationRow[];
   /** The send job's budget: requests still in flight when it fires are cancelled and retried. */
@@ -42,7 +54,7 @@ export type SendOutcome =
  * treat every method alike through this; each plug-in lives in `src/delivery/methods/<method>/`
  * and is listed once in `src/delivery/methods/index.ts` (docs/extending.md).
  */
-export interface DeliveryMethodPlugin {
+export interface DeliveryMethodPlugin<C = unknown> {
   /** Its name in the registry (`client/registry.ts`), the delivery log, metrics and its queue. */
   readonly method: DeliveryMethod;
   /**
@@ -62,8 +74,13 @@ export interface DeliveryMethodPlugin {
    */
   readonly contactNeededToEnable: string | null;
   /**
+   * Optional: reads the contacts of many users in one statement (a send job claims users in
+   * groups), each passed to `send` as `batch.contact`. Without it `send` reads its own.
+   */
+  contactsOf?(userIds: string[]): Promise<Map<string, C>>;
+  /**
    * Sends one batch. Resolves with the outcome, or throws TransientError (retried) or
    * PermanentError (not); the delivery rows are recorded by the caller.
    */
-  send(batch: DeliveryBatch): Promise<SendOutcome>;
+  send(batch: DeliveryBatch<C>): Promise<SendOutcome>;
 }

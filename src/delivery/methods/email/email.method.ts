@@ -1,5 +1,4 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../../config/config.module.js';
 import type { AppConfig } from '../../../config/env.js';
 import { toJson } from '../../../notifications/notification.types.js';
@@ -16,10 +15,7 @@ export class EmailMethod implements DeliveryMethodPlugin, OnApplicationShutdown 
   private readonly mailer: Mailer;
   private readonly tokens: UnsubscribeTokens;
 
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly db: DataSource,
-  ) {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.mailer = new Mailer(config.delivery);
     this.tokens = new UnsubscribeTokens(config.sessionSecret);
   }
@@ -33,23 +29,17 @@ export class EmailMethod implements DeliveryMethodPlugin, OnApplicationShutdown 
     return null;
   }
 
-  async send({ userId, rows }: DeliveryBatch): Promise<SendOutcome> {
-    const [user]: Array<{ email: string; locale: string; time_zone: string | null }> = await this.db.query(
-      `SELECT u.email, u.locale, p.quiet_tz AS time_zone
-         FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1`,
-      [userId],
-    );
-    if (!user) return { status: 'failed', error: 'the user no longer exists' };
+  async send({ userId, recipient, rows }: DeliveryBatch): Promise<SendOutcome> {
     const token = this.tokens.sign(
       userId,
       rows.map((c) => c.channel),
     );
     await this.mailer.send({
-      to: user.email,
-      notifications: rows.map((row) => toJson(row, user.locale)),
+      to: recipient.email,
+      notifications: rows.map((row) => toJson(row, recipient.locale)),
       unsubscribeUrl: `${this.config.delivery.publicUrl}/unsubscribe?token=${token}`,
-      locale: user.locale,
-      timeZone: user.time_zone ?? undefined,
+      locale: recipient.locale,
+      timeZone: recipient.timeZone ?? undefined,
     });
     return { status: 'sent' };
   }

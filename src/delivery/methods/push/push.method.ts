@@ -15,9 +15,11 @@ import { pushTarget } from './push-allowlist.js';
 import { MAX_BROWSERS_PER_USER } from './push-subscriptions.js';
 import { WebPush } from './web-push.js';
 
+type Subscription = { id: string; endpoint: string; p256dh: string; auth: string };
+
 /** Web Push: one message per notification, to every browser the user subscribed. */
 @Injectable()
-export class PushMethod implements DeliveryMethodPlugin {
+export class PushMethod implements DeliveryMethodPlugin<Subscription[]> {
   readonly method = 'push';
   readonly grouping = 'each';
   // On by default: a user switches it on before any browser is subscribed, and nothing goes out until one is.
@@ -37,19 +39,39 @@ export class PushMethod implements DeliveryMethodPlugin {
   }
 
   /**
+   * Each user's newest browsers (at most MAX_BROWSERS_PER_USER, which subscribing keeps), for a
+   * job's group of users at once. By the user_id index and cut here: a LIMIT per user under
+   * `ORDER BY id DESC` led the planner to walk the primary key backwards, 84 ms a group once
+   * the table held 20,000 rows (bench offline scenario).
+   */
+  async contactsOf(userIds: string[]): Promise<Map<string, Subscription[]>> {
+    const rows: Array<Subscription & { user_id: string }> = await this.db.query(
+      `SELECT user_id::text, id::text, endpoint, p256dh, auth FROM push_subscriptions
+        WHERE user_id = ANY ($1::bigint[])`,
+      [userIds],
+    );
+    const byUser = new Map<string, Subscription[]>();
+    for (const { user_id, ...sub } of rows.sort((a, b) => Number(b.id) - Number(a.id))) {
+      const subs = byUser.get(user_id);
+      if (!subs) byUser.set(user_id, [sub]);
+      else if (subs.length < MAX_BROWSERS_PER_USER) subs.push(sub);
+    }
+    return byUser;
+  }
+
+  /**
    * To every subscribed browser at once (at most MAX_BROWSERS_PER_USER); sent once any
    * browser's push service took it. Each endpoint is checked again here, by the same rules as
    * when it was stored: the rules or the allow-list may have changed, or the row came another way.
    */
-  async send({ userId, rows: [row], signal }: DeliveryBatch): Promise<SendOutcome> {
-    const subs: Array<{ id: string; endpoint: string; p256dh: string; auth: string }> = await this.db.query(
-      `SELECT id::text, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1
-        ORDER BY push_subscriptions.id DESC LIMIT $2`,
-      [userId, MAX_BROWSERS_PER_USER],
-    );
+  async send({
+    recipient,
+    contact: subs = [],
+    rows: [row],
+    signal,
+  }: DeliveryBatch<Subscription[]>): Promise<SendOutcome> {
     if (subs.length === 0) return { status: 'failed', error: 'no push subscription' };
-    const [user]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
-    const payload = JSON.stringify(toJson(row, user?.locale));
+    const payload = JSON.stringify(toJson(row, recipient.locale));
     const answers = await Promise.all(
       subs.map(async (s): Promise<{ sent: true } | { transient: boolean; error: string }> => {
         try {

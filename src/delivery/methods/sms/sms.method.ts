@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../../config/config.module.js';
 import type { AppConfig } from '../../../config/env.js';
 import { ContactsService } from '../../../contacts/contacts.service.js';
@@ -24,20 +23,18 @@ export class SmsMethod implements DeliveryMethodPlugin {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly contacts: ContactsService,
     private readonly transport: SmsTransport,
-    private readonly db: DataSource,
   ) {}
 
   hasContactSql(userId: string): string {
     return `EXISTS (SELECT 1 FROM user_phones ph WHERE ph.user_id = ${userId} AND ph.verified_at IS NOT NULL)`;
   }
 
-  async send({ userId, rows }: DeliveryBatch): Promise<SendOutcome> {
+  async send({ userId, recipient, rows }: DeliveryBatch): Promise<SendOutcome> {
     // Read again at send time: the phone may have been removed or changed since the run began.
     const to = await this.contacts.verifiedNumber(userId);
     if (!to) return { status: 'failed', error: 'no verified phone number' };
-    const [user]: Array<{ locale: string }> = await this.db.query(`SELECT locale FROM users WHERE id = $1`, [userId]);
     try {
-      await this.transport.send({ to, body: smsText(rows, `${this.config.delivery.publicUrl}/`, user?.locale) });
+      await this.transport.send({ to, body: smsText(rows, `${this.config.delivery.publicUrl}/`, recipient.locale) });
     } catch (err) {
       if (!(err instanceof SmsError)) throw err;
       throw err.transient ? new TransientError(err.message) : new PermanentError(err.message);
