@@ -104,7 +104,7 @@ async function byReason(port: number, name: string): Promise<Record<string, numb
 }
 
 /** An instance's process CPU seconds so far (prom-client's default metric), or null. */
-async function cpuSeconds(port: number): Promise<number | null> {
+export async function cpuSeconds(port: number): Promise<number | null> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith('process_cpu_seconds_total '));
   return line === undefined ? null : Number(line.split(' ').pop());

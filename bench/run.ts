@@ -35,6 +35,7 @@ import { runMigrations } from '../src/database/migrate.js';
 import { hashPassword } from '../src/users/password.js';
 import { BODY, median, now, round, sleep, summarize } from './common.js';
 import { type FeedReadsPlan, type FeedReadsRun, type Harness, feedReads } from './feed-reads.js';
+import { type OfflineFanoutPlan, type OfflineFanoutRun, offlineFanout } from './offline-fanout.js';
 import type { HttpCall, StreamSpec, Target } from './load.js';
 import { printTable, resultsMarkdown, summaryRows, writeFanoutSvg } from './report.js';
 import { findNginx } from '../test/support/nginx.js';
@@ -67,7 +68,9 @@ const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
 
 export type ServerKind = 'app' | 'before' | 'nest' | 'bare' | 'naive';
 /** For profiling and A/B runs: --scenarios fanout,storm,targeted,orders,replay,ids (default: all), --levels 10000, --rates 5000,10000, --order-rates 100,300. */
-const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,api,replay,ids,reads,rolling').split(',');
+const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,api,replay,ids,reads,rolling,offline').split(
+  ',',
+);
 const runs = (name: string) => scenarioList.includes(name);
 const numbers = (name: string) => arg(name)?.split(',').map(Number);
 
@@ -88,6 +91,8 @@ export interface Plan {
   rolling: Omit<RollingRestartOptions, 'databaseUrl' | 'mainJs' | 'log'>;
   /** POST /v1/notifications: how long each run lasts and how many requests are in flight. */
   api: { durationMs: number; concurrency: number };
+  /** A broadcast with deliver to users with no stream open, per method (bench/offline-fanout.ts). */
+  offline: OfflineFanoutPlan;
 }
 
 /** The redis bus is measured too when redis-server is installed (full run only). */
@@ -111,6 +116,7 @@ const plan: Plan = smoke
       // Two instances, a few streams, a short retry: that it runs, not what it measures.
       rolling: { instances: 2, users: 4, streams: 8, ordersPerSecond: 5, settleMs: 500, env: { RETRY_MS: '500' } },
       api: { durationMs: 300, concurrency: 4 },
+      offline: { users: 300, methods: ['email', 'push'], instances: 1 },
     }
   : {
       levels: [1000, 5000, 10000],
@@ -132,11 +138,15 @@ const plan: Plan = smoke
       // The issue's shape: 3 instances, 200 streams, 20 orders/s, the default RETRY_MS (3 s).
       rolling: { instances: 3, users: 50, streams: 200, ordersPerSecond: 20, settleMs: 2000 },
       api: { durationMs: 3000, concurrency: 16 },
+      // The issue's shape: a 100,000-user broadcast, by email and by push.
+      offline: { users: 100_000, methods: ['email', 'push'], instances: 1 },
     };
 plan.levels = numbers('--levels') ?? plan.levels;
 plan.rates = numbers('--rates') ?? plan.rates;
 plan.orderRates = numbers('--order-rates') ?? plan.orderRates;
 plan.stormConcurrency = numbers('--storm-concurrency')?.[0] ?? plan.stormConcurrency;
+plan.offline.users = numbers('--offline-users')?.[0] ?? plan.offline.users;
+plan.offline.instances = numbers('--offline-instances')?.[0] ?? plan.offline.instances;
 
 const SESSION_SECRET = randomBytes(36).toString('base64url');
 // Production demands a VAPID identity (Web Push); the bench sends no pushes, any pair will do.
@@ -522,6 +532,7 @@ export interface ServerResult {
   api?: { available: boolean; note?: string; runs: ApiRun[] };
   /** Rows read from the notifications table per notification, with 1, 3, 5 instances (bench/feed-reads.ts). */
   feedReads?: FeedReadsRun[];
+  offlineFanout?: OfflineFanoutRun[];
   /** Each instance SIGTERMed and started again behind nginx under load; null where nginx is not installed. */
   rollingRestart?: RollingRestartReport | null;
 }
@@ -1121,6 +1132,24 @@ async function main(): Promise<void> {
     const d = kind === 'before' ? before! : mainDb;
     log(`── ${kind}: reads per notification with ${plan.reads.instances.join(', ')} instances`);
     results[kind]!.feedReads = await feedReads(readsHarness(kind, d.url, d.users, tmp), plan.reads);
+  }
+  for (const kind of only.filter((k) => isAppKind(k) && runs('offline'))) {
+    const d = kind === 'before' ? before! : mainDb;
+    log(
+      `── ${kind}: offline fan-out of a broadcast to ${plan.offline.users} more users by ${plan.offline.methods.join(', ')}`,
+    );
+    const harness = readsHarness(kind, d.url, d.users, tmp);
+    const broadcast = async (port: number, deliver: string[]) => {
+      const admin = await login(`http://127.0.0.1:${port}`, ADMIN_EMAIL, ADMIN_PASSWORD);
+      const res = await fetch(`http://127.0.0.1:${port}/admin/broadcasts`, {
+        method: 'POST',
+        headers: { ...HTTPS, cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Offline fan-out', body: 'For everyone.', deliver }),
+      });
+      if (res.status !== 201) throw new Error(`POST /admin/broadcasts answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    };
+    results[kind]!.offlineFanout = await offlineFanout({ ...harness, broadcast, tmp, profileDir }, plan.offline);
   }
   if (only.includes('app') && runs('rolling')) {
     results.app!.rollingRestart = await rolling(mainDb.url);
