@@ -313,6 +313,45 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     ),
   );
   rows.push(row('replay heap peak over before', 'MB', (s) => s.replay.heapPeakDeltaMB, results, T('flat')));
+  // Issue 24: the shapes an operator sees, several streams per user, the users seeded or signed up.
+  for (const shape of plan.shapes ?? []) {
+    const sh = (s: ServerResult) => s.shapes?.find((x) => x.name === shape.name);
+    const n = shape.users * shape.perUser;
+    const who = `${shape.signup ? 'signed up' : 'seeded'}, ${shape.users} users × ${shape.perUser}`;
+    rows.push(
+      row(
+        `shape ${shape.name}: ${n} opens, all ready`,
+        'ms',
+        (s) => sh(s)?.idle.openMs,
+        results,
+        T('≤ 1.1× floor'),
+        floorAtMost(1.1),
+        `${who}; ≤ 128 handshakes in flight`,
+      ),
+    );
+    rows.push(
+      row(
+        `shape ${shape.name}: heap per stream`,
+        'KB',
+        (s) => sh(s)?.idle.heapPerStreamKB,
+        results,
+        T('≤ 1.1× floor'),
+        floorAtMost(1.1),
+      ),
+    );
+    rows.push(row(`shape ${shape.name}: fan-out p50`, 'ms', (s) => sh(s)?.fanout.p50, results));
+    rows.push(
+      row(
+        `shape ${shape.name}: fan-out p99`,
+        'ms',
+        (s) => sh(s)?.fanout.p99,
+        results,
+        T('≤ 1.1× floor'),
+        floorAtMost(1.1),
+        'POST /admin/broadcasts sent → the event on every stream',
+      ),
+    );
+  }
   // Issue 24: rows Postgres serves per notification, with more instances on one database.
   for (const r of results.app?.feedReads ?? []) {
     const same = (s: ServerResult) => s.feedReads?.find((x) => x.bus === r.bus && x.instances === r.instances);

@@ -66,8 +66,10 @@ const isAppKind = (kind: ServerKind) => kind === 'app' || kind === 'before';
 const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
 
 export type ServerKind = 'app' | 'before' | 'nest' | 'bare' | 'naive';
-/** For profiling and A/B runs: --scenarios fanout,storm,targeted,orders,replay,ids (default: all), --levels 10000, --rates 5000,10000, --order-rates 100,300. */
-const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,api,replay,ids,reads,rolling').split(',');
+/** For profiling and A/B runs: --scenarios fanout,storm,targeted,orders,replay,ids,shapes (default: all), --levels 10000, --rates 5000,10000, --order-rates 100,300. */
+const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,api,replay,ids,shapes,reads,rolling').split(
+  ',',
+);
 const runs = (name: string) => scenarioList.includes(name);
 const numbers = (name: string) => arg(name)?.split(',').map(Number);
 
@@ -88,6 +90,22 @@ export interface Plan {
   rolling: Omit<RollingRestartOptions, 'databaseUrl' | 'mainJs' | 'log'>;
   /** POST /v1/notifications: how long each run lasts and how many requests are in flight. */
   api: { durationMs: number; concurrency: number };
+  /** Issue 24's shapes, after the other scenarios: `perUser` streams per user, the users seeded or signed up. */
+  shapes: Shape[];
+}
+
+/**
+ * A fan-out shape: `users × perUser` streams, a user's streams sharing its
+ * session (one browser, several tabs). `signup`: the app's users register and
+ * sign in through the API (POST /auth/register, POST /auth/login) instead of
+ * being seeded with SQL. The baselines have no sessions: for them it is the
+ * same count of connections over the same number of users.
+ */
+export interface Shape {
+  name: string;
+  users: number;
+  perUser: number;
+  signup: boolean;
 }
 
 /** The redis bus is measured too when redis-server is installed (full run only). */
@@ -111,6 +129,10 @@ const plan: Plan = smoke
       // Two instances, a few streams, a short retry: that it runs, not what it measures.
       rolling: { instances: 2, users: 4, streams: 8, ordersPerSecond: 5, settleMs: 500, env: { RETRY_MS: '500' } },
       api: { durationMs: 300, concurrency: 4 },
+      shapes: [
+        { name: 'seeded-20x5', users: 20, perUser: 5, signup: false },
+        { name: 'signup-20x5', users: 20, perUser: 5, signup: true },
+      ],
     }
   : {
       levels: [1000, 5000, 10000],
@@ -132,11 +154,18 @@ const plan: Plan = smoke
       // The issue's shape: 3 instances, 200 streams, 20 orders/s, the default RETRY_MS (3 s).
       rolling: { instances: 3, users: 50, streams: 200, ordersPerSecond: 20, settleMs: 2000 },
       api: { durationMs: 3000, concurrency: 16 },
+      // The shape of issue 24's outside measurement: 1,000 users, 10 streams each.
+      shapes: [
+        { name: 'seeded-1000x10', users: 1000, perUser: 10, signup: false },
+        { name: 'signup-1000x10', users: 1000, perUser: 10, signup: true },
+      ],
     };
 plan.levels = numbers('--levels') ?? plan.levels;
 plan.rates = numbers('--rates') ?? plan.rates;
 plan.orderRates = numbers('--order-rates') ?? plan.orderRates;
 plan.stormConcurrency = numbers('--storm-concurrency')?.[0] ?? plan.stormConcurrency;
+/** --shapes seeded-1000x10,signup-1000x10: only these of the plan's shapes. */
+plan.shapes = plan.shapes.filter((x) => arg('--shapes')?.split(',').includes(x.name) ?? true);
 
 const SESSION_SECRET = randomBytes(36).toString('base64url');
 // Production demands a VAPID identity (Web Push); the bench sends no pushes, any pair will do.
@@ -398,6 +427,8 @@ async function startServer(
           ADMIN_EMAIL,
           ADMIN_PASSWORD,
           MAX_STREAMS_PER_USER: '1000',
+          // The signed-up shape registers its users through the API, all from loopback.
+          SIGNUP_RATE_PER_MINUTE: '1000000',
           // The API scenario measures publishing, not the rate limit.
           API_RATE_PER_SECOND: '1000000',
           // The load generator plays the TLS-terminating proxy, from loopback.
@@ -524,6 +555,15 @@ export interface ServerResult {
   feedReads?: FeedReadsRun[];
   /** Each instance SIGTERMed and started again behind nginx under load; null where nginx is not installed. */
   rollingRestart?: RollingRestartReport | null;
+  /** Issue 24's shapes (plan.shapes), each on its own: opens, heap per stream, fan-out. */
+  shapes?: Array<
+    Shape & {
+      idle: ServerResult['idle'][number];
+      fanout: ServerResult['fanout'][number];
+      /** The app with `signup`: registering and signing in every user. */
+      signupMs?: number;
+    }
+  >;
 }
 
 export interface ApiRun {
@@ -679,49 +719,51 @@ async function scenarios(
     replay: { count: plan.replay, runs: [], ms: null, heapBeforeMB: null, heapPeakDeltaMB: null },
   };
 
-  // (1) idle memory and (2) fan-out, at each stream count.
-  let open = 0;
-  for (const level of plan.levels) {
-    const r = await ask({
-      cmd: 'open',
-      target: s.target,
-      specs: users.slice(open, level).map((u, i) => spec(u, `s${open + i}`)),
-    });
-    if (r.failed) throw new Error(`${r.failed} of ${level - open} streams failed to open: ${r.firstError}`);
+  /**
+   * Opens `specs` on top of the streams already open, `total` streams then; the
+   * heap and RSS per stream over `m0`; then the fan-out rounds to all of them.
+   */
+  const openAndFanout = async (
+    label: string,
+    specs: StreamSpec[],
+    total: number,
+    zero: { heapUsed: number; rss: number },
+    fanoutRounds: number,
+  ) => {
+    const r = await ask({ cmd: 'open', target: s.target, specs });
+    if (r.failed) throw new Error(`${r.failed} of ${specs.length} streams failed to open: ${r.firstError}`);
     const count = await ask<{ open: number }>({ cmd: 'count' });
-    if (count.open !== level) throw new Error(`${count.open} streams open, expected ${level}`);
-    open = level;
+    if (count.open !== total) throw new Error(`${count.open} streams open, expected ${total}`);
     await sleep(300);
     const m = await probe(s, '/memory');
     const idle = {
-      streams: level,
+      streams: total,
       openMs: r.ms,
       failed: r.failed,
       heapUsed: m.heapUsed,
       rss: m.rss,
-      heapPerStreamKB: round((m.heapUsed - m0.heapUsed) / level / 1024, 2),
-      rssPerStreamKB: round((m.rss - m0.rss) / level / 1024, 2),
+      heapPerStreamKB: round((m.heapUsed - zero.heapUsed) / total / 1024, 2),
+      rssPerStreamKB: round((m.rss - zero.rss) / total / 1024, 2),
     };
-    result.idle.push(idle);
-    if (level === plan.levels[0]) await snapshot(s, String(level));
     log(
-      `${s.kind}: ${level} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`,
+      `${s.kind}: ${label}: ${total} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`,
     );
+    if (label === String(plan.levels[0])) await snapshot(s, label);
     const rounds: any[] = [];
     const cpu0 = (await probe(s, '/cpu')).us;
-    await profiled(s, `fanout-${level}`, async () => {
-      for (let i = 0; runs('fanout') && i < plan.fanoutRounds; i++) {
-        const marker = `bench-fanout-${level}-${i}-${randomBytes(3).toString('hex')}`;
+    await profiled(s, `fanout-${label}`, async () => {
+      for (let i = 0; i < fanoutRounds; i++) {
+        const marker = `bench-fanout-${total}-${i}-${randomBytes(3).toString('hex')}`;
         rounds.push(await ask({ cmd: 'fanout', publish: broadcastCall(marker), marker, timeoutMs: 30_000 }));
         await sleep(150);
       }
     });
     const cpuUs = (await probe(s, '/cpu')).us - cpu0;
     const f = {
-      streams: level,
+      streams: total,
       via: broadcastVia,
       // Server CPU per delivered event (µs), the sleeps between rounds included: robust to other load on the machine.
-      cpuPerDeliveryUs: rounds.length ? round(cpuUs / (rounds.length * level), 2) : null,
+      cpuPerDeliveryUs: rounds.length ? round(cpuUs / (rounds.length * total), 2) : null,
       loadCpuPerReceiptUs: median(rounds.map((x) => x.loadCpuPerReceiptUs)),
       rounds,
       p50: median(rounds.map((x) => x.p50)),
@@ -729,10 +771,26 @@ async function scenarios(
       max: median(rounds.map((x) => x.max)),
       missing: rounds.reduce((a, x) => a + x.missing, 0),
     };
-    result.fanout.push(f);
     log(
-      `${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`,
+      `${s.kind}: ${label}: fan-out to ${total}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`,
     );
+    return { idle, fanout: f };
+  };
+
+  // (1) idle memory and (2) fan-out, at each stream count.
+  let open = 0;
+  for (const level of plan.levels) {
+    const specs = users.slice(open, level).map((u, i) => spec(u, `s${open + i}`));
+    const { idle, fanout } = await openAndFanout(
+      String(level),
+      specs,
+      level,
+      m0,
+      runs('fanout') ? plan.fanoutRounds : 0,
+    );
+    result.idle.push(idle);
+    result.fanout.push(fanout);
+    open = level;
   }
 
   // Idle cost of the open streams (timers, heartbeats): the floor under every per-notification CPU figure.
@@ -925,7 +983,63 @@ async function scenarios(
       `${s.kind}: id ordering: one tx per notification with the lock ${round(lock.perSecond, 0)}/s, without ${round(nolock.perSecond, 0)}/s (${plan.txConcurrency} writers); group commit ${result.targeted.capacity}/s`,
     );
   }
+
+  // (5) issue 24's shapes: several streams per user, the users seeded or signed up through the API.
+  for (const shape of runs('shapes') ? plan.shapes : []) {
+    await ask({ cmd: 'closeAll' });
+    await drained(s);
+    let owners = users.slice(0, shape.users);
+    let signupMs: number | undefined;
+    if (shape.signup && isApp) {
+      const t0 = now();
+      owners = await signUp(base, shape.users);
+      signupMs = round(now() - t0);
+      log(
+        `${s.kind}: ${shape.name}: ${owners.length} users registered and signed in through the API in ${signupMs} ms`,
+      );
+    }
+    const specs = owners.flatMap((u, i) =>
+      Array.from({ length: shape.perUser }, (_, j) => spec(u, `${shape.name}-${i}-${j}`)),
+    );
+    const zero = await probe(s, '/memory');
+    const label = `shape ${shape.name}`;
+    const measured = await openAndFanout(label, specs, specs.length, zero, plan.fanoutRounds);
+    (result.shapes ??= []).push({ ...shape, ...measured, signupMs });
+  }
   return result;
+}
+
+/**
+ * `count` users as an operator's users come: each registers (GET /auth/csrf,
+ * POST /auth/register) and signs in (POST /auth/login), a few at a time.
+ */
+async function signUp(base: string, count: number): Promise<BenchUser[]> {
+  const tag = randomBytes(3).toString('hex');
+  const out: BenchUser[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const email = `signup-${tag}-${i}@bench.example`;
+      const r1 = await fetch(`${base}/auth/csrf`, { headers: HTTPS });
+      const { csrfToken } = (await r1.json()) as { csrfToken: string };
+      const r2 = await fetch(`${base}/auth/register`, {
+        method: 'POST',
+        headers: {
+          ...HTTPS,
+          cookie: cookieFrom(r1, ''),
+          'x-csrf-token': csrfToken,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ email, password: USER_PASSWORD }),
+      });
+      if (r2.status !== 201) throw new Error(`register of ${email} answered ${r2.status}: ${await r2.text()}`);
+      const l = await login(base, email, USER_PASSWORD);
+      out[i] = { id: l.id, cookie: l.cookie, csrf: l.csrf };
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return out;
 }
 
 /** An API key from the admin, then a run to 1 recipient per request and one to 1,000 (fewer when fewer users are seeded). */
