@@ -329,6 +329,7 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
         `${who}; ≤ 128 handshakes in flight`,
       ),
     );
+    rows.push(row(`shape ${shape.name}: server CPU per open`, 'µs', (s) => sh(s)?.idle.cpuPerOpenUs, results));
     rows.push(
       row(
         `shape ${shape.name}: heap per stream`,

@@ -95,7 +95,8 @@ export interface Plan {
 }
 
 /**
- * A fan-out shape: `users × perUser` streams, a user's streams sharing its
+ * A fan-out shape, measured on a fresh server process after the warm-up (20
+ * streams, one broadcast): `users × perUser` streams, a user's streams sharing its
  * session (one browser, several tabs). `signup`: the app's users register and
  * sign in through the API (POST /auth/register, POST /auth/login) instead of
  * being seeded with SQL. The baselines have no sessions: for them it is the
@@ -164,8 +165,11 @@ plan.levels = numbers('--levels') ?? plan.levels;
 plan.rates = numbers('--rates') ?? plan.rates;
 plan.orderRates = numbers('--order-rates') ?? plan.orderRates;
 plan.stormConcurrency = numbers('--storm-concurrency')?.[0] ?? plan.stormConcurrency;
-/** --shapes seeded-1000x10,signup-1000x10: only these of the plan's shapes. */
-plan.shapes = plan.shapes.filter((x) => arg('--shapes')?.split(',').includes(x.name) ?? true);
+/** --shapes signup-1000x10,seeded-1000x10: only these of the plan's shapes, in this order. */
+plan.shapes =
+  arg('--shapes')
+    ?.split(',')
+    .map((name) => plan.shapes.find((x) => x.name === name)!) ?? plan.shapes;
 
 const SESSION_SECRET = randomBytes(36).toString('base64url');
 // Production demands a VAPID identity (Web Push); the bench sends no pushes, any pair will do.
@@ -493,6 +497,7 @@ export interface ServerResult {
   idle: Array<{
     streams: number;
     openMs: number;
+    cpuPerOpenUs: number;
     failed: number;
     heapUsed: number;
     rss: number;
@@ -555,7 +560,7 @@ export interface ServerResult {
   feedReads?: FeedReadsRun[];
   /** Each instance SIGTERMed and started again behind nginx under load; null where nginx is not installed. */
   rollingRestart?: RollingRestartReport | null;
-  /** Issue 24's shapes (plan.shapes), each on its own: opens, heap per stream, fan-out. */
+  /** Issue 24's shapes (plan.shapes), each on a fresh process of its own: opens, heap per stream, fan-out. */
   shapes?: Array<
     Shape & {
       idle: ServerResult['idle'][number];
@@ -604,11 +609,12 @@ async function runServer(
   users: BenchUser[],
   replayUser: BenchUser,
   sinkUser: BenchUser,
+  shape?: Shape,
 ): Promise<ServerResult> {
-  log(`── ${kind}: starting`);
+  log(`── ${kind}: starting${shape ? ` for shape ${shape.name}` : ''}`);
   const s = await startServer(kind, databaseUrl, tmp);
   try {
-    return await scenarios(s, users, replayUser, sinkUser);
+    return await scenarios(s, users, replayUser, sinkUser, shape);
   } catch (err) {
     console.error(s.tail());
     throw err;
@@ -624,6 +630,8 @@ async function scenarios(
   users: BenchUser[],
   replayUser: BenchUser,
   sinkUser: BenchUser,
+  /** Only this shape, on this (fresh) process: as an operator's first measurement of a new instance. */
+  shape?: Shape,
 ): Promise<ServerResult> {
   const base = `http://127.0.0.1:${s.target.port}`;
   const isApp = isAppKind(s.kind);
@@ -730,7 +738,9 @@ async function scenarios(
     zero: { heapUsed: number; rss: number },
     fanoutRounds: number,
   ) => {
-    const r = await ask({ cmd: 'open', target: s.target, specs });
+    const openCpu0 = (await probe(s, '/cpu')).us;
+    const r = await profiled(s, `open-${label}`, () => ask({ cmd: 'open', target: s.target, specs }));
+    const openCpuUs = (await probe(s, '/cpu')).us - openCpu0;
     if (r.failed) throw new Error(`${r.failed} of ${specs.length} streams failed to open: ${r.firstError}`);
     const count = await ask<{ open: number }>({ cmd: 'count' });
     if (count.open !== total) throw new Error(`${count.open} streams open, expected ${total}`);
@@ -739,6 +749,8 @@ async function scenarios(
     const idle = {
       streams: total,
       openMs: r.ms,
+      /** Server CPU per stream opened (µs), the handshakes only. */
+      cpuPerOpenUs: round(openCpuUs / specs.length, 1),
       failed: r.failed,
       heapUsed: m.heapUsed,
       rss: m.rss,
@@ -746,7 +758,7 @@ async function scenarios(
       rssPerStreamKB: round((m.rss - zero.rss) / total / 1024, 2),
     };
     log(
-      `${s.kind}: ${label}: ${total} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`,
+      `${s.kind}: ${label}: ${total} streams open (${(r.ms / 1000).toFixed(1)} s, ${idle.cpuPerOpenUs} µs CPU/open): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`,
     );
     if (label === String(plan.levels[0])) await snapshot(s, label);
     const rounds: any[] = [];
@@ -776,6 +788,26 @@ async function scenarios(
     );
     return { idle, fanout: f };
   };
+
+  // Issue 24's shape: several streams per user, the users seeded or signed up through the API.
+  if (shape) {
+    let owners = users.slice(0, shape.users);
+    let signupMs: number | undefined;
+    if (shape.signup && isApp) {
+      const t0 = now();
+      owners = await signUp(base, shape.users);
+      signupMs = round(now() - t0);
+      log(
+        `${s.kind}: ${shape.name}: ${owners.length} users registered and signed in through the API in ${signupMs} ms`,
+      );
+    }
+    const specs = owners.flatMap((u, i) =>
+      Array.from({ length: shape.perUser }, (_, j) => spec(u, `${shape.name}-${i}-${j}`)),
+    );
+    const measured = await openAndFanout(`shape-${shape.name}`, specs, specs.length, m0, plan.fanoutRounds);
+    result.shapes = [{ ...shape, ...measured, signupMs }];
+    return result;
+  }
 
   // (1) idle memory and (2) fan-out, at each stream count.
   let open = 0;
@@ -984,28 +1016,6 @@ async function scenarios(
     );
   }
 
-  // (5) issue 24's shapes: several streams per user, the users seeded or signed up through the API.
-  for (const shape of runs('shapes') ? plan.shapes : []) {
-    await ask({ cmd: 'closeAll' });
-    await drained(s);
-    let owners = users.slice(0, shape.users);
-    let signupMs: number | undefined;
-    if (shape.signup && isApp) {
-      const t0 = now();
-      owners = await signUp(base, shape.users);
-      signupMs = round(now() - t0);
-      log(
-        `${s.kind}: ${shape.name}: ${owners.length} users registered and signed in through the API in ${signupMs} ms`,
-      );
-    }
-    const specs = owners.flatMap((u, i) =>
-      Array.from({ length: shape.perUser }, (_, j) => spec(u, `${shape.name}-${i}-${j}`)),
-    );
-    const zero = await probe(s, '/memory');
-    const label = `shape ${shape.name}`;
-    const measured = await openAndFanout(label, specs, specs.length, zero, plan.fanoutRounds);
-    (result.shapes ??= []).push({ ...shape, ...measured, signupMs });
-  }
   return result;
 }
 
@@ -1199,7 +1209,8 @@ async function main(): Promise<void> {
     databaseUrl = await ensureDatabase(embedded.url, 'bench');
     log(`database: fresh embedded PostgreSQL on port ${embedded.port} (fsync on, default settings)`);
   }
-  const maxStreams = Math.max(...plan.levels);
+  // Users enough for the levels (one stream each) and for every shape's users.
+  const maxStreams = Math.max(...plan.levels, ...plan.shapes.map((x) => x.users));
   /** A database migrated by `tree`'s own migrations, then seeded. */
   const prepare = async (url: string, tree: string) => {
     if (tree === root) await runMigrations(url);
@@ -1230,6 +1241,11 @@ async function main(): Promise<void> {
   for (const kind of only) {
     const d = kind === 'before' ? before! : mainDb;
     results[kind] = await runServer(kind, d.url, tmp, [...d.users], d.replayUser, d.sinkUser);
+    // Each shape on a process of its own, started for it: what an operator measures first is a fresh instance.
+    for (const shape of runs('shapes') ? plan.shapes : []) {
+      const r = await runServer(kind, d.url, tmp, [...d.users], d.replayUser, d.sinkUser, shape);
+      (results[kind]!.shapes ??= []).push(...r.shapes!);
+    }
   }
   for (const kind of only.filter((k) => isAppKind(k) && runs('reads'))) {
     const d = kind === 'before' ? before! : mainDb;
