@@ -170,6 +170,8 @@ plan.shapes =
   arg('--shapes')
     ?.split(',')
     .map((name) => plan.shapes.find((x) => x.name === name)!) ?? plan.shapes;
+/** --shape-churn N: before a shape, N streams (one per user) opened and closed on its process, as a running instance has seen. */
+const shapeChurn = numbers('--shape-churn')?.[0] ?? 0;
 
 const SESSION_SECRET = randomBytes(36).toString('base64url');
 // Production demands a VAPID identity (Web Push); the bench sends no pushes, any pair will do.
@@ -791,6 +793,14 @@ async function scenarios(
 
   // Issue 24's shape: several streams per user, the users seeded or signed up through the API.
   if (shape) {
+    if (shapeChurn) {
+      const churn = users.slice(-shapeChurn).map((u, i) => spec(u, `churn-${i}`));
+      const r = await ask({ cmd: 'open', target: s.target, specs: churn });
+      if (r.failed) throw new Error(`${r.failed} of ${churn.length} churn streams failed to open: ${r.firstError}`);
+      await ask({ cmd: 'closeAll' });
+      await drained(s);
+      log(`${s.kind}: ${shape.name}: ${churn.length} streams opened and closed first`);
+    }
     let owners = users.slice(0, shape.users);
     let signupMs: number | undefined;
     if (shape.signup && isApp) {

@@ -92,6 +92,24 @@ describe('npm run bench -- --smoke', () => {
     });
   }
 
+  it('every server: the shapes of issue 24, several streams per user, seeded and signed up, each got every broadcast', () => {
+    expect(exitCode).toBe(0); // output.slice(-3000)
+    for (const kind of KINDS) {
+      const shapes = report.servers[kind].shapes;
+      expect(shapes.map((x: any) => [x.name, x.idle.streams, x.idle.failed])).toStrictEqual([
+        ['seeded-20x5', 100, 0],
+        ['signup-20x5', 100, 0],
+      ]); // kind
+      for (const x of shapes) {
+        expect(x.fanout.missing).toBe(0); // `${kind} ${x.name}`
+        expect(x.fanout.rounds.map((r: any) => r.n)).toStrictEqual([100, 100]);
+      }
+    }
+    // The app's users of the signed-up shape registered and signed in through the API.
+    expect(report.servers.app.shapes[1].signupMs > 0).toBeTruthy();
+    expect(report.summary.filter((r: any) => r.metric.startsWith('shape ')).length).toBe(10);
+  });
+
   it('app: POST /v1/notifications with an API key to 1 and to many users, every request answered 201 with its rows', () => {
     expect(exitCode).toBe(0); // output.slice(-3000)
     const api = report.servers.app.api;
