@@ -326,7 +326,7 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
         results,
         T('≤ 1.1× floor'),
         floorAtMost(1.1),
-        `${who}; ≤ 128 handshakes in flight`,
+        `${who}; ≤ ${plan.openConcurrency ?? 128} handshakes in flight`,
       ),
     );
     rows.push(row(`shape ${shape.name}: server CPU per open`, 'µs', (s) => sh(s)?.idle.cpuPerOpenUs, results));

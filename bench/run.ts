@@ -90,8 +90,10 @@ export interface Plan {
   rolling: Omit<RollingRestartOptions, 'databaseUrl' | 'mainJs' | 'log'>;
   /** POST /v1/notifications: how long each run lasts and how many requests are in flight. */
   api: { durationMs: number; concurrency: number };
-  /** Issue 24's shapes, after the other scenarios: `perUser` streams per user, the users seeded or signed up. */
+  /** Issue 24's shapes: `perUser` streams per user, the users seeded or signed up, each on a fresh process. */
   shapes: Shape[];
+  /** Handshakes in flight while the levels and the shapes open their streams (--open-concurrency). */
+  openConcurrency: number;
 }
 
 /**
@@ -134,6 +136,7 @@ const plan: Plan = smoke
         { name: 'seeded-20x5', users: 20, perUser: 5, signup: false },
         { name: 'signup-20x5', users: 20, perUser: 5, signup: true },
       ],
+      openConcurrency: 128,
     }
   : {
       levels: [1000, 5000, 10000],
@@ -160,6 +163,7 @@ const plan: Plan = smoke
         { name: 'seeded-1000x10', users: 1000, perUser: 10, signup: false },
         { name: 'signup-1000x10', users: 1000, perUser: 10, signup: true },
       ],
+      openConcurrency: 128,
     };
 plan.levels = numbers('--levels') ?? plan.levels;
 plan.rates = numbers('--rates') ?? plan.rates;
@@ -170,6 +174,7 @@ plan.shapes =
   arg('--shapes')
     ?.split(',')
     .map((name) => plan.shapes.find((x) => x.name === name)!) ?? plan.shapes;
+plan.openConcurrency = numbers('--open-concurrency')?.[0] ?? plan.openConcurrency;
 /** --shape-churn N: before a shape, N streams (one per user) opened and closed on its process, as a running instance has seen. */
 const shapeChurn = numbers('--shape-churn')?.[0] ?? 0;
 
@@ -741,7 +746,9 @@ async function scenarios(
     fanoutRounds: number,
   ) => {
     const openCpu0 = (await probe(s, '/cpu')).us;
-    const r = await profiled(s, `open-${label}`, () => ask({ cmd: 'open', target: s.target, specs }));
+    const r = await profiled(s, `open-${label}`, () =>
+      ask({ cmd: 'open', target: s.target, specs, concurrency: plan.openConcurrency }),
+    );
     const openCpuUs = (await probe(s, '/cpu')).us - openCpu0;
     if (r.failed) throw new Error(`${r.failed} of ${specs.length} streams failed to open: ${r.firstError}`);
     const count = await ask<{ open: number }>({ cmd: 'count' });
