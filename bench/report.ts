@@ -313,6 +313,46 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     ),
   );
   rows.push(row('replay heap peak over before', 'MB', (s) => s.replay.heapPeakDeltaMB, results, T('flat')));
+  // Issue 24: the shapes an operator sees, several streams per user, the users seeded or signed up.
+  for (const shape of plan.shapes ?? []) {
+    const sh = (s: ServerResult) => s.shapes?.find((x) => x.name === shape.name);
+    const n = shape.users * shape.perUser;
+    const who = `${shape.signup ? 'signed up' : 'seeded'}, ${shape.users} users × ${shape.perUser}`;
+    rows.push(
+      row(
+        `shape ${shape.name}: ${n} opens, all ready`,
+        'ms',
+        (s) => sh(s)?.idle.openMs,
+        results,
+        T('≤ 1.1× floor'),
+        floorAtMost(1.1),
+        `${who}; ≤ ${plan.openConcurrency ?? 128} handshakes in flight`,
+      ),
+    );
+    rows.push(row(`shape ${shape.name}: server CPU per open`, 'µs', (s) => sh(s)?.idle.cpuPerOpenUs, results));
+    rows.push(
+      row(
+        `shape ${shape.name}: heap per stream`,
+        'KB',
+        (s) => sh(s)?.idle.heapPerStreamKB,
+        results,
+        T('≤ 1.1× floor'),
+        floorAtMost(1.1),
+      ),
+    );
+    rows.push(row(`shape ${shape.name}: fan-out p50`, 'ms', (s) => sh(s)?.fanout.p50, results));
+    rows.push(
+      row(
+        `shape ${shape.name}: fan-out p99`,
+        'ms',
+        (s) => sh(s)?.fanout.p99,
+        results,
+        T('≤ 1.1× floor'),
+        floorAtMost(1.1),
+        'POST /admin/broadcasts sent → the event on every stream',
+      ),
+    );
+  }
   // Issue 24: rows Postgres serves per notification, with more instances on one database.
   for (const r of results.app?.feedReads ?? []) {
     const same = (s: ServerResult) => s.feedReads?.find((x) => x.bus === r.bus && x.instances === r.instances);
@@ -350,6 +390,40 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
         '',
         undefined,
         r.instances === 1 ? 'each instance publishes its share and routes every row (capacity model)' : undefined,
+      ),
+    );
+  }
+  // Issue 24: a broadcast with deliver to users with no stream open, per method.
+  for (const r of results.app?.offlineFanout ?? []) {
+    const same = (s: ServerResult) => s.offlineFanout?.find((x) => x.method === r.method);
+    const what = r.method === 'email' ? 'emails' : 'pushes';
+    rows.push(
+      row(
+        `offline fan-out to ${r.recipients}: ${what}/s`,
+        '/s',
+        (s) => same(s)?.perSecond,
+        results,
+        T('≥ 1,000/s'),
+        C((x) => (x.app == null ? null : x.app >= 1000)),
+        `first to last at the local sink, ${r.instances} instance${r.instances === 1 ? '' : 's'}; ${same(results.app!)?.perSecondFromPost}/s from the POST`,
+      ),
+    );
+    rows.push(
+      row(
+        `offline fan-out to ${r.recipients}: ${what} not exactly once`,
+        'users',
+        (s) => (same(s) ? same(s)!.twice + same(s)!.missing : null),
+        results,
+        T('0'),
+        C((x) => (x.app == null ? null : x.app === 0)),
+      ),
+    );
+    rows.push(
+      row(
+        `offline fan-out: app CPU per ${r.method === 'email' ? 'email' : 'push'}`,
+        'µs',
+        (s) => same(s)?.cpuUsPerMessage,
+        results,
       ),
     );
   }

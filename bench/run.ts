@@ -67,10 +67,10 @@ const isAppKind = (kind: ServerKind) => kind === 'app' || kind === 'before';
 const profileDir = arg('--profile') ? resolve(arg('--profile')!) : undefined;
 
 export type ServerKind = 'app' | 'before' | 'nest' | 'bare' | 'naive';
-/** For profiling and A/B runs: --scenarios fanout,storm,targeted,orders,replay,ids (default: all), --levels 10000, --rates 5000,10000, --order-rates 100,300. */
-const scenarioList = (arg('--scenarios') ?? 'fanout,storm,targeted,orders,api,replay,ids,reads,rolling,offline').split(
-  ',',
-);
+/** For profiling and A/B runs: --scenarios fanout,storm,targeted,orders,replay,ids,shapes,offline (default: all), --levels 10000, --rates 5000,10000, --order-rates 100,300. */
+const scenarioList = (
+  arg('--scenarios') ?? 'fanout,storm,targeted,orders,api,replay,ids,shapes,reads,rolling,offline'
+).split(',');
 const runs = (name: string) => scenarioList.includes(name);
 const numbers = (name: string) => arg(name)?.split(',').map(Number);
 
@@ -93,6 +93,25 @@ export interface Plan {
   api: { durationMs: number; concurrency: number };
   /** A broadcast with deliver to users with no stream open, per method (bench/offline-fanout.ts). */
   offline: OfflineFanoutPlan;
+  /** Issue 24's shapes: `perUser` streams per user, the users seeded or signed up, each on a fresh process. */
+  shapes: Shape[];
+  /** Handshakes in flight while the levels and the shapes open their streams (--open-concurrency). */
+  openConcurrency: number;
+}
+
+/**
+ * A fan-out shape, measured on a fresh server process after the warm-up (20
+ * streams, one broadcast): `users × perUser` streams, a user's streams sharing its
+ * session (one browser, several tabs). `signup`: the app's users register and
+ * sign in through the API (POST /auth/register, POST /auth/login) instead of
+ * being seeded with SQL. The baselines have no sessions: for them it is the
+ * same count of connections over the same number of users.
+ */
+export interface Shape {
+  name: string;
+  users: number;
+  perUser: number;
+  signup: boolean;
 }
 
 /** The redis bus is measured too when redis-server is installed (full run only). */
@@ -117,6 +136,11 @@ const plan: Plan = smoke
       rolling: { instances: 2, users: 4, streams: 8, ordersPerSecond: 5, settleMs: 500, env: { RETRY_MS: '500' } },
       api: { durationMs: 300, concurrency: 4 },
       offline: { users: 300, methods: ['email', 'push'], instances: 1 },
+      shapes: [
+        { name: 'seeded-20x5', users: 20, perUser: 5, signup: false },
+        { name: 'signup-20x5', users: 20, perUser: 5, signup: true },
+      ],
+      openConcurrency: 128,
     }
   : {
       levels: [1000, 5000, 10000],
@@ -140,6 +164,12 @@ const plan: Plan = smoke
       api: { durationMs: 3000, concurrency: 16 },
       // The issue's shape: a 100,000-user broadcast, by email and by push.
       offline: { users: 100_000, methods: ['email', 'push'], instances: 1 },
+      // The shape of issue 24's outside measurement: 1,000 users, 10 streams each.
+      shapes: [
+        { name: 'seeded-1000x10', users: 1000, perUser: 10, signup: false },
+        { name: 'signup-1000x10', users: 1000, perUser: 10, signup: true },
+      ],
+      openConcurrency: 128,
     };
 plan.levels = numbers('--levels') ?? plan.levels;
 plan.rates = numbers('--rates') ?? plan.rates;
@@ -147,6 +177,14 @@ plan.orderRates = numbers('--order-rates') ?? plan.orderRates;
 plan.stormConcurrency = numbers('--storm-concurrency')?.[0] ?? plan.stormConcurrency;
 plan.offline.users = numbers('--offline-users')?.[0] ?? plan.offline.users;
 plan.offline.instances = numbers('--offline-instances')?.[0] ?? plan.offline.instances;
+/** --shapes signup-1000x10,seeded-1000x10: only these of the plan's shapes, in this order. */
+plan.shapes =
+  arg('--shapes')
+    ?.split(',')
+    .map((name) => plan.shapes.find((x) => x.name === name)!) ?? plan.shapes;
+plan.openConcurrency = numbers('--open-concurrency')?.[0] ?? plan.openConcurrency;
+/** --shape-churn N: before a shape, N streams (one per user) opened and closed on its process, as a running instance has seen. */
+const shapeChurn = numbers('--shape-churn')?.[0] ?? 0;
 
 const SESSION_SECRET = randomBytes(36).toString('base64url');
 // Production demands a VAPID identity (Web Push); the bench sends no pushes, any pair will do.
@@ -408,6 +446,8 @@ async function startServer(
           ADMIN_EMAIL,
           ADMIN_PASSWORD,
           MAX_STREAMS_PER_USER: '1000',
+          // The signed-up shape registers its users through the API, all from loopback.
+          SIGNUP_RATE_PER_MINUTE: '1000000',
           // The API scenario measures publishing, not the rate limit.
           API_RATE_PER_SECOND: '1000000',
           // The load generator plays the TLS-terminating proxy, from loopback.
@@ -472,6 +512,7 @@ export interface ServerResult {
   idle: Array<{
     streams: number;
     openMs: number;
+    cpuPerOpenUs: number;
     failed: number;
     heapUsed: number;
     rss: number;
@@ -535,6 +576,15 @@ export interface ServerResult {
   offlineFanout?: OfflineFanoutRun[];
   /** Each instance SIGTERMed and started again behind nginx under load; null where nginx is not installed. */
   rollingRestart?: RollingRestartReport | null;
+  /** Issue 24's shapes (plan.shapes), each on a fresh process of its own: opens, heap per stream, fan-out. */
+  shapes?: Array<
+    Shape & {
+      idle: ServerResult['idle'][number];
+      fanout: ServerResult['fanout'][number];
+      /** The app with `signup`: registering and signing in every user. */
+      signupMs?: number;
+    }
+  >;
 }
 
 export interface ApiRun {
@@ -575,11 +625,12 @@ async function runServer(
   users: BenchUser[],
   replayUser: BenchUser,
   sinkUser: BenchUser,
+  shape?: Shape,
 ): Promise<ServerResult> {
-  log(`── ${kind}: starting`);
+  log(`── ${kind}: starting${shape ? ` for shape ${shape.name}` : ''}`);
   const s = await startServer(kind, databaseUrl, tmp);
   try {
-    return await scenarios(s, users, replayUser, sinkUser);
+    return await scenarios(s, users, replayUser, sinkUser, shape);
   } catch (err) {
     console.error(s.tail());
     throw err;
@@ -595,6 +646,8 @@ async function scenarios(
   users: BenchUser[],
   replayUser: BenchUser,
   sinkUser: BenchUser,
+  /** Only this shape, on this (fresh) process: as an operator's first measurement of a new instance. */
+  shape?: Shape,
 ): Promise<ServerResult> {
   const base = `http://127.0.0.1:${s.target.port}`;
   const isApp = isAppKind(s.kind);
@@ -690,49 +743,57 @@ async function scenarios(
     replay: { count: plan.replay, runs: [], ms: null, heapBeforeMB: null, heapPeakDeltaMB: null },
   };
 
-  // (1) idle memory and (2) fan-out, at each stream count.
-  let open = 0;
-  for (const level of plan.levels) {
-    const r = await ask({
-      cmd: 'open',
-      target: s.target,
-      specs: users.slice(open, level).map((u, i) => spec(u, `s${open + i}`)),
-    });
-    if (r.failed) throw new Error(`${r.failed} of ${level - open} streams failed to open: ${r.firstError}`);
+  /**
+   * Opens `specs` on top of the streams already open, `total` streams then; the
+   * heap and RSS per stream over `m0`; then the fan-out rounds to all of them.
+   */
+  const openAndFanout = async (
+    label: string,
+    specs: StreamSpec[],
+    total: number,
+    zero: { heapUsed: number; rss: number },
+    fanoutRounds: number,
+  ) => {
+    const openCpu0 = (await probe(s, '/cpu')).us;
+    const r = await profiled(s, `open-${label}`, () =>
+      ask({ cmd: 'open', target: s.target, specs, concurrency: plan.openConcurrency }),
+    );
+    const openCpuUs = (await probe(s, '/cpu')).us - openCpu0;
+    if (r.failed) throw new Error(`${r.failed} of ${specs.length} streams failed to open: ${r.firstError}`);
     const count = await ask<{ open: number }>({ cmd: 'count' });
-    if (count.open !== level) throw new Error(`${count.open} streams open, expected ${level}`);
-    open = level;
+    if (count.open !== total) throw new Error(`${count.open} streams open, expected ${total}`);
     await sleep(300);
     const m = await probe(s, '/memory');
     const idle = {
-      streams: level,
+      streams: total,
       openMs: r.ms,
+      /** Server CPU per stream opened (µs), the handshakes only. */
+      cpuPerOpenUs: round(openCpuUs / specs.length, 1),
       failed: r.failed,
       heapUsed: m.heapUsed,
       rss: m.rss,
-      heapPerStreamKB: round((m.heapUsed - m0.heapUsed) / level / 1024, 2),
-      rssPerStreamKB: round((m.rss - m0.rss) / level / 1024, 2),
+      heapPerStreamKB: round((m.heapUsed - zero.heapUsed) / total / 1024, 2),
+      rssPerStreamKB: round((m.rss - zero.rss) / total / 1024, 2),
     };
-    result.idle.push(idle);
-    if (level === plan.levels[0]) await snapshot(s, String(level));
     log(
-      `${s.kind}: ${level} streams open (${(r.ms / 1000).toFixed(1)} s): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`,
+      `${s.kind}: ${label}: ${total} streams open (${(r.ms / 1000).toFixed(1)} s, ${idle.cpuPerOpenUs} µs CPU/open): heap ${(m.heapUsed / MB).toFixed(1)} MB (${idle.heapPerStreamKB} KB/stream), rss ${(m.rss / MB).toFixed(1)} MB (${idle.rssPerStreamKB} KB/stream)`,
     );
+    if (label === String(plan.levels[0])) await snapshot(s, label);
     const rounds: any[] = [];
     const cpu0 = (await probe(s, '/cpu')).us;
-    await profiled(s, `fanout-${level}`, async () => {
-      for (let i = 0; runs('fanout') && i < plan.fanoutRounds; i++) {
-        const marker = `bench-fanout-${level}-${i}-${randomBytes(3).toString('hex')}`;
+    await profiled(s, `fanout-${label}`, async () => {
+      for (let i = 0; i < fanoutRounds; i++) {
+        const marker = `bench-fanout-${total}-${i}-${randomBytes(3).toString('hex')}`;
         rounds.push(await ask({ cmd: 'fanout', publish: broadcastCall(marker), marker, timeoutMs: 30_000 }));
         await sleep(150);
       }
     });
     const cpuUs = (await probe(s, '/cpu')).us - cpu0;
     const f = {
-      streams: level,
+      streams: total,
       via: broadcastVia,
       // Server CPU per delivered event (µs), the sleeps between rounds included: robust to other load on the machine.
-      cpuPerDeliveryUs: rounds.length ? round(cpuUs / (rounds.length * level), 2) : null,
+      cpuPerDeliveryUs: rounds.length ? round(cpuUs / (rounds.length * total), 2) : null,
       loadCpuPerReceiptUs: median(rounds.map((x) => x.loadCpuPerReceiptUs)),
       rounds,
       p50: median(rounds.map((x) => x.p50)),
@@ -740,10 +801,54 @@ async function scenarios(
       max: median(rounds.map((x) => x.max)),
       missing: rounds.reduce((a, x) => a + x.missing, 0),
     };
-    result.fanout.push(f);
     log(
-      `${s.kind}: fan-out to ${level}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`,
+      `${s.kind}: ${label}: fan-out to ${total}: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (medians of ${rounds.length}), missing ${f.missing}, server CPU ${f.cpuPerDeliveryUs} µs/delivery (load process ${f.loadCpuPerReceiptUs} µs/receipt)`,
     );
+    return { idle, fanout: f };
+  };
+
+  // Issue 24's shape: several streams per user, the users seeded or signed up through the API.
+  if (shape) {
+    if (shapeChurn) {
+      const churn = users.slice(-shapeChurn).map((u, i) => spec(u, `churn-${i}`));
+      const r = await ask({ cmd: 'open', target: s.target, specs: churn });
+      if (r.failed) throw new Error(`${r.failed} of ${churn.length} churn streams failed to open: ${r.firstError}`);
+      await ask({ cmd: 'closeAll' });
+      await drained(s);
+      log(`${s.kind}: ${shape.name}: ${churn.length} streams opened and closed first`);
+    }
+    let owners = users.slice(0, shape.users);
+    let signupMs: number | undefined;
+    if (shape.signup && isApp) {
+      const t0 = now();
+      owners = await signUp(base, shape.users);
+      signupMs = round(now() - t0);
+      log(
+        `${s.kind}: ${shape.name}: ${owners.length} users registered and signed in through the API in ${signupMs} ms`,
+      );
+    }
+    const specs = owners.flatMap((u, i) =>
+      Array.from({ length: shape.perUser }, (_, j) => spec(u, `${shape.name}-${i}-${j}`)),
+    );
+    const measured = await openAndFanout(`shape-${shape.name}`, specs, specs.length, m0, plan.fanoutRounds);
+    result.shapes = [{ ...shape, ...measured, signupMs }];
+    return result;
+  }
+
+  // (1) idle memory and (2) fan-out, at each stream count.
+  let open = 0;
+  for (const level of plan.levels) {
+    const specs = users.slice(open, level).map((u, i) => spec(u, `s${open + i}`));
+    const { idle, fanout } = await openAndFanout(
+      String(level),
+      specs,
+      level,
+      m0,
+      runs('fanout') ? plan.fanoutRounds : 0,
+    );
+    result.idle.push(idle);
+    result.fanout.push(fanout);
+    open = level;
   }
 
   // Idle cost of the open streams (timers, heartbeats): the floor under every per-notification CPU figure.
@@ -936,7 +1041,41 @@ async function scenarios(
       `${s.kind}: id ordering: one tx per notification with the lock ${round(lock.perSecond, 0)}/s, without ${round(nolock.perSecond, 0)}/s (${plan.txConcurrency} writers); group commit ${result.targeted.capacity}/s`,
     );
   }
+
   return result;
+}
+
+/**
+ * `count` users as an operator's users come: each registers (GET /auth/csrf,
+ * POST /auth/register) and signs in (POST /auth/login), a few at a time.
+ */
+async function signUp(base: string, count: number): Promise<BenchUser[]> {
+  const tag = randomBytes(3).toString('hex');
+  const out: BenchUser[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const email = `signup-${tag}-${i}@bench.example`;
+      const r1 = await fetch(`${base}/auth/csrf`, { headers: HTTPS });
+      const { csrfToken } = (await r1.json()) as { csrfToken: string };
+      const r2 = await fetch(`${base}/auth/register`, {
+        method: 'POST',
+        headers: {
+          ...HTTPS,
+          cookie: cookieFrom(r1, ''),
+          'x-csrf-token': csrfToken,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ email, password: USER_PASSWORD }),
+      });
+      if (r2.status !== 201) throw new Error(`register of ${email} answered ${r2.status}: ${await r2.text()}`);
+      const l = await login(base, email, USER_PASSWORD);
+      out[i] = { id: l.id, cookie: l.cookie, csrf: l.csrf };
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return out;
 }
 
 /** An API key from the admin, then a run to 1 recipient per request and one to 1,000 (fewer when fewer users are seeded). */
@@ -1096,7 +1235,8 @@ async function main(): Promise<void> {
     databaseUrl = await ensureDatabase(embedded.url, 'bench');
     log(`database: fresh embedded PostgreSQL on port ${embedded.port} (fsync on, default settings)`);
   }
-  const maxStreams = Math.max(...plan.levels);
+  // Users enough for the levels (one stream each) and for every shape's users.
+  const maxStreams = Math.max(...plan.levels, ...plan.shapes.map((x) => x.users));
   /** A database migrated by `tree`'s own migrations, then seeded. */
   const prepare = async (url: string, tree: string) => {
     if (tree === root) await runMigrations(url);
@@ -1127,6 +1267,11 @@ async function main(): Promise<void> {
   for (const kind of only) {
     const d = kind === 'before' ? before! : mainDb;
     results[kind] = await runServer(kind, d.url, tmp, [...d.users], d.replayUser, d.sinkUser);
+    // Each shape on a process of its own, started for it: what an operator measures first is a fresh instance.
+    for (const shape of runs('shapes') ? plan.shapes : []) {
+      const r = await runServer(kind, d.url, tmp, [...d.users], d.replayUser, d.sinkUser, shape);
+      (results[kind]!.shapes ??= []).push(...r.shapes!);
+    }
   }
   for (const kind of only.filter((k) => isAppKind(k) && runs('reads'))) {
     const d = kind === 'before' ? before! : mainDb;

@@ -92,6 +92,24 @@ describe('npm run bench -- --smoke', () => {
     });
   }
 
+  it('every server: the shapes of issue 24, several streams per user, seeded and signed up, each got every broadcast', () => {
+    expect(exitCode).toBe(0); // output.slice(-3000)
+    for (const kind of KINDS) {
+      const shapes = report.servers[kind].shapes;
+      expect(shapes.map((x: any) => [x.name, x.idle.streams, x.idle.failed])).toStrictEqual([
+        ['seeded-20x5', 100, 0],
+        ['signup-20x5', 100, 0],
+      ]); // kind
+      for (const x of shapes) {
+        expect(x.fanout.missing).toBe(0); // `${kind} ${x.name}`
+        expect(x.fanout.rounds.map((r: any) => r.n)).toStrictEqual([100, 100]);
+      }
+    }
+    // The app's users of the signed-up shape registered and signed in through the API.
+    expect(report.servers.app.shapes[1].signupMs > 0).toBeTruthy();
+    expect(report.summary.filter((r: any) => r.metric.startsWith('shape ')).length).toBe(10);
+  });
+
   it('app: POST /v1/notifications with an API key to 1 and to many users, every request answered 201 with its rows', () => {
     expect(exitCode).toBe(0); // output.slice(-3000)
     const api = report.servers.app.api;
@@ -147,6 +165,19 @@ describe('npm run bench -- --smoke', () => {
       expect(r.feedRowsRead < r.notifications / 10).toBeTruthy(); // `${r.instances}: ${r.feedRowsRead} rows read`
     }
     expect(report.summary.filter((r: any) => r.metric.startsWith('feed rows read back')).length).toBe(2);
+  });
+
+  it('app: a broadcast with deliver reached every offline user once, by email and by push', () => {
+    expect(exitCode).toBe(0); // output.slice(-3000)
+    const runs = report.servers.app.offlineFanout;
+    expect(runs.map((r: any) => r.method)).toStrictEqual(['email', 'push']);
+    for (const r of runs) {
+      // email: the 300 seeded and every other account; push: the 300 with a subscription.
+      expect(r.recipients >= 300).toBeTruthy();
+      expect([r.once, r.twice, r.missing]).toStrictEqual([r.recipients, 0, 0]);
+      expect(r.perSecond > 0).toBeTruthy();
+    }
+    expect(report.summary.filter((r: any) => r.metric.startsWith('offline fan-out')).length).toBe(6);
   });
 
   it('app: restarted two instances in turn behind nginx, losing nothing and answering every order 201', () => {
