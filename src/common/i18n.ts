@@ -38,47 +38,56 @@ export function translator(bundles: Record<string, Messages>): (locale: string) 
     interpolation: { escapeValue: false },
     returnNull: false,
   });
-  const fixed = new Map<string, TFunction>();
-  return (locale) => {
-    let t = fixed.get(locale);
-    if (!t) fixed.set(locale, (t = i18n.getFixedT(locale)));
-    return t;
+  const fixed = cached<TFunction>();
+  return (locale) => fixed(locale, () => i18n.getFixedT(locale));
+}
+
+/**
+ * Per locale (and currency, or zone) what is costly to build and cheap to use (formatters, fixed
+ * words). Locales come from users, so a map starts over past 1,000 keys rather than growing.
+ */
+export function cached<T>(): (key: string, make: () => T) => T {
+  const map = new Map<string, T>();
+  return (key, make) => {
+    let v = map.get(key);
+    if (v === undefined) {
+      if (map.size >= 1000) map.clear();
+      map.set(key, (v = make()));
+    }
+    return v;
   };
 }
 
-const moneyFormats = new Map<string, { format: Intl.NumberFormat; digits: number }>();
+const moneyFormats = cached<{ format: Intl.NumberFormat; digits: number }>();
 
 /** Minor units (cents) as money in the locale: (1999, 'EUR', 'de') → "19,99 €". */
 export function formatMoney(minor: number, currency: string, locale: string): string {
   // One formatter per locale and currency: building one costs more than formatting (every order).
-  const key = `${locale} ${currency}`;
-  let m = moneyFormats.get(key);
-  if (!m) {
+  const m = moneyFormats(`${locale} ${currency}`, () => {
     const format = new Intl.NumberFormat(locale, { style: 'currency', currency });
     // The currency's own minor unit (2 for EUR, 0 for JPY), exact in decimal.
-    moneyFormats.set(key, (m = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 }));
-  }
+    return { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
+  });
   return m.format.format(Number(`${minor}e-${m.digits}`));
 }
 
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
+const dateFormats = cached<Intl.DateTimeFormat>();
 
 /** A moment in the locale, in `timeZone` (IANA) if given, else UTC, the zone named: "7. Dez. 2026, 15:05 MEZ". */
 export function formatDateTime(at: Date, locale: string, timeZone = 'UTC'): string {
   // One formatter per locale and zone, as for money: building one was 16 % of an email's CPU.
-  const key = `${locale} ${timeZone}`;
-  let format = dateFormats.get(key);
-  if (!format) {
-    format = new Intl.DateTimeFormat(locale, {
-      year: 'numeric',
-      month: 'short',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: '2-digit',
-      timeZoneName: 'short',
-      timeZone,
-    });
-    dateFormats.set(key, format);
-  }
+  const format = dateFormats(
+    `${locale} ${timeZone}`,
+    () =>
+      new Intl.DateTimeFormat(locale, {
+        year: 'numeric',
+        month: 'short',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: '2-digit',
+        timeZoneName: 'short',
+        timeZone,
+      }),
+  );
   return format.format(at);
 }
