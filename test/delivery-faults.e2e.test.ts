@@ -6,6 +6,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/env.js';
 import { type EmbeddedServer, freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { ensureDatabase } from '../src/database/ensure-database.js';
+import { SENDS_IN_FLIGHT } from '../src/delivery/sender.service.js';
 import { eventually, Instance } from './support/cluster.js';
 import { Client } from './support/http.js';
 import { TestPushService, type TestSubscription } from './support/push-service.js';
@@ -178,6 +179,8 @@ describe('delivery under faults', () => {
     for (const key of got.keys()) {
       expect(rows.some((r) => `${r.n}:${r.u}:${r.method}` === key)).toBe(true);
     }
+    // The killed instance held at most its send slots' claims: per method SENDS_IN_FLIGHT users.
+    expect(new Set(unknown.map((r) => `${r.u}:${r.method}`)).size).toBeLessThanOrEqual(2 * SENDS_IN_FLIGHT);
     const unknownReceived = unknown.filter((r) => got.has(`${r.n}:${r.u}:${r.method}`)).length;
     console.log(
       `# faults: ${rows.length} deliveries, ${rows.length - unknown.length} sent once, ` +
