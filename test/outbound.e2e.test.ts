@@ -107,6 +107,21 @@ describe('OutboundClient', () => {
     }
   });
 
+  it('refuses a request whose signal is already aborted: cancelled, nothing dialled, no stray error', async () => {
+    const c = client();
+    try {
+      const target = c.check(`http://receiver.test:${port}/hook`, rules());
+      const before = received.length;
+      // The request was destroyed before its error listener was on: Node's "socket hang up"
+      // went unheard, an uncaught exception (it failed this suite's sibling in CI).
+      await expect(c.request(target, { signal: AbortSignal.abort() })).rejects.toMatchObject({ category: 'cancelled' });
+      await new Promise((r) => setImmediate(r));
+      expect(received.length).toBe(before);
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses a name that resolves to a private address, asking DNS again at every connection', async () => {
     dns.set('rebind.test', ['127.0.0.2']);
     const lookup = lookupThrough(dnsServerResolve(dns.address), true);

@@ -205,6 +205,9 @@ export class OutboundClient {
         lookup: target.trusted ? this.lookups.trusted : this.lookups.filtered,
       });
       this.inFlight.add(req);
+      // First of all: destroying a request (a timer, an abort) makes it emit an error, and one
+      // nobody listens to is an uncaught exception.
+      req.on('error', fail);
       const connectTimer = setTimeout(
         () => fail(new OutboundError('timed out', `no connection within ${this.connectTimeoutMs} ms`)),
         this.connectTimeoutMs,
@@ -221,7 +224,6 @@ export class OutboundClient {
         if (!socket.connecting) clearTimeout(connectTimer);
         else socket.once(https_ ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
       });
-      req.on('error', fail);
       req.on('response', (res) => {
         clearTimeout(connectTimer);
         const chunks: Buffer[] = [];
