@@ -22,7 +22,7 @@ const backoffMs = (attempt: number) => Math.min(300_000, 1000 * 2 ** (attempt - 
 const SEND_BUDGET_MS = 30_000;
 /**
  * A job claims users for this long, then hands the rest to a new job: with the sends' budget,
- * well under pg-boss's 60 s expiry and the claim timeout.
+ * under pg-boss's 60 s expiry and well under the claim timeout.
  */
 const CLAIMING_MS = 20_000;
 /**
@@ -76,11 +76,13 @@ export class SenderService {
     const sends: Array<Promise<{ userId: string; retryAt: number | null }>> = [];
     let failure: unknown = null;
     while (pending.length > 0 && failure === null) {
+      // Slots may take long to free (slow destinations): the time is checked once they have.
+      const taken = Date.now() > until ? 0 : await slots.take(pending.length);
       if (Date.now() > until) {
+        slots.give(taken);
         await this.jobs.boss.insert(sendJobs(method, pending));
         break;
       }
-      const taken = await slots.take(pending.length);
       const users = pending.splice(0, taken);
       let byUser: Map<string, Claimed[]>;
       try {
