@@ -42,6 +42,11 @@ export interface OfflineFanoutRun {
   perSecond: number;
   /** From the POST to the last message (the escalation delay included). */
   perSecondFromPost: number;
+  /**
+   * The audience's escalation (its keyset pages, one after another): users per second from the
+   * first page's decision to the last's, read from the delivery rows' `not_before`.
+   */
+  escalatedPerSecond: number | null;
   seconds: number;
   /** The app's CPU (user + system, all instances) per message, in µs; null without the metric. */
   cpuUsPerMessage: number | null;
@@ -187,6 +192,21 @@ async function statements(url: string, action: 'reset' | 'read'): Promise<string
   }
 }
 
+async function escalationRate(url: string, notificationId: string): Promise<number | null> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: number; s: number }>(
+      `SELECT count(*)::int AS n, extract(epoch FROM max(not_before) - min(not_before))::float AS s
+         FROM deliveries WHERE notification_id = $1`,
+      [notificationId],
+    );
+    return rows[0].s > 0 ? round(rows[0].n / rows[0].s, 0) : null;
+  } finally {
+    await c.end();
+  }
+}
+
 async function expected(url: string, method: OfflineMethod): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -278,13 +298,14 @@ export async function offlineFanout(
         missing: recipients - counts.length,
         perSecond: round(counts.length / Math.max(0.001, (sink.last - sink.first) / 1000), 0),
         perSecondFromPost: round(counts.length / ((sink.last - posted) / 1000), 0),
+        escalatedPerSecond: await escalationRate(h.databaseUrl, id),
         seconds: round((sink.last - posted) / 1000, 1),
         cpuUsPerMessage:
           cpuBefore === null || cpuAfter === null ? null : round(((cpuAfter - cpuBefore) * 1e6) / counts.length, 0),
       };
       h.log(
         `   ${method}, ${plan.instances} instance(s): ${counts.length} of ${recipients} in ${run.seconds} s from the POST, ` +
-          `${run.perSecond}/s first to last; twice ${run.twice}, missing ${run.missing}, ${run.cpuUsPerMessage} µs CPU each`,
+          `${run.perSecond}/s first to last (escalated at ${run.escalatedPerSecond} users/s); twice ${run.twice}, missing ${run.missing}, ${run.cpuUsPerMessage} µs CPU each`,
       );
       const top = await statements(h.databaseUrl, 'read');
       if (top) h.log(`   ${method}: the database's time, top statements:\n      ${top}`);
