@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
+import { groupBy } from '../common/group-by.js';
 import type { DeliveryMethod } from '../../client/registry.js';
 import { EscalationPort } from '../notifications/escalation-port.js';
 import { PreferencesService } from '../notifications/preferences.service.js';
@@ -124,9 +125,12 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
           LIMIT 1000`,
         [this.claimTimeoutMs],
       );
-      const byMethod = new Map<DeliveryMethod, string[]>();
-      for (const s of stale) byMethod.set(s.method, [...(byMethod.get(s.method) ?? []), s.user_id]);
-      const jobs = [...byMethod].flatMap(([method, userIds]) => sendJobs(method, userIds));
+      const jobs = [...groupBy(stale, (s) => s.method)].flatMap(([method, group]) =>
+        sendJobs(
+          method,
+          group.map((s) => s.user_id),
+        ),
+      );
       if (jobs.length > 0) await this.jobs.boss.insert(jobs);
       if (n > 0) this.logger.warn(`${n} deliveries failed with outcome unknown (process died mid-send)`);
       return { unknown: n, rescued: stale.length };

@@ -3,6 +3,7 @@ import type PgBoss from 'pg-boss';
 import { DataSource } from 'typeorm';
 import type { DeliveryMethod } from '../../client/wire.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { groupBy } from '../common/group-by.js';
 import type { AppConfig } from '../config/env.js';
 import type { Tx } from '../database/transaction.js';
 import type { Woken } from '../notifications/escalation-port.js';
@@ -187,11 +188,7 @@ export class EscalationService {
       pairs,
     );
     const at = Date.now() + this.delayMs;
-    const byMethods = new Map<string, typeof rows>();
-    for (const r of rows) {
-      const key = (r.deliver ?? this.methods.names).join(',');
-      byMethods.set(key, [...(byMethods.get(key) ?? []), r]);
-    }
+    const byMethods = groupBy(rows, (r) => (r.deliver ?? this.methods.names).join(','));
     for (const [methods, group] of byMethods) await this.record(group, methods.split(',') as DeliveryMethod[], tx, at);
   }
 
@@ -239,15 +236,13 @@ export class EscalationService {
         ],
       );
     // Rows that existed already (a re-run) have their jobs, or the rescue sweep finds them.
-    const due = new Map<string, { method: DeliveryMethod; at: Date; userIds: Set<string> }>();
-    for (const d of inserted) {
-      if (d.status !== 'scheduled') continue;
-      const key = `${d.method}:${d.not_before.getTime()}`;
-      const group = due.get(key) ?? { method: d.method, at: d.not_before, userIds: new Set<string>() };
-      group.userIds.add(d.user_id);
-      due.set(key, group);
-    }
-    const jobs = [...due.values()].flatMap(({ method, at, userIds }) => sendJobs(method, [...userIds], at));
+    const due = groupBy(
+      inserted.filter((d) => d.status === 'scheduled'),
+      (d) => `${d.method}:${d.not_before.getTime()}`,
+    );
+    const jobs = [...due.values()].flatMap((group) =>
+      sendJobs(group[0].method, [...new Set(group.map((d) => d.user_id))], group[0].not_before),
+    );
     if (jobs.length > 0) await this.jobs.boss.insert(jobs, tx ? { db: await JobQueue.inTx(tx) } : {});
     this.logger.debug(`Escalated ${rows.length} (notification, user) pairs: ${jobs.length} send jobs`);
   }

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DELIVERY_METHOD_INFO, type DeliveryMethod } from '../../client/registry.js';
 import { NotificationActivity } from '../notifications/activity.js';
+import { groupBy } from '../common/group-by.js';
 import { NOTIFICATION_COLUMNS, type NotificationRow } from '../notifications/notification.types.js';
 import { methodEnabledSql } from '../notifications/preferences.service.js';
 import { asleepSql, unreadSql } from '../notifications/visibility.js';
@@ -106,16 +107,20 @@ export class SenderService {
       }
     }
     const ended = await Promise.allSettled(sends);
-    const retries = new Map<number, string[]>();
+    const retrying: Array<{ userId: string; retryAt: number }> = [];
     for (const e of ended) {
       if (e.status === 'rejected') failure ??= e.reason;
-      else if (e.value.retryAt !== null) {
-        // Retried together when due: a job at the second after each member's own time.
-        const at = Math.ceil(e.value.retryAt / 1000) * 1000;
-        retries.set(at, [...(retries.get(at) ?? []), e.value.userId]);
-      }
+      else if (e.value.retryAt !== null) retrying.push({ userId: e.value.userId, retryAt: e.value.retryAt });
     }
-    const later = [...retries].flatMap(([at, userIds]) => sendJobs(method, userIds, new Date(at)));
+    // Retried together when due: a job at the second after each member's own time.
+    const retries = groupBy(retrying, (r) => Math.ceil(r.retryAt / 1000) * 1000);
+    const later = [...retries].flatMap(([at, rs]) =>
+      sendJobs(
+        method,
+        rs.map((r) => r.userId),
+        new Date(at),
+      ),
+    );
     if (later.length > 0) await this.jobs.boss.insert(later);
     if (failure !== null) throw failure;
   }
@@ -153,13 +158,10 @@ export class SenderService {
                   ${NOTIFICATION_COLUMNS}`,
       [userIds, method],
     );
-    const byUser = new Map<string, Claimed[]>();
-    for (const c of claimed.sort((a, b) => Number(a.id) - Number(b.id))) {
-      const rows = byUser.get(c.recipient_id);
-      if (rows) rows.push(c);
-      else byUser.set(c.recipient_id, [c]);
-    }
-    return byUser;
+    return groupBy(
+      claimed.sort((a, b) => Number(a.id) - Number(b.id)),
+      (c) => c.recipient_id,
+    );
   }
 
   /** One user's claimed rows, as the plug-in groups them; resolves with when to retry, if at all. */

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { groupBy } from '../../../common/group-by.js';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../../../config/config.module.js';
 import type { AppConfig } from '../../../config/env.js';
@@ -50,13 +51,11 @@ export class PushMethod implements DeliveryMethodPlugin<Subscription[]> {
         WHERE user_id = ANY ($1::bigint[])`,
       [userIds],
     );
-    const byUser = new Map<string, Subscription[]>();
-    for (const { user_id, ...sub } of rows.sort((a, b) => Number(b.id) - Number(a.id))) {
-      const subs = byUser.get(user_id);
-      if (!subs) byUser.set(user_id, [sub]);
-      else if (subs.length < MAX_BROWSERS_PER_USER) subs.push(sub);
-    }
-    return byUser;
+    const byUser = groupBy(
+      rows.sort((a, b) => Number(b.id) - Number(a.id)),
+      (r) => r.user_id,
+    );
+    return new Map([...byUser].map(([user, subs]) => [user, subs.slice(0, MAX_BROWSERS_PER_USER)]));
   }
 
   /**
