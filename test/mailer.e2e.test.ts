@@ -63,6 +63,20 @@ describe('the mailer', () => {
     expect(server.connections).toBe(1);
   });
 
+  it('gives each message a Message-ID at MAIL_FROM’s domain and a multipart boundary of its own', async () => {
+    const { mailer, server } = await mailerFor({});
+    for (const to of ['a@example.com', 'b@example.com']) await mailer.send(digest(to));
+    const [a, b] = server.received.map((m) => m.mail);
+    expect(a.messageId).toMatch(/^<[0-9a-f-]{36}@localhost>$/);
+    expect(b.messageId).not.toBe(a.messageId);
+    const boundary = (m: typeof a) =>
+      (m.headers.get('content-type') as { params: { boundary: string } }).params.boundary;
+    expect(boundary(b)).not.toBe(boundary(a));
+    // Gathered into one write, the message still arrives whole: both alternatives.
+    expect(a.text).toContain('Order #1001 shipped');
+    expect(a.html).toContain('<h3>Order #1001 shipped</h3>');
+  });
+
   it('smtp:// without credentials: STARTTLS when offered, even with a certificate it cannot verify', async () => {
     // smtp-server's own certificate, as a relay with a self-signed one would present it.
     const { mailer, server } = await mailerFor({ starttls: true });
