@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { Subject } from 'rxjs';
 import type { DataSource } from 'typeorm';
 import { SessionRevocations } from '../src/auth/session-revocations.js';
 import type { AppConfig } from '../src/config/env.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { BusRouter } from '../src/notifications/bus-router.js';
+import { committedHeader } from '../src/notifications/bus/committed-message.js';
 import type { BusMessage, NotificationBus } from '../src/notifications/bus/notification-bus.js';
 import { NotificationFeed } from '../src/notifications/notification-feed.js';
 import type { NotificationRow } from '../src/notifications/notification.types.js';
@@ -163,6 +165,29 @@ describe('BusRouter', () => {
     await jest.advanceTimersByTimeAsync(POLL_MS + 1); // the read goes after the waiting I/O (setImmediate)
     expect(dispatched).toStrictEqual(['1', '2']);
     expect(reads).toBe(1);
+  });
+
+  it('parses the rows of a message off the wire only when the feed needs them; one whose rows are not JSON is ignored', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    // A row as committedMessagesSql writes it: its columns in the driver's text form.
+    const wire = (id: number) =>
+      JSON.stringify([`${id}`, '1', 'order', 'order.placed', 'info', `#${id}`, '', {}, null, null, null,
+        '1970-01-01 00:00:00+00', null, null, null, null]); // prettier-ignore
+    const received = (payload: string) => messages.next(committedHeader(payload)!);
+    commit(1, 2);
+    received(`{"t":"committed","upTo":"2","rows":[${wire(1)},${wire(2)}]}`);
+    expect(dispatched).toStrictEqual(['1', '2']);
+    received('{"t":"committed","upTo":"2","rows":[not JSON'); // seen already: not even parsed
+    expect(warn).not.toHaveBeenCalled();
+    commit(3);
+    received('{"t":"committed","upTo":"3","rows":[not JSON');
+    expect(warn).toHaveBeenCalledWith('Ignored a malformed bus message');
+    await jest.advanceTimersByTimeAsync(WINDOW_MS * 2);
+    expect(dispatched).toStrictEqual(['1', '2']); // the poll finds 3
+    expect(reads).toBe(0);
+    expect(committedHeader('{"t":"read","userId":"1","all":true}')).toBeNull();
+    expect(committedHeader('{"t":"committed","upTo":"12x"}')).toBeNull();
+    warn.mockRestore();
   });
 
   it('after a bus reconnect, reads what may have been missed', async () => {

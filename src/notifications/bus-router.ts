@@ -83,7 +83,13 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
       case 'committed': {
         const upTo = Number(m.upTo);
         if (upTo <= this.feed.position) return; // seen already (this instance's own, often): nothing to decode
-        const rows = rowsOf(m);
+        let rows: NotificationRow[] | null;
+        try {
+          rows = rowsOf(m);
+        } catch {
+          this.logger.warn('Ignored a malformed bus message');
+          return;
+        }
         if (rows) this.arrived(rows);
         else this.announced(upTo);
         break;

@@ -47,12 +47,30 @@ export interface CommittedMessage {
    * order; absent when they did not fit in one message.
    */
   rows?: unknown[][];
+  /**
+   * The message as it came over the wire, not parsed yet: a feed that has seen `upTo` already
+   * (an instance's own commits, mostly) never needs its rows. `rowsOf` parses them.
+   */
+  wire?: string;
 }
 
-/** The rows of a "committed" message, as the driver would have read them. */
+/** The start every "committed" message has (committedMessagesSql, AfterCommitPublisher). */
+const HEADER = /^\{"t":"committed","upTo":"(\d{1,19})"[,}]/;
+
+/** A "committed" payload with only its header read, or null for any other payload. */
+export function committedHeader(payload: string): CommittedMessage | null {
+  const header = HEADER.exec(payload);
+  return header ? { t: 'committed', upTo: header[1], wire: payload } : null;
+}
+
+/**
+ * The rows of a "committed" message, as the driver would have read them; null when it carries
+ * none. Throws a SyntaxError when the rows of a message off the wire are not JSON.
+ */
 export function rowsOf(message: CommittedMessage): NotificationRow[] | null {
-  if (!Array.isArray(message.rows) || message.rows.length === 0) return null;
-  return message.rows.map((wire) => {
+  const rows = message.wire === undefined ? message.rows : (JSON.parse(message.wire) as CommittedMessage).rows;
+  if (!Array.isArray(rows) || rows.length === 0) return null;
+  return rows.map((wire) => {
     const row: Record<string, unknown> = {};
     WIRE_COLUMNS.forEach(([name], i) => (row[name] = wire[i]));
     row.created_at = timestamp(row.created_at as string);

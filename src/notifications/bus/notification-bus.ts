@@ -4,7 +4,7 @@ import { Subject } from 'rxjs';
 import type { Tx } from '../../database/transaction.js';
 import type { MetricsService } from '../../metrics/metrics.service.js';
 import type { Channel, StatePayload } from '../notification.types.js';
-import type { CommittedMessage, MessageSize } from './committed-message.js';
+import { type CommittedMessage, committedHeader, type MessageSize } from './committed-message.js';
 
 /**
  * What instances tell each other. "committed" carries the rows one publishing
@@ -91,7 +91,9 @@ export abstract class NotificationBus {
 
   /** A message off the wire: passed on, or dropped with a warning when malformed. */
   protected received(payload: string): void {
-    let message: BusMessage;
+    // Rows are parsed only where they are used (rowsOf).
+    let message: BusMessage | null = committedHeader(payload);
+    if (message) return this.incoming.next(message);
     try {
       message = JSON.parse(payload) as BusMessage;
     } catch {
