@@ -21,12 +21,13 @@ import type { BroadcastDraft, NotificationRow, PersonalDraft } from './notificat
 export const ID_ORDER_LOCK = 0x6e6f7469; // "noti"
 
 /**
- * Group commit: concurrent `send` calls share one statement (publishAlone). One batch is
+ * Group commit: concurrent `send` calls share one statement (insertAlone). One batch is
  * in flight at a time; what arrives while it commits waits for it and goes
  * out together right after (up to BATCH_MAX rows), so the batch grows with
  * the load instead of the number of transactions: every transaction takes
  * the id lock, so parallel small batches would only queue on it, one fsync
- * each. An idle publisher waits at most BATCH_WAIT_MS for company.
+ * each. An idle publisher waits at most BATCH_WAIT_MS for company. A batch's
+ * rows reach the streams while the next batch's statement runs.
  */
 const BATCH_MAX = 500;
 const BATCH_WAIT_MS = 2;
@@ -237,30 +238,44 @@ export class NotificationPublisher {
     if (this.inFlight || this.queue.length === 0) return;
     const batch = this.queue.splice(0, BATCH_MAX);
     this.inFlight = true;
-    this.publishAlone(batch.map((p) => p.draft))
-      .then(
-        (rows) => batch.forEach((p, i) => p.resolve(rows[i])),
-        (err) => {
-          this.logger.warn(`A batch of ${batch.length} notifications failed: ${(err as Error).message}`);
-          batch.forEach((p) => p.reject(err));
-        },
-      )
-      .finally(() => {
+    this.insertAlone(batch.map((p) => p.draft)).then(
+      (inserted) => {
         this.inFlight = false;
-        // These waited for a commit already: no extra delay.
-        if (this.queue.length > 0) this.flush();
-      });
+        // The next batch goes to the database first (these waited for a commit already: no
+        // extra delay); this one's rows are handed over after its statement is on the wire,
+        // so that the database and the writes to the streams take their time side by side.
+        this.flush();
+        setImmediate(() => {
+          let rows: NotificationRow[];
+          try {
+            rows = this.publishedAlone(inserted);
+          } catch (err) {
+            return this.failed(batch, err);
+          }
+          batch.forEach((p, i) => p.resolve(rows[i]));
+        });
+      },
+      (err) => {
+        this.failed(batch, err);
+        this.inFlight = false;
+        this.flush();
+      },
+    );
+  }
+
+  private failed(batch: Pending[], err: unknown): void {
+    this.logger.warn(`A batch of ${batch.length} notifications failed: ${(err as Error).message}`);
+    batch.forEach((p) => p.reject(err));
   }
 
   /**
-   * `publish` as a statement of its own, outside any explicit transaction (it is atomic by
+   * The insert as a statement of its own, outside any explicit transaction (it is atomic by
    * itself, as in publishAlong): one round trip per batch instead of three (BEGIN, the insert,
    * COMMIT). The batch's commit is the statement's, under the id lock the statement takes.
    */
-  private async publishAlone(drafts: PersonalDraft[]): Promise<NotificationRow[]> {
+  private insertAlone(drafts: PersonalDraft[]): Promise<Inserted[]> {
     const statement = this.insertStatement(drafts, 0);
-    const rows: Inserted[] = await this.db.query(`WITH ${statement.ctes} ${statement.select}`, statement.params);
-    return this.publishedAlone(rows);
+    return this.db.query(`WITH ${statement.ctes} ${statement.select}`, statement.params);
   }
 
   /** Once committed, the rows go straight to this instance's feed (no read back). */
