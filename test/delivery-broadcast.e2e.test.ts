@@ -103,7 +103,17 @@ async function fanOut(ids: string[], method: string, what: string, arrived: (id:
   );
   expect(jobs).toBeLessThanOrEqual(Math.ceil(USERS / 100));
   expect(perMessage).toBeLessThan(0.5);
+  // The audience's pages (1,000 users each) run in one job, not a job each that waits for a poll.
+  expect(await broadcastJobs(id)).toBe(1);
 }
+
+const broadcastJobs = async (notificationId: string): Promise<number> =>
+  (
+    await t.db.query(
+      `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'escalate-broadcast' AND data->>'notificationId' = $1`,
+      [notificationId],
+    )
+  ).rows[0].n;
 
 describe('offline fan-out of a broadcast with deliver', () => {
   it('emails every user once, in batched jobs and statements', async () => {

@@ -24,6 +24,8 @@ import { StreamMarks } from './stream-marks.js';
 
 /** Users per broadcast page: one query, one insert and one job batch each. */
 export const BROADCAST_PAGE = 1000;
+/** How long a broadcast job pages through its audience before it hands the rest on (pg-boss expires a job at 60 s). */
+const BROADCAST_PAGING_MS = 10_000;
 
 export interface BroadcastJob {
   notificationId: string;
@@ -126,12 +128,37 @@ export class EscalationService {
   }
 
   /**
-   * One page of a broadcast's audience, in user-id order (keyset): bounded time
-   * and memory per job whatever the audience's size; the next page is its own job.
-   * After the last one the broadcast's stream marks have served and go.
-   * Re-running a page (after a crash) changes nothing: the rows exist already.
+   * A broadcast's audience, a page at a time in user-id order (keyset): bounded time and memory
+   * per page whatever the audience's size. A job pages on for BROADCAST_PAGING_MS, then hands
+   * the rest to a job of its own (any instance takes it); a page per job would wait for
+   * pg-boss's next poll each time. After the last page the broadcast's stream marks have served
+   * and go. Re-running a job (after a crash) changes nothing for the pages it had done: their
+   * rows exist already.
    */
   async escalateBroadcastPage(job: BroadcastJob): Promise<void> {
+    const until = Date.now() + BROADCAST_PAGING_MS;
+    let page = job;
+    for (;;) {
+      const last = await this.escalatePage(page);
+      if (last === null) {
+        // Every member's decision is recorded (or the broadcast expired or is gone): no page
+        // reads these marks any more. Per page instead would miss the marks of members the
+        // page query skips (disabled since).
+        await this.db.query(`DELETE FROM notification_streamed WHERE notification_id = $1::bigint`, [
+          page.notificationId,
+        ]);
+        return;
+      }
+      page = { ...page, afterUserId: last };
+      if (Date.now() >= until) {
+        await this.jobs.boss.send(QUEUES.broadcast, page);
+        return;
+      }
+    }
+  }
+
+  /** One page of the audience after `afterUserId`: its decisions recorded; the last user's id if the page was full. */
+  private async escalatePage(job: BroadcastJob): Promise<string | null> {
     const rows: CandidateRow[] = await this.db.query(
       `SELECT n.id::text AS notification_id, u.id::text AS user_id, n.channel, n.severity, ${PREFS},
               NOT (${unreadSql('u.id')}) AS read,
@@ -152,15 +179,7 @@ export class EscalationService {
       [job.notificationId, job.afterUserId, BROADCAST_PAGE],
     );
     await this.record(rows, job.methods);
-    if (rows.length === BROADCAST_PAGE) {
-      const next: BroadcastJob = { ...job, afterUserId: rows[rows.length - 1].user_id };
-      await this.jobs.boss.send(QUEUES.broadcast, next);
-    } else {
-      // Every member's decision is recorded (or the broadcast expired or is gone): no page
-      // reads these marks any more. Per page instead would miss the marks of members the
-      // page query skips (disabled since).
-      await this.db.query(`DELETE FROM notification_streamed WHERE notification_id = $1::bigint`, [job.notificationId]);
-    }
+    return rows.length === BROADCAST_PAGE ? rows[rows.length - 1].user_id : null;
   }
 
   /**
