@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
+import { startDeliveryApp } from './support/delivery-app.js';
 import { publishTo } from './support/publish.js';
-import { startPushService, type TestPushService } from './support/push-service.js';
+import type { TestPushService } from './support/push-service.js';
 import { adminClient, signedIn } from './support/shop.js';
-import { TestSmtpServer } from './support/smtp.js';
+import type { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
 import { DEFAULT_DELIVERY } from './support/registry.js';
@@ -21,18 +22,10 @@ let push: TestPushService;
 const PUBLIC_URL = 'https://notify.example.test';
 
 beforeAll(async () => {
-  smtp = new TestSmtpServer();
-  await smtp.start();
-  const started = await startPushService();
-  push = started.push;
-  t = await startTestApp({
-    ESCALATE_AFTER_MS: String(DELAY),
-    SMTP_URL: smtp.url,
-    PUBLIC_URL,
-    MAIL_FROM: 'Shop Notifications <notify@shop.example>',
-    ...started.env,
-    PUSH_ENDPOINT_ALLOWLIST: `${push.origin},*.push.apple.com`,
-  });
+  ({ t, smtp, push } = await startDeliveryApp(
+    { ESCALATE_AFTER_MS: String(DELAY), PUBLIC_URL, MAIL_FROM: 'Shop Notifications <notify@shop.example>' },
+    ['*.push.apple.com'],
+  ));
 });
 afterAll(async () => {
   await t?.close();
