@@ -20,6 +20,7 @@ import {
   contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 
 /**
  * The admin's side of the inbox page and the page's forms, in real Chromium:
@@ -36,8 +37,7 @@ let admin: Client;
 beforeAll(async () => {
   t = await startTestApp();
   browser = await launchChromium();
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+  admin = await adminClient(t);
 });
 const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 860 } });
 afterAll(async () => {

@@ -3,13 +3,13 @@ import { createHash } from 'node:crypto';
 import { Idempotency } from '../src/api/idempotency.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
 beforeAll(async () => {
   t = await startTestApp();
-  admin = new Client(t.baseUrl);
-  await admin.login(t.adminEmail, t.adminPassword);
+  admin = await adminClient(t);
 });
 afterAll(async () => {
   await t.close();

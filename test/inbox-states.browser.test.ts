@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHANNELS } from '../client/registry.js';
-import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
+import { startTestApp, type TestApp } from './support/app.js';
 import {
   badge,
   collectErrors,
@@ -20,7 +20,7 @@ import {
   contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
-import { placeOrder } from './support/shop.js';
+import { adminClient, placeOrder } from './support/shop.js';
 
 /**
  * The inbox page's states (issue 23) in real Chromium against the real server:
@@ -31,23 +31,19 @@ import { placeOrder } from './support/shop.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-let database: Awaited<ReturnType<typeof freshDatabase>>;
 let t: TestApp;
 let browser: Browser;
 let admin: Client;
 
 beforeAll(async () => {
-  database = await freshDatabase();
-  t = await startTestApp({}, database);
+  t = await startTestApp();
   browser = await launchChromium();
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+  admin = await adminClient(t);
 });
 const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 900 } });
 afterAll(async () => {
   await browser?.close();
   await t?.close();
-  await database?.drop();
 });
 
 interface Shopper {

@@ -24,7 +24,7 @@ import {
   contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
-import { placeOrder } from './support/shop.js';
+import { adminClient, placeOrder } from './support/shop.js';
 
 /**
  * The inbox page in real Chromium against the real server, fed by the real
@@ -47,8 +47,7 @@ beforeAll(async () => {
   t = await startTestApp({}, database);
   port = t.port;
   browser = await launchChromium();
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+  admin = await adminClient(t);
 });
 const newContext = contextsPerTest(() => browser);
 afterAll(async () => {

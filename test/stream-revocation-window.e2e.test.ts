@@ -3,6 +3,7 @@ import { StreamHub } from '../src/notifications/stream-hub.js';
 import { StreamService } from '../src/notifications/stream.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 import { openStream, type SseConnection } from './support/sse.js';
 
 /**
@@ -16,8 +17,7 @@ describe('a revocation between a stream’s session load and its registration', 
   let admin: Client;
   beforeAll(async () => {
     t = await startTestApp();
-    admin = new Client(t.baseUrl);
-    expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+    admin = await adminClient(t);
   });
   afterAll(async () => {
     await t.close();
