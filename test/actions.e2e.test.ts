@@ -4,11 +4,11 @@ import { filter, take, toArray } from 'rxjs/operators';
 import { NotificationActivity } from '../src/notifications/activity.js';
 import type { TestApp } from './support/app.js';
 import type { Client } from './support/http.js';
-import { ITEMS_TOTAL, liveStream, placeOrder, signedIn, startShop } from './support/shop.js';
+import { ITEMS_TOTAL, liveStream, placeOrder, signedIn, startWithAdmin } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => ({ t, admin } = await startShop()));
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
 afterAll(() => t.close());
 
 async function latest(c: Client, type: string) {

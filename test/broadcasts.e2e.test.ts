@@ -3,11 +3,11 @@ import { hashPassword } from '../src/users/password.js';
 import type { TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { openStream, type SseConnection } from './support/sse.js';
-import { assertOnlyMarker, count, liveStream, placeOrder, received, signedIn, startShop } from './support/shop.js';
+import { assertOnlyMarker, count, liveStream, placeOrder, received, signedIn, startWithAdmin } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => ({ t, admin } = await startShop()));
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
 afterAll(() => t.close());
 
 const notificationRows = () => count(t, `SELECT count(*) FROM notifications`);

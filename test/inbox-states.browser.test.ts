@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHANNELS } from '../client/registry.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import {
   badge,
   collectErrors,
@@ -20,7 +20,7 @@ import {
   contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
-import { adminClient, placeOrder } from './support/shop.js';
+import { placeOrder, startWithAdmin } from './support/shop.js';
 
 /**
  * The inbox page's states (issue 23) in real Chromium against the real server:
@@ -36,9 +36,8 @@ let browser: Browser;
 let admin: Client;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  ({ t, admin } = await startWithAdmin());
   browser = await launchChromium();
-  admin = await adminClient(t);
 });
 const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 900 } });
 afterAll(async () => {

@@ -11,12 +11,12 @@ import {
   received,
   signedIn,
   snapshot,
-  startShop,
+  startWithAdmin,
 } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => ({ t, admin } = await startShop()));
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
 afterAll(() => t.close());
 
 /** Brings a fresh order of `client` to `status` through the public API. */

@@ -9,12 +9,12 @@ import {
   received,
   signedIn,
   snapshot,
-  startShop,
+  startWithAdmin,
 } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => ({ t, admin } = await startShop()));
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
 afterAll(() => t.close());
 
 async function pay(client: Client, orderId: string, amount = ITEMS_TOTAL): Promise<string> {

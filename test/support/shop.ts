@@ -19,7 +19,7 @@ export async function adminClient(t: TestApp): Promise<Client> {
 }
 
 /** A test app with its admin signed in (the app closed again if the admin cannot sign in). */
-export async function startShop(): Promise<{ t: TestApp; admin: Client }> {
+export async function startWithAdmin(): Promise<{ t: TestApp; admin: Client }> {
   const t = await startTestApp();
   try {
     return { t, admin: await adminClient(t) };
