@@ -15,7 +15,7 @@ import {
   shown,
   shownRead,
   shownTitled,
-  signInOnPage,
+  signedInInbox,
   WAIT,
   contextsPerTest,
 } from './support/browser.js';
@@ -58,12 +58,7 @@ async function shopper(email: string): Promise<Shopper> {
 }
 
 /** A signed-in page of this user. */
-async function signedInPage(context: BrowserContext, user: Shopper): Promise<{ page: Page; errors: string[] }> {
-  const page = await open(context, t.baseUrl);
-  const errors = collectErrors(page);
-  await signInOnPage(page, user.email);
-  return { page, errors };
-}
+const signedInPage = (context: BrowserContext, user: Shopper) => signedInInbox(context, t.baseUrl, user.email);
 
 /** A personal notification with buttons: a broadcast to this user alone. */
 async function withActions(user: Shopper, title: string): Promise<string> {
