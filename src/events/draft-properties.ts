@@ -8,7 +8,8 @@ import { MAX_ACTIONS, NotificationActionDto } from './notification-action.dto.js
 
 /*
  * Request-body properties of a notification as publishers give it (broadcasts, API publishes):
- * one rule each, the 400 wording left to each route (the contract's messages differ).
+ * one rule each; the 400 wording stays each route's own (the two routes' messages already differ,
+ * and clients may match on them).
  * Validators are listed as they would stand bottom to top over the property, so that a body
  * breaking several rules gets its messages in the same order as before.
  */
