@@ -69,6 +69,17 @@ function row(
   return r;
 }
 
+/** A row with no target: what it measured, and how. */
+function reportOnly(
+  metric: string,
+  unit: string,
+  pick: (s: ServerResult) => number | null | undefined,
+  results: Results,
+  note: string | undefined,
+): Row {
+  return row(metric, unit, pick, results, '', undefined, note);
+}
+
 function fillRatios(r: Row): void {
   r.ratioFloor = ratio(r.app, r.nest);
   r.ratio = ratio(r.app, r.bare);
@@ -129,36 +140,30 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     rows.push(row(`fan-out max @${level}`, 'ms', (s) => f(s)?.max, results));
   }
   rows.push(
-    row(
+    reportOnly(
       `idle CPU with ${top} streams open`,
       '% core',
       (s) => s.idleCpuPct,
       results,
-      '',
-      undefined,
       'heartbeats and per-connection timers',
     ),
   );
   const fTop = (s: ServerResult) => s.fanout.find((x) => x.streams === top);
   rows.push(
-    row(
+    reportOnly(
       `fan-out server CPU per delivery @${top}`,
       'µs',
       (s) => fTop(s)?.cpuPerDeliveryUs,
       results,
-      '',
-      undefined,
       'process CPU time over the rounds ÷ deliveries',
     ),
   );
   rows.push(
-    row(
+    reportOnly(
       `fan-out load-process CPU per receipt @${top}`,
       'µs',
       (s) => fTop(s)?.loadCpuPerReceiptUs,
       results,
-      '',
-      undefined,
       'the measuring side',
     ),
   );
@@ -176,13 +181,11 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
   rows.push(row('reconnect storm: one stream connect → ready, p50', 'ms', (s) => s.storm?.ready.p50, results));
   rows.push(row('reconnect storm: one stream connect → ready, p99', 'ms', (s) => s.storm?.ready.p99, results));
   rows.push(
-    row(
+    reportOnly(
       'reconnect storm: server CPU per open',
       'µs',
       (s) => s.storm?.cpuPerOpenUs,
       results,
-      '',
-      undefined,
       'process CPU time over the storm ÷ streams',
     ),
   );
@@ -273,13 +276,11 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
       );
     }
     rows.push(
-      row(
+      reportOnly(
         `POST /orders to its event p99 @${ladderRate}/s`,
         'ms',
         (s) => (s.orders ? orderStep(s, ladderRate)?.latency.p99 : null),
         results,
-        '',
-        undefined,
         'sent → order.placed on the user’s stream',
       ),
     );
@@ -359,6 +360,8 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
     const one = results.app!.feedReads!.find((x) => x.bus === r.bus && x.instances === 1);
     const label = `${r.bus} bus, ${r.instances} instance${r.instances === 1 ? '' : 's'}`;
     const isMore = r.instances > 1 && one !== undefined;
+    // How it is measured goes beside the 1-instance rows only.
+    const how = (note: string) => (r.instances === 1 ? note : undefined);
     rows.push(
       row(
         `feed rows read back per notification, ${label}`,
@@ -367,29 +370,25 @@ export function summaryRows(results: Results, plan: Plan): Row[] {
         results,
         isMore ? T('as with 1 instance (± 0.05)') : '',
         isMore ? C((x) => (x.app == null ? null : Math.abs(x.app - one.feedRowsPerNotification!) <= 0.05)) : undefined,
-        r.instances === 1 ? 'notifications_feed_rows_read_total of every instance ÷ notifications' : undefined,
+        how('notifications_feed_rows_read_total of every instance ÷ notifications'),
       ),
     );
     rows.push(
-      row(
+      reportOnly(
         `feed statement rows per notification, ${label}`,
         'rows',
         (s) => same(s)?.statementRowsPerNotification,
         results,
-        '',
-        undefined,
-        r.instances === 1 ? 'pg_stat_statements: the feeds’ SELECT, any build' : undefined,
+        how('pg_stat_statements: the feeds’ SELECT, any build'),
       ),
     );
     rows.push(
-      row(
+      reportOnly(
         `CPU of one instance per notification, ${label}`,
         'µs',
         (s) => same(s)?.cpuUsPerNotification,
         results,
-        '',
-        undefined,
-        r.instances === 1 ? 'each instance publishes its share and routes every row (capacity model)' : undefined,
+        how('each instance publishes its share and routes every row (capacity model)'),
       ),
     );
   }

@@ -2,19 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { firstValueFrom } from 'rxjs';
 import { filter, take, toArray } from 'rxjs/operators';
 import { NotificationActivity } from '../src/notifications/activity.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import type { Client } from './support/http.js';
-import { adminClient, ITEMS_TOTAL, liveStream, placeOrder, signedIn } from './support/shop.js';
+import { ITEMS_TOTAL, liveStream, placeOrder, signedIn, startWithAdmin } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = await adminClient(t);
-});
-afterAll(async () => {
-  await t.close();
-});
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
+afterAll(() => t.close());
 
 async function latest(c: Client, type: string) {
   const items = (await c.get('/notifications?status=all&limit=100')).body.items as Array<{

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page, Route } from 'playwright-core';
 import { INVALID_CREDENTIALS } from '../src/auth/local.strategy.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import {
   badges,
   collectErrors,
@@ -20,6 +20,7 @@ import {
   contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
+import { startWithAdmin } from './support/shop.js';
 
 /**
  * The admin's side of the inbox page and the page's forms, in real Chromium:
@@ -34,10 +35,8 @@ let browser: Browser;
 let admin: Client;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  ({ t, admin } = await startWithAdmin());
   browser = await launchChromium();
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
 });
 const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 860 } });
 afterAll(async () => {

@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { Idempotency } from '../src/api/idempotency.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { startWithAdmin } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = new Client(t.baseUrl);
-  await admin.login(t.adminEmail, t.adminPassword);
-});
-afterAll(async () => {
-  await t.close();
-});
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
+afterAll(() => t.close());
 
 async function newKey(name = 'warehouse'): Promise<{ id: string; key: string }> {
   const res = await admin.post('/admin/api-keys', { name });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 import { openStream } from './support/sse.js';
 
 let t: TestApp;
@@ -9,8 +10,7 @@ const users: Record<'ann' | 'bob' | 'cat', { id: string; c: Client }> = {} as ne
 
 beforeAll(async () => {
   t = await startTestApp();
-  const admin = new Client(t.baseUrl);
-  await admin.login(t.adminEmail, t.adminPassword);
+  const admin = await adminClient(t);
   key = (await admin.post('/admin/api-keys', { name: 'shop' })).body.key;
   for (const name of ['ann', 'bob', 'cat'] as const) {
     const c = new Client(t.baseUrl);

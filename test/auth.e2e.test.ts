@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 let t: TestApp;
@@ -198,8 +199,7 @@ describe('roles and throttling', () => {
     const denied = await user.get('/admin/stats');
     expect(denied.status).toBe(403);
     expect(denied.body).toStrictEqual({ statusCode: 403, message: 'Admin role required' });
-    const admin = new Client(t.baseUrl);
-    expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+    const admin = await adminClient(t);
     expect((await admin.get('/admin/stats')).status).toBe(200);
   });
 

@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashPassword } from '../src/users/password.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { openStream, type SseConnection } from './support/sse.js';
-import { adminClient, assertOnlyMarker, count, liveStream, placeOrder, received, signedIn } from './support/shop.js';
+import { assertOnlyMarker, count, liveStream, placeOrder, received, signedIn, startWithAdmin } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = await adminClient(t);
-});
-afterAll(async () => {
-  await t.close();
-});
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
+afterAll(() => t.close());
 
 const notificationRows = () => count(t, `SELECT count(*) FROM notifications`);
 const userRows = () => count(t, `SELECT count(*) FROM users`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
-import { collectErrors, launchChromium, openInbox, screenshot, signInOnPage } from './support/browser.js';
+import { launchChromium, screenshot, signedInInbox } from './support/browser.js';
 import { type ChatTestBed, startChatTestBed } from './support/chat-app.js';
 import { Client } from './support/http.js';
 
@@ -22,9 +22,7 @@ describe('chat destinations on the inbox page', () => {
     const email = 'chat-ui@example.com';
     expect((await new Client(bed.baseUrl).register(email)).status).toBe(201);
     const context = await browser.newContext();
-    const page = await openInbox(context, bed.baseUrl);
-    const errors = collectErrors(page);
-    await signInOnPage(page, email);
+    const { page, errors } = await signedInInbox(context, bed.baseUrl, email);
     await page.waitForSelector('#chat-status[data-count="0"]');
 
     // A URL outside CHAT_WEBHOOK_ALLOWLIST: the server's 400, nothing listed.

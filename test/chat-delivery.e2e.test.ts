@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestApp } from './support/app.js';
 import { ADMIN_PASSWORD } from './support/app.js';
-import { type ChatTestBed, type RecordingClient, startChatTestBed } from './support/chat-app.js';
+import { chatUser, type ChatTestBed, type RecordingClient, startChatTestBed } from './support/chat-app.js';
 import { publishTo } from './support/publish.js';
 import { until } from './support/until.js';
 
@@ -12,7 +12,6 @@ import { until } from './support/until.js';
  * `deliver` may name it.
  */
 let bed: ChatTestBed;
-let n = 0;
 
 beforeAll(async () => {
   bed = await startChatTestBed({ ESCALATE_AFTER_MS: '300' });
@@ -20,18 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await bed?.close();
 });
-
-async function userWith(...kinds: Array<'slack' | 'discord' | 'teams'>) {
-  const c: RecordingClient = bed.client();
-  const u = await c.signUp(`chat-delivery-${++n}@example.com`);
-  const paths: string[] = [];
-  for (const kind of kinds) {
-    const path = `/${kind}/d${n}-${paths.length}`;
-    expect((await c.post('/contacts/chat', { kind, url: `${bed.chat.origin}${path}` })).status).toBe(201);
-    paths.push(path);
-  }
-  return { c, id: u.id, paths };
-}
 
 const chatLog = (c: RecordingClient, id: string) =>
   until(
@@ -56,7 +43,7 @@ describe('chat as a delivery method', () => {
   });
 
   it('switched on, an unread notification goes to every destination once, in the delivery log as sent', async () => {
-    const u = await userWith('slack', 'teams');
+    const u = await chatUser(bed, 'slack', 'teams');
     expect((await u.c.put('/preferences', { delivery: { order: { chat: true } } })).status).toBe(200);
     const row = await publishTo({ app: bed.app } as TestApp, u.id, { title: 'Order shipped', body: 'On its way' });
     const [slack, teams] = await Promise.all(u.paths.map((p) => bed.chat.nth(p, 2)));
@@ -71,9 +58,9 @@ describe('chat as a delivery method', () => {
 
   it("in the user's language: the destination's test message and a digest's count (de)", async () => {
     const c: RecordingClient = bed.client();
-    const u = await c.signUp(`chat-delivery-${++n}@example.com`);
+    const u = await c.signUp('chat-delivery-de@example.com');
     expect((await c.put('/preferences', { locale: 'de' })).status).toBe(200);
-    const path = `/discord/d${n}-de`;
+    const path = '/discord/de';
     expect((await c.post('/contacts/chat', { kind: 'discord', url: `${bed.chat.origin}${path}` })).status).toBe(201);
     const connected = await bed.chat.nth(path, 1);
     expect(connected.body.content).toMatch(/^Verbunden: /);
@@ -86,7 +73,7 @@ describe('chat as a delivery method', () => {
   });
 
   it('a 429 is waited out for its Retry-After (a rescheduled job); the other destination is not posted twice', async () => {
-    const u = await userWith('slack', 'discord');
+    const u = await chatUser(bed, 'slack', 'discord');
     const [slack, discord] = u.paths;
     bed.chat.script(discord, [{ status: 429, headers: { 'retry-after': '2' } }]);
     expect((await u.c.put('/preferences', { delivery: { order: { chat: true } } })).status).toBe(200);
@@ -100,7 +87,7 @@ describe('chat as a delivery method', () => {
   });
 
   it('a 404 removes the destination and the delivery fails with that reason', async () => {
-    const u = await userWith('discord');
+    const u = await chatUser(bed, 'discord');
     bed.chat.script(u.paths[0], [{ status: 404 }]);
     expect((await u.c.put('/preferences', { delivery: { order: { chat: true } } })).status).toBe(200);
     const row = await publishTo({ app: bed.app } as TestApp, u.id, { title: 'Nobody there' });
@@ -111,7 +98,7 @@ describe('chat as a delivery method', () => {
   });
 
   it("a broadcast's deliver may name chat", async () => {
-    const u = await userWith('slack');
+    const u = await chatUser(bed, 'slack');
     expect((await u.c.put('/preferences', { delivery: { system: { chat: true } } })).status).toBe(200);
     const admin = bed.client();
     expect((await admin.login('admin@example.com', ADMIN_PASSWORD)).status).toBe(200);

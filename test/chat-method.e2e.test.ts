@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ChatMethod } from '../src/delivery/methods/chat/chat.method.js';
 import type { TestApp } from './support/app.js';
-import { type ChatTestBed, type RecordingClient, startChatTestBed } from './support/chat-app.js';
+import { chatUser, type ChatTestBed, startChatTestBed } from './support/chat-app.js';
 import { publishTo } from './support/publish.js';
 
 /*
@@ -12,7 +12,6 @@ import { publishTo } from './support/publish.js';
  */
 let bed: ChatTestBed;
 let sender: ChatMethod;
-let n = 0;
 
 beforeAll(async () => {
   bed = await startChatTestBed();
@@ -22,19 +21,6 @@ afterAll(async () => {
   await bed?.close();
 });
 
-async function userWith(...kinds: Array<'slack' | 'discord' | 'teams'>) {
-  const c: RecordingClient = bed.client();
-  const u = await c.signUp(`chat-sender-${++n}@example.com`);
-  const paths: string[] = [];
-  for (const kind of kinds) {
-    const path = `/${kind}/u${n}-${paths.length}`;
-    const res = await c.post('/contacts/chat', { kind, url: `${bed.chat.origin}${path}` });
-    expect(res.status).toBe(201);
-    paths.push(path);
-  }
-  return { id: u.id, paths };
-}
-
 const publish = (userId: string, title: string) =>
   publishTo({ app: bed.app } as TestApp, userId, { title, body: `${title} body` });
 const destinations = async (userId: string) =>
@@ -43,7 +29,7 @@ const destinations = async (userId: string) =>
 
 describe('ChatMethod.run', () => {
   it('posts one message per destination: the notification alone, or a digest of several', async () => {
-    const u = await userWith('slack', 'discord', 'teams');
+    const u = await chatUser(bed, 'slack', 'discord', 'teams');
     const one = await publish(u.id, 'Only one');
     expect(await sender.run(u.id, [one])).toStrictEqual({ status: 'sent' });
     const [slack, discord, teams] = u.paths;
@@ -65,7 +51,7 @@ describe('ChatMethod.run', () => {
   });
 
   it("a 429 pauses that destination for its Retry-After and the run is retried; the other one's message is not posted again", async () => {
-    const u = await userWith('slack', 'discord');
+    const u = await chatUser(bed, 'slack', 'discord');
     const [slack, discord] = u.paths;
     bed.chat.script(discord, [{ status: 429, headers: { 'retry-after': '30' } }]);
     const row = await publish(u.id, 'Rate limited');
@@ -98,7 +84,7 @@ describe('ChatMethod.run', () => {
   });
 
   it("a 429 with Discord's JSON retry_after and no header waits that long", async () => {
-    const u = await userWith('discord');
+    const u = await chatUser(bed, 'discord');
     bed.chat.script(u.paths[0], [
       { status: 429, headers: { 'content-type': 'application/json' }, body: '{"retry_after": 4.5, "global": false}' },
     ]);
@@ -108,7 +94,7 @@ describe('ChatMethod.run', () => {
   });
 
   it('5xx is retried by backoff (no wait of its own), then sent', async () => {
-    const u = await userWith('teams');
+    const u = await chatUser(bed, 'teams');
     bed.chat.script(u.paths[0], [{ status: 503 }]);
     const row = await publish(u.id, 'Flaky');
     expect(await sender.run(u.id, [row])).toStrictEqual({
@@ -121,7 +107,7 @@ describe('ChatMethod.run', () => {
   });
 
   it('404 and 410 remove the destination; the others still get the message', async () => {
-    const u = await userWith('slack', 'discord', 'teams');
+    const u = await chatUser(bed, 'slack', 'discord', 'teams');
     bed.chat.script(u.paths[0], [{ status: 404, body: 'no_service' }]);
     bed.chat.script(u.paths[1], [{ status: 410 }]);
     const row = await publish(u.id, 'Gone');
@@ -142,7 +128,7 @@ describe('ChatMethod.run', () => {
   });
 
   it('another 4xx fails for good, and the destination stays', async () => {
-    const u = await userWith('slack');
+    const u = await chatUser(bed, 'slack');
     bed.chat.script(u.paths[0], [{ status: 400, body: 'invalid_payload' }]);
     expect(await sender.run(u.id, [await publish(u.id, 'Bad')])).toStrictEqual({
       status: 'failed',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { startTestApp, type TestApp } from './support/app.js';
-import { collectErrors, launchChromium, openInbox, screenshot, signInOnPage } from './support/browser.js';
+import { launchChromium, screenshot, signedInInbox } from './support/browser.js';
 import { Client } from './support/http.js';
 import { codeSentTo } from './support/sms-outbox.js';
 import { tempDirs } from './support/temp-dirs.js';
@@ -27,9 +27,7 @@ describe('contacts on the inbox page', () => {
     const email = 'phone-ui@example.com';
     expect((await new Client(t.baseUrl).register(email)).status).toBe(201);
     const context = await browser.newContext();
-    const page = await openInbox(context, t.baseUrl);
-    const errors = collectErrors(page);
-    await signInOnPage(page, email);
+    const { page, errors } = await signedInInbox(context, t.baseUrl, email);
     await page.waitForSelector('#phone-status[data-state="none"]');
 
     await page.fill('#phone-form [name=number]', '0170 123');

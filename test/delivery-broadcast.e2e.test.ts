@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
-import { startPushService, type TestPushService } from './support/push-service.js';
+import type { TestApp } from './support/app.js';
+import { startDeliveryApp } from './support/delivery-app.js';
+import type { TestPushService } from './support/push-service.js';
 import { adminClient } from './support/shop.js';
-import { TestSmtpServer } from './support/smtp.js';
+import type { TestSmtpServer } from './support/smtp.js';
 import { recordStatements, type Statement } from './support/statements.js';
 import { until } from './support/until.js';
 
@@ -21,16 +22,7 @@ let push: TestPushService;
 let statements: Statement[];
 
 beforeAll(async () => {
-  smtp = new TestSmtpServer();
-  await smtp.start();
-  const started = await startPushService();
-  push = started.push;
-  t = await startTestApp({
-    ESCALATE_AFTER_MS: '500',
-    SMTP_URL: smtp.url,
-    ...started.env,
-    PUSH_ENDPOINT_ALLOWLIST: push.origin,
-  });
+  ({ t, smtp, push } = await startDeliveryApp({ ESCALATE_AFTER_MS: '500' }));
   statements = recordStatements(t.app);
 });
 afterAll(async () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
-import { Client } from './support/http.js';
+import type { TestApp } from './support/app.js';
+import { startDeliveryApp } from './support/delivery-app.js';
 import { publishTo } from './support/publish.js';
-import { startPushService, type TestPushService } from './support/push-service.js';
-import { adminClient } from './support/shop.js';
-import { TestSmtpServer } from './support/smtp.js';
+import type { TestPushService } from './support/push-service.js';
+import { adminClient, signedIn } from './support/shop.js';
+import type { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 import { StreamMarks } from '../src/delivery/stream-marks.js';
 import { DEFAULT_DELIVERY } from './support/registry.js';
@@ -22,30 +22,16 @@ let push: TestPushService;
 const PUBLIC_URL = 'https://notify.example.test';
 
 beforeAll(async () => {
-  smtp = new TestSmtpServer();
-  await smtp.start();
-  const started = await startPushService();
-  push = started.push;
-  t = await startTestApp({
-    ESCALATE_AFTER_MS: String(DELAY),
-    SMTP_URL: smtp.url,
-    PUBLIC_URL,
-    MAIL_FROM: 'Shop Notifications <notify@shop.example>',
-    ...started.env,
-    PUSH_ENDPOINT_ALLOWLIST: `${push.origin},*.push.apple.com`,
-  });
+  ({ t, smtp, push } = await startDeliveryApp(
+    { ESCALATE_AFTER_MS: String(DELAY), PUBLIC_URL, MAIL_FROM: 'Shop Notifications <notify@shop.example>' },
+    ['*.push.apple.com'],
+  ));
 });
 afterAll(async () => {
   await t?.close();
   await smtp?.close();
   await push?.close();
 });
-
-async function user(email: string): Promise<{ c: Client; id: string }> {
-  const c = new Client(t.baseUrl);
-  const u = await c.signUp(email);
-  return { c, id: u.id };
-}
 
 interface DeliveryRow {
   method: string;
@@ -74,7 +60,7 @@ const settled = (rows: DeliveryRow[]) =>
 
 describe('email', () => {
   it('an unseen notification arrives as an email with both bodies, the inbox link and one-click unsubscribe', async () => {
-    const { c, id } = await user('mail-one@example.com');
+    const { client: c, id } = await signedIn(t, 'mail-one@example.com');
     const committed = Date.now();
     const row = await publishTo(t, id, {
       type: 'order.shipped',
@@ -122,7 +108,7 @@ describe('email', () => {
   });
 
   it('several due notifications become one digest', async () => {
-    const { id } = await user('mail-digest@example.com');
+    const { id } = await signedIn(t, 'mail-digest@example.com');
     await publishTo(t, id, { title: 'First' });
     await publishTo(t, id, { channel: 'payment', type: 'payment.pending', title: 'Second' });
     await publishTo(t, id, { title: 'Third' });
@@ -144,7 +130,7 @@ describe('email', () => {
   });
 
   it('retries when the SMTP server answers 4xx, then sends once', async () => {
-    const { id } = await user('mail-retry@example.com');
+    const { id } = await signedIn(t, 'mail-retry@example.com');
     smtp.failNext(2, 451, 'mail-retry@example.com');
     const row = await publishTo(t, id, { title: 'Retry me' });
     const log = await until('sent after retries', () => deliveriesOf(String(row.id)), settled);
@@ -153,7 +139,7 @@ describe('email', () => {
   });
 
   it('sends nothing when the user read it in time', async () => {
-    const { c, id } = await user('mail-read@example.com');
+    const { client: c, id } = await signedIn(t, 'mail-read@example.com');
     const row = await publishTo(t, id, { title: 'Read quickly' });
     expect((await c.post(`/notifications/${row.id}/read`)).status).toBe(204);
     const log = await until('cancelled', () => deliveriesOf(String(row.id)), settled);
@@ -162,7 +148,7 @@ describe('email', () => {
   });
 
   it('sends nothing when it was written to an open stream', async () => {
-    const { c, id } = await user('mail-live@example.com');
+    const { client: c, id } = await signedIn(t, 'mail-live@example.com');
     const s = await openStream(t.baseUrl, c.cookieHeader);
     try {
       await s.waitForEvent('ready');
@@ -179,7 +165,7 @@ describe('email', () => {
   });
 
   it('sends nothing when a tab opened in time replayed it', async () => {
-    const { c, id } = await user('mail-replay@example.com');
+    const { client: c, id } = await signedIn(t, 'mail-replay@example.com');
     const row = await publishTo(t, id, { title: 'Replayed' });
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
     try {
@@ -196,7 +182,7 @@ describe('email', () => {
 
 describe('web push', () => {
   it('sends the notification JSON, encrypted and VAPID-signed, with Urgency high for critical', async () => {
-    const { c, id } = await user('push-one@example.com');
+    const { client: c, id } = await signedIn(t, 'push-one@example.com');
     const sub = push.subscription();
     expect((await c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(201);
     await c.put('/preferences', { delivery: { payment: { email: false } } });
@@ -235,10 +221,10 @@ describe('web push', () => {
   });
 
   it('a 410 removes the subscription; 429 and 5xx are retried', async () => {
-    const gone = await user('push-gone@example.com');
+    const gone = await signedIn(t, 'push-gone@example.com');
     const subGone = push.subscription();
-    await gone.c.post('/push/subscriptions', { endpoint: subGone.endpoint, keys: subGone.keys });
-    await gone.c.put('/preferences', { delivery: { order: { email: false } } });
+    await gone.client.post('/push/subscriptions', { endpoint: subGone.endpoint, keys: subGone.keys });
+    await gone.client.put('/preferences', { delivery: { order: { email: false } } });
     push.script(subGone.endpoint, [410]);
     const r1 = await publishTo(t, gone.id, { title: 'Nobody home' });
     const log1 = await until('failed', () => deliveriesOf(String(r1.id)), settled);
@@ -247,10 +233,10 @@ describe('web push', () => {
     ]);
     expect((await t.db.query(`SELECT 1 FROM push_subscriptions WHERE user_id = $1`, [gone.id])).rowCount).toBe(0);
 
-    const flaky = await user('push-flaky@example.com');
+    const flaky = await signedIn(t, 'push-flaky@example.com');
     const sub = push.subscription();
-    await flaky.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys });
-    await flaky.c.put('/preferences', { delivery: { order: { email: false } } });
+    await flaky.client.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys });
+    await flaky.client.put('/preferences', { delivery: { order: { email: false } } });
     push.script(sub.endpoint, [429, 503]);
     const r2 = await publishTo(t, flaky.id, { title: 'Eventually' });
     const log2 = await until('sent', () => deliveriesOf(String(r2.id)), settled);
@@ -263,7 +249,7 @@ describe('web push', () => {
 
 describe('rules', () => {
   it('a muted channel sends nothing, except critical', async () => {
-    const { c, id } = await user('rules-mute@example.com');
+    const { client: c, id } = await signedIn(t, 'rules-mute@example.com');
     await c.put('/preferences', { channels: { order: false } });
     const quiet = await publishTo(t, id, { title: 'Muted info' });
     const loud = await publishTo(t, id, { title: 'Muted but critical', severity: 'critical' });
@@ -274,7 +260,7 @@ describe('rules', () => {
   });
 
   it('quiet hours hold email until they end, except critical', async () => {
-    const { c, id } = await user('rules-quiet@example.com');
+    const { client: c, id } = await signedIn(t, 'rules-quiet@example.com');
     // A window around the current UTC time, so that "now" is inside it.
     const now = new Date();
     const hh = (d: Date) => `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
@@ -298,13 +284,13 @@ describe('rules', () => {
 describe('broadcasts', () => {
   it('with deliver go by email to audience members without an open stream, and an unknown method is a 400 storing nothing', async () => {
     const admin = await adminClient(t);
-    const a = await user('bc-away@example.com');
-    const b = await user('bc-here@example.com');
+    const a = await signedIn(t, 'bc-away@example.com');
+    const b = await signedIn(t, 'bc-here@example.com');
     const before = Number((await t.db.query(`SELECT count(*) FROM notifications`)).rows[0].count);
     const bad = await admin.post('/admin/broadcasts', { title: 'x', body: 'y', deliver: ['email', 'fax'] });
     expect(bad.status).toBe(400);
     expect(Number((await t.db.query(`SELECT count(*) FROM notifications`)).rows[0].count)).toBe(before);
-    const s = await openStream(t.baseUrl, b.c.cookieHeader);
+    const s = await openStream(t.baseUrl, b.client.cookieHeader);
     try {
       await s.waitForEvent('ready');
       const sent = await admin.post('/admin/broadcasts', {
@@ -353,16 +339,16 @@ describe('broadcasts', () => {
 
   it('without deliver, written to open streams (live and replayed) leaves no stream marks', async () => {
     const admin = await adminClient(t);
-    const users = [await user('bc-marks-1@example.com'), await user('bc-marks-2@example.com')];
-    const late = await user('bc-marks-late@example.com');
-    const streams = await Promise.all(users.map((u) => openStream(t.baseUrl, u.c.cookieHeader)));
+    const users = [await signedIn(t, 'bc-marks-1@example.com'), await signedIn(t, 'bc-marks-2@example.com')];
+    const late = await signedIn(t, 'bc-marks-late@example.com');
+    const streams = await Promise.all(users.map((u) => openStream(t.baseUrl, u.client.cookieHeader)));
     try {
       const [ready] = await Promise.all(streams.map((s) => s.waitForEvent('ready')));
       const sent = await admin.post('/admin/broadcasts', { title: 'In-app only', body: 'Nothing to escalate.' });
       expect(sent.status).toBe(201);
       await Promise.all(streams.map((s) => s.waitForNotifications(1)));
       // A tab opened afterwards from an older position gets it by replay.
-      const replayed = await openStream(t.baseUrl, late.c.cookieHeader, { lastEventId: ready.id });
+      const replayed = await openStream(t.baseUrl, late.client.cookieHeader, { lastEventId: ready.id });
       streams.push(replayed);
       await replayed.waitForNotifications(1);
       expect(replayed.notifications.map((e) => e.id)).toStrictEqual([sent.body.id]);
@@ -377,7 +363,7 @@ describe('broadcasts', () => {
 
 describe('bad input and visibility', () => {
   it('refuses endpoints off the allowlist and malformed keys with 400, storing nothing', async () => {
-    const { c, id } = await user('push-bad@example.com');
+    const { client: c, id } = await signedIn(t, 'push-bad@example.com');
     const good = push.subscription();
     const bad: unknown[] = [
       { endpoint: 'http://127.0.0.1:1/push/x', keys: good.keys },
@@ -406,7 +392,7 @@ describe('bad input and visibility', () => {
   });
 
   it('keeps the 10 newest browsers of a user: an 11th subscription replaces the oldest', async () => {
-    const { c, id } = await user('push-many@example.com');
+    const { client: c, id } = await signedIn(t, 'push-many@example.com');
     const keys = push.subscription().keys;
     const endpoints = Array.from({ length: 12 }, (_, i) => `https://web.push.apple.com/many-${i}`);
     const subscribe = async (endpoint: string) =>
@@ -423,16 +409,18 @@ describe('bad input and visibility', () => {
   });
 
   it("cannot take over another user's browser: re-binding an endpoint needs its auth secret (issue 19, finding 5)", async () => {
-    const victim = await user('push-victim@example.com');
-    const attacker = await user('push-attacker@example.com');
+    const victim = await signedIn(t, 'push-victim@example.com');
+    const attacker = await signedIn(t, 'push-attacker@example.com');
     const sub = push.subscription();
-    expect((await victim.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(201);
+    expect((await victim.client.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(
+      201,
+    );
     // The endpoint alone (it is in logs, proxies, a leaked backup) with keys of the attacker's own.
     const own = push.subscription().keys;
-    const taken = await attacker.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: own });
+    const taken = await attacker.client.post('/push/subscriptions', { endpoint: sub.endpoint, keys: own });
     expect(taken.status).toBe(409);
     // The attacker's own auth secret with the victim's public key changes nothing either.
-    const mixed = await attacker.c.post('/push/subscriptions', {
+    const mixed = await attacker.client.post('/push/subscriptions', {
       endpoint: sub.endpoint,
       keys: { p256dh: sub.keys.p256dh, auth: own.auth },
     });
@@ -445,23 +433,27 @@ describe('bad input and visibility', () => {
       ).rows;
     expect(await row()).toStrictEqual([{ user_id: victim.id, p256dh: sub.keys.p256dh, auth: sub.keys.auth }]);
     // Deleting it as the attacker does nothing either; the victim still gets their pushes.
-    expect((await attacker.c.request('DELETE', '/push/subscriptions', { endpoint: sub.endpoint })).status).toBe(204);
+    expect((await attacker.client.request('DELETE', '/push/subscriptions', { endpoint: sub.endpoint })).status).toBe(
+      204,
+    );
     await publishTo(t, victim.id, { title: 'Still mine' });
     const [p] = await push.waitFor(1, (x) => x.endpoint === sub.endpoint);
     expect(p.payload.title).toBe('Still mine');
     // The same browser (its own auth secret) signing in as someone else moves to them, as before.
-    expect((await attacker.c.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(201);
+    expect((await attacker.client.post('/push/subscriptions', { endpoint: sub.endpoint, keys: sub.keys })).status).toBe(
+      201,
+    );
     expect((await row())[0].user_id).toBe(attacker.id);
   });
 
   it("never shows another user's deliveries; admins list failed ones", async () => {
-    const owner = await user('vis-owner@example.com');
-    const other = await user('vis-other@example.com');
+    const owner = await signedIn(t, 'vis-owner@example.com');
+    const other = await signedIn(t, 'vis-other@example.com');
     const row = await publishTo(t, owner.id, { title: 'Mine' });
     await smtp.waitFor(1, 'vis-owner@example.com');
-    expect((await other.c.get(`/notifications/${row.id}/deliveries`)).status).toBe(404);
-    expect((await other.c.get(`/notifications/999999999/deliveries`)).status).toBe(404);
-    expect((await other.c.get(`/admin/deliveries?status=failed`)).status).toBe(403);
+    expect((await other.client.get(`/notifications/${row.id}/deliveries`)).status).toBe(404);
+    expect((await other.client.get(`/notifications/999999999/deliveries`)).status).toBe(404);
+    expect((await other.client.get(`/admin/deliveries?status=failed`)).status).toBe(403);
     const admin = await adminClient(t);
     const failed = await admin.get('/admin/deliveries?status=failed');
     expect(failed.status).toBe(200);

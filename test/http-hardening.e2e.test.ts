@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config/env.js';
 import { INBOX_PAGE_CSP } from '../src/web/inbox-page.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 import { openStream } from './support/sse.js';
 
 /**
@@ -25,8 +26,7 @@ beforeAll(async () => {
   t = await startTestApp();
   user = new Client(t.baseUrl);
   await user.signUp('hardening@example.com');
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+  admin = await adminClient(t);
 });
 afterAll(async () => {
   await t.close();

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
+import { startDeliveryApp } from './support/delivery-app.js';
 import { Client } from './support/http.js';
 import { adminClient, ITEMS, ITEMS_TOTAL, liveStream, received } from './support/shop.js';
-import { startPushService, type TestPushService } from './support/push-service.js';
-import { TestSmtpServer } from './support/smtp.js';
+import type { TestPushService } from './support/push-service.js';
+import type { TestSmtpServer } from './support/smtp.js';
 import { openStream } from './support/sse.js';
 
 /*
@@ -16,17 +17,7 @@ let push: TestPushService;
 let admin: Client;
 
 beforeAll(async () => {
-  smtp = new TestSmtpServer();
-  await smtp.start();
-  const started = await startPushService();
-  push = started.push;
-  t = await startTestApp({
-    ESCALATE_AFTER_MS: '600',
-    SMTP_URL: smtp.url,
-    CURRENCY: 'EUR',
-    ...started.env,
-    PUSH_ENDPOINT_ALLOWLIST: push.origin,
-  });
+  ({ t, smtp, push } = await startDeliveryApp({ ESCALATE_AFTER_MS: '600', CURRENCY: 'EUR' }));
   admin = await adminClient(t);
 });
 afterAll(async () => {

@@ -39,6 +39,16 @@ async function explain(stmt: Statement): Promise<string> {
 /** The last statement the app sent that mentions `marker`. */
 const last = (marker: string) => lastWith(statements, marker);
 
+/** `count` info notifications of `userId` in one statement, titled `<title> 1`, `<title> 2`, … */
+async function insertNotifications(userId: string, count: number, channel: 'order' | 'payment', title: string) {
+  const type = channel === 'order' ? 'order.placed' : 'payment.pending';
+  await t.db.query(
+    `INSERT INTO notifications (user_id, channel, type, severity, title)
+     SELECT $1, $2, $3, 'info', $4 || ' ' || g FROM generate_series(1, $5::int) g`,
+    [userId, channel, type, title, count],
+  );
+}
+
 function record(name: string, plan: string, ms: number) {
   mkdirSync('test-artifacts', { recursive: true });
   writeFileSync(`test-artifacts/plan-${name}.txt`, `${ms.toFixed(1)} ms over HTTP\n${plan}\n`);
@@ -48,21 +58,13 @@ function record(name: string, plan: string, ms: number) {
 describe('inbox plans', () => {
   it('the inbox list with 100,000 archived notifications behind it is index scans', async () => {
     const u = await signedIn(t, 'plans-archive@example.com');
-    await t.db.query(
-      `INSERT INTO notifications (user_id, channel, type, severity, title)
-       SELECT $1, 'order', 'order.placed', 'info', 'old ' || g FROM generate_series(1, 100000) g`,
-      [u.id],
-    );
+    await insertNotifications(u.id, 100_000, 'order', 'old');
     await t.db.query(
       `INSERT INTO notification_states (user_id, notification_id, archived_at)
        SELECT $1, id, now() FROM notifications WHERE user_id = $1`,
       [u.id],
     );
-    await t.db.query(
-      `INSERT INTO notifications (user_id, channel, type, severity, title)
-       SELECT $1, 'order', 'order.placed', 'info', 'new ' || g FROM generate_series(1, 30) g`,
-      [u.id],
-    );
+    await insertNotifications(u.id, 30, 'order', 'new');
     await t.db.query('ANALYZE');
     const started = performance.now();
     const res = await u.client.get('/notifications?limit=20');
@@ -83,11 +85,7 @@ describe('inbox plans', () => {
 
   it('a bulk read of 10,000 notifications is one statement of index scans', async () => {
     const u = await signedIn(t, 'plans-bulk@example.com');
-    await t.db.query(
-      `INSERT INTO notifications (user_id, channel, type, severity, title)
-       SELECT $1, 'payment', 'payment.pending', 'info', 'n ' || g FROM generate_series(1, 10000) g`,
-      [u.id],
-    );
+    await insertNotifications(u.id, 10_000, 'payment', 'n');
     await t.db.query('ANALYZE');
     expect((await u.client.get('/notifications/unread-count')).body.total).toBe(10000);
     const before = statements.length;

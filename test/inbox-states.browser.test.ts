@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHANNELS } from '../client/registry.js';
-import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import {
   badge,
   collectErrors,
@@ -15,12 +15,12 @@ import {
   shown,
   shownRead,
   shownTitled,
-  signInOnPage,
+  signedInInbox,
   WAIT,
   contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
-import { placeOrder } from './support/shop.js';
+import { placeOrder, startWithAdmin } from './support/shop.js';
 
 /**
  * The inbox page's states (issue 23) in real Chromium against the real server:
@@ -31,23 +31,18 @@ import { placeOrder } from './support/shop.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-let database: Awaited<ReturnType<typeof freshDatabase>>;
 let t: TestApp;
 let browser: Browser;
 let admin: Client;
 
 beforeAll(async () => {
-  database = await freshDatabase();
-  t = await startTestApp({}, database);
+  ({ t, admin } = await startWithAdmin());
   browser = await launchChromium();
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
 });
 const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 900 } });
 afterAll(async () => {
   await browser?.close();
   await t?.close();
-  await database?.drop();
 });
 
 interface Shopper {
@@ -63,12 +58,7 @@ async function shopper(email: string): Promise<Shopper> {
 }
 
 /** A signed-in page of this user. */
-async function signedInPage(context: BrowserContext, user: Shopper): Promise<{ page: Page; errors: string[] }> {
-  const page = await open(context, t.baseUrl);
-  const errors = collectErrors(page);
-  await signInOnPage(page, user.email);
-  return { page, errors };
-}
+const signedInPage = (context: BrowserContext, user: Shopper) => signedInInbox(context, t.baseUrl, user.email);
 
 /** A personal notification with buttons: a broadcast to this user alone. */
 async function withActions(user: Shopper, title: string): Promise<string> {

@@ -19,12 +19,13 @@ import {
   shown,
   shownRead,
   shownTitled,
+  signedInInbox,
   signInOnPage,
   WAIT,
   contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
-import { placeOrder } from './support/shop.js';
+import { adminClient, placeOrder } from './support/shop.js';
 
 /**
  * The inbox page in real Chromium against the real server, fed by the real
@@ -47,8 +48,7 @@ beforeAll(async () => {
   t = await startTestApp({}, database);
   port = t.port;
   browser = await launchChromium();
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+  admin = await adminClient(t);
 });
 const newContext = contextsPerTest(() => browser);
 afterAll(async () => {
@@ -361,9 +361,7 @@ describe('inbox page in Chromium', () => {
   it('on a 360-pixel phone, titles that differ only in their last word are shown whole, wrapped, not cut', async () => {
     expect((await new Client(t.baseUrl).register('lin@example.com', 'password-123', 'Lin')).status).toBe(201);
     const context = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
-    const page = await openInbox(context);
-    const errors = collectErrors(page);
-    await signInOnPage(page, 'lin@example.com');
+    const { page, errors } = await signedInInbox(context, t.baseUrl, 'lin@example.com');
     const order = await placeOrderOnPage(page, MUG);
     await settle(admin, await payOnPage(page, order), 'succeeded');
     const titles = [`Payment for order #${order.id} pending`, `Payment for order #${order.id} succeeded`];

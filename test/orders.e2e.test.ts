@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { OrdersService } from '../src/orders/orders.service.js';
 import {
-  adminClient,
   assertOnlyMarker,
   ITEMS,
   ITEMS_TOTAL,
@@ -12,17 +11,13 @@ import {
   received,
   signedIn,
   snapshot,
+  startWithAdmin,
 } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = await adminClient(t);
-});
-afterAll(async () => {
-  await t.close();
-});
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
+afterAll(() => t.close());
 
 /** Brings a fresh order of `client` to `status` through the public API. */
 async function orderIn(

@@ -13,6 +13,7 @@ import {
   WAIT,
 } from './support/browser.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 
 /**
  * Finding 8 of issue 13 in real Chromium: a page on a sibling origin (another
@@ -49,8 +50,7 @@ async function streams(): Promise<number> {
 
 beforeAll(async () => {
   t = await startTestApp();
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+  admin = await adminClient(t);
   sibling = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(siblingPage(`${t.baseUrl}/notifications/stream`));

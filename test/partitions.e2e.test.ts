@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NotificationPartitions } from '../src/notifications/partitions.js';
 import { RetentionService } from '../src/notifications/retention.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { Client } from './support/http.js';
 import { nextIdIs, nextPartitionStart } from './support/partitions.js';
 import { publishMany, publishTo } from './support/publish.js';
 import { openStream } from './support/sse.js';
+import { signedIn } from './support/shop.js';
 
 /**
  * Issue 24: `notifications` partitioned by id range. Partitions are made ahead of the ids by the
@@ -19,12 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
 });
-
-async function user(email: string): Promise<{ c: Client; id: string }> {
-  const c = new Client(t.baseUrl);
-  const u = await c.signUp(email);
-  return { c, id: u.id };
-}
 
 const partitions = () => t.app.get(NotificationPartitions);
 const ids = (rows: Array<{ id: string | number }>) => rows.map((r) => String(r.id));
@@ -40,7 +34,7 @@ async function emptyAhead(): Promise<Array<{ name: string; from: number | null; 
 
 describe('partitions ahead', () => {
   it('the job keeps two empty partitions above the newest id, owned and indexed as the parent', async () => {
-    const { id } = await user('ahead@example.com');
+    const { id } = await signedIn(t, 'ahead@example.com');
     expect(await partitions().createAhead()).toStrictEqual([]);
     const made = await emptyAhead();
     expect(made).toHaveLength(2);
@@ -80,7 +74,7 @@ describe('partitions ahead', () => {
 
 describe('across a partition boundary', () => {
   it('publishes, streams, replays and lists exactly, with no gap and no duplicate', async () => {
-    const { c, id } = await user('boundary@example.com');
+    const { client: c, id } = await signedIn(t, 'boundary@example.com');
     const boundary = await nextPartitionStart(t);
     await nextIdIs(t, boundary - 3);
     const s = await openStream(t.baseUrl, c.cookieHeader);
@@ -114,7 +108,7 @@ describe('across a partition boundary', () => {
 
 describe('retention', () => {
   it('drops whole expired partitions and the rows that reference them, never deletes a row, keeps the newest', async () => {
-    const { c, id } = await user('retention@example.com');
+    const { client: c, id } = await signedIn(t, 'retention@example.com');
     const [old] = await publishMany(t, id, 1);
     await t.db.query(`INSERT INTO notification_reads (user_id, notification_id) VALUES ($1, $2)`, [id, old.id]);
     await t.db.query(`INSERT INTO notification_states (user_id, notification_id, archived_at) VALUES ($1, $2, now())`, [
@@ -130,7 +124,7 @@ describe('retention', () => {
 
     // A transaction in progress that holds locks DETACH needs (a read receipt: on notification_reads,
     // and through its key check on notifications) is not aborted: retention gives way, and retries later.
-    const other = await user('blocker@example.com');
+    const other = await signedIn(t, 'blocker@example.com');
     const blocker = await t.db.connect();
     try {
       await blocker.query('BEGIN');

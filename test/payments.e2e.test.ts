@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import type { Client } from './support/http.js';
 import {
-  adminClient,
   assertOnlyMarker,
   ITEMS_TOTAL,
   liveStream,
@@ -10,17 +9,13 @@ import {
   received,
   signedIn,
   snapshot,
+  startWithAdmin,
 } from './support/shop.js';
 
 let t: TestApp;
 let admin: Client;
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = await adminClient(t);
-});
-afterAll(async () => {
-  await t.close();
-});
+beforeAll(async () => ({ t, admin } = await startWithAdmin()));
+afterAll(() => t.close());
 
 async function pay(client: Client, orderId: string, amount = ITEMS_TOTAL): Promise<string> {
   const res = await client.post(`/orders/${orderId}/payments`, { amount });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from './support/app.js';
-import { Client } from './support/http.js';
 import { DEFAULT_CHANNELS, DEFAULT_DELIVERY } from './support/registry.js';
+import { signedIn } from './support/shop.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -13,26 +13,20 @@ afterAll(async () => {
 
 const ALL_ON = { channels: DEFAULT_CHANNELS, delivery: DEFAULT_DELIVERY, quietHours: null, locale: 'en' };
 
-async function user(email: string): Promise<{ c: Client; id: string }> {
-  const c = new Client(t.baseUrl);
-  const u = await c.signUp(email);
-  return { c, id: u.id };
-}
-
 const stored = async (id: string) =>
   (await t.db.query(`SELECT * FROM notification_preferences WHERE user_id = $1`, [id])).rows[0] as
     Record<string, unknown> | undefined;
 
 describe('delivery preferences', () => {
   it('default to every method on and no quiet hours', async () => {
-    const { c } = await user('prefs-default@example.com');
+    const { client: c } = await signedIn(t, 'prefs-default@example.com');
     const got = await c.get('/preferences');
     expect(got.status).toBe(200);
     expect(got.body).toStrictEqual(ALL_ON);
   });
 
   it('PUT changes any subset and keeps the rest', async () => {
-    const { c } = await user('prefs-subset@example.com');
+    const { client: c } = await signedIn(t, 'prefs-subset@example.com');
     let put = await c.put('/preferences', { delivery: { order: { email: false } } });
     expect(put.status).toBe(200);
     expect(put.body.delivery.order).toStrictEqual({ ...DEFAULT_DELIVERY.order, email: false });
@@ -62,7 +56,7 @@ describe('delivery preferences', () => {
   });
 
   it('stores a time zone in its canonical spelling, however it was typed (issue 19, finding 6)', async () => {
-    const { c, id } = await user('prefs-tz@example.com');
+    const { client: c, id } = await signedIn(t, 'prefs-tz@example.com');
     for (const [typed, canonical] of [
       ['europe/berlin', 'Europe/Berlin'],
       ['AMERICA/NEW_YORK', 'America/New_York'],
@@ -77,7 +71,7 @@ describe('delivery preferences', () => {
   });
 
   it('refuses unknown zones, malformed times and unknown fields with 400, storing nothing', async () => {
-    const { c, id } = await user('prefs-bad@example.com');
+    const { client: c, id } = await signedIn(t, 'prefs-bad@example.com');
     await c.put('/preferences', { quietHours: { start: '23:00', end: '06:30', timeZone: 'America/New_York' } });
     const before = await stored(id);
     const bad: unknown[] = [
@@ -109,9 +103,9 @@ describe('delivery preferences', () => {
   });
 
   it('are per user', async () => {
-    const a = await user('prefs-a@example.com');
-    const b = await user('prefs-b@example.com');
-    await a.c.put('/preferences', { delivery: { order: { push: false } } });
-    expect((await b.c.get('/preferences')).body).toStrictEqual(ALL_ON);
+    const a = await signedIn(t, 'prefs-a@example.com');
+    const b = await signedIn(t, 'prefs-b@example.com');
+    await a.client.put('/preferences', { delivery: { order: { push: false } } });
+    expect((await b.client.get('/preferences')).body).toStrictEqual(ALL_ON);
   });
 });

@@ -19,6 +19,7 @@ import {
   contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 import { TestPushService } from './support/push-service.js';
 import { DEFAULT_CHANNELS, DEFAULT_DELIVERY } from './support/registry.js';
 import { loadConfig } from '../src/config/env.js';
@@ -53,8 +54,7 @@ beforeAll(async () => {
     PUSH_ENDPOINT_ALLOWLIST: pushService.origin,
   });
   browser = await launchChromium();
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+  admin = await adminClient(t);
 });
 const newContext = contextsPerTest(() => browser);
 const profiles: string[] = [];

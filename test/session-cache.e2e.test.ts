@@ -6,6 +6,7 @@ import { SessionSerializer } from '../src/auth/session.serializer.js';
 import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance } from './support/cluster.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 import { openStream } from './support/sse.js';
 
 /** connect-pg-simple's read of one session (src/auth/session.middleware.ts). */
@@ -83,8 +84,7 @@ describe('the session cache on one instance', () => {
   });
 
   it('a role change or a disable signs the user out at the next request, the session cached or not', async () => {
-    const admin = new Client(t.baseUrl);
-    expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+    const admin = await adminClient(t);
     for (const change of [{ role: 'admin' }, { disabled: true }]) {
       const c = new Client(t.baseUrl);
       const user = await c.signUp(`changed-${Object.keys(change)[0]}@example.com`);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StreamHub } from '../src/notifications/stream-hub.js';
 import { StreamService } from '../src/notifications/stream.service.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import type { TestApp } from './support/app.js';
 import { Client } from './support/http.js';
+import { startWithAdmin } from './support/shop.js';
 import { openStream, type SseConnection } from './support/sse.js';
 
 /**
@@ -14,14 +15,8 @@ import { openStream, type SseConnection } from './support/sse.js';
 describe('a revocation between a stream’s session load and its registration', () => {
   let t: TestApp;
   let admin: Client;
-  beforeAll(async () => {
-    t = await startTestApp();
-    admin = new Client(t.baseUrl);
-    expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  beforeAll(async () => ({ t, admin } = await startWithAdmin()));
+  afterAll(() => t.close());
 
   /** Starts a stream open and resolves once it is held in the window; `release` lets it go on. */
   async function heldOpen(cookie: string): Promise<{ opening: Promise<SseConnection>; release: () => void }> {

@@ -4,11 +4,11 @@ import { DataSource } from 'typeorm';
 import { TransactionRunner } from '../src/database/transaction.js';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { Client } from './support/http.js';
 import { nextIdIs, nextPartitionStart } from './support/partitions.js';
 import { idsInDatabaseFor, publishMany, publishTo } from './support/publish.js';
 import { DEFAULT_CHANNELS } from './support/registry.js';
 import { openStream, SseConnection } from './support/sse.js';
+import { signedIn } from './support/shop.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -18,18 +18,12 @@ afterAll(async () => {
   await t.close();
 });
 
-async function user(email: string): Promise<{ c: Client; id: string }> {
-  const c = new Client(t.baseUrl);
-  const u = await c.signUp(email);
-  return { c, id: u.id };
-}
-
 const newestId = async () =>
   (await t.db.query(`SELECT COALESCE(max(id), 0)::text AS m FROM notifications`)).rows[0].m as string;
 
 describe('stream bytes', () => {
   it('answers with SSE headers and a ready event at once', async () => {
-    const { c } = await user('bytes@example.com');
+    const { client: c } = await signedIn(t, 'bytes@example.com');
     const cursor = await newestId();
     const s = await openStream(t.baseUrl, c.cookieHeader);
     try {
@@ -54,7 +48,7 @@ describe('stream bytes', () => {
   });
 
   it('frames a notification as id / event <channel> / one data line of the notification JSON', async () => {
-    const { c, id } = await user('frame@example.com');
+    const { client: c, id } = await signedIn(t, 'frame@example.com');
     const s = await openStream(t.baseUrl, c.cookieHeader);
     try {
       await s.waitForEvent('ready');
@@ -97,7 +91,7 @@ describe('stream bytes', () => {
   });
 
   it('sends ": ping" heartbeats from the shared timer', async () => {
-    const { c } = await user('ping@example.com');
+    const { client: c } = await signedIn(t, 'ping@example.com');
     const s = await openStream(t.baseUrl, c.cookieHeader);
     try {
       await s.until(() => s.comments.filter((x) => x.trim() === 'ping').length >= 2, 'two pings', 5000);
@@ -108,7 +102,7 @@ describe('stream bytes', () => {
   });
 
   it('read events carry the stream cursor as their id, so they never move the position', async () => {
-    const { c, id } = await user('readevt@example.com');
+    const { client: c, id } = await signedIn(t, 'readevt@example.com');
     const s1 = await openStream(t.baseUrl, c.cookieHeader);
     const s2 = await openStream(t.baseUrl, c.cookieHeader);
     try {
@@ -135,7 +129,7 @@ describe('stream bytes', () => {
   });
 
   it('user-supplied bytes cannot end a field or an event early', async () => {
-    const { c, id } = await user('inject@example.com');
+    const { client: c, id } = await signedIn(t, 'inject@example.com');
     const nasty = [
       'line1\nline2',
       'cr\rcr',
@@ -171,7 +165,7 @@ describe('stream bytes', () => {
 
 describe('replay with Last-Event-ID', () => {
   it('after a disconnect, exactly the 500 missed notifications, in order', async () => {
-    const { c, id } = await user('replay@example.com');
+    const { client: c, id } = await signedIn(t, 'replay@example.com');
     const s = await openStream(t.baseUrl, c.cookieHeader);
     const first = await publishTo(t, id);
     await s.waitForNotifications(1);
@@ -194,7 +188,7 @@ describe('replay with Last-Event-ID', () => {
   });
 
   it('query lastEventId works when the header is absent; the header wins over it', async () => {
-    const { c, id } = await user('query@example.com');
+    const { client: c, id } = await signedIn(t, 'query@example.com');
     const rows = await publishMany(t, id, 3);
     const q = await openStream(t.baseUrl, c.cookieHeader, { query: `lastEventId=${rows[0].id}` });
     const h = await openStream(t.baseUrl, c.cookieHeader, {
@@ -214,7 +208,7 @@ describe('replay with Last-Event-ID', () => {
   });
 
   it('reconnecting while writers publish continuously: the union equals the database, no duplicate, ascending', async () => {
-    const { c, id } = await user('churn@example.com');
+    const { client: c, id } = await signedIn(t, 'churn@example.com');
     let publishing = true;
     const writers = Array.from({ length: 4 }, async () => {
       while (publishing) await publishTo(t, id);
@@ -242,7 +236,7 @@ describe('replay with Last-Event-ID', () => {
   });
 
   it('a Last-Event-ID newer than any id: ready at the newest id, then reset unknown-cursor', async () => {
-    const { c } = await user('future@example.com');
+    const { client: c } = await signedIn(t, 'future@example.com');
     const newest = await newestId();
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '9223372036854775807' });
     try {
@@ -259,7 +253,7 @@ describe('replay with Last-Event-ID', () => {
   });
 
   it('a Last-Event-ID older than what is kept: reset history-truncated, then what is kept', async () => {
-    const { c, id } = await user('retention@example.com');
+    const { client: c, id } = await signedIn(t, 'retention@example.com');
     // Retention drops whole partitions: the two old ones end theirs, the third opens the next.
     const old = await publishMany(t, id, 2);
     const boundary = await nextPartitionStart(t);
@@ -284,7 +278,7 @@ describe('replay with Last-Event-ID', () => {
 
 describe('commit order', () => {
   it('a writer holding its transaction open delays later writers; ids become visible in order', async () => {
-    const { c, id } = await user('order@example.com');
+    const { client: c, id } = await signedIn(t, 'order@example.com');
     const s = await openStream(t.baseUrl, c.cookieHeader);
     await s.waitForEvent('ready');
     const publisher = t.app.get(NotificationPublisher);
@@ -321,7 +315,7 @@ describe('commit order', () => {
 
 describe('group commit', () => {
   it('100 notifications sent at once go out as one statement, with no transaction around it', async () => {
-    const { id } = await user('group@example.com');
+    const { id } = await signedIn(t, 'group@example.com');
     const db = t.app.get(DataSource);
     const runner = t.app.get(TransactionRunner);
     const query = db.query.bind(db);
@@ -354,7 +348,7 @@ describe('group commit', () => {
 
 describe('channels, preferences and limits', () => {
   it('?channels narrows the stream', async () => {
-    const { c, id } = await user('narrow@example.com');
+    const { client: c, id } = await signedIn(t, 'narrow@example.com');
     const s = await openStream(t.baseUrl, c.cookieHeader, { channels: 'payment' });
     try {
       await s.waitForEvent('ready');
@@ -368,7 +362,7 @@ describe('channels, preferences and limits', () => {
   });
 
   it('muted channels are neither streamed nor replayed, except critical ones', async () => {
-    const { c, id } = await user('mute@example.com');
+    const { client: c, id } = await signedIn(t, 'mute@example.com');
     const put = await c.put('/preferences', { channels: { order: false } });
     expect(put.status).toBe(200);
     expect(put.body.channels).toStrictEqual({ ...DEFAULT_CHANNELS, order: false });
@@ -388,7 +382,7 @@ describe('channels, preferences and limits', () => {
   });
 
   it('past MAX_STREAMS_PER_USER the next stream is 429 JSON; closing one frees a slot', async () => {
-    const { c } = await user('limit@example.com');
+    const { client: c } = await signedIn(t, 'limit@example.com');
     const open = [];
     for (let i = 0; i < 3; i++) open.push(await openStream(t.baseUrl, c.cookieHeader));
     await Promise.all(open.map((s) => s.waitForEvent('ready')));
@@ -405,7 +399,7 @@ describe('channels, preferences and limits', () => {
   });
 
   it("logout ends the session's open streams, and the reconnect is 401", async () => {
-    const { c } = await user('logout@example.com');
+    const { client: c } = await signedIn(t, 'logout@example.com');
     const cookie = c.cookieHeader;
     const s = await openStream(t.baseUrl, cookie);
     await s.waitForEvent('ready');
@@ -418,7 +412,7 @@ describe('channels, preferences and limits', () => {
 
 describe('bad input', () => {
   it('malformed Last-Event-ID, unknown channel: 400 JSON, no stream', async () => {
-    const { c } = await user('bad@example.com');
+    const { client: c } = await signedIn(t, 'bad@example.com');
     for (const bad of [
       'abc',
       '-1',
@@ -454,7 +448,7 @@ describe('bad input', () => {
   });
 
   it('inbox: limit 0 / 1000 / text, bad before, unknown channel, non-numeric ids: 400', async () => {
-    const { c } = await user('badinbox@example.com');
+    const { client: c } = await signedIn(t, 'badinbox@example.com');
     for (const q of ['limit=0', 'limit=1000', 'limit=abc', 'before=abc', 'before=-1', 'channel=sms', 'unread=maybe']) {
       const res = await c.get(`/notifications?${q}`);
       expect(res.status).toBe(400); // q

@@ -6,6 +6,7 @@ import { TestDnsServer } from './support/dns.js';
 import { NotificationActivity } from '../src/notifications/activity.js';
 import { WebhookSender } from '../src/webhooks/webhook-sender.js';
 import { Client } from './support/http.js';
+import { adminClient } from './support/shop.js';
 import { broadcast, publishTo } from './support/publish.js';
 import { until } from './support/until.js';
 import { type ReceivedWebhook, WebhookReceiver } from './support/webhook-receiver.js';
@@ -56,8 +57,7 @@ beforeAll(async () => {
     OUTBOUND_DNS_SERVER: dns.address,
     ESCALATE_AFTER_MS: '200',
   });
-  admin = new Client(t.baseUrl);
-  expect((await admin.login(t.adminEmail, t.adminPassword)).status).toBe(200);
+  admin = await adminClient(t);
 });
 afterAll(async () => {
   await t?.close();

@@ -2,7 +2,6 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
-  ArrayUnique,
   ArrayMinSize,
   IsArray,
   IsIn,
@@ -16,8 +15,8 @@ import {
 } from 'class-validator';
 import { CHANNELS, type Channel, DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 import type { Severity } from '../../client/wire.js';
-import { SEVERITIES } from '../events/domain-events.js';
-import { MAX_ACTIONS, NotificationActionDto } from '../events/notification-action.dto.js';
+import { ActionsProperty, DeliverProperty, SeverityProperty } from '../events/draft-properties.js';
+import { MAX_ACTIONS, type NotificationActionDto } from '../events/notification-action.dto.js';
 import { TranslationsProperty } from '../events/translations.dto.js';
 
 /** Recipients of one POST /v1/notifications, and user ids of one topic request. */
@@ -72,9 +71,7 @@ export class PublishDto {
   @Matches(TYPE_PATTERN, { message: 'type must match ^[a-z][a-z0-9_.-]{0,63}$' })
   type?: string;
 
-  @ApiPropertyOptional({ enum: SEVERITIES, default: 'info' })
-  @IsOptional()
-  @IsIn(SEVERITIES, { message: `severity must be one of: ${SEVERITIES.join(', ')}` })
+  @SeverityProperty()
   severity?: Severity;
 
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'Back in stock' })
@@ -92,25 +89,14 @@ export class PublishDto {
   @IsObject({ message: 'data must be an object' })
   data?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: [NotificationActionDto], maxItems: MAX_ACTIONS })
-  @IsOptional()
-  @IsArray({ message: 'actions must be an array' })
-  @ArrayMaxSize(MAX_ACTIONS, { message: `actions may list at most ${MAX_ACTIONS}` })
-  @ArrayUnique((a: NotificationActionDto) => a?.id, { message: 'actions need different ids' })
-  @ValidateNested({ each: true })
-  @Type(() => NotificationActionDto)
+  @ActionsProperty({ tooMany: `actions may list at most ${MAX_ACTIONS}` })
   actions?: NotificationActionDto[];
 
-  @ApiPropertyOptional({
-    type: [String],
-    enum: DELIVERY_METHODS,
+  @DeliverProperty({
+    notOne: `deliver must list only: ${DELIVERY_METHODS.join(', ')}`,
     description:
       "A topic notification's methods beyond in-app, to subscribers without an open stream; personal ones follow each user's preferences",
   })
-  @IsOptional()
-  @IsArray({ message: 'deliver must be an array' })
-  @ArrayMaxSize(DELIVERY_METHODS.length)
-  @IsIn(DELIVERY_METHODS, { each: true, message: `deliver must list only: ${DELIVERY_METHODS.join(', ')}` })
   deliver?: DeliveryMethod[];
 
   @TranslationsProperty()

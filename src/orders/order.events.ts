@@ -15,6 +15,16 @@ declare module '../events/domain-events.js' {
 
 const texts = translator(localesIn(new URL('./locales/', import.meta.url)));
 
+/** Shipped and delivered say no more than that: `<status>.title` and `.body`, the order in data. */
+function moved(status: 'shipped' | 'delivered', p: { orderId: string }, locale: string) {
+  const t = texts(locale);
+  return {
+    title: t(`${status}.title`, { id: p.orderId }),
+    body: t(`${status}.body`),
+    data: { orderId: p.orderId, status },
+  };
+}
+
 export const ORDER_EVENTS = channelEvents('order', {
   'order.placed': (p, { locale, currency }) => {
     const t = texts(locale);
@@ -34,26 +44,13 @@ export const ORDER_EVENTS = channelEvents('order', {
       data: { orderId: p.orderId, status: 'paid', total: p.total, paymentId: p.paymentId },
     };
   },
-  'order.shipped': (p, { locale }) => {
-    const t = texts(locale);
-    return {
-      severity: 'info',
-      title: t('shipped.title', { id: p.orderId }),
-      body: t('shipped.body'),
-      data: { orderId: p.orderId, status: 'shipped' },
-      // No url: pressing it is recorded and the inbox page opens the order (GET /orders/:id).
-      actions: [{ id: 'track', label: t('shipped.track'), style: 'primary' }],
-    };
-  },
-  'order.delivered': (p, { locale }) => {
-    const t = texts(locale);
-    return {
-      severity: 'info',
-      title: t('delivered.title', { id: p.orderId }),
-      body: t('delivered.body'),
-      data: { orderId: p.orderId, status: 'delivered' },
-    };
-  },
+  'order.shipped': (p, { locale }) => ({
+    severity: 'info',
+    ...moved('shipped', p, locale),
+    // No url: pressing it is recorded and the inbox page opens the order (GET /orders/:id).
+    actions: [{ id: 'track', label: texts(locale)('shipped.track'), style: 'primary' }],
+  }),
+  'order.delivered': (p, { locale }) => ({ severity: 'info', ...moved('delivered', p, locale) }),
   'order.cancelled': (p, { locale }) => {
     const t = texts(locale);
     return {

@@ -2,7 +2,6 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
-  ArrayUnique,
   ArrayMinSize,
   IsArray,
   IsIn,
@@ -16,8 +15,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import type { Severity } from '../../client/wire.js';
-import { SEVERITIES } from '../events/domain-events.js';
-import { MAX_ACTIONS, NotificationActionDto } from '../events/notification-action.dto.js';
+import { ActionsProperty, DeliverProperty, SeverityProperty } from '../events/draft-properties.js';
+import { MAX_ACTIONS, type NotificationActionDto } from '../events/notification-action.dto.js';
 import { TranslationsProperty } from '../events/translations.dto.js';
 import { ROLES, type Role } from '../users/user.entity.js';
 import { DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
@@ -93,9 +92,7 @@ export class SendBroadcastDto {
   @MaxLength(10_000, { message: 'body must be at most 10,000 characters' })
   body: string;
 
-  @ApiPropertyOptional({ enum: SEVERITIES, default: 'info' })
-  @IsOptional()
-  @IsIn(SEVERITIES, { message: `severity must be one of: ${SEVERITIES.join(', ')}` })
+  @SeverityProperty()
   severity?: Severity;
 
   @ApiPropertyOptional({ type: AudienceDto, description: 'Absent: every user who exists when it is sent' })
@@ -115,24 +112,13 @@ export class SendBroadcastDto {
   @IsRealDateTime({ message: RFC3339_MESSAGE })
   expiresAt?: string;
 
-  @ApiPropertyOptional({
-    type: [String],
-    enum: DELIVERY_METHODS,
+  @DeliverProperty({
+    notOne: `deliver must list ${andOr(DELIVERY_METHODS)}`,
     description: 'Also send by these methods to audience members without an open stream (docs/delivery.md)',
   })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(DELIVERY_METHODS.length)
-  @IsIn(DELIVERY_METHODS, { each: true, message: `deliver must list ${andOr(DELIVERY_METHODS)}` })
   deliver?: DeliveryMethod[];
 
-  @ApiPropertyOptional({ type: [NotificationActionDto], maxItems: MAX_ACTIONS, description: 'Buttons, at most 3' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_ACTIONS, { message: `actions: at most ${MAX_ACTIONS}` })
-  @ArrayUnique((a: NotificationActionDto) => a?.id, { message: 'actions need different ids' })
-  @ValidateNested({ each: true })
-  @Type(() => NotificationActionDto)
+  @ActionsProperty({ tooMany: `actions: at most ${MAX_ACTIONS}`, description: 'Buttons, at most 3' })
   actions?: NotificationActionDto[];
 
   @TranslationsProperty()

@@ -90,6 +90,18 @@ export async function openInbox(context: BrowserContext, baseUrl: string, query 
   return page;
 }
 
+/** The inbox page, signed in as `email` through its form; `errors` collects what the page logs from the start. */
+export async function signedInInbox(
+  context: BrowserContext,
+  baseUrl: string,
+  email: string,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await openInbox(context, baseUrl);
+  const errors = collectErrors(page);
+  await signInOnPage(page, email);
+  return { page, errors };
+}
+
 export async function signInOnPage(page: Page, email: string, password = 'password-123'): Promise<void> {
   await page.waitForSelector('body[data-view="signed-out"]');
   await page.fill('#auth-form [name=email]', email);

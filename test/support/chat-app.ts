@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -129,4 +130,24 @@ export async function startChatTestBed(env: Record<string, string> = {}): Promis
       await new Promise((r) => forbidden.server.close(r));
     },
   };
+}
+
+let chatUsers = 0;
+
+/** A signed-up user with one chat destination per kind at the bed's chat service; `paths` in that order. */
+export async function chatUser(
+  bed: ChatTestBed,
+  ...kinds: Array<'slack' | 'discord' | 'teams'>
+): Promise<{ c: RecordingClient; id: string; paths: string[] }> {
+  const n = ++chatUsers;
+  const c = bed.client();
+  const u = await c.signUp(`chat-user-${n}@example.com`);
+  const paths: string[] = [];
+  for (const kind of kinds) {
+    const path = `/${kind}/u${n}-${paths.length}`;
+    const res = await c.post('/contacts/chat', { kind, url: `${bed.chat.origin}${path}` });
+    expect(res.status).toBe(201);
+    paths.push(path);
+  }
+  return { c, id: u.id, paths };
 }

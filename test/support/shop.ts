@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import type { TestApp } from './app.js';
+import { startTestApp, type TestApp } from './app.js';
 import { Client } from './http.js';
 import { openStream, type SseConnection } from './sse.js';
 
@@ -16,6 +16,17 @@ export async function adminClient(t: TestApp): Promise<Client> {
   const res = await admin.login(t.adminEmail, t.adminPassword);
   expect(res.status).toBe(200); // admin login
   return admin;
+}
+
+/** A test app with its admin signed in (the app closed again if the admin cannot sign in). */
+export async function startWithAdmin(): Promise<{ t: TestApp; admin: Client }> {
+  const t = await startTestApp();
+  try {
+    return { t, admin: await adminClient(t) };
+  } catch (e) {
+    await t.close();
+    throw e;
+  }
 }
 
 /** A live stream of this client's session, past its `ready` event (so nothing later is missed). */
