@@ -91,15 +91,13 @@ describe('NotificationPublisher group commit', () => {
     const second = [3].map(h.send);
     h.fail();
     await Promise.all(first);
-    h.commit();
-    await Promise.all(second);
     expect(h.log).toStrictEqual([
       'statement of 2',
       'statement of 1',
-      '#1 failed: connection lost',
-      '#2 failed: connection lost',
-      'handed 1',
-      'sent #3 as 1',
+      ...[1, 2].map((i) => `#${i} failed: connection lost`),
     ]);
+    h.commit();
+    await Promise.all(second);
+    expect(h.log.slice(4)).toStrictEqual(['handed 1', 'sent #3 as 1']);
   });
 });
