@@ -168,7 +168,7 @@ async function seed(url: string, users: number, pushOrigin: string): Promise<voi
  * pg_stat_statements, when the server preloads it (the bench's embedded one does): reset before a
  * run, read after it, so a run reports its statements per message and where the database's time went.
  */
-async function statements(url: string, action: 'reset' | 'read'): Promise<string | null> {
+export async function databaseStatements(url: string, action: 'reset' | 'read'): Promise<string | null> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -267,7 +267,7 @@ export async function offlineFanout(
       sink.counts.clear();
       sink.first = 0;
       const recipients = await expected(h.databaseUrl, method);
-      await statements(h.databaseUrl, 'reset');
+      await databaseStatements(h.databaseUrl, 'reset');
       const cpuBefore = await cpu();
       if (h.profileDir) await app.probe('/profile/start');
       const posted = now();
@@ -307,7 +307,7 @@ export async function offlineFanout(
         `   ${method}, ${plan.instances} instance(s): ${counts.length} of ${recipients} in ${run.seconds} s from the POST, ` +
           `${run.perSecond}/s first to last (escalated at ${run.escalatedPerSecond} users/s); twice ${run.twice}, missing ${run.missing}, ${run.cpuUsPerMessage} µs CPU each`,
       );
-      const top = await statements(h.databaseUrl, 'read');
+      const top = await databaseStatements(h.databaseUrl, 'read');
       if (top) h.log(`   ${method}: the database's time, top statements:\n      ${top}`);
       runs.push(run);
     }

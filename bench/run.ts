@@ -35,7 +35,7 @@ import { runMigrations } from '../src/database/migrate.js';
 import { hashPassword } from '../src/users/password.js';
 import { BODY, median, now, round, sleep, summarize } from './common.js';
 import { type FeedReadsPlan, type FeedReadsRun, type Harness, feedReads } from './feed-reads.js';
-import { type OfflineFanoutPlan, type OfflineFanoutRun, offlineFanout } from './offline-fanout.js';
+import { databaseStatements, type OfflineFanoutPlan, type OfflineFanoutRun, offlineFanout } from './offline-fanout.js';
 import type { HttpCall, StreamSpec, Target } from './load.js';
 import { printTable, resultsMarkdown, summaryRows, writeFanoutSvg } from './report.js';
 import { findNginx } from '../test/support/nginx.js';
@@ -389,6 +389,7 @@ async function login(
 // ------------------------------------------------------------------ servers
 interface Running {
   kind: ServerKind;
+  databaseUrl: string;
   child: ChildProcess;
   target: Target;
   probePort: number;
@@ -477,7 +478,7 @@ async function startServer(
     child,
     tail,
   );
-  return { kind, child, target: { host: '127.0.0.1', port }, probePort, tail };
+  return { kind, databaseUrl, child, target: { host: '127.0.0.1', port }, probePort, tail };
 }
 
 /** Around `work`, a CPU profile of the server into the --profile directory (when given). */
@@ -907,9 +908,11 @@ async function scenarios(
       body: { rate, durationMs: plan.stepMs, users: shuffle(streamUsers), step: i },
     };
     const cpu0 = (await probe(s, '/cpu')).us;
+    if (isApp) await databaseStatements(s.databaseUrl, 'reset');
     const step = await profiled(s, `targeted-${rate}`, () =>
       ask({ cmd: 'targeted', publish, step: i, offset, graceMs: 10_000 }),
     );
+    const top = isApp ? await databaseStatements(s.databaseUrl, 'read') : null;
     step.rate = rate;
     step.cpuPerNotificationUs = step.delivered ? round(((await probe(s, '/cpu')).us - cpu0) / step.delivered, 1) : null;
     step.keptUp = keptUp(step);
@@ -920,6 +923,7 @@ async function scenarios(
     log(
       `${s.kind}: targeted ${rate}/s: ${step.committed}/${step.offered} committed, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, server CPU ${step.cpuPerNotificationUs} µs/notification${step.keptUp ? '' : '  ← lags'}`,
     );
+    if (top) log(`   the database's time, top statements:\n      ${top}`);
     if (!step.keptUp) break;
     await sleep(300);
   }

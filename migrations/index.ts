@@ -21,6 +21,7 @@ import { NotificationActions1797500000100 } from './1797500000100-NotificationAc
 import { UserLocale1797500000200 } from './1797500000200-UserLocale.js';
 import { NotificationTranslations1797600000000 } from './1797600000000-NotificationTranslations.js';
 import { PartitionedNotifications1797600100000 } from './1797600100000-PartitionedNotifications.js';
+import { StreamMarksWithoutKey1797700000000 } from './1797700000000-StreamMarksWithoutKey.js';
 
 /**
  * The migrations of the core and the sources, in order. Listed by hand rather than found by a
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   UserLocale1797500000200,
   NotificationTranslations1797600000000,
   PartitionedNotifications1797600100000,
+  StreamMarksWithoutKey1797700000000,
 ];

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DeliveryService } from '../src/delivery/delivery.service.js';
 import { NotificationPartitions } from '../src/notifications/partitions.js';
 import { RetentionService } from '../src/notifications/retention.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -115,6 +116,11 @@ describe('retention', () => {
       id,
       old.id,
     ]);
+    // A stream mark has no key into notifications (src/delivery/stream-marks.ts): the sweep takes it.
+    await t.db.query(`INSERT INTO notification_streamed (notification_id, user_id) VALUES ($1, $2)`, [old.id, id]);
+    const markKeys = await t.db.query(`SELECT conname FROM pg_constraint
+      WHERE conrelid = 'notification_streamed'::regclass AND confrelid = 'notifications'::regclass`);
+    expect(markKeys.rows).toStrictEqual([]);
     const boundary = await nextPartitionStart(t);
     await nextIdIs(t, boundary);
     const fresh = await publishMany(t, id, 3);
@@ -156,6 +162,7 @@ describe('retention', () => {
     } finally {
       await t.db.query(`DROP TRIGGER log_delete ON notifications`);
     }
+    await t.app.get(DeliveryService).sweep(); // forgets the stream marks below the horizon
     expect((await t.db.query(`SELECT count(*)::int AS n FROM deleted_notifications`)).rows).toStrictEqual([{ n: 0 }]);
     expect((await t.db.query(`SELECT relname FROM pg_class WHERE relname = ANY ($1)`, [expired])).rows).toStrictEqual(
       [],
@@ -171,11 +178,12 @@ describe('retention', () => {
         await t.db.query(
           `SELECT (SELECT count(*) FROM notification_reads WHERE user_id = $1)::int AS reads,
                   (SELECT count(*) FROM notification_states WHERE user_id = $1)::int AS states,
+                  (SELECT count(*) FROM notification_streamed WHERE user_id = $1)::int AS marks,
                   (SELECT deleted_up_to::text FROM notification_retention) AS horizon`,
           [id],
         )
       ).rows,
-    ).toStrictEqual([{ reads: 0, states: 0, horizon: String(boundary - 1) }]);
+    ).toStrictEqual([{ reads: 0, states: 0, marks: 0, horizon: String(boundary - 1) }]);
 
     // A stream from before the horizon is told, then gets what is kept.
     const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: String(old.id) });

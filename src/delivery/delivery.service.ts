@@ -132,6 +132,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnApplicationShu
         ),
       );
       if (jobs.length > 0) await this.jobs.boss.insert(jobs);
+      await this.marks.forgetExpired();
       if (n > 0) this.logger.warn(`${n} deliveries failed with outcome unknown (process died mid-send)`);
       return { unknown: n, rescued: stale.length };
     } catch (err) {

@@ -57,6 +57,17 @@ export class StreamMarks implements OnApplicationShutdown {
     return this.flushing;
   }
 
+  /**
+   * Marks have no key into notifications (one would cost each mark a lookup in the partitioned
+   * table and a lock on the row): those of notifications that retention dropped go here, the
+   * marks of replayed notifications that had escalated already among them.
+   */
+  async forgetExpired(): Promise<void> {
+    await this.db.query(
+      `DELETE FROM notification_streamed WHERE notification_id <= (SELECT deleted_up_to FROM notification_retention)`,
+    );
+  }
+
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
