@@ -183,8 +183,16 @@ describe('BusRouter', () => {
     received('{"t":"committed","upTo":"3","rows":[not JSON');
     expect(warn).toHaveBeenCalledWith('Ignored a malformed bus message');
     await jest.advanceTimersByTimeAsync(WINDOW_MS * 2);
-    expect(dispatched).toStrictEqual(['1', '2']); // the poll finds 3
+    expect(dispatched).toStrictEqual(['1', '2']); // a later message's gap, or the poll, finds 3
     expect(reads).toBe(0);
+    // Ids this instance committed and is about to hand over: their message is not parsed either.
+    commit(4, 5);
+    router.committingHere(4, 5);
+    received('{"t":"committed","upTo":"5","rows":[not JSON');
+    expect(warn).toHaveBeenCalledTimes(1);
+    router.committedHere(rows(4, 5));
+    await jest.advanceTimersByTimeAsync(WINDOW_MS); // 3 is missing: read after the window
+    expect(dispatched).toStrictEqual(['1', '2', '3', '4', '5']);
     expect(committedHeader('{"t":"read","userId":"1","all":true}')).toBeNull();
     expect(committedHeader('{"t":"committed","upTo":"12x"}')).toBeNull();
     warn.mockRestore();

@@ -47,6 +47,7 @@ function harness() {
     messageSize: { chunkBytes: 6000, limitBytes: 7900 },
   } as unknown as NotificationBus;
   const router = {
+    committingHere: (lo: number, hi: number) => log.push(`committed ${lo}-${hi}`),
     committedHere: (rows: NotificationRow[]) => log.push(`handed ${rows.map((r) => r.id).join(',')}`),
   } as unknown as BusRouter;
   const publisher = new NotificationPublisher(db, bus, router, new MetricsService(), new NotificationActivity());
@@ -73,6 +74,7 @@ describe('NotificationPublisher group commit', () => {
     await Promise.all(first);
     expect(h.log).toStrictEqual([
       'statement of 3',
+      'committed 1-3', // the router drops its own message for these unparsed
       'statement of 2',
       'handed 1,2,3',
       'sent #1 as 1',
@@ -81,7 +83,7 @@ describe('NotificationPublisher group commit', () => {
     ]);
     h.commit();
     await Promise.all(second);
-    expect(h.log.slice(6)).toStrictEqual(['handed 4,5', 'sent #4 as 4', 'sent #5 as 5']);
+    expect(h.log.slice(7)).toStrictEqual(['committed 4-5', 'handed 4,5', 'sent #4 as 4', 'sent #5 as 5']);
   });
 
   it('a batch that fails is refused to its callers, and the next one still goes', async () => {
@@ -98,6 +100,6 @@ describe('NotificationPublisher group commit', () => {
     ]);
     h.commit();
     await Promise.all(second);
-    expect(h.log.slice(4)).toStrictEqual(['handed 1', 'sent #3 as 1']);
+    expect(h.log.slice(4)).toStrictEqual(['committed 1-1', 'handed 1', 'sent #3 as 1']);
   });
 });

@@ -36,6 +36,8 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
   /** The newest id a message without rows announced. */
   private announcedUpTo = 0;
   private graceTimer: NodeJS.Timeout | null = null;
+  /** Id ranges this instance committed and is about to hand over (committingHere). */
+  private handingOver: Array<{ lo: number; hi: number }> = [];
 
   constructor(
     private readonly feed: NotificationFeed,
@@ -73,16 +75,27 @@ export class BusRouter implements OnApplicationBootstrap, OnModuleDestroy {
     this.subscriptions.unsubscribe();
   }
 
+  /**
+   * One statement of this instance committed ids `lo`…`hi` (every id between is its own, drawn
+   * under the id lock) and hands its rows over a moment later (committedHere): its own message,
+   * which can come first, is then dropped unparsed.
+   */
+  committingHere(lo: number, hi: number): void {
+    this.handingOver.push({ lo, hi });
+  }
+
   /** Rows this instance just committed (every row of their id range: one statement's, under the id lock). */
   committedHere(rows: NotificationRow[]): void {
     this.arrived(rows);
+    if (this.handingOver.length > 0) this.handingOver = this.handingOver.filter((r) => r.hi > this.feed.position);
   }
 
   private route(m: BusMessage): void {
     switch (m.t) {
       case 'committed': {
         const upTo = Number(m.upTo);
-        if (upTo <= this.feed.position) return; // seen already (this instance's own, often): nothing to decode
+        // Seen already, or about to be handed over here (this instance's own, mostly): nothing to decode.
+        if (upTo <= this.feed.position || this.handingOver.some((r) => upTo >= r.lo && upTo <= r.hi)) return;
         let rows: NotificationRow[] | null;
         try {
           rows = rowsOf(m);

@@ -241,6 +241,8 @@ export class NotificationPublisher {
     this.insertAlone(batch.map((p) => p.draft)).then(
       (inserted) => {
         this.inFlight = false;
+        const ids = inserted.map((r) => Number(r.id));
+        this.router.committingHere(Math.min(...ids), Math.max(...ids));
         // The next batch goes to the database first (these waited for a commit already: no
         // extra delay); this one's rows are handed over after its statement is on the wire,
         // so that the database and the writes to the streams take their time side by side.
