@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
 import { StreamService } from '../src/notifications/stream.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
@@ -40,6 +41,34 @@ describe('a stream open', () => {
     await inWindow;
     return { opening, release };
   }
+
+  it('reads its session and its starting point in one round trip', async () => {
+    const clients: Client[] = [];
+    for (const name of ['one', 'two', 'three']) {
+      const c = new Client(t.baseUrl);
+      await c.signUp(`round-trip-${name}@example.com`);
+      clients.push(c);
+    }
+    const db = t.app.get(DataSource);
+    const query = db.query.bind(db);
+    const reads: string[] = [];
+    // Every statement that reads a session: the open's lookup, and a second read after the
+    // registration if there were one.
+    db.query = ((sql: string, ...rest: unknown[]) => {
+      if (/\bsessions\b/.test(sql)) reads.push(sql);
+      return (query as (...a: unknown[]) => unknown)(sql, ...rest);
+    }) as typeof db.query;
+    try {
+      for (const c of clients) {
+        const s = await openStream(t.baseUrl, c.cookieHeader, { lastEventId: '0' });
+        await s.waitForEvent('ready');
+        s.close();
+      }
+    } finally {
+      db.query = query;
+    }
+    expect(reads).toHaveLength(clients.length);
+  });
 
   it('a notification fanned out between its read and its registration: past the ready cursor, it is on the stream once', async () => {
     const c = new Client(t.baseUrl);
