@@ -156,12 +156,10 @@ export class StreamService {
     handle.receive = connection.receive;
     let position: ReturnType<typeof positionOf>;
     try {
-      // The opening was read before the registration. From the registration on, the hub ends
-      // this stream on a revocation and hands it every notification it fans out; what came
-      // before it, this instance has seen. So the opening holds unless a revocation reached
-      // this instance since its read (it committed first: the read may have missed it) or a
-      // notification past its newest id has been fanned out (the feed goes in id order). Then
-      // the starting point is read again, now registered, with the session re-checked.
+      // Read before the registration; from it on, the hub ends this stream on a revocation and
+      // passes it every notification. The read stands unless a revocation reached this instance
+      // since (its change may have committed after the read) or the feed has dispatched past the
+      // read's newest id (it goes in id order); then it is read again, now registered.
       const current =
         opening.generation === this.revocations.generation && this.feed.position <= Number(opening.start.newest);
       const start = current
