@@ -3,7 +3,7 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SessionAuthGuard } from '../src/auth/authenticated.decorator.js';
-import { StreamAuthGuard } from '../src/auth/stream-auth.js';
+import { StreamAuthGuard } from '../src/notifications/stream-auth.js';
 import { ApiKeyGuard } from '../src/api/api-key.guard.js';
 import { Client } from './support/http.js';
 import { startTestApp, type TestApp } from './support/app.js';

@@ -8,7 +8,7 @@ import { containsNul } from '../src/common/body-parsing.js';
 import { ConfigError, loadConfig } from '../src/config/env.js';
 import type { NotificationRow } from '../src/notifications/notification.types.js';
 import { frameOf } from '../src/notifications/stream-hub.js';
-import { parseChannels, parseLastEventId } from '../src/notifications/stream.controller.js';
+import { parseChannels, parseLastEventId } from '../src/notifications/stream-auth.js';
 import { canSee } from '../src/notifications/visibility.js';
 
 const row = (over: Partial<NotificationRow> = {}): NotificationRow => ({

@@ -11,7 +11,6 @@ import { SessionCache } from './session-cache.js';
 import { SessionRevocations } from './session-revocations.js';
 import { SessionSerializer } from './session.serializer.js';
 import { SignupThrottleService } from './signup-throttle.service.js';
-import { StreamAuthGuard, StreamSessions } from './stream-auth.js';
 import { UserCache } from './user-cache.js';
 
 @Module({
@@ -26,19 +25,8 @@ import { UserCache } from './user-cache.js';
     SessionRevocations,
     UserCache,
     SessionCache,
-    StreamSessions,
-    StreamAuthGuard,
     { provide: APP_GUARD, useClass: CsrfGuard },
   ],
-  exports: [
-    AuthService,
-    SessionRevocations,
-    UserCache,
-    SessionCache,
-    StreamSessions,
-    StreamAuthGuard,
-    LoginThrottleService,
-    UsersModule,
-  ],
+  exports: [AuthService, SessionRevocations, UserCache, SessionCache, LoginThrottleService, UsersModule],
 })
 export class AuthModule {}

@@ -16,6 +16,7 @@ import { NotificationPartitions } from './partitions.js';
 import { PreferencesService } from './preferences.service.js';
 import { RetentionService } from './retention.service.js';
 import { SnoozeWaker } from './snooze-waker.js';
+import { StreamAuthGuard } from './stream-auth.js';
 import { StreamHub } from './stream-hub.js';
 import { StreamRevalidation } from './stream-revalidation.js';
 import { StreamController } from './stream.controller.js';
@@ -69,6 +70,7 @@ const busProvider: Provider = {
     BusRouter,
     NotificationPublisher,
     StreamService,
+    StreamAuthGuard,
     StreamRevalidation,
     InboxService,
     PreferencesService,
