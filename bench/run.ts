@@ -468,12 +468,15 @@ async function startServer(
   }
   const { tail } = track(child, kind);
   const healthPath = isAppKind(kind) ? '/health' : '/nothing';
+  // The app creates its bootstrap admin once it serves, then says so: the scenarios sign in as it.
+  let adminReady = !isAppKind(kind);
+  child.stdout?.on('data', (d: Buffer) => (adminReady ||= d.includes('Admin login')));
   await waitFor(
     kind,
     async () => {
       const r = await fetch(`http://127.0.0.1:${port}${healthPath}`);
       const c = await fetch(`http://127.0.0.1:${probePort}/clock`);
-      return (isAppKind(kind) ? r.status === 200 : r.status === 404) && c.status === 200;
+      return (isAppKind(kind) ? r.status === 200 : r.status === 404) && c.status === 200 && adminReady;
     },
     child,
     tail,
