@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import { StreamService } from '../src/notifications/stream.service.js';
+import { heldOpen } from './support/held-open.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { publishTo } from './support/publish.js';
-import { openStream, type SseConnection } from './support/sse.js';
+import { openStream } from './support/sse.js';
 
 /**
  * Issue 24: an open reads its session, its user and where its stream starts in
@@ -21,26 +21,6 @@ describe('a stream open', () => {
   afterAll(async () => {
     await t.close();
   });
-
-  /** Starts a stream open and resolves once it is held between its read and its registration. */
-  async function heldOpen(
-    cookie: string,
-    options: { lastEventId?: string } = {},
-  ): Promise<{ opening: Promise<SseConnection>; release: () => void }> {
-    const streams = t.app.get(StreamService);
-    let release!: () => void;
-    let reached!: () => void;
-    const inWindow = new Promise<void>((resolve) => (reached = resolve));
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    streams.beforeRegister = async () => {
-      streams.beforeRegister = null;
-      reached();
-      await gate;
-    };
-    const opening = openStream(t.baseUrl, cookie, options);
-    await inWindow;
-    return { opening, release };
-  }
 
   it('reads its session and its starting point in one round trip', async () => {
     const clients: Client[] = [];
@@ -75,7 +55,7 @@ describe('a stream open', () => {
     const { id } = await c.signUp('window-live@example.com');
     const first = await openStream(t.baseUrl, c.cookieHeader);
     await first.waitForEvent('ready');
-    const { opening, release } = await heldOpen(c.cookieHeader);
+    const { opening, release } = await heldOpen(t, c.cookieHeader);
     const meanwhile = await publishTo(t, id, { title: 'meanwhile' });
     // The hub has fanned it out: the user's other stream has it.
     await first.waitForNotifications(1);
@@ -96,7 +76,7 @@ describe('a stream open', () => {
     const { id } = await c.signUp('window-replay@example.com');
     const first = await openStream(t.baseUrl, c.cookieHeader);
     const cursor = JSON.parse((await first.waitForEvent('ready')).data).cursor as string;
-    const { opening, release } = await heldOpen(c.cookieHeader, { lastEventId: cursor });
+    const { opening, release } = await heldOpen(t, c.cookieHeader, { lastEventId: cursor });
     const meanwhile = await publishTo(t, id, { title: 'meanwhile' });
     await first.waitForNotifications(1);
     release();

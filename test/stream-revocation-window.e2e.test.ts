@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StreamHub } from '../src/notifications/stream-hub.js';
-import { StreamService } from '../src/notifications/stream.service.js';
 import type { TestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { startWithAdmin } from './support/shop.js';
-import { openStream, type SseConnection } from './support/sse.js';
+import { heldOpen } from './support/held-open.js';
+import { openStream } from './support/sse.js';
 
 /**
  * Issue 13: a stream whose session was loaded just before a logout or role
@@ -18,27 +18,10 @@ describe('a revocation between a stream’s session load and its registration', 
   beforeAll(async () => ({ t, admin } = await startWithAdmin()));
   afterAll(() => t.close());
 
-  /** Starts a stream open and resolves once it is held in the window; `release` lets it go on. */
-  async function heldOpen(cookie: string): Promise<{ opening: Promise<SseConnection>; release: () => void }> {
-    const streams = t.app.get(StreamService);
-    let release!: () => void;
-    let reached!: () => void;
-    const inWindow = new Promise<void>((resolve) => (reached = resolve));
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    streams.beforeRegister = async () => {
-      streams.beforeRegister = null;
-      reached();
-      await gate;
-    };
-    const opening = openStream(t.baseUrl, cookie);
-    await inWindow;
-    return { opening, release };
-  }
-
   it('with nothing revoked in the window, the held open proceeds to ready (the hook itself changes nothing)', async () => {
     const c = new Client(t.baseUrl);
     await c.signUp('window-control@example.com');
-    const { opening, release } = await heldOpen(c.cookieHeader);
+    const { opening, release } = await heldOpen(t, c.cookieHeader);
     release();
     const stream = await opening;
     expect(stream.status).toBe(200);
@@ -50,7 +33,7 @@ describe('a revocation between a stream’s session load and its registration', 
     const c = new Client(t.baseUrl);
     await c.signUp('window-logout@example.com');
     const before = t.app.get(StreamHub).size;
-    const { opening, release } = await heldOpen(c.cookieHeader);
+    const { opening, release } = await heldOpen(t, c.cookieHeader);
     expect((await c.post('/auth/logout')).status).toBe(204);
     release();
     const stream = await opening;
@@ -63,7 +46,7 @@ describe('a revocation between a stream’s session load and its registration', 
     const c = new Client(t.baseUrl);
     const user = await c.signUp('window-role@example.com');
     const before = t.app.get(StreamHub).size;
-    const { opening, release } = await heldOpen(c.cookieHeader);
+    const { opening, release } = await heldOpen(t, c.cookieHeader);
     expect((await admin.request('PATCH', `/admin/users/${user.id}`, { role: 'admin' })).status).toBe(200);
     release();
     const stream = await opening;
@@ -82,7 +65,7 @@ describe('a revocation between a stream’s session load and its registration', 
   it('a disabled account in the window: refused as well', async () => {
     const c = new Client(t.baseUrl);
     const user = await c.signUp('window-disabled@example.com');
-    const { opening, release } = await heldOpen(c.cookieHeader);
+    const { opening, release } = await heldOpen(t, c.cookieHeader);
     expect((await admin.request('PATCH', `/admin/users/${user.id}`, { disabled: true })).status).toBe(200);
     release();
     expect((await opening).status).toBe(401);

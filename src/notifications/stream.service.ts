@@ -15,7 +15,7 @@ import { NotificationFeed } from './notification-feed.js';
 import type { Channel, NotificationRow, ResetReason } from './notification.types.js';
 import { StreamConnection } from './stream-connection.js';
 import { type SseMessage, StreamHub, frameOf } from './stream-hub.js';
-import { SqlParams, readAtSql, visibleNotificationsSql } from './visibility.js';
+import { SqlParams, type ViewerSql, readAtSql, visibleNotificationsSql } from './visibility.js';
 import { EscalationPort } from './escalation-port.js';
 
 const REPLAY_PAGE = 500;
@@ -217,16 +217,12 @@ export class StreamService {
    */
   private async readOpenings(keys: string[]): Promise<Array<StreamOpening | null>> {
     const generation = this.revocations.generation;
-    const parts = keys.map((k) => k.split('\u0000'));
-    const params = new SqlParams();
-    const column = (i: number) => `${params.add(parts.map((p) => p[i] || null))}::text[]`;
     // The replay compares created_at with the user's createdAt as JavaScript holds it, in
     // milliseconds: the check must not see less than the replay.
-    const after = visibleNotificationsSql(params, {
-      viewer: { idSql: 'u.id', roleSql: 'u.role', createdAtSql: "date_trunc('milliseconds', u.created_at)" },
-      where: ['n.id > h.after::bigint', "n.channel = ANY (string_to_array(h.channels, ','))"],
-      order: 'ASC',
-      limit: '1',
+    const { parts, params, column, after } = batchSql(keys, {
+      idSql: 'u.id',
+      roleSql: 'u.role',
+      createdAtSql: "date_trunc('milliseconds', u.created_at)",
     });
     // The session stores the user id as passport.user (see SessionSerializer); the CASE keeps
     // a malformed value from failing the whole batch and lets the join use the users key.
@@ -293,18 +289,12 @@ export class StreamService {
    * answering that here spares each of them a replay query of its own.
    */
   private async startingPoints(keys: string[]): Promise<StartingPoint[]> {
-    const parts = keys.map((k) => k.split('\u0000'));
-    const params = new SqlParams();
-    const column = (i: number) => `${params.add(parts.map((p) => p[i] || null))}::text[]`;
-    const columns = Array.from({ length: START_KEY_FIELDS }, (_, i) => column(i)).join(', ');
-    // The replay's own question (visibility.ts), for every open at once; mutes are left out,
-    // so it may answer yes where the replay then finds nothing, never the other way round.
-    const after = visibleNotificationsSql(params, {
-      viewer: { idSql: 'h.uid::bigint', roleSql: 'h.role', createdAtSql: 'h.since::timestamptz' },
-      where: ['n.id > h.after::bigint', "n.channel = ANY (string_to_array(h.channels, ','))"],
-      order: 'ASC',
-      limit: '1',
+    const { params, column, after } = batchSql(keys, {
+      idSql: 'h.uid::bigint',
+      roleSql: 'h.role',
+      createdAtSql: 'h.since::timestamptz',
     });
+    const columns = Array.from({ length: START_KEY_FIELDS }, (_, i) => column(i)).join(', ');
     const rows: Array<{
       newest: string;
       deleted_up_to: string | null;
@@ -395,3 +385,25 @@ function positionOf(
 }
 
 const ignoreEvent = () => undefined;
+
+/**
+ * A batch of opens as SQL: each key's fields (`\u0000`-separated) as one array parameter per
+ * field (`column(i)`), and `after`, the replay's own question (visibility.ts) for every open at
+ * once: the first visible notification past `h.after` in `h.channels`. Mutes are left out, so it
+ * may answer yes where the replay then finds nothing, never the other way round.
+ */
+function batchSql(
+  keys: string[],
+  viewer: ViewerSql,
+): { parts: string[][]; params: SqlParams; column: (i: number) => string; after: string } {
+  const parts = keys.map((k) => k.split('\u0000'));
+  const params = new SqlParams();
+  const column = (i: number) => `${params.add(parts.map((p) => p[i] || null))}::text[]`;
+  const after = visibleNotificationsSql(params, {
+    viewer,
+    where: ['n.id > h.after::bigint', "n.channel = ANY (string_to_array(h.channels, ','))"],
+    order: 'ASC',
+    limit: '1',
+  });
+  return { parts, params, column, after };
+}
