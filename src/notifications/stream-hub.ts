@@ -79,7 +79,19 @@ const ignore = () => undefined;
 class UserRoute {
   readonly streams = new Set<StreamHandle>();
   muted: ReadonlySet<Channel> = new Set();
+  /** StreamHub.prefsGeneration of the last change applied to `muted`, and to the viewer's locale. */
+  mutedAt = 0;
+  localeAt = 0;
   constructor(public viewer: Viewer) {}
+}
+
+/**
+ * An open's read of the user's mutes and locale (the viewer's) becomes the route's, each unless
+ * a change applied to the route since `readAt` is newer than the read: it stays.
+ */
+function adopt(route: UserRoute, viewer: Viewer, muted: readonly Channel[], readAt: number): void {
+  route.viewer = route.localeAt > readAt ? { ...viewer, locale: route.viewer.locale } : viewer;
+  if (route.mutedAt <= readAt) route.muted = new Set(muted);
 }
 
 /** Streams asking for the same channels share one (read-only) set. */
@@ -117,6 +129,7 @@ export class StreamHub implements OnModuleDestroy {
   private readonly routes = new Map<string, UserRoute>();
   private readonly bySession = new Map<string, Set<StreamHandle>>();
   private streamCount = 0;
+  private prefsChanges = 0;
   /** One timer for every stream's heartbeat, running while any stream is open. */
   private heartbeat: NodeJS.Timeout | null = null;
 
@@ -148,14 +161,30 @@ export class StreamHub implements OnModuleDestroy {
     return this.routes.get(userId)?.streams.size ?? 0;
   }
 
-  register(viewer: Viewer, sessionId: string, channels: readonly Channel[]): StreamHandle {
+  /**
+   * Bumped by every preference change this instance applies (setMuted, setLocale). An open that
+   * read the user's preferences at generation g and finds it unchanged at its registration knows
+   * no change reached the hub in between (as SessionRevocations' generation for revocations).
+   */
+  get prefsGeneration(): number {
+    return this.prefsChanges;
+  }
+
+  /** `muted` and the viewer's locale, read at prefsGeneration `readAt`: see adopt. */
+  register(
+    viewer: Viewer,
+    sessionId: string,
+    channels: readonly Channel[],
+    muted: readonly Channel[],
+    readAt: number,
+  ): StreamHandle {
     const handle: StreamHandle = { viewer, sessionId, channels: channelSet(channels), receive: ignore };
     let route = this.routes.get(viewer.id);
     if (!route) {
       route = new UserRoute(viewer);
       this.routes.set(viewer.id, route);
     }
-    route.viewer = viewer;
+    adopt(route, viewer, muted, readAt);
     route.streams.add(handle);
     let sessionSet = this.bySession.get(sessionId);
     if (!sessionSet) this.bySession.set(sessionId, (sessionSet = new Set()));
@@ -182,15 +211,29 @@ export class StreamHub implements OnModuleDestroy {
     if (this.streamCount === 0) this.stopHeartbeat();
   }
 
+  /** Preferences read again after a registration, at prefsGeneration `readAt`: see adopt. */
+  refresh(viewer: Viewer, muted: readonly Channel[], readAt: number): void {
+    const route = this.routes.get(viewer.id);
+    if (route) adopt(route, viewer, muted, readAt);
+  }
+
   setMuted(userId: string, muted: Iterable<Channel>): void {
+    this.prefsChanges++;
     const route = this.routes.get(userId);
-    if (route) route.muted = new Set(muted);
+    if (route) {
+      route.muted = new Set(muted);
+      route.mutedAt = this.prefsChanges;
+    }
   }
 
   /** The user changed language: their open streams show the next broadcasts in it. */
   setLocale(userId: string, locale: string): void {
+    this.prefsChanges++;
     const route = this.routes.get(userId);
-    if (route) route.viewer = { ...route.viewer, locale };
+    if (route) {
+      route.viewer = { ...route.viewer, locale };
+      route.localeAt = this.prefsChanges;
+    }
   }
 
   /** Fan a committed row out to the streams of this instance that may see it. */

@@ -40,6 +40,8 @@ export interface StreamOpening {
   readonly start: StartingPoint;
   /** SessionRevocations' generation when the snapshot was read. */
   readonly generation: number;
+  /** StreamHub's prefsGeneration when the snapshot (the mutes, the user's locale) was read. */
+  readonly prefsGeneration: number;
 }
 
 export interface StreamRequest {
@@ -56,6 +58,7 @@ interface StartingPoint {
   newest: bigint;
   deletedUpTo: bigint;
   muted: Channel[];
+  locale: string;
   /** The session still exists, unexpired, and its user is enabled with the same role. */
   valid: boolean;
   /**
@@ -148,26 +151,33 @@ export class StreamService {
       throw new DomainError('TOO_MANY', `At most ${this.config.stream.maxStreamsPerUser} open streams per user`);
     }
     // Registered first, synchronously: the limit holds under concurrent opens, live events
-    // committed from now on are held for the seam, and a revocation from now on ends it.
-    const handle = this.hub.register(viewer, opening.sessionId, channels);
+    // committed from now on are held for the seam, and a revocation or a preference change
+    // from now on reaches it.
+    const handle = this.hub.register(viewer, opening.sessionId, channels, opening.start.muted, opening.prefsGeneration);
     const connection = new StreamConnection(r.res, r.socket, this.config.stream.slowClientBytes, () =>
       this.metrics.droppedSlowClients.inc(),
     );
     handle.receive = connection.receive;
     let position: ReturnType<typeof positionOf>;
     try {
-      // Read before the registration; from it on, the hub ends this stream on a revocation and
-      // passes it every notification. The read stands unless a revocation reached this instance
-      // since (its change may have committed after the read) or the feed has dispatched past the
-      // read's newest id (it goes in id order); then it is read again, now registered.
+      // Read before the registration; from it on, the hub ends this stream on a revocation,
+      // applies preference changes and passes it every notification. The read stands unless a
+      // revocation or a preference change reached this instance since (it may have committed
+      // after the read, and the registration may have applied the read's older mutes or locale)
+      // or the feed has dispatched past the read's newest id (it goes in id order); then it is
+      // read again, now registered.
       const current =
-        opening.generation === this.revocations.generation && this.feed.position <= Number(opening.start.newest);
-      const start = current
-        ? opening.start
-        : await this.starts.load(keyOf({ sessionId: opening.sessionId, viewer, lastEventId, channels }));
+        opening.generation === this.revocations.generation &&
+        opening.prefsGeneration === this.hub.prefsGeneration &&
+        this.feed.position <= Number(opening.start.newest);
+      let start = opening.start;
+      if (!current) {
+        const readAt = this.hub.prefsGeneration;
+        start = await this.starts.load(keyOf({ sessionId: opening.sessionId, viewer, lastEventId, channels }));
+        if (start.valid) this.hub.refresh({ ...viewer, locale: start.locale }, start.muted, readAt);
+      }
       if (!start.valid) throw new UnauthorizedException('Authentication required');
       position = positionOf(start, lastEventId);
-      this.hub.setMuted(viewer.id, position.muted);
     } catch (err) {
       this.hub.unregister(handle);
       throw err;
@@ -189,7 +199,7 @@ export class StreamService {
       );
       connection.start(subscriber, { ...position, retryMs: this.config.stream.retryMs });
       if (position.replay) {
-        this.replay(viewer, channels, position.muted, position.cursor, connection).then(
+        this.replay({ ...viewer, locale: position.locale }, channels, position.muted, position.cursor, connection).then(
           () => connection.endReplay(),
           (err: unknown) => {
             // The database went away. A clean end, not an error event: that would carry an id of
@@ -217,6 +227,7 @@ export class StreamService {
    */
   private async readOpenings(keys: string[]): Promise<Array<StreamOpening | null>> {
     const generation = this.revocations.generation;
+    const prefsGeneration = this.hub.prefsGeneration;
     // The replay compares created_at with the user's createdAt as JavaScript holds it, in
     // milliseconds: the check must not see less than the replay.
     const { parts, params, column, after } = batchSql(keys, {
@@ -273,17 +284,19 @@ export class StreamService {
           newest: BigInt(r.newest),
           deletedUpTo: BigInt(r.deleted_up_to ?? '0'),
           muted: r.muted ?? [],
+          locale: r.locale,
           valid: true,
           anythingAfter: r.anything_after,
         },
         generation,
+        prefsGeneration,
       };
     });
   }
 
   /**
    * For a batch of opens read again after their registration: the newest id,
-   * the retention horizon, each user's muted channels, whether each session
+   * the retention horizon, each user's muted channels and locale, whether each session
    * still holds, and whether each open has anything to replay, in one query. A storm after a deploy reconnects
    * every client with its Last-Event-ID, and most of them missed nothing:
    * answering that here spares each of them a replay query of its own.
@@ -299,12 +312,14 @@ export class StreamService {
       newest: string;
       deleted_up_to: string | null;
       muted: Channel[] | null;
+      locale: string | null;
       valid: boolean;
       anything_after: boolean;
     }> = await this.db.query(
       `SELECT (SELECT COALESCE(max(id), 0) FROM notifications)::text AS newest,
               (SELECT deleted_up_to FROM notification_retention)::text AS deleted_up_to,
               p.muted_channels AS muted,
+              (SELECT u.locale FROM users u WHERE u.id = h.uid::bigint) AS locale,
               EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = h.uid::bigint
                        WHERE s.sid = h.sid AND s.expire > now() AND s.sess #>> '{passport,user}' = h.uid
                          AND u.disabled_at IS NULL AND u.role = h.role) AS valid,
@@ -318,6 +333,8 @@ export class StreamService {
       newest: BigInt(row.newest),
       deletedUpTo: BigInt(row.deleted_up_to ?? '0'),
       muted: row.muted ?? [],
+      // No user: not valid, and the open is refused.
+      locale: row.locale ?? 'en',
       valid: row.valid,
       anythingAfter: row.anything_after,
     }));
@@ -372,14 +389,15 @@ export class StreamService {
 function positionOf(
   start: StartingPoint,
   lastEventId: bigint | null,
-): { cursor: bigint; reset: ResetReason | null; muted: Channel[]; replay: boolean } {
-  const { newest, muted } = start;
-  if (lastEventId === null) return { cursor: newest, reset: null, muted, replay: false };
-  if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', muted, replay: false };
+): { cursor: bigint; reset: ResetReason | null; muted: Channel[]; locale: string; replay: boolean } {
+  const { newest, muted, locale } = start;
+  if (lastEventId === null) return { cursor: newest, reset: null, muted, locale, replay: false };
+  if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', muted, locale, replay: false };
   return {
     cursor: lastEventId,
     reset: lastEventId < start.deletedUpTo ? 'history-truncated' : null,
     muted,
+    locale,
     replay: start.anythingAfter,
   };
 }
