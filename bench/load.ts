@@ -325,6 +325,7 @@ async function targetedStep(publish: HttpCall, step: number, offset: number, gra
   targeted.offset = offset;
   targeted.step = step;
   const t0 = now();
+  const cpu0 = process.cpuUsage();
   const res = await call(publish);
   if (res.status !== 200) throw new Error(`targeted publish answered ${res.status}: ${res.body.slice(0, 500)}`);
   const r = JSON.parse(res.body) as {
@@ -338,9 +339,11 @@ async function targetedStep(publish: HttpCall, step: number, offset: number, gra
   const deadline = now() + graceMs;
   while (targeted.count < r.committed && now() < deadline) await sleep(5);
   const spanMs = Math.max(targeted.last, t0 + (publish.body as { durationMs: number }).durationMs) - t0;
+  const cpu = process.cpuUsage(cpu0);
   return {
     ...r,
     delivered: targeted.count,
+    loadCpuUs: cpu.user + cpu.system,
     spanMs: round(spanMs),
     deliveredPerSecond: round((targeted.count * 1000) / spanMs, 1),
     latency: summarize(targeted.lat.values()),

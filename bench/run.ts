@@ -35,7 +35,14 @@ import { runMigrations } from '../src/database/migrate.js';
 import { hashPassword } from '../src/users/password.js';
 import { BODY, median, now, round, sleep, summarize } from './common.js';
 import { type FeedReadsPlan, type FeedReadsRun, type Harness, feedReads } from './feed-reads.js';
-import { databaseStatements, type OfflineFanoutPlan, type OfflineFanoutRun, offlineFanout } from './offline-fanout.js';
+import {
+  databaseCpuUs,
+  databaseStatements,
+  machineCpuUs,
+  type OfflineFanoutPlan,
+  type OfflineFanoutRun,
+  offlineFanout,
+} from './offline-fanout.js';
 import type { HttpCall, StreamSpec, Target } from './load.js';
 import { printTable, resultsMarkdown, summaryRows, writeFanoutSvg } from './report.js';
 import { findNginx } from '../test/support/nginx.js';
@@ -910,21 +917,31 @@ async function scenarios(
       path: '/targeted',
       body: { rate, durationMs: plan.stepMs, users: shuffle(streamUsers), step: i },
     };
-    const cpu0 = (await probe(s, '/cpu')).us;
     if (isApp) await databaseStatements(s.databaseUrl, 'reset');
+    // Where the machine's CPU went: the server, its database and the load process, per notification.
+    const db0 = isApp ? await databaseCpuUs(s.databaseUrl) : 0;
+    const machine0 = machineCpuUs();
+    const cpu0 = (await probe(s, '/cpu')).us;
     const step = await profiled(s, `targeted-${rate}`, () =>
       ask({ cmd: 'targeted', publish, step: i, offset, graceMs: 10_000 }),
     );
+    const cpuUs = (await probe(s, '/cpu')).us - cpu0;
+    const machine1 = machineCpuUs();
+    const dbUs = isApp ? (await databaseCpuUs(s.databaseUrl)) - db0 : 0;
     const top = isApp ? await databaseStatements(s.databaseUrl, 'read') : null;
+    const perNotification = (us: number) => (step.delivered ? round(us / step.delivered, 1) : null);
     step.rate = rate;
-    step.cpuPerNotificationUs = step.delivered ? round(((await probe(s, '/cpu')).us - cpu0) / step.delivered, 1) : null;
+    step.cpuPerNotificationUs = perNotification(cpuUs);
+    step.databaseCpuPerNotificationUs = perNotification(dbUs);
+    step.loadCpuPerNotificationUs = perNotification(step.loadCpuUs);
+    step.machineBusyPct = round((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total), 1);
     step.keptUp = keptUp(step);
     result.targeted.steps.push(step);
     result.targeted.capacity = Math.max(result.targeted.capacity, step.deliveredPerSecond);
     if (step.keptUp) result.targeted.sustained = rate;
     if (rate === 5000) result.targeted.at5k = { p50: step.latency.p50, p99: step.latency.p99 };
     log(
-      `${s.kind}: targeted ${rate}/s: ${step.committed}/${step.offered} committed, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, server CPU ${step.cpuPerNotificationUs} µs/notification${step.keptUp ? '' : '  ← lags'}`,
+      `${s.kind}: targeted ${rate}/s: ${step.committed}/${step.offered} committed, ${step.delivered} delivered at ${step.deliveredPerSecond}/s, p50 ${step.latency.p50} ms, p99 ${step.latency.p99} ms, CPU per notification: server ${step.cpuPerNotificationUs} µs, database ${step.databaseCpuPerNotificationUs} µs, load process ${step.loadCpuPerNotificationUs} µs; machine ${step.machineBusyPct} % busy${step.keptUp ? '' : '  ← lags'}`,
     );
     if (top) log(`   the database's time, top statements:\n      ${top}`);
     if (!step.keptUp) break;
