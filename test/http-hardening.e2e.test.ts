@@ -180,6 +180,24 @@ describe('JSON bodies: depth and forbidden keys', () => {
     expect(login.status).toBe(400);
     expect(await count('SELECT count(*) AS n FROM orders')).toBe(orders);
   });
+
+  it('refuses a lone surrogate (not Unicode) in any text with a 400, where the validators would throw, and stores nothing', async () => {
+    const users = await count('SELECT count(*) AS n FROM users');
+    const orders = await count('SELECT count(*) AS n FROM orders');
+    const refusal = { statusCode: 400, message: 'Text must be well-formed Unicode (a lone surrogate is not)' };
+    const anonymous = new Client(t.baseUrl);
+    for (const [client, path, raw] of [
+      [anonymous, '/auth/register', '{"email":"\\ud800","password":"password-123","displayName":"x"}'],
+      [anonymous, '/auth/register', '{"email":"a\\udc00@example.com","password":"password-123"}'],
+      [anonymous, '/auth/login', '{"email":"\\ud800@example.com","password":"password-123"}'],
+      [user, '/orders', '{"items":[{"sku":"SKU-\\ud800","quantity":1,"unitPrice":500}]}'],
+    ] as const) {
+      const res = await client.post(path, undefined, { raw });
+      expect([path, raw, res.status, res.body]).toStrictEqual([path, raw, 400, refusal]);
+    }
+    expect(await count('SELECT count(*) AS n FROM users')).toBe(users);
+    expect(await count('SELECT count(*) AS n FROM orders')).toBe(orders);
+  });
 });
 
 /** Every state-changing route the app serves, from Express's router (so routes added later are covered too). */

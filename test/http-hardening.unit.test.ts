@@ -31,6 +31,14 @@ describe('refusalOf', () => {
     expect(refusalOf({ a: ['x\u0000'] })).toBe('Text must not contain U+0000');
     expect(refusalOf({ constructorName: 'ok', proto: 1, a: ['__proto__'] })).toBe(null); // values and other keys are fine
   });
+
+  it('finds a lone surrogate (text that is not Unicode) in any string or key, and lets pairs through', () => {
+    const refusal = 'Text must be well-formed Unicode (a lone surrogate is not)';
+    expect(refusalOf(JSON.parse('{"email":"\\ud800"}'))).toBe(refusal);
+    expect(refusalOf({ a: [{ b: 'x\udfff' }] })).toBe(refusal);
+    expect(refusalOf({ ['k\ud83d']: 1 })).toBe(refusal);
+    expect(refusalOf({ a: 'pair 💥 and \ud83d\udca5', b: ['é'] })).toBe(null);
+  });
 });
 
 describe('originRefusal', () => {

@@ -45,24 +45,37 @@ export function jsonDepthExceeds(bytes: Uint8Array, max: number): boolean {
   return false;
 }
 
+const NUL = 'Text must not contain U+0000';
+const LONE_SURROGATE = 'Text must be well-formed Unicode (a lone surrogate is not)';
+
+/** Why a string of a body is refused, or null. */
+function textRefusal(text: string): string | null {
+  if (text.includes('\u0000')) return NUL;
+  // A "\ud800" escape parses to half a character, which no text is: validators throw on it
+  // (isEmail's encodeURI) and the driver would store U+FFFD in its place.
+  return (text as string & { isWellFormed(): boolean }).isWellFormed() ? null : LONE_SURROGATE;
+}
+
 /**
  * Why a parsed body is refused, or null: a key from FORBIDDEN_KEYS at any depth
  * (JSON.parse makes `__proto__` an own property, so it is seen, and so are
- * escaped spellings such as `"\u005f_proto__"`), or U+0000 in any key or string
- * (Postgres cannot store it). Iterative, with an explicit stack.
+ * escaped spellings such as `"\u005f_proto__"`), U+0000 in any key or string
+ * (Postgres cannot store it), or a lone surrogate. Iterative, with an explicit stack.
  */
 export function refusalOf(value: unknown): string | null {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === 'string') {
-      if (v.includes('\u0000')) return 'Text must not contain U+0000';
+      const refusal = textRefusal(v);
+      if (refusal !== null) return refusal;
     } else if (Array.isArray(v)) {
       for (const item of v) stack.push(item);
     } else if (v !== null && typeof v === 'object') {
       for (const key of Object.keys(v)) {
         if (FORBIDDEN_KEYS.has(key)) return `The key "${key}" is not allowed in a JSON body`;
-        if (key.includes('\u0000')) return 'Text must not contain U+0000';
+        const refusal = textRefusal(key);
+        if (refusal !== null) return refusal;
         stack.push((v as Record<string, unknown>)[key]);
       }
     }
@@ -72,7 +85,7 @@ export function refusalOf(value: unknown): string | null {
 
 /** True if any string (key or value) in a parsed JSON value holds U+0000. */
 export function containsNul(value: unknown): boolean {
-  return refusalOf(value) === 'Text must not contain U+0000';
+  return refusalOf(value) === NUL;
 }
 
 class TooDeep extends Error {
@@ -84,8 +97,8 @@ class TooDeep extends Error {
 /**
  * express.json with the contract's answers, as JSON errors, before any route
  * code runs: 413 past the limit, 400 for malformed JSON, nesting deeper than
- * MAX_JSON_DEPTH (checked on the raw bytes before parsing), a forbidden key or
- * U+0000 anywhere. None of these is an exception in a handler, so none logs a
+ * MAX_JSON_DEPTH (checked on the raw bytes before parsing), a forbidden key,
+ * U+0000 or a lone surrogate anywhere. None of these is an exception in a handler, so none logs a
  * stack trace.
  */
 export function jsonBody(limit: number): RequestHandler {
