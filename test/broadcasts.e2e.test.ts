@@ -274,6 +274,8 @@ describe('validation and access', () => {
       { ...ok, severity: 'urgent' },
       { ...ok, channel: 'order' },
       { ...ok, audience: {} },
+      // Absent means everyone; null is not taken to mean it (it was a 500).
+      { ...ok, audience: null },
       { ...ok, audience: 'admin' },
       { ...ok, audience: ['admin'] },
       { ...ok, audience: { role: 'root' } },

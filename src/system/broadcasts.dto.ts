@@ -12,6 +12,7 @@ import {
   Matches,
   MaxLength,
   ValidateBy,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import type { Severity } from '../../client/wire.js';
@@ -96,7 +97,8 @@ export class SendBroadcastDto {
   severity?: Severity;
 
   @ApiPropertyOptional({ type: AudienceDto, description: 'Absent: every user who exists when it is sent' })
-  @IsOptional()
+  // Only absent means everyone: @IsOptional would let null through as well.
+  @ValidateIf((_: unknown, audience: unknown) => audience !== undefined)
   @IsObject({ message: 'audience must be an object with role or userIds' })
   @ValidateNested()
   @Type(() => AudienceDto)
