@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { chromiumWith, screenshot, signedInInbox } from './support/browser.js';
+import { chromiumWith, newUserOnPage, screenshot } from './support/browser.js';
 import { startChatTestBed } from './support/chat-app.js';
 import { Client } from './support/http.js';
 
@@ -9,9 +9,7 @@ const suite = chromiumWith(() => startChatTestBed());
 describe('chat destinations on the inbox page', () => {
   it('adds a Slack webhook (the test message arrives), shows a refusal in the server’s words, removes it', async () => {
     const email = 'chat-ui@example.com';
-    expect((await new Client(suite.app.baseUrl).register(email)).status).toBe(201);
-    const context = await suite.browser.newContext();
-    const { page, errors } = await signedInInbox(context, suite.app.baseUrl, email);
+    const { context, page, errors } = await newUserOnPage(suite.browser, suite.app.baseUrl, email);
     await page.waitForSelector('#chat-status[data-count="0"]');
 
     // A URL outside CHAT_WEBHOOK_ALLOWLIST: the server's 400, nothing listed.

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { startTestApp } from './support/app.js';
-import { chromiumWith, screenshot, signedInInbox } from './support/browser.js';
-import { Client } from './support/http.js';
+import { chromiumWith, newUserOnPage, screenshot } from './support/browser.js';
 import { codeSentTo } from './support/sms-outbox.js';
 import { tempDirs } from './support/temp-dirs.js';
 
@@ -16,9 +15,7 @@ const suite = chromiumWith(() => {
 describe('contacts on the inbox page', () => {
   it('sets a phone, refuses a bad number and a wrong code with the server’s words, verifies, removes', async () => {
     const email = 'phone-ui@example.com';
-    expect((await new Client(suite.app.baseUrl).register(email)).status).toBe(201);
-    const context = await suite.browser.newContext();
-    const { page, errors } = await signedInInbox(context, suite.app.baseUrl, email);
+    const { context, page, errors } = await newUserOnPage(suite.browser, suite.app.baseUrl, email);
     await page.waitForSelector('#phone-status[data-state="none"]');
 
     await page.fill('#phone-form [name=number]', '0170 123');

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
@@ -128,6 +128,17 @@ export async function signedInInbox(
   const errors = collectErrors(page);
   await signInOnPage(page, email);
   return { page, errors };
+}
+
+/** A user registered by HTTP as `email`, then signed in on the inbox page in a new context of `browser`. */
+export async function newUserOnPage(
+  browser: Browser,
+  baseUrl: string,
+  email: string,
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  expect((await new Client(baseUrl).register(email)).status).toBe(201);
+  const context = await browser.newContext();
+  return { context, ...(await signedInInbox(context, baseUrl, email)) };
 }
 
 export async function signInOnPage(page: Page, email: string, password = 'password-123'): Promise<void> {
