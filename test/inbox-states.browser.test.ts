@@ -113,6 +113,15 @@ function wallTime(iso: string | Date, timeZone: string) {
 const dayAfter = (date: string, days: number) =>
   new Date(Date.parse(`${date}T12:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
+/** A notification with buttons, then two order notifications, all shown on `page`: their ids. */
+async function buttonsAndTwoOrders(user: Shopper, page: Page): Promise<[string, string, string]> {
+  const withButtons = await withActions(user, 'Returns policy update');
+  const first = await shownTitled(page, `Order #${await placeOrder(user.client)} placed`);
+  const second = await shownTitled(page, `Order #${await placeOrder(user.client)} placed`);
+  await shown(page, withButtons);
+  return [withButtons, first, second];
+}
+
 /** axe-core's serious and critical findings on the page as it is now. */
 async function axeFindings(page: Page): Promise<string[]> {
   // Evaluated over the DevTools protocol, so the page's CSP (script-src 'self') does not apply.
@@ -360,10 +369,7 @@ describe('inbox page states in Chromium', () => {
 
   it('axe-core finds no serious or critical violation: inbox with action buttons, snooze menu open, archive and snooze views, settings', async () => {
     const { user: ivy, page, errors } = await shopperOnPage('axe@example.com');
-    const a = await withActions(ivy, 'Returns policy update');
-    const b = await shownTitled(page, `Order #${await placeOrder(ivy.client)} placed`);
-    const c = await shownTitled(page, `Order #${await placeOrder(ivy.client)} placed`);
-    await shown(page, a);
+    const [a, b, c] = await buttonsAndTwoOrders(ivy, page);
     expect(await axeFindings(page)).toStrictEqual([]);
 
     await page.click(`.item[data-id="${a}"] .item-snooze`);
@@ -395,10 +401,7 @@ describe('inbox page states in Chromium', () => {
 
   it('works from the keyboard alone: an action, archive, and a snooze preset from its menu, with the focus visible', async () => {
     const { user: kai, page, errors } = await shopperOnPage('keyboard@example.com');
-    const act = await withActions(kai, 'Returns policy update');
-    const archive = await shownTitled(page, `Order #${await placeOrder(kai.client)} placed`);
-    const snooze = await shownTitled(page, `Order #${await placeOrder(kai.client)} placed`);
-    await shown(page, act);
+    const [act, archive, snooze] = await buttonsAndTwoOrders(kai, page);
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
 
     await tabTo(page, `.item[data-id="${act}"] .item-actions button[data-action="later"]`);
