@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, Page, Route } from 'playwright-core';
+import { describe, expect, it } from '@jest/globals';
+import type { Page, Route } from 'playwright-core';
 import { INVALID_CREDENTIALS } from '../src/auth/local.strategy.js';
-import type { TestApp } from './support/app.js';
 import {
   badges,
   collectErrors,
-  launchChromium,
+  chromiumWith,
   listedTitles,
   live,
   openInbox,
@@ -17,7 +16,6 @@ import {
   recordToasts,
   toasted,
   WAIT,
-  contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
 import { startWithAdmin } from './support/shop.js';
@@ -30,19 +28,8 @@ import { startWithAdmin } from './support/shop.js';
  * sign-in says why and leaves the page signed out.
  */
 
-let t: TestApp;
-let browser: Browser;
-let admin: Client;
-
-beforeAll(async () => {
-  ({ t, admin } = await startWithAdmin());
-  browser = await launchChromium();
-});
-const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 860 } });
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
+const suite = chromiumWith(startWithAdmin, { viewport: { width: 1280, height: 860 } });
+const { newContext } = suite;
 
 /**
  * Holds the page's next request to `path` until released, so the page can be
@@ -80,7 +67,7 @@ async function holdRequest(
 }
 
 async function broadcastsSent(): Promise<string[]> {
-  const res = await admin.get('/admin/broadcasts?limit=100');
+  const res = await suite.app.admin.get('/admin/broadcasts?limit=100');
   expect(res.status).toBe(200); // res.text
   return res.body.items.map((n: { title: string }) => n.title);
 }
@@ -88,16 +75,16 @@ async function broadcastsSent(): Promise<string[]> {
 describe('admin panel and forms of the inbox page in Chromium', () => {
   it('an admin sends broadcasts from the form: they arrive live on a user’s browser and the admin’s own page; a bad one shows the server’s 400 and sends nothing', async () => {
     // A user, signed in in a browser of their own.
-    await new Client(t.baseUrl).signUp('margaret@example.com');
-    const userPage = await openInbox(await newContext(), t.baseUrl);
+    await new Client(suite.app.t.baseUrl).signUp('margaret@example.com');
+    const userPage = await openInbox(await newContext(), suite.app.t.baseUrl);
     const errors = collectErrors(userPage);
     await signInOnPage(userPage, 'margaret@example.com');
     expect(await userPage.isHidden('#new-broadcast')).toBe(true); // no broadcasts for a user
 
     // The admin, in another browser.
-    const adminPage = await openInbox(await newContext(), t.baseUrl);
+    const adminPage = await openInbox(await newContext(), suite.app.t.baseUrl);
     errors.push(...collectErrors(adminPage));
-    await signInOnPage(adminPage, t.adminEmail, t.adminPassword);
+    await signInOnPage(adminPage, suite.app.t.adminEmail, suite.app.t.adminPassword);
     expect(await adminPage.textContent('#account-role')).toBe('Admin');
     await recordToasts(adminPage);
     const form = '#broadcast-form';
@@ -112,7 +99,7 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
     await compose();
     await adminPage.fill(`${form} [name=body]`, 'Checkout will be unavailable from 02:00 to 02:30 UTC.');
     await adminPage.click(submit);
-    const expected = await admin.post('/admin/broadcasts', { title: '', body: 'x' }); // what the server says to that
+    const expected = await suite.app.admin.post('/admin/broadcasts', { title: '', body: 'x' }); // what the server says to that
     expect(expected.status).toBe(400);
     await adminPage.waitForSelector('#broadcast-error:not([hidden])');
     const said: string = expected.body.message;
@@ -191,8 +178,8 @@ describe('admin panel and forms of the inbox page in Chromium', () => {
   });
 
   it('a failed sign-in shows the server’s message and stays signed out; the button is disabled while signing in; a taken email on sign-up is explained', async () => {
-    await new Client(t.baseUrl).signUp('barbara@example.com');
-    const page = await openInbox(await newContext(), t.baseUrl);
+    await new Client(suite.app.t.baseUrl).signUp('barbara@example.com');
+    const page = await openInbox(await newContext(), suite.app.t.baseUrl);
     const errors = collectErrors(page);
     await page.waitForSelector('body[data-view="signed-out"]');
 

@@ -1,34 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
+import { describe, expect, it } from '@jest/globals';
 import { apiInstancesSuite } from './support/api-instances-suite.js';
-import { freshDatabase } from './support/app.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance } from './support/cluster.js';
 import { Client } from './support/http.js';
+import { instancePair } from './support/instance-pair.js';
 
 // Revocation and the rate per key across two instances, on the Postgres bus and rate store.
 apiInstancesSuite('postgres');
 
 describe('a crash between the commit and the answer', () => {
-  let database: Awaited<ReturnType<typeof freshDatabase>>;
-  let db: pg.Pool;
-  let survivor: Instance;
-  let doomed: Instance;
-  beforeAll(async () => {
-    database = await freshDatabase();
-    db = new pg.Pool({ connectionString: database.url, max: 2 });
-    [survivor, doomed] = await Promise.all([
-      Instance.start({ databaseUrl: database.url, name: 'survivor' }),
-      // Internal test hook: this instance SIGKILLs itself right after a publish commits.
-      Instance.start({ databaseUrl: database.url, env: { API_TEST_EXIT_AFTER_COMMIT: '1' }, name: 'doomed' }),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all([survivor?.stop(), doomed?.stop()]);
-    await db?.end();
-    await database?.drop();
-  });
+  const pair = instancePair(() => [
+    { name: 'survivor' },
+    // Internal test hook: this instance SIGKILLs itself right after a publish commits.
+    { env: { API_TEST_EXIT_AFTER_COMMIT: '1' }, name: 'doomed' },
+  ]);
 
   it('kill -9 after the commit: the retry on another instance replays, and nothing is written twice', async () => {
+    const { a: survivor, b: doomed, db } = pair;
     const admin = new Client(survivor.baseUrl);
     expect((await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status).toBe(200);
     const key = (await admin.post('/admin/api-keys', { name: 'crash' })).body.key as string;

@@ -1,28 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser } from 'playwright-core';
-import { launchChromium, screenshot, signedInInbox } from './support/browser.js';
-import { type ChatTestBed, startChatTestBed } from './support/chat-app.js';
+import { describe, expect, it } from '@jest/globals';
+import { chromiumWith, newUserOnPage, screenshot } from './support/browser.js';
+import { startChatTestBed } from './support/chat-app.js';
 import { Client } from './support/http.js';
 
 /* The contacts section's chat destinations in Chromium: add one (a test message goes out), see a refusal, remove. */
-let bed: ChatTestBed;
-let browser: Browser;
-
-beforeAll(async () => {
-  bed = await startChatTestBed();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await bed?.close();
-});
+const suite = chromiumWith(() => startChatTestBed());
 
 describe('chat destinations on the inbox page', () => {
   it('adds a Slack webhook (the test message arrives), shows a refusal in the server’s words, removes it', async () => {
     const email = 'chat-ui@example.com';
-    expect((await new Client(bed.baseUrl).register(email)).status).toBe(201);
-    const context = await browser.newContext();
-    const { page, errors } = await signedInInbox(context, bed.baseUrl, email);
+    const { context, page, errors } = await newUserOnPage(suite.browser, suite.app.baseUrl, email);
     await page.waitForSelector('#chat-status[data-count="0"]');
 
     // A URL outside CHAT_WEBHOOK_ALLOWLIST: the server's 400, nothing listed.
@@ -33,20 +20,20 @@ describe('chat destinations on the inbox page', () => {
     expect(await page.textContent('#chat-error')).toMatch(/not a discord webhook this server may call/);
 
     // A destination that refuses the test message: its status is named.
-    bed.chat.script('/slack/ui-refuses', [{ status: 403 }]);
+    suite.app.chat.script('/slack/ui-refuses', [{ status: 403 }]);
     await page.selectOption('#chat-form [name=kind]', 'slack');
-    await page.fill('#chat-form [name=url]', `${bed.chat.origin}/slack/ui-refuses`);
+    await page.fill('#chat-form [name=url]', `${suite.app.chat.origin}/slack/ui-refuses`);
     await page.click('#chat-add');
     await page.waitForFunction(() => /403/.test(document.querySelector('#chat-error')?.textContent ?? ''));
 
-    await page.fill('#chat-form [name=url]', `${bed.chat.origin}/slack/ui-ok`);
+    await page.fill('#chat-form [name=url]', `${suite.app.chat.origin}/slack/ui-ok`);
     await page.fill('#chat-form [name=label]', 'Ops <channel>');
     await page.click('#chat-add');
     await page.waitForSelector('#chat-list li[data-id]');
     expect(await page.isHidden('#chat-error')).toBe(true);
     expect(await page.textContent('#chat-list li .chat-label')).toBe('Ops <channel>');
     expect(await page.textContent('#chat-list li')).toContain('localhost');
-    expect(bed.chat.to('/slack/ui-ok')).toHaveLength(1);
+    expect(suite.app.chat.to('/slack/ui-ok')).toHaveLength(1);
     // The URL is not on the page once added (the field is cleared, the list shows the host).
     expect(await page.content()).not.toContain('/slack/ui-ok');
     await page.evaluate(() => document.querySelector('#chat-title')?.scrollIntoView({ block: 'center' }));
@@ -58,7 +45,7 @@ describe('chat destinations on the inbox page', () => {
 
     await page.click('#chat-list li button');
     await page.waitForSelector('#chat-status[data-count="0"]');
-    const user = new Client(bed.baseUrl);
+    const user = new Client(suite.app.baseUrl);
     await user.login(email);
     expect((await user.get('/contacts')).body.chat).toStrictEqual([]);
     expect(errors).toEqual([]);

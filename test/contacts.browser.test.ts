@@ -1,33 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser } from 'playwright-core';
-import { startTestApp, type TestApp } from './support/app.js';
-import { launchChromium, screenshot, signedInInbox } from './support/browser.js';
-import { Client } from './support/http.js';
+import { describe, expect, it } from '@jest/globals';
+import { startTestApp } from './support/app.js';
+import { chromiumWith, newUserOnPage, screenshot } from './support/browser.js';
 import { codeSentTo } from './support/sms-outbox.js';
 import { tempDirs } from './support/temp-dirs.js';
 
 /* The inbox page's contacts section in Chromium: set a phone, verify it with the texted code, remove it. */
 const tempDir = tempDirs('notif-contacts-ui-');
-let t: TestApp;
-let browser: Browser;
 let dataDir: string;
-
-beforeAll(async () => {
+const suite = chromiumWith(() => {
   dataDir = tempDir();
-  t = await startTestApp({ DATA_DIR: dataDir });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
+  return startTestApp({ DATA_DIR: dataDir });
 });
 
 describe('contacts on the inbox page', () => {
   it('sets a phone, refuses a bad number and a wrong code with the server’s words, verifies, removes', async () => {
     const email = 'phone-ui@example.com';
-    expect((await new Client(t.baseUrl).register(email)).status).toBe(201);
-    const context = await browser.newContext();
-    const { page, errors } = await signedInInbox(context, t.baseUrl, email);
+    const { context, page, errors } = await newUserOnPage(suite.browser, suite.app.baseUrl, email);
     await page.waitForSelector('#phone-status[data-state="none"]');
 
     await page.fill('#phone-form [name=number]', '0170 123');

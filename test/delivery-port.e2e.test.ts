@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { DELIVERY_METHODS } from '../client/registry.js';
 import { METHOD_PLUGINS } from '../src/delivery/methods/index.js';
 import type { DeliveryMethodPlugin } from '../src/delivery/port/delivery-method.js';
 import { DeliveryMethods } from '../src/delivery/port/delivery-methods.js';
 import { type Activity, NotificationActivity } from '../src/notifications/activity.js';
 import { PreferencesService } from '../src/notifications/preferences.service.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { startTestApp, sharedTestApp } from './support/app.js';
 import { eventually } from './support/cluster.js';
 import { Client } from './support/http.js';
 import { DEFAULT_DELIVERY } from './support/registry.js';
 
 /** The delivery-method port: the registry of plug-ins, their contacts, toggles as rows (issue 21). */
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp();
 
 const plugin = (method: string): DeliveryMethodPlugin =>
   ({ method, grouping: 'each', contactNeededToEnable: null, hasContactSql: () => null }) as never;

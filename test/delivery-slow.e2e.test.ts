@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
-import { publishTo } from './support/publish.js';
+import { deliveryStatuses, publishTo } from './support/publish.js';
 import { startPushService, type TestPushService } from './support/push-service.js';
 import { TestSmtpServer } from './support/smtp.js';
 import { MAX_CONNECTIONS_PER_ORIGIN } from '../src/outbound/outbound-client.js';
@@ -104,10 +104,7 @@ describe('a destination that never answers (issue 19, finding 2)', () => {
       const row = await publishTo(t, id, { title: 'slow' });
       await until(
         'the slow push in flight',
-        async () =>
-          (await t.db.query(`SELECT status FROM deliveries WHERE notification_id = $1`, [row.id])).rows as Array<{
-            status: string;
-          }>,
+        () => deliveryStatuses(t, row.id),
         (r) => r.length === 1 && r[0].status === 'sending',
       );
       slowRows.push(row);

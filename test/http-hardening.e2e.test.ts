@@ -9,7 +9,7 @@ import { createApp } from '../src/app.factory.js';
 import { API_PATH_PREFIX, ORIGIN_CHECK_EXEMPT } from '../src/common/origin-check.js';
 import { loadConfig } from '../src/config/env.js';
 import { INBOX_PAGE_CSP } from '../src/web/inbox-page.js';
-import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
+import { freshDatabase, startTestApp, type TestApp, sharedTestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { adminClient } from './support/shop.js';
 import { openStream } from './support/sse.js';
@@ -317,13 +317,7 @@ describe('origins', () => {
 });
 
 describe('PUBLIC_ORIGIN', () => {
-  let p: TestApp;
-  beforeAll(async () => {
-    p = await startTestApp({ PUBLIC_ORIGIN: 'https://notify.example.com, http://127.0.0.1:1/' });
-  });
-  afterAll(async () => {
-    await p.close();
-  });
+  const p = sharedTestApp({ PUBLIC_ORIGIN: 'https://notify.example.com, http://127.0.0.1:1/' });
 
   it('accepts exactly the configured origins', async () => {
     const c = new Client(p.baseUrl);

@@ -1,17 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from '@jest/globals';
+import { sharedTestApp } from './support/app.js';
 import { Client } from './support/http.js';
 
 /** How the inbox page and the browser client are served (the browser tests use them for real). */
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp();
 
 describe('inbox page static files', () => {
   it('GET / is the page, with a strict CSP and no session created', async () => {

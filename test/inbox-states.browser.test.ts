@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContextOptions, Page } from 'playwright-core';
 import { CHANNELS } from '../client/registry.js';
-import type { TestApp } from './support/app.js';
 import {
   badge,
   collectErrors,
   eventually,
-  launchChromium,
+  chromiumWith,
   live,
   openInbox as open,
   screenshot,
@@ -17,7 +16,6 @@ import {
   shownTitled,
   signedInInbox,
   WAIT,
-  contextsPerTest,
 } from './support/browser.js';
 import { Client } from './support/http.js';
 import { placeOrder, startWithAdmin } from './support/shop.js';
@@ -31,19 +29,8 @@ import { placeOrder, startWithAdmin } from './support/shop.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-let t: TestApp;
-let browser: Browser;
-let admin: Client;
-
-beforeAll(async () => {
-  ({ t, admin } = await startWithAdmin());
-  browser = await launchChromium();
-});
-const newContext = contextsPerTest(() => browser, { viewport: { width: 1280, height: 900 } });
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
-});
+const suite = chromiumWith(startWithAdmin, { viewport: { width: 1280, height: 900 } });
+const { newContext } = suite;
 
 interface Shopper {
   id: string;
@@ -52,22 +39,26 @@ interface Shopper {
 }
 
 async function shopper(email: string): Promise<Shopper> {
-  const client = new Client(t.baseUrl);
+  const client = new Client(suite.app.t.baseUrl);
   const user = await client.signUp(email);
   return { ...user, client };
 }
 
-/** A signed-in page of this user. */
-const signedInPage = (context: BrowserContext, user: Shopper) => signedInInbox(context, t.baseUrl, user.email);
+/** A new shopper, signed in on the inbox page in a context of its own (with `options`). */
+async function shopperOnPage(email: string, options?: BrowserContextOptions) {
+  const user = await shopper(email);
+  const context = await newContext(options);
+  return { user, context, ...(await signedInInbox(context, suite.app.t.baseUrl, email)) };
+}
 
 /** A personal notification with buttons: a broadcast to this user alone. */
 async function withActions(user: Shopper, title: string): Promise<string> {
-  const res = await admin.post('/admin/broadcasts', {
+  const res = await suite.app.admin.post('/admin/broadcasts', {
     title,
     body: 'The new returns policy starts on Monday.',
     audience: { userIds: [user.id] },
     actions: [
-      { id: 'open', label: 'Read the policy', url: `${t.baseUrl}/assets/icon.svg`, style: 'primary' },
+      { id: 'open', label: 'Read the policy', url: `${suite.app.t.baseUrl}/assets/icon.svg`, style: 'primary' },
       { id: 'later', label: 'Later', style: 'secondary' },
     ],
   });
@@ -122,6 +113,15 @@ function wallTime(iso: string | Date, timeZone: string) {
 const dayAfter = (date: string, days: number) =>
   new Date(Date.parse(`${date}T12:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
+/** A notification with buttons, then two order notifications, all shown on `page`: their ids. */
+async function buttonsAndTwoOrders(user: Shopper, page: Page): Promise<[string, string, string]> {
+  const withButtons = await withActions(user, 'Returns policy update');
+  const first = await shownTitled(page, `Order #${await placeOrder(user.client)} placed`);
+  const second = await shownTitled(page, `Order #${await placeOrder(user.client)} placed`);
+  await shown(page, withButtons);
+  return [withButtons, first, second];
+}
+
 /** axe-core's serious and critical findings on the page as it is now. */
 async function axeFindings(page: Page): Promise<string[]> {
   // Evaluated over the DevTools protocol, so the page's CSP (script-src 'self') does not apply.
@@ -161,10 +161,8 @@ async function focusVisible(page: Page): Promise<boolean> {
 
 describe('inbox page states in Chromium', () => {
   it('archives in one tab and the other tab follows; the archive view lists it and unarchives it', async () => {
-    const ada = await shopper('archive@example.com');
-    const context = await newContext();
-    const { page: a, errors } = await signedInPage(context, ada);
-    const b = await open(context, t.baseUrl);
+    const { user: ada, context, page: a, errors } = await shopperOnPage('archive@example.com');
+    const b = await open(context, suite.app.t.baseUrl);
     errors.push(...collectErrors(b));
     await live(b);
     const o1 = await placeOrder(ada.client);
@@ -193,9 +191,7 @@ describe('inbox page states in Chromium', () => {
 
   it('snoozes with the presets (1 hour, tomorrow 08:00 and next Monday 08:00 in the user’s zone), lists them as snoozed, unsnoozes, and shows one the server woke', async () => {
     const zone = 'Asia/Tokyo';
-    const grace = await shopper('snooze@example.com');
-    const context = await newContext({ timezoneId: zone });
-    const { page, errors } = await signedInPage(context, grace);
+    const { user: grace, page, errors } = await shopperOnPage('snooze@example.com', { timezoneId: zone });
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await shownTitled(page, `Order #${await placeOrder(grace.client)} placed`));
     const [hour, tomorrow, week] = ids;
@@ -237,7 +233,7 @@ describe('inbox page states in Chromium', () => {
     // The wake-up: the server's waker clears a due snooze and streams `unsnoozed`.
     await view(page, 'inbox');
     await shown(page, tomorrow);
-    await t.db.query(
+    await suite.app.t.db.query(
       `UPDATE notification_states SET snoozed_until = now() WHERE user_id = $1 AND notification_id = $2`,
       [grace.id, hour],
     );
@@ -247,9 +243,7 @@ describe('inbox page states in Chromium', () => {
   });
 
   it('an action button records the press and marks the notification read; one with a url opens it', async () => {
-    const lin = await shopper('action@example.com');
-    const context = await newContext();
-    const { page, errors } = await signedInPage(context, lin);
+    const { user: lin, context, page, errors } = await shopperOnPage('action@example.com');
     const id = await withActions(lin, 'Returns policy update');
     await shown(page, id);
     await badge(page, 'system', 1);
@@ -258,7 +252,7 @@ describe('inbox page states in Chromium', () => {
     await shownRead(page, id);
     await badge(page, 'system', 0);
     const presses = () =>
-      t.db
+      suite.app.t.db
         .query(
           `SELECT action_id FROM notification_action_presses WHERE user_id = $1 AND notification_id = $2 ORDER BY action_id`,
           [lin.id, id],
@@ -272,15 +266,13 @@ describe('inbox page states in Chromium', () => {
     await page.click(`.item[data-id="${id}"] .item-actions button[data-action="open"]`);
     const tab = await opened;
     await tab.waitForLoadState();
-    expect(tab.url()).toBe(`${t.baseUrl}/assets/icon.svg`);
+    expect(tab.url()).toBe(`${suite.app.t.baseUrl}/assets/icon.svg`);
     await eventually(async () => expect(await presses()).toStrictEqual(['later', 'open']));
     expect(errors).toStrictEqual([]);
   });
 
   it('the unseen badge counts what the list has not shown, apart from unread, and goes to 0 once the inbox is viewed', async () => {
-    const kim = await shopper('unseen@example.com');
-    const context = await newContext();
-    const { page, errors } = await signedInPage(context, kim);
+    const { user: kim, page, errors } = await shopperOnPage('unseen@example.com');
     await view(page, 'archived');
     const order = await placeOrder(kim.client);
     await badge(page, 'order', 1);
@@ -298,9 +290,7 @@ describe('inbox page states in Chromium', () => {
   });
 
   it('bulk: archives the 3 selected, marks all read and unread with "select all", unarchives from the archive', async () => {
-    const sam = await shopper('bulk@example.com');
-    const context = await newContext();
-    const { page, errors } = await signedInPage(context, sam);
+    const { user: sam, page, errors } = await shopperOnPage('bulk@example.com');
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await shownTitled(page, `Order #${await placeOrder(sam.client)} placed`));
     const chosen = ids.slice(0, 3);
@@ -331,9 +321,7 @@ describe('inbox page states in Chromium', () => {
   });
 
   it('the language switch in the settings saves the locale to the preferences and shows it after a reload', async () => {
-    const eva = await shopper('locale@example.com');
-    const context = await newContext();
-    const { page, errors } = await signedInPage(context, eva);
+    const { user: eva, page, errors } = await shopperOnPage('locale@example.com');
     await page.waitForSelector('#locale:not([disabled])');
     const offered = await page.$$eval('#locale option', (options) =>
       options.map((o) => (o as HTMLOptionElement).value),
@@ -349,9 +337,15 @@ describe('inbox page states in Chromium', () => {
   });
 
   it('on a 360-pixel phone every channel tab and the view switch are visible, none cut off, nothing scrolls sideways', async () => {
-    const mo = await shopper('phone@example.com');
-    const context = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
-    const { page, errors } = await signedInPage(context, mo);
+    const {
+      user: mo,
+      page,
+      errors,
+    } = await shopperOnPage('phone@example.com', {
+      viewport: { width: 360, height: 740 },
+      isMobile: true,
+      hasTouch: true,
+    });
     await withActions(mo, 'Returns policy update');
     await shownTitled(page, 'Returns policy update');
     const boxes = await page.$$eval('nav.channels .channel, #views button', (tabs) =>
@@ -374,13 +368,8 @@ describe('inbox page states in Chromium', () => {
   });
 
   it('axe-core finds no serious or critical violation: inbox with action buttons, snooze menu open, archive and snooze views, settings', async () => {
-    const ivy = await shopper('axe@example.com');
-    const context = await newContext();
-    const { page, errors } = await signedInPage(context, ivy);
-    const a = await withActions(ivy, 'Returns policy update');
-    const b = await shownTitled(page, `Order #${await placeOrder(ivy.client)} placed`);
-    const c = await shownTitled(page, `Order #${await placeOrder(ivy.client)} placed`);
-    await shown(page, a);
+    const { user: ivy, page, errors } = await shopperOnPage('axe@example.com');
+    const [a, b, c] = await buttonsAndTwoOrders(ivy, page);
     expect(await axeFindings(page)).toStrictEqual([]);
 
     await page.click(`.item[data-id="${a}"] .item-snooze`);
@@ -411,13 +400,8 @@ describe('inbox page states in Chromium', () => {
   });
 
   it('works from the keyboard alone: an action, archive, and a snooze preset from its menu, with the focus visible', async () => {
-    const kai = await shopper('keyboard@example.com');
-    const context = await newContext();
-    const { page, errors } = await signedInPage(context, kai);
-    const act = await withActions(kai, 'Returns policy update');
-    const archive = await shownTitled(page, `Order #${await placeOrder(kai.client)} placed`);
-    const snooze = await shownTitled(page, `Order #${await placeOrder(kai.client)} placed`);
-    await shown(page, act);
+    const { user: kai, page, errors } = await shopperOnPage('keyboard@example.com');
+    const [act, archive, snooze] = await buttonsAndTwoOrders(kai, page);
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
 
     await tabTo(page, `.item[data-id="${act}"] .item-actions button[data-action="later"]`);

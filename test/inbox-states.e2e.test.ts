@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from '@jest/globals';
+import { sharedTestApp } from './support/app.js';
 import { broadcast, publishMany, publishTo } from './support/publish.js';
 import { liveStream, signedIn } from './support/shop.js';
 import type { SseConnection } from './support/sse.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp();
 
 const ids = (res: { body: { items: Array<{ id: string }> } }) => res.body.items.map((n) => n.id);
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { CHANNELS, type NotificationRow } from '../src/notifications/notification.types.js';
 import { SqlParams, canSee, visibleNotificationsSql, type Viewer } from '../src/notifications/visibility.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { sharedTestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { signedIn } from './support/shop.js';
 import { broadcast, publishTo } from './support/publish.js';
 import { NO_UNREAD } from './support/registry.js';
 import { openStream } from './support/sse.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp();
 
 async function admin(): Promise<{ client: Client; id: string }> {
   const c = new Client(t.baseUrl);

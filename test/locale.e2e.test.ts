@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { canonicalLocale, localeFromAcceptLanguage } from '../src/users/locale.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { sharedTestApp } from './support/app.js';
 import { Client } from './support/http.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp();
 
 describe('the user locale', () => {
   it('comes from Accept-Language at sign-up, else en', async () => {

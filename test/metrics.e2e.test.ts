@@ -1,19 +1,13 @@
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
 import type { PersonalDraft } from '../src/notifications/notification.types.js';
 import { Client } from './support/http.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { sharedTestApp } from './support/app.js';
 import { type Samples, scrape as scrapeMetrics, value } from './support/metrics.js';
 import { openStream } from './support/sse.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ SLOW_CLIENT_BYTES: '65536' });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp({ SLOW_CLIENT_BYTES: '65536' });
 
 const scrape = () => scrapeMetrics(t.baseUrl);
 

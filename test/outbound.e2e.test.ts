@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -52,74 +52,71 @@ afterAll(async () => {
   await dns?.close();
 });
 
-const client = () => new OutboundClient({ resolve: dnsServerResolve(dns.address) });
+/** A client closed after the test that made it, failed or not. */
+const clients: OutboundClient[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+const client = () => {
+  const c = new OutboundClient({ resolve: dnsServerResolve(dns.address) });
+  clients.push(c);
+  return c;
+};
 const rules = () => allowlistRules([`http://receiver.test:${port}`]);
 
 describe('OutboundClient', () => {
   it('posts JSON or a form to a named origin, answers status, headers and body, and follows no redirect', async () => {
     const c = client();
-    try {
-      const res = await c.request(c.check(`http://receiver.test:${port}/hook?x=1`, rules()), {
-        json: { text: 'hi' },
-        headers: { 'x-extra': 'yes' },
-      });
-      expect(res.status).toBe(429);
-      expect(res.headers['retry-after']).toBe('7');
-      expect(res.body.toString()).toBe('{"ok":false}');
-      expect(received.at(-1)).toMatchObject({
-        url: '/hook?x=1',
-        headers: { 'content-type': 'application/json', 'x-extra': 'yes', host: `receiver.test:${port}` },
-        body: '{"text":"hi"}',
-      });
-      await c.request(c.check(`http://receiver.test:${port}/form`, rules()), { form: { To: '+49', Body: 'a b' } });
-      expect(received.at(-1)?.body).toBe('To=%2B49&Body=a+b');
-      const redirect = await c.request(c.check(`http://receiver.test:${port}/redirect`, rules()));
-      expect(redirect.status).toBe(302);
-      expect(received.at(-1)?.url).toBe('/redirect');
-      const big = await c.request(c.check(`http://receiver.test:${port}/big`, rules()), { maxResponseBytes: 1000 });
-      expect([big.status, big.body.length, big.truncated]).toStrictEqual([200, 1000, true]);
-    } finally {
-      c.close();
-    }
+    const res = await c.request(c.check(`http://receiver.test:${port}/hook?x=1`, rules()), {
+      json: { text: 'hi' },
+      headers: { 'x-extra': 'yes' },
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.body.toString()).toBe('{"ok":false}');
+    expect(received.at(-1)).toMatchObject({
+      url: '/hook?x=1',
+      headers: { 'content-type': 'application/json', 'x-extra': 'yes', host: `receiver.test:${port}` },
+      body: '{"text":"hi"}',
+    });
+    await c.request(c.check(`http://receiver.test:${port}/form`, rules()), { form: { To: '+49', Body: 'a b' } });
+    expect(received.at(-1)?.body).toBe('To=%2B49&Body=a+b');
+    const redirect = await c.request(c.check(`http://receiver.test:${port}/redirect`, rules()));
+    expect(redirect.status).toBe(302);
+    expect(received.at(-1)?.url).toBe('/redirect');
+    const big = await c.request(c.check(`http://receiver.test:${port}/big`, rules()), { maxResponseBytes: 1000 });
+    expect([big.status, big.body.length, big.truncated]).toStrictEqual([200, 1000, true]);
   });
 
   it('gives up at its deadline or when aborted, and closes the connection', async () => {
     const c = client();
-    try {
-      const target = c.check(`http://receiver.test:${port}/slow`, rules());
-      const before = closedSockets;
-      const timedOut = c.request(target, { timeoutMs: 300 });
-      await expect(timedOut).rejects.toMatchObject({ category: 'timed out' });
-      const controller = new AbortController();
-      const arrived = once(server, 'request');
-      const aborted = c.request(target, { signal: controller.signal });
-      await arrived;
-      controller.abort();
-      await expect(aborted).rejects.toMatchObject({ category: 'cancelled' });
-      // The server sees both connections closed: nothing is left to reconnect in the background.
-      await new Promise<void>((resolve) => {
-        const check = () => (closedSockets - before >= 2 && open.size === 0 ? resolve() : setTimeout(check, 20));
-        check();
-      });
-      expect(open.size).toBe(0);
-    } finally {
-      c.close();
-    }
+    const target = c.check(`http://receiver.test:${port}/slow`, rules());
+    const before = closedSockets;
+    const timedOut = c.request(target, { timeoutMs: 300 });
+    await expect(timedOut).rejects.toMatchObject({ category: 'timed out' });
+    const controller = new AbortController();
+    const arrived = once(server, 'request');
+    const aborted = c.request(target, { signal: controller.signal });
+    await arrived;
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ category: 'cancelled' });
+    // The server sees both connections closed: nothing is left to reconnect in the background.
+    await new Promise<void>((resolve) => {
+      const check = () => (closedSockets - before >= 2 && open.size === 0 ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    expect(open.size).toBe(0);
   });
 
   it('refuses a request whose signal is already aborted: cancelled, nothing dialled, no stray error', async () => {
     const c = client();
-    try {
-      const target = c.check(`http://receiver.test:${port}/hook`, rules());
-      const before = received.length;
-      // The request was destroyed before its error listener was on: Node's "socket hang up"
-      // went unheard, an uncaught exception (it failed this suite's sibling in CI).
-      await expect(c.request(target, { signal: AbortSignal.abort() })).rejects.toMatchObject({ category: 'cancelled' });
-      await new Promise((r) => setImmediate(r));
-      expect(received.length).toBe(before);
-    } finally {
-      c.close();
-    }
+    const target = c.check(`http://receiver.test:${port}/hook`, rules());
+    const before = received.length;
+    // The request was destroyed before its error listener was on: Node's "socket hang up"
+    // went unheard, an uncaught exception (it failed this suite's sibling in CI).
+    await expect(c.request(target, { signal: AbortSignal.abort() })).rejects.toMatchObject({ category: 'cancelled' });
+    await new Promise((r) => setImmediate(r));
+    expect(received.length).toBe(before);
   });
 
   it('refuses a name that resolves to a private address, asking DNS again at every connection', async () => {

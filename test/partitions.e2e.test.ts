@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { DeliveryService } from '../src/delivery/delivery.service.js';
 import { NotificationPartitions } from '../src/notifications/partitions.js';
 import { RetentionService } from '../src/notifications/retention.service.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { sharedTestApp } from './support/app.js';
 import { nextIdIs, nextPartitionStart } from './support/partitions.js';
 import { publishMany, publishTo } from './support/publish.js';
 import { openStream } from './support/sse.js';
@@ -13,13 +13,7 @@ import { signedIn } from './support/shop.js';
  * job, publishing and replay cross their boundaries, retention drops whole expired ones.
  */
 const SIZE = 100;
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ NOTIFICATION_PARTITION_SIZE: String(SIZE) });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp({ NOTIFICATION_PARTITION_SIZE: String(SIZE) });
 
 const partitions = () => t.app.get(NotificationPartitions);
 const ids = (rows: Array<{ id: string | number }>) => rows.map((r) => String(r.id));

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from '@jest/globals';
+import { sharedTestApp } from './support/app.js';
 import { DEFAULT_CHANNELS, DEFAULT_DELIVERY } from './support/registry.js';
 import { signedIn } from './support/shop.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp();
 
 const ALL_ON = { channels: DEFAULT_CHANNELS, delivery: DEFAULT_DELIVERY, quietHours: null, locale: 'en' };
 

@@ -3,9 +3,10 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionRevocations } from '../src/auth/session-revocations.js';
 import { SessionSerializer } from '../src/auth/session.serializer.js';
-import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance } from './support/cluster.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from './support/cluster.js';
 import { Client } from './support/http.js';
+import { instancePair } from './support/instance-pair.js';
 import { adminClient } from './support/shop.js';
 import { openStream } from './support/sse.js';
 
@@ -126,43 +127,27 @@ describe('the session cache on one instance', () => {
  * from its cache.
  */
 describe('the session cache across two instances (postgres bus)', () => {
-  let database: { url: string; drop: () => Promise<void> };
-  let db: pg.Pool;
-  let a: Instance;
-  let b: Instance;
-  beforeAll(async () => {
-    database = await freshDatabase();
-    db = new pg.Pool({ connectionString: database.url, max: 2 });
-    [a, b] = await Promise.all([
-      Instance.start({ databaseUrl: database.url, name: 'A' }),
-      Instance.start({ databaseUrl: database.url, name: 'B' }),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await db?.end();
-    await database?.drop();
-  });
+  const pair = instancePair();
 
   const sessionOf = async (userId: string): Promise<string> => {
-    const { rows } = await db.query(`SELECT sid FROM sessions WHERE sess #>> '{passport,user}' = $1`, [userId]);
+    const { rows } = await pair.db.query(`SELECT sid FROM sessions WHERE sess #>> '{passport,user}' = $1`, [userId]);
     expect(rows.length).toBe(1);
     return rows[0].sid as string;
   };
 
   it('a logout on A ends the session on B, which had it cached', async () => {
-    const carolOnA = new Client(a.baseUrl);
+    const carolOnA = new Client(pair.a.baseUrl);
     const carol = await carolOnA.signUp('carol@example.com');
-    const carolOnB = sameSession(carolOnA, b.baseUrl);
+    const carolOnB = sameSession(carolOnA, pair.b.baseUrl);
     expect((await carolOnB.get('/auth/me')).status).toBe(200);
     // B serves the session from its cache: even with the row expired behind its back, it answers.
     const sid = await sessionOf(carol.id);
-    const { rows } = await db.query(`SELECT expire FROM sessions WHERE sid = $1`, [sid]);
-    await db.query(`UPDATE sessions SET expire = now() - interval '1 hour' WHERE sid = $1`, [sid]);
+    const { rows } = await pair.db.query(`SELECT expire FROM sessions WHERE sid = $1`, [sid]);
+    await pair.db.query(`UPDATE sessions SET expire = now() - interval '1 hour' WHERE sid = $1`, [sid]);
     expect((await carolOnB.get('/auth/me')).status).toBe(200);
-    await db.query(`UPDATE sessions SET expire = $2 WHERE sid = $1`, [sid, rows[0].expire]);
+    await pair.db.query(`UPDATE sessions SET expire = $2 WHERE sid = $1`, [sid, rows[0].expire]);
     // Its end tells that B has handled the revocation (the cache is evicted before streams end).
-    const streamOnB = await openStream(b.baseUrl, carolOnB.cookieHeader);
+    const streamOnB = await openStream(pair.b.baseUrl, carolOnB.cookieHeader);
     await streamOnB.waitForEvent('ready');
 
     expect((await carolOnA.post('/auth/logout')).status).toBe(204);
@@ -171,13 +156,13 @@ describe('the session cache across two instances (postgres bus)', () => {
   });
 
   it('a disable on A signs the user out on B, which had the session cached', async () => {
-    const admin = new Client(a.baseUrl);
+    const admin = new Client(pair.a.baseUrl);
     expect((await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status).toBe(200);
-    const frankOnA = new Client(a.baseUrl);
+    const frankOnA = new Client(pair.a.baseUrl);
     const frank = await frankOnA.signUp('frank@example.com');
-    const frankOnB = sameSession(frankOnA, b.baseUrl);
+    const frankOnB = sameSession(frankOnA, pair.b.baseUrl);
     expect((await frankOnB.get('/auth/me')).status).toBe(200);
-    const streamOnB = await openStream(b.baseUrl, frankOnB.cookieHeader);
+    const streamOnB = await openStream(pair.b.baseUrl, frankOnB.cookieHeader);
     await streamOnB.waitForEvent('ready');
 
     expect((await admin.request('PATCH', `/admin/users/${frank.id}`, { disabled: true })).status).toBe(200);
@@ -186,13 +171,13 @@ describe('the session cache across two instances (postgres bus)', () => {
   });
 
   it('a session read on B before it had a CSRF token accepts the token A then gives it', async () => {
-    const daveOnA = new Client(a.baseUrl);
+    const daveOnA = new Client(pair.a.baseUrl);
     const dave = await daveOnA.signUp('dave@example.com');
     // A signed-in session without a token (one from before tokens were stored, say).
-    await db.query(`UPDATE sessions SET sess = (sess::jsonb - 'csrfToken')::json WHERE sid = $1`, [
+    await pair.db.query(`UPDATE sessions SET sess = (sess::jsonb - 'csrfToken')::json WHERE sid = $1`, [
       await sessionOf(dave.id),
     ]);
-    const daveOnB = sameSession(daveOnA, b.baseUrl);
+    const daveOnB = sameSession(daveOnA, pair.b.baseUrl);
     expect((await daveOnB.get('/auth/me')).status).toBe(200);
 
     const token = await daveOnA.fetchCsrf();
@@ -200,17 +185,17 @@ describe('the session cache across two instances (postgres bus)', () => {
   });
 
   it('a sign-in over a signed-in session voids the old session id on B too', async () => {
-    const erinOnA = new Client(a.baseUrl);
+    const erinOnA = new Client(pair.a.baseUrl);
     await erinOnA.signUp('erin@example.com');
-    const oldOnB = sameSession(erinOnA, b.baseUrl);
+    const oldOnB = sameSession(erinOnA, pair.b.baseUrl);
     expect((await oldOnB.get('/auth/me')).status).toBe(200); // B caches the old session
-    const streamOnB = await openStream(b.baseUrl, oldOnB.cookieHeader);
+    const streamOnB = await openStream(pair.b.baseUrl, oldOnB.cookieHeader);
     await streamOnB.waitForEvent('ready');
 
     expect((await erinOnA.login('erin@example.com')).status).toBe(200);
     expect(erinOnA.cookies.get('sid')).not.toBe(oldOnB.cookies.get('sid'));
     await streamOnB.waitForEnd();
     expect((await oldOnB.get('/auth/me')).status).toBe(401);
-    expect((await sameSession(erinOnA, b.baseUrl).get('/auth/me')).status).toBe(200);
+    expect((await sameSession(erinOnA, pair.b.baseUrl).get('/auth/me')).status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from '@jest/globals';
+import { sharedTestApp } from './support/app.js';
 import { Client } from './support/http.js';
 
 /**
@@ -8,13 +8,7 @@ import { Client } from './support/http.js';
  * per session and instance (TOUCH_INTERVAL_MS).
  */
 describe('session touch', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = sharedTestApp();
 
   const expiryOf = async (userId: string): Promise<number> => {
     const { rows } = await t.db.query(`SELECT expire FROM sessions WHERE sess #>> '{passport,user}' = $1`, [userId]);

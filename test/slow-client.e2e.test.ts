@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { sharedTestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { PausableStream } from './support/pausable-stream.js';
 import { draft } from './support/publisher-app.js';
 import { openStream } from './support/sse.js';
 
 const BUDGET = 64 * 1024;
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ SLOW_CLIENT_BYTES: String(BUDGET) });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp({ SLOW_CLIENT_BYTES: String(BUDGET) });
 
 /** The counter behind `notifications_dropped_slow_clients_total` on GET /metrics. */
 async function droppedCount(): Promise<number> {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Client } from './support/http.js';
-import { publishTo } from './support/publish.js';
+import { deliveryStatuses, publishTo } from './support/publish.js';
 import { adminClient } from './support/shop.js';
 import { TestTwilio } from './support/twilio.js';
 import { until } from './support/until.js';
@@ -156,14 +156,7 @@ describe('sms as a delivery method', () => {
     expect((await c.put('/contacts/phone', { number: other })).status).toBe(202);
     const row = await publishTo(t, id, { title: 'Not by SMS' });
     // Email (on by default) settles; no SMS row was ever made for an unverified phone.
-    await until(
-      'email settled',
-      async () =>
-        (await t.db.query(`SELECT status FROM deliveries WHERE notification_id = $1`, [row.id])).rows as Array<{
-          status: string;
-        }>,
-      settled,
-    );
+    await until('email settled', () => deliveryStatuses(t, row.id), settled);
     expect(await smsDeliveries(id)).toEqual([]);
     expect(sentTo(number)).toHaveLength(1);
     expect(sentTo(other)).toHaveLength(1); // its code only

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freshDatabase, startTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from '@jest/globals';
+import { freshDatabase, startTestApp, type TestApp, sharedTestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { publishTo } from './support/publish.js';
 import { liveStream, signedIn } from './support/shop.js';
@@ -18,13 +18,7 @@ async function dueIn(t: { db: { query: TestApp['db']['query'] } }, notificationI
 }
 
 describe('snooze wake-ups', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ ESCALATE_AFTER_MS: '1000' });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = sharedTestApp({ ESCALATE_AFTER_MS: '1000' });
 
   it('bring it back unread, and every tab of the user gets event: unsnoozed with the cursor as id', async () => {
     const u = await signedIn(t, 'wake-tabs@example.com');

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { heldOpen } from './support/held-open.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { sharedTestApp } from './support/app.js';
 import { Client } from './support/http.js';
 import { publishTo } from './support/publish.js';
 import { openStream } from './support/sse.js';
@@ -14,13 +14,7 @@ import { openStream } from './support/sse.js';
  * not cost the stream anything.
  */
 describe('a stream open', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = sharedTestApp();
 
   it('reads its session and its starting point in one round trip', async () => {
     const clients: Client[] = [];

@@ -1,22 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { TransactionRunner } from '../src/database/transaction.js';
 import { NotificationPublisher } from '../src/notifications/notification.publisher.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { sharedTestApp } from './support/app.js';
 import { nextIdIs, nextPartitionStart } from './support/partitions.js';
 import { idsInDatabaseFor, publishMany, publishTo } from './support/publish.js';
 import { DEFAULT_CHANNELS } from './support/registry.js';
 import { openStream, SseConnection } from './support/sse.js';
 import { signedIn } from './support/shop.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ HEARTBEAT_MS: '300', RETRY_MS: '2500', MAX_STREAMS_PER_USER: '3' });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = sharedTestApp({ HEARTBEAT_MS: '300', RETRY_MS: '2500', MAX_STREAMS_PER_USER: '3' });
 
 const newestId = async () =>
   (await t.db.query(`SELECT COALESCE(max(id), 0)::text AS m FROM notifications`)).rows[0].m as string;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, Matches } from 'class-validator';
+import { LimitProperty } from '../common/page-query.dto.js';
 import { MAX_RECIPIENTS } from './publish.dto.js';
 
 export class SubscribersDto {
@@ -13,12 +13,7 @@ export class SubscribersDto {
 }
 
 export class SubscribersQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer from 1 to 1000' })
-  @Min(1, { message: 'limit must be an integer from 1 to 1000' })
-  @Max(1000, { message: 'limit must be an integer from 1 to 1000' })
+  @LimitProperty(1000, 100)
   limit?: number;
 
   @ApiPropertyOptional({ description: "Only subscribers with a greater user id (the previous page's next)" })

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/env.js';
+import { TimerLoop } from '../common/timer-loop.js';
 import { TransactionRunner } from '../database/transaction.js';
 import { EscalationService } from './escalation.service.js';
 
@@ -100,9 +101,7 @@ export class EscalationScanner implements OnModuleDestroy {
   readonly batchMs: number;
   /** Personal notifications escalated by this instance (the tests add the instances up). */
   escalated = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> = Promise.resolve();
-  private stopped = true;
+  private readonly loop = new TimerLoop();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -117,25 +116,12 @@ export class EscalationScanner implements OnModuleDestroy {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.wakeIn({ ms: 0, due: false });
+    this.loop.start(0, () => this.tick(false));
   }
 
   /** Before the data source closes: a scan in flight finishes (or fails and rolls back). */
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.inFlight;
-  }
-
-  private wakeIn(next: Wake): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.inFlight = this.tick(next.due);
-    }, next.ms);
-    this.timer.unref();
+    await this.loop.stop();
   }
 
   /** Never throws: whatever happens (the database restarting), the next wake is set. */
@@ -150,7 +136,7 @@ export class EscalationScanner implements OnModuleDestroy {
       this.logger.warn(`Escalation scan failed, retried in ${RETRY_MS} ms: ${(err as Error).message}`);
       next = { ms: RETRY_MS, due: false };
     }
-    this.wakeIn(next);
+    this.loop.runIn(next.ms, () => this.tick(next.due));
   }
 
   private after(r: ScanResult): Wake {

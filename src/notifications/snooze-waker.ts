@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { TimerLoop } from '../common/timer-loop.js';
 import { TransactionRunner } from '../database/transaction.js';
 import { NotificationBus } from './bus/notification-bus.js';
 import { EscalationPort, type Woken } from './escalation-port.js';
@@ -21,9 +22,7 @@ const IDS_PER_MESSAGE = 300;
 @Injectable()
 export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('SnoozeWaker');
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<unknown> = Promise.resolve();
-  private stopped = true;
+  private readonly loop = new TimerLoop();
 
   constructor(
     private readonly transactions: TransactionRunner,
@@ -33,23 +32,11 @@ export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The first scan one interval after start: delivery subscribes to `woken` in its own bootstrap. */
   onApplicationBootstrap(): void {
-    this.stopped = false;
-    this.schedule(SNOOZE_POLL_MS);
+    this.loop.start(SNOOZE_POLL_MS, () => this.tick());
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.inFlight;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.inFlight = this.tick();
-    }, ms);
-    this.timer.unref();
+    await this.loop.stop();
   }
 
   private async tick(): Promise<void> {
@@ -59,7 +46,7 @@ export class SnoozeWaker implements OnApplicationBootstrap, OnModuleDestroy {
     } catch (err) {
       this.logger.warn(`Snooze wake-up failed, retried: ${(err as Error).message}`);
     }
-    this.schedule(more ? 0 : SNOOZE_POLL_MS);
+    this.loop.runIn(more ? 0 : SNOOZE_POLL_MS, () => this.tick());
   }
 
   /** One page of due wake-ups; answers how many woke. Public for the tests. */

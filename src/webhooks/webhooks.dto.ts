@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -7,14 +6,12 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
 } from 'class-validator';
+import { LimitProperty } from '../common/page-query.dto.js';
 import { WEBHOOK_EVENTS, type WebhookEvent } from './webhook-events.js';
 
 const EVENTS_MESSAGE = `events must be a non-empty list of distinct events from: ${WEBHOOK_EVENTS.join(', ')}`;
@@ -103,12 +100,7 @@ export class AttemptsQueryDto {
   @IsIn(MESSAGE_STATUSES, { message: `status must be one of: ${MESSAGE_STATUSES.join(', ')}` })
   status?: MessageStatus;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer from 1 to 500' })
-  @Min(1, { message: 'limit must be an integer from 1 to 500' })
-  @Max(500, { message: 'limit must be an integer from 1 to 500' })
+  @LimitProperty(500, 100)
   limit?: number;
 }
 

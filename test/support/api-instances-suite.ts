@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
-import { freshDatabase } from './app.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance } from './cluster.js';
 import { Client } from './http.js';
+import { instancePair } from './instance-pair.js';
 
 /**
  * Two real instances of the built service on one database, and on the Redis bus (and so the
@@ -12,33 +11,22 @@ export function apiInstancesSuite(bus: string, redisUrl?: () => Promise<string>)
   describe(`the API across instances (${bus})`, () => {
     const RATE = 5;
 
-    let database: Awaited<ReturnType<typeof freshDatabase>>;
-    let db: pg.Pool;
-    let a: Instance;
-    let b: Instance;
     let admin: Client;
     let userId: string;
-    let redis: string | undefined;
 
-    beforeAll(async () => {
-      database = await freshDatabase();
-      redis = await redisUrl?.();
-      db = new pg.Pool({ connectionString: database.url, max: 2 });
+    const pair = instancePair(async () => {
+      const redis = await redisUrl?.();
       // Every test uses keys of its own: the rate is per key.
       const env = { API_RATE_PER_SECOND: String(RATE) };
-      [a, b] = await Promise.all([
-        Instance.start({ databaseUrl: database.url, redisUrl: redis, env, name: 'A' }),
-        Instance.start({ databaseUrl: database.url, redisUrl: redis, env, name: 'B' }),
-      ]);
-      admin = new Client(b.baseUrl);
-      expect((await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status).toBe(200);
-      userId = (await new Client(a.baseUrl).signUp('reader@example.com')).id;
+      return [
+        { redisUrl: redis, env, name: 'A' },
+        { redisUrl: redis, env, name: 'B' },
+      ];
     });
-
-    afterAll(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
-      await db?.end();
-      await database?.drop();
+    beforeAll(async () => {
+      admin = new Client(pair.b.baseUrl);
+      expect((await admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)).status).toBe(200);
+      userId = (await new Client(pair.a.baseUrl).signUp('reader@example.com')).id;
     });
 
     async function newKey(): Promise<string> {
@@ -56,16 +44,16 @@ export function apiInstancesSuite(bus: string, redisUrl?: () => Promise<string>)
     }
 
     const count = async (title: string) =>
-      (await db.query(`SELECT count(*)::int AS n FROM notifications WHERE title = $1`, [title])).rows[0].n;
+      (await pair.db.query(`SELECT count(*)::int AS n FROM notifications WHERE title = $1`, [title])).rows[0].n;
 
     describe('API keys across instances', () => {
       it('a key revoked on one instance is refused by the other at once', async () => {
         const key = await newKey();
-        expect((await publish(a, key, 'before revoke')).status).toBe(201);
-        expect((await publish(b, key, 'before revoke')).status).toBe(201);
+        expect((await publish(pair.a, key, 'before revoke')).status).toBe(201);
+        expect((await publish(pair.b, key, 'before revoke')).status).toBe(201);
         const id = (await admin.get('/admin/api-keys')).body.items.at(-1).id;
         expect((await admin.request('DELETE', `/admin/api-keys/${id}`)).status).toBe(204);
-        const res = await publish(a, key, 'after revoke');
+        const res = await publish(pair.a, key, 'after revoke');
         expect(res.status).toBe(401);
         expect(await res.json()).toStrictEqual({ statusCode: 401, message: 'Unknown or revoked API key' });
         expect(await count('after revoke')).toBe(0);
@@ -77,7 +65,7 @@ export function apiInstancesSuite(bus: string, redisUrl?: () => Promise<string>)
         const key = await newKey();
         const answers = await Promise.all(
           Array.from({ length: 4 }, (_, i) =>
-            publish(i % 2 ? a : b, key, 'idem-both', { 'idempotency-key': 'both-1' }),
+            publish(i % 2 ? pair.a : pair.b, key, 'idem-both', { 'idempotency-key': 'both-1' }),
           ),
         );
         expect(await count('idem-both')).toBe(1);
@@ -100,7 +88,7 @@ export function apiInstancesSuite(bus: string, redisUrl?: () => Promise<string>)
           const key = await newKey();
           const started = Date.now();
           const answers = await Promise.all(
-            Array.from({ length: 4 * RATE }, (_, i) => publish(i % 2 ? a : b, key, 'rate')),
+            Array.from({ length: 4 * RATE }, (_, i) => publish(i % 2 ? pair.a : pair.b, key, 'rate')),
           );
           if (Date.now() - started >= 1000 && attempt < 5) continue;
           expect(Date.now() - started).toBeLessThan(1000);

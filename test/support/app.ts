@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
@@ -53,6 +54,23 @@ export interface TestApp {
 }
 
 export const ADMIN_PASSWORD = 'admin-password-1';
+
+/**
+ * The test app shared by the tests of a file or describe block: started before them (the
+ * answer's fields are set then), closed after them.
+ */
+export function sharedTestApp(env: Record<string, string> = {}): TestApp {
+  const shared = {} as TestApp;
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(env);
+    Object.assign(shared, started);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return shared;
+}
 
 /**
  * The real app on a real database, listening on a free port (or on `port`:

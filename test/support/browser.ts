@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { afterEach } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
@@ -61,6 +61,34 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** What `chromiumWith` gives a test file, set once its `beforeAll` has run. */
+export interface WithChromium<A> {
+  app: A;
+  browser: Browser;
+  newContext: (options?: BrowserContextOptions) => Promise<BrowserContext>;
+}
+
+/**
+ * A test file's app (what `start` answers) and one Chromium, started before its tests and both
+ * closed after them; `newContext` as `contextsPerTest` with `defaults`.
+ */
+export function chromiumWith<A extends { close(): Promise<void> }>(
+  start: () => Promise<A>,
+  defaults: BrowserContextOptions = {},
+): WithChromium<A> {
+  const suite = {} as WithChromium<A>;
+  beforeAll(async () => {
+    suite.app = await start();
+    suite.browser = await launchChromium();
+  });
+  suite.newContext = contextsPerTest(() => suite.browser, defaults);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.app?.close();
+  });
+  return suite;
+}
+
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
@@ -100,6 +128,17 @@ export async function signedInInbox(
   const errors = collectErrors(page);
   await signInOnPage(page, email);
   return { page, errors };
+}
+
+/** A user registered by HTTP as `email`, then signed in on the inbox page in a new context of `browser`. */
+export async function newUserOnPage(
+  browser: Browser,
+  baseUrl: string,
+  email: string,
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  expect((await new Client(baseUrl).register(email)).status).toBe(201);
+  const context = await browser.newContext();
+  return { context, ...(await signedInInbox(context, baseUrl, email)) };
 }
 
 export async function signInOnPage(page: Page, email: string, password = 'password-123'): Promise<void> {

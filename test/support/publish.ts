@@ -62,3 +62,8 @@ export async function idsInDatabaseFor(t: TestApp, userId: string): Promise<stri
   ]);
   return rows.map((r: { id: string }) => r.id);
 }
+
+/** The statuses of a notification's delivery rows (one per user and method). */
+export async function deliveryStatuses(t: TestApp, notificationId: string): Promise<Array<{ status: string }>> {
+  return (await t.db.query(`SELECT status FROM deliveries WHERE notification_id = $1`, [notificationId])).rows;
+}

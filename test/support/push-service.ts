@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { loadConfig } from '../../src/config/env.js';
+import { countReached } from './until.js';
 
 /** A browser's side of a push subscription: its key pair and auth secret. */
 export interface TestSubscription {
@@ -119,29 +120,14 @@ export class TestPushService extends EventEmitter {
 
   /** Resolves once `n` pushes matching `filter` were received (any status). */
   waitFor(n: number, filter: (p: ReceivedPush) => boolean = () => true, timeoutMs = 60_000): Promise<ReceivedPush[]> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const got = this.received.filter(filter);
-        if (got.length >= n) {
-          cleanup();
-          resolve(got);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new Error(
-            `push service: ${this.received.filter(filter).length} of ${n} pushes; rejected: ${this.rejected.join('; ')}`,
-          ),
-        );
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.off('push', check);
-      };
-      this.on('push', check);
-      check();
-    });
+    return countReached(
+      this,
+      'push',
+      () => this.received.filter(filter),
+      n,
+      timeoutMs,
+      (count) => `push service: ${count} of ${n} pushes; rejected: ${this.rejected.join('; ')}`,
+    );
   }
 
   private checkVapid(header: string): void {

@@ -18,11 +18,11 @@ export async function adminClient(t: TestApp): Promise<Client> {
   return admin;
 }
 
-/** A test app with its admin signed in (the app closed again if the admin cannot sign in). */
-export async function startWithAdmin(): Promise<{ t: TestApp; admin: Client }> {
+/** A test app with its admin signed in (the app closed again if the admin cannot sign in); `close` closes the app. */
+export async function startWithAdmin(): Promise<{ t: TestApp; admin: Client; close(): Promise<void> }> {
   const t = await startTestApp();
   try {
-    return { t, admin: await adminClient(t) };
+    return { t, admin: await adminClient(t), close: () => t.close() };
   } catch (e) {
     await t.close();
     throw e;

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { countReached } from './until.js';
 
 export interface ReceivedMail {
   to: string;
@@ -92,25 +93,14 @@ export class TestSmtpServer extends EventEmitter {
 
   /** Resolves once `n` messages to `address` (or in all, without one) arrived. */
   waitFor(n: number, address?: string, timeoutMs = 60_000): Promise<ReceivedMail[]> {
-    return new Promise((resolve, reject) => {
-      const got = () => (address ? this.to(address) : this.received);
-      const check = () => {
-        if (got().length >= n) {
-          cleanup();
-          resolve(got());
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`smtp: ${got().length} of ${n} messages${address ? ` to ${address}` : ''}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.off('mail', check);
-      };
-      this.on('mail', check);
-      check();
-    });
+    return countReached(
+      this,
+      'mail',
+      () => (address ? this.to(address) : this.received),
+      n,
+      timeoutMs,
+      (count) => `smtp: ${count} of ${n} messages${address ? ` to ${address}` : ''}`,
+    );
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { countReached } from './until.js';
 
 export interface ReceivedWebhook {
   headers: http.IncomingHttpHeaders;
@@ -82,24 +83,14 @@ export class WebhookReceiver extends EventEmitter {
     filter: (r: ReceivedWebhook) => boolean = () => true,
     timeoutMs = 60_000,
   ): Promise<ReceivedWebhook[]> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const got = this.received.filter(filter);
-        if (got.length < n) return;
-        cleanup();
-        resolve(got);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`webhook receiver ${this.origin}: ${this.received.filter(filter).length} of ${n} requests`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.off('request', check);
-      };
-      this.on('request', check);
-      check();
-    });
+    return countReached(
+      this,
+      'request',
+      () => this.received.filter(filter),
+      n,
+      timeoutMs,
+      (count) => `webhook receiver ${this.origin}: ${count} of ${n} requests`,
+    );
   }
 
   /** The parsed bodies of the requests so far of this event type. */
