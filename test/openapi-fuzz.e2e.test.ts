@@ -138,7 +138,7 @@ describe('every OpenAPI operation under hostile input', () => {
       for (let r = requests.shift(); r; r = requests.shift()) await r();
     };
     await Promise.all(Array.from({ length: 8 }, next));
-    expect(sent).toBeGreaterThan(2000);
+    expect(sent).toBeGreaterThan(1500); // 2,049 when written: the document was read and walked
     expect(offenders).toStrictEqual([]);
   }, 600_000);
 });
