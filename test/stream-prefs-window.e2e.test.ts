@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { StreamHub } from '../src/notifications/stream-hub.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { sharedTestApp } from './support/app.js';
 import { heldOpen } from './support/held-open.js';
 import { Client } from './support/http.js';
 import { broadcast, publishTo } from './support/publish.js';
@@ -13,13 +13,7 @@ import { openStream, type SseConnection } from './support/sse.js';
  * user's other streams) follow the newest preferences.
  */
 describe('a preference change between a stream’s lookup and its registration', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = sharedTestApp();
 
   /** Resolves once the hub has applied the user's change as the bus delivers it (muted, then locale). */
   function appliedByBus(userId: string): Promise<void> {
@@ -38,23 +32,33 @@ describe('a preference change between a stream’s lookup and its registration',
 
   const titles = (s: SseConnection) => s.notifications.map((e) => JSON.parse(e.data).title as string);
 
+  /** An open of `c`'s held between its lookup and its registration while `change` is saved and reaches the hub; then ready. */
+  async function openAcross(c: Client, userId: string, change: object): Promise<SseConnection> {
+    const { opening, release } = await heldOpen(t, c.cookieHeader);
+    const applied = appliedByBus(userId);
+    expect((await c.put('/preferences', change)).status).toBe(200);
+    await applied;
+    release();
+    const s = await opening;
+    await s.waitForEvent('ready');
+    return s;
+  }
+
+  /** An order, then a payment notification to the user, once each of `streams` has the payment. */
+  async function orderThenPayment(userId: string, ...streams: SseConnection[]): Promise<void> {
+    await publishTo(t, userId, { channel: 'order', title: 'order' });
+    await publishTo(t, userId, { channel: 'payment', title: 'payment' });
+    for (const s of streams) await s.until(() => titles(s).includes('payment'), 'the payment notification');
+  }
+
   it('unmuted in another tab: the new stream and the open one receive the channel', async () => {
     const c = new Client(t.baseUrl);
     const { id } = await c.signUp('prefs-window-unmute@example.com');
     expect((await c.put('/preferences', { channels: { order: false } })).status).toBe(200);
     const first = await openStream(t.baseUrl, c.cookieHeader);
     await first.waitForEvent('ready');
-    const { opening, release } = await heldOpen(t, c.cookieHeader);
-    const applied = appliedByBus(id);
-    expect((await c.put('/preferences', { channels: { order: true } })).status).toBe(200);
-    await applied;
-    release();
-    const s = await opening;
-    await s.waitForEvent('ready');
-    await publishTo(t, id, { channel: 'order', title: 'order' });
-    await publishTo(t, id, { channel: 'payment', title: 'payment' });
-    await s.until(() => titles(s).includes('payment'), 'the payment notification');
-    await first.until(() => titles(first).includes('payment'), 'the payment notification');
+    const s = await openAcross(c, id, { channels: { order: true } });
+    await orderThenPayment(id, s, first);
     expect([titles(s), titles(first)]).toStrictEqual([
       ['order', 'payment'],
       ['order', 'payment'],
@@ -66,16 +70,8 @@ describe('a preference change between a stream’s lookup and its registration',
   it('muted meanwhile: the new stream does not receive the channel', async () => {
     const c = new Client(t.baseUrl);
     const { id } = await c.signUp('prefs-window-mute@example.com');
-    const { opening, release } = await heldOpen(t, c.cookieHeader);
-    const applied = appliedByBus(id);
-    expect((await c.put('/preferences', { channels: { order: false } })).status).toBe(200);
-    await applied;
-    release();
-    const s = await opening;
-    await s.waitForEvent('ready');
-    await publishTo(t, id, { channel: 'order', title: 'order' });
-    await publishTo(t, id, { channel: 'payment', title: 'payment' });
-    await s.until(() => titles(s).includes('payment'), 'the payment notification');
+    const s = await openAcross(c, id, { channels: { order: false } });
+    await orderThenPayment(id, s);
     expect(titles(s)).toStrictEqual(['payment']);
     s.close();
   });
@@ -83,13 +79,7 @@ describe('a preference change between a stream’s lookup and its registration',
   it('a language change meanwhile: the new stream shows broadcasts in the new language', async () => {
     const c = new Client(t.baseUrl);
     const { id } = await c.signUp('prefs-window-locale@example.com');
-    const { opening, release } = await heldOpen(t, c.cookieHeader);
-    const applied = appliedByBus(id);
-    expect((await c.put('/preferences', { locale: 'de' })).status).toBe(200);
-    await applied;
-    release();
-    const s = await opening;
-    await s.waitForEvent('ready');
+    const s = await openAcross(c, id, { locale: 'de' });
     await broadcast(
       t,
       { kind: 'users', userIds: [id] },
