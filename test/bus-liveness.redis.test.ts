@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { freshDatabase } from './support/app.js';
+import { endPool, freshDatabase } from './support/app.js';
 import { Instance, eventually } from './support/cluster.js';
 import { Client } from './support/http.js';
 import { RedisServer } from './support/redis.js';
@@ -25,7 +25,7 @@ describe('the Redis bus when Redis fails', () => {
   afterAll(async () => {
     await Promise.all(instances.map((i) => i.stop()));
     await redis?.stop();
-    await db?.end();
+    if (db) await endPool(db);
     await database?.drop();
   });
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freshDatabase } from './support/app.js';
+import { endPool, freshDatabase } from './support/app.js';
 import { cliPath, runCli, type CliRun } from './support/cli.js';
 
 /**
@@ -23,7 +23,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'migrate-cli-'));
 });
 afterAll(async () => {
-  await db?.end();
+  if (db) await endPool(db);
   await database?.drop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { clusterChannels } from '../src/notifications/bus/redis-cluster.bus.js';
-import { freshDatabase } from './support/app.js';
+import { endPool, freshDatabase } from './support/app.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance, eventually } from './support/cluster.js';
 import { cliPath, runCli } from './support/cli.js';
 import { Client } from './support/http.js';
@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await publisher?.close();
   await Promise.all([a?.stop(), b?.stop()]);
-  await db?.end();
+  if (db) await endPool(db);
   await database?.drop();
   await cluster?.stop();
 });

@@ -2,7 +2,7 @@ import { expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freshDatabase } from './app.js';
+import { endPool, freshDatabase } from './app.js';
 import { Instance, eventually } from './cluster.js';
 import { Client } from './http.js';
 import { RedisServer } from './redis.js';
@@ -243,7 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     publishers.forEach((p) => p.exitCode === null && p.kill('SIGKILL'));
     await Promise.all(nodes.map((n) => n.stop()));
     await redis?.stop();
-    await db.end();
+    await endPool(db);
     await database.drop();
   }
 }

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { createApp } from '../../src/app.factory.js';
 import { AuthService } from '../../src/auth/auth.service.js';
 import { loadConfig } from '../../src/config/env.js';
-import { ADMIN_PASSWORD, freshDatabase } from './app.js';
+import { ADMIN_PASSWORD, endPool, freshDatabase } from './app.js';
 import { TestChatService } from './chat-service.js';
 import { TestDnsServer } from './dns.js';
 import { type Answer, Client, type RequestOptions } from './http.js';
@@ -123,7 +123,7 @@ export async function startChatTestBed(env: Record<string, string> = {}): Promis
     client: () => new RecordingClient(baseUrl, answers),
     async close() {
       await app.close();
-      await db.end();
+      await endPool(db);
       await database.drop();
       await chat.close();
       await dns.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from '@jest/globals';
 import pg from 'pg';
-import { freshDatabase } from './app.js';
+import { endPool, freshDatabase } from './app.js';
 import { Instance, type InstanceOptions } from './cluster.js';
 
 export type PairMemberOptions = Omit<InstanceOptions, 'databaseUrl'>;
@@ -37,7 +37,7 @@ export function instancePair(
   });
   afterAll(async () => {
     await Promise.all([pair.a?.stop(), pair.b?.stop()]);
-    await pair.db?.end();
+    if (pair.db) await endPool(pair.db);
     await database?.drop();
   });
   return pair;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freshDatabase } from './app.js';
+import { endPool, freshDatabase } from './app.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Instance, eventually } from './cluster.js';
 import { Client } from './http.js';
 import { type PublisherApp, draft, startPublisherApp } from './publisher-app.js';
@@ -46,7 +46,7 @@ export function scaleoutSuite(bus: 'postgres' | 'redis', redisUrl: () => Promise
       resuming.forEach((c) => c.stop());
       await publisher?.close();
       await Promise.all([a?.stop(), b?.stop()]);
-      await db?.end();
+      if (db) await endPool(db);
       await database?.drop();
     });
 
