@@ -1,15 +1,13 @@
-import { Body, Controller, Get, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
+import { Body, Get, Post, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
+import { AdminController, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { Broadcasts } from '../notifications/broadcasts.js';
 import { BroadcastDto, BroadcastListQueryDto, BroadcastPageDto } from '../notifications/notifications.dto.js';
 import { SendBroadcastDto } from '../system/broadcasts.dto.js';
 import { BroadcastsService } from '../system/broadcasts.service.js';
 
-@ApiTags('admin')
-@Authenticated({ admin: true })
-@Controller('admin/broadcasts')
+@AdminController('broadcasts')
 export class AdminBroadcastsController {
   constructor(
     private readonly system: BroadcastsService,

@@ -1,12 +1,10 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Get } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import type { AdminStats } from '../../client/wire.js';
-import { Authenticated } from '../auth/authenticated.decorator.js';
+import { AdminController } from '../auth/authenticated.decorator.js';
 import { StreamHub } from '../notifications/stream-hub.js';
 
-@ApiTags('admin')
-@Authenticated({ admin: true })
-@Controller('admin/stats')
+@AdminController('stats')
 export class AdminStatsController {
   constructor(private readonly hub: StreamHub) {}
 

@@ -1,16 +1,15 @@
-import { Body, Controller, Patch, Post } from '@nestjs/common';
+import { Body, Patch, Post } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiPropertyOptional,
-  ApiTags,
 } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 import { CreateUserDto, UserDto } from '../auth/auth.dto.js';
 import { AuthService } from '../auth/auth.service.js';
-import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
+import { AdminController, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
 import { ROLES, type Role } from '../users/user.entity.js';
@@ -28,9 +27,7 @@ export class UpdateUserDto {
   disabled?: boolean;
 }
 
-@ApiTags('admin')
-@Authenticated({ admin: true })
-@Controller('admin/users')
+@AdminController('users')
 export class AdminUsersController {
   constructor(
     private readonly auth: AuthService,

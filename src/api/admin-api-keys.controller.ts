@@ -1,14 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
+import { Body, Delete, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
+import { AdminController, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
 import { ApiKeyListDto, CreateApiKeyDto, NewApiKeyDto } from './api-keys.dto.js';
 import { ApiKeysService } from './api-keys.service.js';
 
-@ApiTags('admin')
-@Authenticated({ admin: true })
-@Controller('admin/api-keys')
+@AdminController('api-keys')
 export class AdminApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 

@@ -1,6 +1,7 @@
 import {
   applyDecorators,
   CanActivate,
+  Controller,
   createParamDecorator,
   ExecutionContext,
   ForbiddenException,
@@ -10,7 +11,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiCookieAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiCookieAuth, ApiForbiddenResponse, ApiSecurity, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { SessionUser } from './session-user.js';
 
@@ -52,6 +53,15 @@ export function Authenticated(options: AuthenticatedOptions = {}) {
     ApiUnauthorizedResponse({ description: 'No session' }),
     ...(options.admin ? [ApiForbiddenResponse({ description: 'Not an admin, or missing CSRF token' })] : []),
   );
+}
+
+/**
+ * A controller of `/admin/<path>`: admin sessions only, listed under `admin` in OpenAPI. Every
+ * admin controller is declared with it, so none can have the path without the rule.
+ */
+export function AdminController(path: string) {
+  // In the order the three stood over each class (a class's decorators apply bottom-up).
+  return applyDecorators(Controller(`admin/${path}`), Authenticated({ admin: true }), ApiTags('admin'));
 }
 
 /** The signed-in user; throws 401 rather than ever returning undefined. */

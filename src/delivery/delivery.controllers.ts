@@ -1,6 +1,6 @@
 import { Controller, Get, NotFoundException, Query } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
+import { AdminController, Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
 import { AdminDeliveriesQueryDto, AdminDeliveryPageDto, DeliveryDto } from './delivery.dto.js';
@@ -22,9 +22,7 @@ export class DeliveriesController {
   }
 }
 
-@ApiTags('admin')
-@Authenticated({ admin: true })
-@Controller('admin/deliveries')
+@AdminController('deliveries')
 export class AdminDeliveriesController {
   constructor(private readonly log: DeliveryLog) {}
 

@@ -1,14 +1,12 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
+import { Body, HttpCode, Post } from '@nestjs/common';
+import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
+import { AdminController, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
 import { IdParam } from '../common/id-param.js';
 import { ChangeOrderStatusDto, OrderDto } from './orders.dto.js';
 import { OrdersService } from './orders.service.js';
 
-@ApiTags('admin')
-@Authenticated({ admin: true })
-@Controller('admin/orders')
+@AdminController('orders')
 export class AdminOrdersController {
   constructor(private readonly orders: OrdersService) {}
 

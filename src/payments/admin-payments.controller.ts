@@ -1,6 +1,6 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated } from '../auth/authenticated.decorator.js';
+import { Body, HttpCode, Post } from '@nestjs/common';
+import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse } from '@nestjs/swagger';
+import { AdminController } from '../auth/authenticated.decorator.js';
 import { IdParam } from '../common/id-param.js';
 import { PaymentDto, SettlePaymentDto } from './payments.dto.js';
 import { PaymentsService } from './payments.service.js';
@@ -10,9 +10,7 @@ import { PaymentsService } from './payments.service.js';
  * A real webhook controller would verify the provider's signature and call
  * the same PaymentsService.settle.
  */
-@ApiTags('admin')
-@Authenticated({ admin: true })
-@Controller('admin/payments')
+@AdminController('payments')
 export class AdminPaymentsController {
   constructor(private readonly payments: PaymentsService) {}
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { Body, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -6,9 +6,8 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated } from '../auth/authenticated.decorator.js';
+import { AdminController } from '../auth/authenticated.decorator.js';
 import { IdParam } from '../common/id-param.js';
 import {
   AttemptsQueryDto,
@@ -26,9 +25,7 @@ import { WebhooksService } from './webhooks.service.js';
 
 const URL_RULES = 'url not https to a public address (nor an origin of WEBHOOK_URL_ALLOWLIST), or unknown events';
 
-@ApiTags('admin')
-@Authenticated({ admin: true })
-@Controller('admin/webhooks')
+@AdminController('webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
