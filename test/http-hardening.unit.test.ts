@@ -29,6 +29,9 @@ describe('refusalOf', () => {
     );
     expect(refusalOf({ a: [[{ prototype: 1 }]] })).toBe('The key "prototype" is not allowed in a JSON body');
     expect(refusalOf({ a: ['x\u0000'] })).toBe('Text must not contain U+0000');
+    expect(refusalOf({ a: [{ b: 'x\u0000' }] })).toBe('Text must not contain U+0000');
+    expect(refusalOf({ ['k\u0000']: 1 })).toBe('Text must not contain U+0000');
+    expect(refusalOf({ a: ['fine', 1, null, { b: 'ok' }] })).toBe(null);
     expect(refusalOf({ constructorName: 'ok', proto: 1, a: ['__proto__'] })).toBe(null); // values and other keys are fine
   });
 

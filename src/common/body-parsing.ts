@@ -83,11 +83,6 @@ export function refusalOf(value: unknown): string | null {
   return null;
 }
 
-/** True if any string (key or value) in a parsed JSON value holds U+0000. */
-export function containsNul(value: unknown): boolean {
-  return refusalOf(value) === NUL;
-}
-
 class TooDeep extends Error {
   readonly status = 400;
   readonly type = 'json.too.deep';
