@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -92,9 +92,11 @@ export async function startTestApp(
   options: { port?: number } = {},
 ): Promise<TestApp> {
   const dbHandle = database ?? (await freshDatabase());
+  // Its own DATA_DIR unless the test gives one; removed on close.
+  const dataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'notif-test-')) : undefined;
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'notif-test-')),
+    DATA_DIR: dataDir,
     SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
     ADMIN_EMAIL: 'admin@example.com',
     ADMIN_PASSWORD,
@@ -129,6 +131,7 @@ export async function startTestApp(
       await app.close();
       await endPool(db);
       if (!database) await dbHandle.drop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

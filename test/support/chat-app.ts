@@ -1,6 +1,6 @@
 import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,9 +90,10 @@ export async function startChatTestBed(env: Record<string, string> = {}): Promis
   });
 
   const database = await freshDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'notif-test-'));
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'notif-test-')),
+    DATA_DIR: dataDir,
     SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
     LOG_LEVEL: 'debug',
     ADMIN_EMAIL: 'admin@example.com',
@@ -125,6 +126,7 @@ export async function startChatTestBed(env: Record<string, string> = {}): Promis
       await app.close();
       await endPool(db);
       await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
       await chat.close();
       await dns.close();
       await new Promise((r) => forbidden.server.close(r));
