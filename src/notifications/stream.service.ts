@@ -158,6 +158,7 @@ export class StreamService {
       this.metrics.droppedSlowClients.inc(),
     );
     handle.receive = connection.receive;
+    let start = opening.start;
     let position: ReturnType<typeof positionOf>;
     try {
       // Read before the registration; from it on, the hub ends this stream on a revocation,
@@ -170,7 +171,6 @@ export class StreamService {
         opening.generation === this.revocations.generation &&
         opening.prefsGeneration === this.hub.prefsGeneration &&
         this.feed.position <= Number(opening.start.newest);
-      let start = opening.start;
       if (!current) {
         const readAt = this.hub.prefsGeneration;
         start = await this.starts.load(keyOf({ sessionId: opening.sessionId, viewer, lastEventId, channels }));
@@ -199,7 +199,7 @@ export class StreamService {
       );
       connection.start(subscriber, { ...position, retryMs: this.config.stream.retryMs });
       if (position.replay) {
-        this.replay({ ...viewer, locale: position.locale }, channels, position.muted, position.cursor, connection).then(
+        this.replay({ ...viewer, locale: start.locale }, channels, start.muted, position.cursor, connection).then(
           () => connection.endReplay(),
           (err: unknown) => {
             // The database went away. A clean end, not an error event: that would carry an id of
@@ -389,15 +389,13 @@ export class StreamService {
 function positionOf(
   start: StartingPoint,
   lastEventId: bigint | null,
-): { cursor: bigint; reset: ResetReason | null; muted: Channel[]; locale: string; replay: boolean } {
-  const { newest, muted, locale } = start;
-  if (lastEventId === null) return { cursor: newest, reset: null, muted, locale, replay: false };
-  if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', muted, locale, replay: false };
+): { cursor: bigint; reset: ResetReason | null; replay: boolean } {
+  const { newest } = start;
+  if (lastEventId === null) return { cursor: newest, reset: null, replay: false };
+  if (lastEventId > newest) return { cursor: newest, reset: 'unknown-cursor', replay: false };
   return {
     cursor: lastEventId,
     reset: lastEventId < start.deletedUpTo ? 'history-truncated' : null,
-    muted,
-    locale,
     replay: start.anythingAfter,
   };
 }
