@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { StreamHub } from '../src/notifications/stream-hub.js';
+import { StreamService } from '../src/notifications/stream.service.js';
 import { sharedTestApp } from './support/app.js';
 import { heldOpen } from './support/held-open.js';
 import { Client } from './support/http.js';
@@ -65,6 +66,43 @@ describe('a preference change between a stream’s lookup and its registration',
     ]);
     s.close();
     first.close();
+  });
+
+  /** Resolves once the hub has dispatched a notification to the user with this title. */
+  function dispatched(userId: string, title: string): Promise<void> {
+    const hub = t.app.get(StreamHub);
+    const dispatch = hub.dispatch.bind(hub);
+    return new Promise((resolve) => {
+      hub.dispatch = (row) => {
+        dispatch(row);
+        if (String(row.user_id) !== userId || row.title !== title) return;
+        hub.dispatch = dispatch;
+        resolve();
+      };
+    });
+  }
+
+  it('unmuted, and an order dispatched while the open reads its preferences again: the new stream receives it', async () => {
+    const c = new Client(t.baseUrl);
+    const { id } = await c.signUp('prefs-window-reread@example.com');
+    expect((await c.put('/preferences', { channels: { order: false } })).status).toBe(200);
+    // The open reads again after its registration (a change reached the hub in between). An
+    // order committed after that read's snapshot reaches the hub before the open applies
+    // what it read, while the stream still holds the mutes of its first read.
+    const starts = (t.app.get(StreamService) as unknown as { starts: { load(key: string): Promise<unknown> } }).starts;
+    const load = starts.load.bind(starts);
+    starts.load = async (key) => {
+      starts.load = load;
+      const start = await load(key);
+      const reached = dispatched(id, 'order');
+      await publishTo(t, id, { channel: 'order', title: 'order' });
+      await reached;
+      return start;
+    };
+    const s = await openAcross(c, id, { channels: { order: true } });
+    await orderThenPayment(id, s);
+    expect(titles(s)).toStrictEqual(['order', 'order', 'payment']);
+    s.close();
   });
 
   it('muted meanwhile: the new stream does not receive the channel', async () => {

@@ -178,6 +178,16 @@ export class StreamService {
       }
       if (!start.valid) throw new UnauthorizedException('Authentication required');
       position = positionOf(start, lastEventId);
+      // Until refresh, the hub filtered this user's rows by the mutes of the first read: rows
+      // dispatched past the second read's snapshot may have been dropped. The replay reads them
+      // with the new mutes (the seam drops what was also written live).
+      if (
+        !current &&
+        opening.prefsGeneration !== this.hub.prefsGeneration &&
+        this.feed.position > Number(start.newest)
+      ) {
+        position.replay = true;
+      }
     } catch (err) {
       this.hub.unregister(handle);
       throw err;
