@@ -8,14 +8,18 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  Length,
   Matches,
-  MaxLength,
   ValidateNested,
 } from 'class-validator';
 import { CHANNELS, type Channel, DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 import type { Severity } from '../../client/wire.js';
-import { ActionsProperty, DeliverProperty, SeverityProperty } from '../events/draft-properties.js';
+import {
+  ActionsProperty,
+  BodyProperty,
+  DeliverProperty,
+  SeverityProperty,
+  TitleProperty,
+} from '../events/draft-properties.js';
 import { MAX_ACTIONS, type NotificationActionDto } from '../events/notification-action.dto.js';
 import { TranslationsProperty } from '../events/translations.dto.js';
 
@@ -27,6 +31,8 @@ export const TOPIC_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const TOPIC_KEY_MESSAGE =
   'a topic key is 1 to 128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
 const USER_ID = /^[1-9]\d{0,17}$/;
+const TITLE_MESSAGE = 'title must be 1 to 200 characters';
+const BODY_MESSAGE = 'body must be a string of at most 10,000 characters';
 
 /** Exactly one of userIds, emails or topic (checked by PublishService, which says which rule failed). */
 export class RecipientsDto {
@@ -74,14 +80,10 @@ export class PublishDto {
   @SeverityProperty()
   severity?: Severity;
 
-  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Back in stock' })
-  @IsString({ message: 'title must be 1 to 200 characters' })
-  @Length(1, 200, { message: 'title must be 1 to 200 characters' })
+  @TitleProperty({ example: 'Back in stock', message: TITLE_MESSAGE, notString: TITLE_MESSAGE })
   title: string;
 
-  @ApiProperty({ maxLength: 10_000, example: 'The blue kettle is back.' })
-  @IsString({ message: 'body must be a string of at most 10,000 characters' })
-  @MaxLength(10_000, { message: 'body must be a string of at most 10,000 characters' })
+  @BodyProperty({ example: 'The blue kettle is back.', message: BODY_MESSAGE, notString: BODY_MESSAGE })
   body: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { sku: 'sku-1' } })

@@ -1,7 +1,17 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsIn, IsOptional, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 import { DELIVERY_METHODS } from '../../client/registry.js';
 import { SEVERITIES } from './domain-events.js';
 import { MAX_ACTIONS, NotificationActionDto } from './notification-action.dto.js';
@@ -13,6 +23,24 @@ import { MAX_ACTIONS, NotificationActionDto } from './notification-action.dto.js
  * Validators are listed as they would stand bottom to top over the property, so that a body
  * breaking several rules gets its messages in the same order as before.
  */
+
+/** 1 to 200 characters. `notString`: the message for a non-string (the validator's own without it). */
+export function TitleProperty(options: { example: string; message: string; notString?: string }) {
+  return applyDecorators(
+    Length(1, 200, { message: options.message }),
+    IsString(options.notString === undefined ? undefined : { message: options.notString }),
+    ApiProperty({ minLength: 1, maxLength: 200, example: options.example }),
+  );
+}
+
+/** At most 10,000 characters. */
+export function BodyProperty(options: { example: string; message: string; notString?: string }) {
+  return applyDecorators(
+    MaxLength(10_000, { message: options.message }),
+    IsString(options.notString === undefined ? undefined : { message: options.notString }),
+    ApiProperty({ maxLength: 10_000, example: options.example }),
+  );
+}
 
 export function SeverityProperty() {
   return applyDecorators(

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -8,15 +8,19 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  Length,
   Matches,
-  MaxLength,
   ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import type { Severity } from '../../client/wire.js';
-import { ActionsProperty, DeliverProperty, SeverityProperty } from '../events/draft-properties.js';
+import {
+  ActionsProperty,
+  BodyProperty,
+  DeliverProperty,
+  SeverityProperty,
+  TitleProperty,
+} from '../events/draft-properties.js';
 import { MAX_ACTIONS, type NotificationActionDto } from '../events/notification-action.dto.js';
 import { TranslationsProperty } from '../events/translations.dto.js';
 import { ROLES, type Role } from '../users/user.entity.js';
@@ -83,14 +87,13 @@ export class AudienceDto {
 }
 
 export class SendBroadcastDto {
-  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Maintenance tonight' })
-  @IsString()
-  @Length(1, 200, { message: 'title must be 1 to 200 characters' })
+  @TitleProperty({ example: 'Maintenance tonight', message: 'title must be 1 to 200 characters' })
   title: string;
 
-  @ApiProperty({ maxLength: 10_000, example: 'Checkout is unavailable from 02:00 to 02:30 UTC.' })
-  @IsString()
-  @MaxLength(10_000, { message: 'body must be at most 10,000 characters' })
+  @BodyProperty({
+    example: 'Checkout is unavailable from 02:00 to 02:30 UTC.',
+    message: 'body must be at most 10,000 characters',
+  })
   body: string;
 
   @SeverityProperty()
