@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   BadRequestException,
   Body,
   Controller,
@@ -35,6 +36,17 @@ import {
   UpdatePreferencesDto,
 } from './notifications.dto.js';
 import { PreferencesService } from './preferences.service.js';
+
+/** POST notifications/:id/<path>: 204 when done, 404 for a notification the user may not see. */
+function OnNotification(path: string, o: { done?: string; badRequest?: string; notFound?: string } = {}) {
+  return applyDecorators(
+    Post(`notifications/:id/${path}`),
+    HttpCode(204),
+    ApiNoContentResponse(o.done === undefined ? undefined : { description: o.done }),
+    ...(o.badRequest === undefined ? [] : [ApiBadRequestResponse({ description: o.badRequest })]),
+    ApiNotFoundResponse({ description: o.notFound ?? 'Not a notification this user may see' }),
+  );
+}
 
 @ApiTags('notifications')
 @Authenticated()
@@ -88,54 +100,38 @@ export class InboxController {
     return this.inbox.bulk(user, { action: body.action, ids: body.ids, filter: body.filter });
   }
 
-  @Post('notifications/:id/archive')
-  @HttpCode(204)
-  @ApiNoContentResponse()
-  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  @OnNotification('archive')
   archive(@CurrentUser() user: SessionUser, @IdParam() id: string) {
     return this.inbox.archive(user, id, true);
   }
 
-  @Post('notifications/:id/unarchive')
-  @HttpCode(204)
-  @ApiNoContentResponse()
-  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  @OnNotification('unarchive')
   unarchive(@CurrentUser() user: SessionUser, @IdParam() id: string) {
     return this.inbox.archive(user, id, false);
   }
 
-  @Post('notifications/:id/snooze')
-  @HttpCode(204)
-  @ApiNoContentResponse()
-  @ApiBadRequestResponse({ description: 'until not 1 minute to 30 days ahead' })
-  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  @OnNotification('snooze', { badRequest: 'until not 1 minute to 30 days ahead' })
   snooze(@CurrentUser() user: SessionUser, @IdParam() id: string, @Body() body: SnoozeDto) {
     const until = new Date(body.until);
     if (Number.isNaN(until.getTime())) throw new BadRequestException('until must be a real date-time');
     return this.inbox.snooze(user, id, until);
   }
 
-  @Post('notifications/:id/unsnooze')
-  @HttpCode(204)
-  @ApiNoContentResponse()
-  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  @OnNotification('unsnooze')
   unsnooze(@CurrentUser() user: SessionUser, @IdParam() id: string) {
     return this.inbox.unsnooze(user, id);
   }
 
-  @Post('notifications/:id/actions/:actionId')
-  @HttpCode(204)
-  @ApiNoContentResponse({ description: 'Recorded, and the notification is read' })
-  @ApiNotFoundResponse({ description: 'Not a notification this user may see, or no such action on it' })
+  @OnNotification('actions/:actionId', {
+    done: 'Recorded, and the notification is read',
+    notFound: 'Not a notification this user may see, or no such action on it',
+  })
   act(@CurrentUser() user: SessionUser, @IdParam() id: string, @Param('actionId') actionId: string) {
     if (!ACTION_ID.test(actionId)) throw new NotFoundException('No such action');
     return this.inbox.act(user, id, actionId);
   }
 
-  @Post('notifications/:id/read')
-  @HttpCode(204)
-  @ApiNoContentResponse()
-  @ApiNotFoundResponse({ description: 'Not a notification this user may see' })
+  @OnNotification('read')
   markRead(@CurrentUser() user: SessionUser, @IdParam() id: string) {
     return this.inbox.markRead(user, id);
   }
