@@ -9,50 +9,31 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class MetricsService {
   readonly registry = new Registry();
 
-  readonly openStreams = new Gauge({
-    name: 'notifications_open_streams',
-    help: 'Open SSE streams on this instance',
-    registers: [this.registry],
-  });
-  readonly published = new Counter({
-    name: 'notifications_published_total',
-    help: 'Notifications committed by this instance',
-    labelNames: ['channel'],
-    registers: [this.registry],
-  });
-  readonly delivered = new Counter({
-    name: 'notifications_delivered_total',
-    help: 'Live notification events written to streams',
-    registers: [this.registry],
-  });
-  readonly replayed = new Counter({
-    name: 'notifications_replayed_total',
-    help: 'Notification events replayed after Last-Event-ID',
-    registers: [this.registry],
-  });
-  readonly droppedSlowClients = new Counter({
-    name: 'notifications_dropped_slow_clients_total',
-    help: 'Streams dropped because the client did not read',
-    registers: [this.registry],
-  });
-  readonly busReconnects = new Counter({
-    name: 'notifications_bus_reconnects_total',
-    help: 'Reconnections of the cross-instance bus',
-    labelNames: ['bus'],
-    registers: [this.registry],
-  });
-  readonly feedReads = new Counter({
-    name: 'notifications_feed_reads_total',
-    help: 'Reads of the notifications table by the feed, by reason: gap (the bus did not bring the rows), poll, reconnect',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
-  readonly feedRowsRead = new Counter({
-    name: 'notifications_feed_rows_read_total',
-    help: 'Rows the feed read from the table (the others came with bus messages or from this instance’s commits)',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
+  readonly openStreams = this.gauge('notifications_open_streams', 'Open SSE streams on this instance');
+  readonly published = this.counter('notifications_published_total', 'Notifications committed by this instance', [
+    'channel',
+  ]);
+  readonly delivered = this.counter('notifications_delivered_total', 'Live notification events written to streams');
+  readonly replayed = this.counter('notifications_replayed_total', 'Notification events replayed after Last-Event-ID');
+  readonly droppedSlowClients = this.counter(
+    'notifications_dropped_slow_clients_total',
+    'Streams dropped because the client did not read',
+  );
+  readonly busReconnects = this.counter(
+    'notifications_bus_reconnects_total',
+    'Reconnections of the cross-instance bus',
+    ['bus'],
+  );
+  readonly feedReads = this.counter(
+    'notifications_feed_reads_total',
+    'Reads of the notifications table by the feed, by reason: gap (the bus did not bring the rows), poll, reconnect',
+    ['reason'],
+  );
+  readonly feedRowsRead = this.counter(
+    'notifications_feed_rows_read_total',
+    'Rows the feed read from the table (the others came with bus messages or from this instance’s commits)',
+    ['reason'],
+  );
   readonly deliveryLatency = new Histogram({
     name: 'notifications_publish_to_delivery_seconds',
     help: 'From the publishing transaction to the write on a stream of this instance',
@@ -62,5 +43,13 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge(name: string, help: string): Gauge {
+    return new Gauge({ name, help, registers: [this.registry] });
   }
 }
