@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Put, Query } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Put, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentUser } from '../auth/authenticated.decorator.js';
 import type { SessionUser } from '../auth/session-user.js';
@@ -8,6 +8,10 @@ import { topicKey, TopicsService } from './topics.service.js';
 
 const KEY_PARAM = ApiParam({ name: 'key', example: 'restock.sku-1', description: '1 to 128 of A-Z a-z 0-9 _ . : -' });
 
+/** A change to the topic named by `:key`, answered 204. */
+const NoContentByKey = (description: string) =>
+  applyDecorators(HttpCode(204), KEY_PARAM, ApiNoContentResponse({ description }));
+
 @ApiTags('api')
 @ApiKeyAuth()
 @Controller('v1/topics/:key/subscribers')
@@ -15,17 +19,13 @@ export class TopicSubscribersController {
   constructor(private readonly topics: TopicsService) {}
 
   @Put()
-  @HttpCode(204)
-  @KEY_PARAM
-  @ApiNoContentResponse({ description: 'Subscribed (already subscribed users stay as they were)' })
+  @NoContentByKey('Subscribed (already subscribed users stay as they were)')
   async subscribe(@Param('key') key: string, @Body() body: SubscribersDto): Promise<void> {
     await this.topics.subscribe(topicKey(key), body.userIds);
   }
 
   @Delete()
-  @HttpCode(204)
-  @KEY_PARAM
-  @ApiNoContentResponse({ description: 'Unsubscribed' })
+  @NoContentByKey('Unsubscribed')
   async unsubscribe(@Param('key') key: string, @Body() body: SubscribersDto): Promise<void> {
     await this.topics.unsubscribe(topicKey(key), body.userIds);
   }
@@ -51,9 +51,7 @@ export class MyTopicsController {
   }
 
   @Delete(':key')
-  @HttpCode(204)
-  @KEY_PARAM
-  @ApiNoContentResponse({ description: 'The signed-in user no longer follows it' })
+  @NoContentByKey('The signed-in user no longer follows it')
   async leave(@CurrentUser() user: SessionUser, @Param('key') key: string): Promise<void> {
     await this.topics.leave(user.id, topicKey(key));
   }
