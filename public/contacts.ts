@@ -38,22 +38,21 @@ export class PhoneContact {
     this.error = find('#phone-error');
     this.remove = find('#phone-remove');
     this.chat = new ChatContacts(api, find('#chat-contacts'), describe, toast);
-    this.numberForm.addEventListener('submit', (e) => {
-      e.preventDefault();
-      void this.act(async () => {
-        const number = (this.numberForm.elements.namedItem('number') as HTMLInputElement).value.trim();
-        this.show(await this.api.request<Phone>('PUT', '/contacts/phone', { number }));
-        this.toast('A code is on its way by SMS');
-        (this.codeForm.elements.namedItem('code') as HTMLInputElement).focus();
+    const onSubmit = (form: HTMLFormElement, work: () => Promise<void>) =>
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        void this.act(work);
       });
+    onSubmit(this.numberForm, async () => {
+      const number = this.numberInput.value.trim();
+      this.show(await this.api.request<Phone>('PUT', '/contacts/phone', { number }));
+      this.toast('A code is on its way by SMS');
+      this.codeInput.focus();
     });
-    this.codeForm.addEventListener('submit', (e) => {
-      e.preventDefault();
-      void this.act(async () => {
-        const code = (this.codeForm.elements.namedItem('code') as HTMLInputElement).value.trim();
-        this.show(await this.api.request<Phone>('POST', '/contacts/phone/verify', { code }));
-        this.toast('Phone number verified');
-      });
+    onSubmit(this.codeForm, async () => {
+      const code = this.codeInput.value.trim();
+      this.show(await this.api.request<Phone>('POST', '/contacts/phone/verify', { code }));
+      this.toast('Phone number verified');
     });
     this.remove.addEventListener('click', () => {
       void this.act(async () => {
@@ -62,6 +61,14 @@ export class PhoneContact {
         this.toast('Phone number removed');
       });
     });
+  }
+
+  private get numberInput(): HTMLInputElement {
+    return this.numberForm.elements.namedItem('number') as HTMLInputElement;
+  }
+
+  private get codeInput(): HTMLInputElement {
+    return this.codeForm.elements.namedItem('code') as HTMLInputElement;
   }
 
   async load(): Promise<ContactsView | null> {
@@ -78,8 +85,8 @@ export class PhoneContact {
 
   show(phone: Phone | null): void {
     this.error.hidden = true;
-    (this.numberForm.elements.namedItem('number') as HTMLInputElement).value = phone?.number ?? '';
-    (this.codeForm.elements.namedItem('code') as HTMLInputElement).value = '';
+    this.numberInput.value = phone?.number ?? '';
+    this.codeInput.value = '';
     this.status.textContent =
       phone === null
         ? 'Add a phone number to get SMS.'
