@@ -18,6 +18,7 @@ import pg from 'pg';
 import { ID_ORDER_LOCK } from '../src/notifications/notification.publisher.js';
 import { RedisServer } from '../test/support/redis.js';
 import { now, round, sleep } from './common.js';
+import { cpuSeconds } from './accounting.js';
 
 export type ReadsBus = 'postgres' | 'redis';
 
@@ -101,13 +102,6 @@ async function byReason(port: number, name: string): Promise<Record<string, numb
     found[reason] = (found[reason] ?? 0) + Number(line.split(' ').pop());
   }
   return found;
-}
-
-/** An instance's process CPU seconds so far (prom-client's default metric), or null. */
-export async function cpuSeconds(port: number): Promise<number | null> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('process_cpu_seconds_total '));
-  return line === undefined ? null : Number(line.split(' ').pop());
 }
 
 /** Per reason, what the instances' counters moved by, summed (null if one has no such metric). */

@@ -35,14 +35,8 @@ import { runMigrations } from '../src/database/migrate.js';
 import { hashPassword } from '../src/users/password.js';
 import { BODY, median, now, round, sleep, summarize } from './common.js';
 import { type FeedReadsPlan, type FeedReadsRun, type Harness, feedReads } from './feed-reads.js';
-import {
-  databaseCpuUs,
-  databaseStatements,
-  machineCpuUs,
-  type OfflineFanoutPlan,
-  type OfflineFanoutRun,
-  offlineFanout,
-} from './offline-fanout.js';
+import { databaseCpuUs, databaseStatements, machineCpuUs } from './accounting.js';
+import { type OfflineFanoutPlan, type OfflineFanoutRun, offlineFanout } from './offline-fanout.js';
 import type { HttpCall, StreamSpec, Target } from './load.js';
 import { printTable, resultsMarkdown, summaryRows, writeFanoutSvg } from './report.js';
 import { findNginx } from '../test/support/nginx.js';
