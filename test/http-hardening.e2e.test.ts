@@ -415,6 +415,64 @@ describe('security headers on every answer', () => {
   });
 });
 
+describe('private answers are not stored by caches', () => {
+  it('sends Cache-Control: no-store with the CSRF token, the user, the inbox, contacts and preferences', async () => {
+    const paths = [
+      '/auth/csrf',
+      '/auth/me',
+      '/notifications',
+      '/notifications/unread-count',
+      '/contacts',
+      '/preferences',
+    ];
+    const got: Array<[string, number, string | null]> = [];
+    for (const path of paths) {
+      const res = await fetch(`${t.baseUrl}${path}`, { headers: { cookie: user.cookieHeader } });
+      await res.arrayBuffer();
+      got.push([path, res.status, res.headers.get('cache-control')]);
+    }
+    expect(got).toStrictEqual(paths.map((p) => [p, 200, 'no-store']));
+    // An anonymous visitor's pre-login token too: it is bound to their cookie.
+    const anonymous = await fetch(`${t.baseUrl}/auth/csrf`);
+    await anonymous.arrayBuffer();
+    expect(anonymous.headers.get('cache-control')).toBe('no-store');
+    // The page and its assets keep their own (revalidated on every load).
+    const page = await fetch(`${t.baseUrl}/`);
+    await page.arrayBuffer();
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+  });
+});
+
+describe('errors are JSON on routes that answer a page or XML', () => {
+  it('labels the errors of GET /unsubscribe and POST /sms/inbound as JSON, so a reflected query key is not HTML', async () => {
+    // The validator's message names the unknown query parameter as written: labelled with the
+    // page's text/html, a browser rendered it (a meta refresh to anywhere, a fake form).
+    const key = '<meta http-equiv=refresh content=0;url=http://evil.example/><h1>Session expired</h1>';
+    const requests: Array<[string, string, RequestInit]> = [
+      ['GET /unsubscribe', `/unsubscribe?${encodeURIComponent(key)}=1`, {}],
+      [
+        'POST /sms/inbound',
+        '/sms/inbound',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'From=%2B4915100000000&Body=STOP',
+        },
+      ],
+    ];
+    for (const [what, path, init] of requests) {
+      const res = await fetch(`${t.baseUrl}${path}`, init);
+      const body = (await res.json()) as { statusCode: number };
+      expect([what, res.status >= 400, res.headers.get('content-type'), body.statusCode]).toStrictEqual([
+        what,
+        true,
+        'application/json; charset=utf-8',
+        res.status,
+      ]);
+    }
+  });
+});
+
 describe('refused bodies leave no stack trace in the log', () => {
   const lines: string[] = [];
   let app: INestApplication;

@@ -41,7 +41,7 @@ export function errorBody(exception: unknown): ErrorBody {
 }
 
 /**
- * Every error leaves as `{ statusCode, message }`. Unknown errors are 500 with a
+ * Every error leaves as `{ statusCode, message }`, typed as JSON whatever the route answers. Unknown errors are 500 with a
  * generic message and a log line; the stack never reaches the client.
  */
 @Catch()
@@ -62,6 +62,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     if (body.statusCode === 503) res.setHeader('Retry-After', '5');
+    // Set, not left to res.json: it keeps a type a route's @Header() set before the handler threw,
+    // and GET /unsubscribe's text/html made a message naming the query's keys a page.
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.status(body.statusCode).json(body);
   }
 }

@@ -26,7 +26,8 @@ export const DOCS_CSP = [
 /**
  * The headers every answer carries, set before anything else runs so that early
  * refusals (400, 403, 413) and 404s have them too. `helmet` would do the same
- * with more defaults to review; these are the ones this service needs. Pages
+ * with more defaults to review; these are the ones this service needs, and
+ * `Cache-Control: no-store` on the API's answers. Pages
  * that need a different policy (the inbox page) set their own CSP afterwards;
  * compression and the stream's headers are left alone.
  */
@@ -38,6 +39,9 @@ export function securityHeaders(docsPath: string) {
     res.setHeader('Referrer-Policy', 'no-referrer');
     const isDocs = req.path === docs || req.path.startsWith(`${docs}/`);
     res.setHeader('Content-Security-Policy', isDocs ? DOCS_CSP : API_CSP);
+    // The API's answers are one user's (a CSRF token, contacts, the inbox): no cache, shared or the
+    // browser's, may keep them. The page, its assets and the stream set their own.
+    if (!isDocs) res.setHeader('Cache-Control', 'no-store');
     next();
   };
 }
