@@ -41,8 +41,8 @@ export function errorBody(exception: unknown): ErrorBody {
 }
 
 /**
- * Every error leaves as `{ statusCode, message }`, typed as JSON whatever the route answers. Unknown errors are 500 with a
- * generic message and a log line; the stack never reaches the client.
+ * Every error leaves as `{ statusCode, message }`, typed as JSON whatever the route answers.
+ * Unknown errors are 500 with a generic message and a log line; the stack never reaches the client.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
