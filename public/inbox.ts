@@ -29,6 +29,7 @@ import {
 import { PhoneContact } from './contacts.js';
 import { DeliveryForm } from './delivery.js';
 import { BrowserNotifications, type PushState } from './push.js';
+import { type Press, PressOffer, pressIn, withoutPress } from './press.js';
 import { buildRegistryViews } from './registry-views.js';
 import { browserTimeZone, SNOOZE_PRESETS, snoozeUntil, type SnoozePreset } from './snooze.js';
 
@@ -62,7 +63,8 @@ function el<K extends keyof HTMLElementTagNameMap>(
 }
 
 // ?share=shared-worker|leader|direct forces a mode (for trying the fallbacks).
-const forced = new URLSearchParams(location.search).get('share');
+const query = new URLSearchParams(location.search);
+const forced = query.get('share');
 const mode = (['shared-worker', 'leader', 'direct'] as const).find((m) => m === forced) satisfies
   SharingMode | undefined;
 
@@ -109,7 +111,7 @@ function signedIn(me: PublicUser): void {
   $('#new-broadcast').hidden = me.role !== 'admin';
   show('signed-in');
   if (first) {
-    void inbox.reload();
+    void inbox.reload().then(offerPending);
     void loadPreferences();
     void contacts.load();
     void claimPush();
@@ -118,6 +120,7 @@ function signedIn(me: PublicUser): void {
 
 function signedOut(notice?: string): void {
   user = null;
+  offer.hide();
   seenUpTo = null;
   selected.clear();
   closeBroadcast();
@@ -470,6 +473,35 @@ function closeMenu(menu: HTMLElement, refocus: boolean): void {
 
 const failed = (err: unknown) => toast(message(err), true);
 
+/** Records an action button's press; one with a url opens it once the press is recorded. */
+function press(n: NotificationJson, action: NotificationAction): void {
+  inbox
+    .act(n.id, action.id)
+    .then(() => {
+      if (action.url) window.open(action.url, '_blank', 'noopener');
+    })
+    .catch(failed);
+}
+
+/** The user's notification with this id: on screen, or asked of the server (any status). */
+async function findNotification(id: string): Promise<NotificationJson | null> {
+  const here = inbox.items.find((n) => n.id === id);
+  if (here) return here;
+  const page = await api.list({ status: 'all', before: String(BigInt(id) + 1n), limit: 1 });
+  return page.items.find((n) => n.id === id) ?? null;
+}
+
+const offer = new PressOffer($('#press'), findNotification, press, (text) => toast(text, true));
+/** A press named by the address the page was opened at, offered once someone is signed in. */
+let pendingPress: Press | null = pressIn(query);
+if (pendingPress) history.replaceState(null, '', withoutPress(location));
+
+function offerPending(): void {
+  const p = pendingPress;
+  pendingPress = null;
+  if (p) void offer.offer(p);
+}
+
 $('#list').addEventListener('click', (e) => {
   const target = e.target as HTMLElement;
   const li = target.closest<HTMLLIElement>('.item');
@@ -478,13 +510,9 @@ $('#list').addEventListener('click', (e) => {
   const title = li.querySelector('.item-title')!.textContent;
   const action = target.closest<HTMLElement>('[data-action]');
   if (action) {
-    const url = inbox.items.find((n) => n.id === id)?.actions.find((a) => a.id === action.dataset.action)?.url;
-    inbox
-      .act(id, action.dataset.action!)
-      .then(() => {
-        if (url) window.open(url, '_blank', 'noopener');
-      })
-      .catch(failed);
+    const n = inbox.items.find((x) => x.id === id);
+    const pressed = n?.actions.find((a) => a.id === action.dataset.action);
+    if (n && pressed) press(n, pressed);
     return;
   }
   if (target.closest('.item-archive')) {
@@ -787,12 +815,18 @@ void navigator.permissions
   .then((status) => status.addEventListener('change', () => void refreshPush()))
   .catch(() => undefined);
 
-// A click on a system notification focused this tab: show the notification it was about.
-navigator.serviceWorker?.addEventListener('message', (e: MessageEvent<{ type?: string; id?: string | null }>) => {
-  if (e.data?.type !== 'notification-click' || !e.data.id) return;
-  document.body.dataset.clickedNotification = e.data.id;
-  rendered.get(e.data.id)?.scrollIntoView({ block: 'center' });
-});
+// A click on a system notification focused this tab: show the notification it was about, and
+// offer the action if one of its buttons was pressed.
+navigator.serviceWorker?.addEventListener(
+  'message',
+  (e: MessageEvent<{ type?: string; id?: string | null; action?: string | null }>) => {
+    if (e.data?.type !== 'notification-click' || !e.data.id) return;
+    document.body.dataset.clickedNotification = e.data.id;
+    rendered.get(e.data.id)?.scrollIntoView({ block: 'center' });
+    const p = pressIn(new URLSearchParams({ notification: e.data.id, action: e.data.action ?? '' }));
+    if (p && user) void offer.offer(p);
+  },
+);
 
 /* ---------- sign in, register, sign out ---------- */
 

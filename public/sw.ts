@@ -25,12 +25,12 @@ worker.addEventListener('push', (event) => {
 worker.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const data = (event.notification.data ?? {}) as { url?: string; id?: string };
-  // An action button: the inbox records the press (POST /notifications/:id/actions/:actionId).
+  // An action button: the inbox offers it to confirm, then records it (public/press.ts).
   const url =
     event.action && data.id
       ? `${INBOX_URL}?notification=${encodeURIComponent(data.id)}&action=${encodeURIComponent(event.action)}`
       : (data.url ?? INBOX_URL);
-  event.waitUntil(openInbox(url, data.id ?? null));
+  event.waitUntil(openInbox(url, data.id ?? null, event.action || null));
 });
 
 // The push service replaced the subscription (Firefox does this; Chromium rarely): tell the
@@ -87,15 +87,15 @@ async function showPush(data: PushMessageData | null): Promise<void> {
   await worker.registration.showNotification(title, options);
 }
 
-/** Focus a tab already showing the inbox (and tell it which notification), or open one. */
-async function openInbox(url: string, id: string | null): Promise<void> {
+/** Focus a tab already showing the inbox (and tell it which notification and action), or open one. */
+async function openInbox(url: string, id: string | null, action: string | null): Promise<void> {
   const tabs = await worker.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const inbox = tabs.find((tab) => {
     const at = new URL(tab.url);
     return at.origin === worker.location.origin && at.pathname === '/';
   });
   if (inbox) {
-    inbox.postMessage({ type: 'notification-click', id });
+    inbox.postMessage({ type: 'notification-click', id, action });
     await inbox.focus();
     return;
   }

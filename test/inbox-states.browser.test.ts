@@ -271,6 +271,44 @@ describe('inbox page states in Chromium', () => {
     expect(errors).toStrictEqual([]);
   });
 
+  it('an action pressed in an email or a system notification is recorded once the user confirms it on the page; a link to what is not theirs records nothing', async () => {
+    const { user: ada, page, errors } = await shopperOnPage('action-link@example.com');
+    const id = await withActions(ada, 'Returns policy update');
+    await shown(page, id);
+    const presses = () =>
+      suite.app.t.db
+        .query(`SELECT action_id FROM notification_action_presses WHERE user_id = $1 AND notification_id = $2`, [
+          ada.id,
+          id,
+        ])
+        .then((r) => r.rows.map((row: { action_id: string }) => row.action_id));
+
+    // The email's link: /?notification=…&action=… (a link anyone could have sent, so it asks first).
+    await page.goto(`${suite.app.t.baseUrl}/?notification=${id}&action=later`);
+    await page.waitForSelector('#press:not([hidden])');
+    expect(await page.textContent('#press-text')).toContain('Returns policy update');
+    expect(await page.textContent('#press-confirm')).toBe('Later');
+    expect(page.url()).toBe(`${suite.app.t.baseUrl}/`);
+    expect(await presses()).toStrictEqual([]);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('press-confirm');
+    expect(await axeFindings(page)).toStrictEqual([]);
+    await page.click('#press-confirm');
+    await eventually(async () => expect(await presses()).toStrictEqual(['later']));
+    await shownRead(page, id);
+    await page.waitForSelector('#press', { state: 'hidden' });
+
+    // Someone else's notification, and an action this one does not have: nothing to confirm.
+    const other = await shopper('action-link-other@example.com');
+    const theirs = await withActions(other, 'Not yours');
+    for (const query of [`notification=${theirs}&action=later`, `notification=${id}&action=nope`]) {
+      await page.goto(`${suite.app.t.baseUrl}/?${query}`);
+      await page.waitForSelector('#toast.error:has-text("no longer in your inbox")');
+      expect(await page.isHidden('#press')).toBe(true);
+    }
+    expect(await presses()).toStrictEqual(['later']);
+    expect(errors).toStrictEqual([]);
+  });
+
   it('the unseen badge counts what the list has not shown, apart from unread, and goes to 0 once the inbox is viewed', async () => {
     const { user: kim, page, errors } = await shopperOnPage('unseen@example.com');
     await view(page, 'archived');

@@ -129,39 +129,42 @@ function shownNotifications(page: Page) {
  * what is asserted is what the worker asked for (which tab to focus, which URL
  * to open) and what it told the page.
  */
-async function clickNotification(context: BrowserContext, tag: string) {
+async function clickNotification(context: BrowserContext, tag: string, action = '') {
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: WAIT }));
-  return worker.evaluate(async (tag) => {
-    const scope = self as any;
-    const asked: string[] = [];
-    const { clients } = scope;
-    const openWindow = clients.openWindow.bind(clients);
-    clients.openWindow = (url: string) => {
-      asked.push(`open ${url}`);
-      return openWindow(url);
-    };
-    const focus = scope.WindowClient.prototype.focus;
-    scope.WindowClient.prototype.focus = function (this: { url: string }) {
-      asked.push(`focus ${this.url}`);
-      return focus.call(this);
-    };
-    const [notification] = await scope.registration.getNotifications({ tag });
-    if (!notification) throw new Error(`no notification tagged ${tag}`);
-    const event = new scope.NotificationEvent('notificationclick', { notification });
-    // A synthetic event may not extend its lifetime; collect what the listener waits for.
-    const pending: Promise<unknown>[] = [];
-    Object.defineProperty(event, 'waitUntil', { value: (p: Promise<unknown>) => pending.push(p) });
-    scope.dispatchEvent(event);
-    const outcome = await Promise.allSettled(pending);
-    clients.openWindow = openWindow;
-    scope.WindowClient.prototype.focus = focus;
-    const left = await scope.registration.getNotifications({ tag });
-    return {
-      asked,
-      refused: outcome.map((o) => (o.status === 'rejected' ? String(o.reason) : 'done')),
-      stillShown: left.length,
-    };
-  }, tag);
+  return worker.evaluate(
+    async ([tag, action]) => {
+      const scope = self as any;
+      const asked: string[] = [];
+      const { clients } = scope;
+      const openWindow = clients.openWindow.bind(clients);
+      clients.openWindow = (url: string) => {
+        asked.push(`open ${url}`);
+        return openWindow(url);
+      };
+      const focus = scope.WindowClient.prototype.focus;
+      scope.WindowClient.prototype.focus = function (this: { url: string }) {
+        asked.push(`focus ${this.url}`);
+        return focus.call(this);
+      };
+      const [notification] = await scope.registration.getNotifications({ tag });
+      if (!notification) throw new Error(`no notification tagged ${tag}`);
+      const event = new scope.NotificationEvent('notificationclick', { notification, action });
+      // A synthetic event may not extend its lifetime; collect what the listener waits for.
+      const pending: Promise<unknown>[] = [];
+      Object.defineProperty(event, 'waitUntil', { value: (p: Promise<unknown>) => pending.push(p) });
+      scope.dispatchEvent(event);
+      const outcome = await Promise.allSettled(pending);
+      clients.openWindow = openWindow;
+      scope.WindowClient.prototype.focus = focus;
+      const left = await scope.registration.getNotifications({ tag });
+      return {
+        asked,
+        refused: outcome.map((o) => (o.status === 'rejected' ? String(o.reason) : 'done')),
+        stillShown: left.length,
+      };
+    },
+    [tag, action] as const,
+  );
 }
 
 /** A real notification of this user: they place an order; the newest item of their inbox. */
@@ -212,6 +215,44 @@ describe('browser notifications in Chromium', () => {
     expect(click.refused).toStrictEqual(['InvalidAccessError: Not allowed to focus a window.']);
     expect(click.stillShown).toBe(0); // the click closed it
     await page.waitForFunction((id) => document.body.dataset.clickedNotification === id, notification.id);
+    expect(errors).toStrictEqual([]);
+  });
+
+  it('a button of a system notification pressed with the inbox open: the inbox offers the action to confirm, then records it', async () => {
+    const context = await newContext({ viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(['notifications'], { origin: t.baseUrl });
+    const page = await signedIn(context, 'push-action@example.com');
+    const errors = collectErrors(page);
+    await workerOf(page);
+    const me = await fetchFromPage(page, 'GET', '/auth/me');
+    const sent = await admin.post('/admin/broadcasts', {
+      title: 'Returns policy update',
+      body: 'The new returns policy starts on Monday.',
+      audience: { userIds: [me.body.id] },
+      actions: [{ id: 'later', label: 'Remind me later', style: 'secondary' }],
+    });
+    expect(sent.status).toBe(201);
+    const notification = (await fetchFromPage(page, 'GET', '/notifications?limit=1')).body.items[0];
+    expect(notification.id).toBe(sent.body.id);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: t.baseUrl,
+      registrationId: await registrationId(cdp, `${t.baseUrl}/`),
+      data: JSON.stringify(notification),
+    });
+    await eventually(async () => expect(await shownNotifications(page)).toHaveLength(1));
+
+    const click = await clickNotification(context, notification.id, 'later');
+    expect(click.asked).toStrictEqual([`focus ${t.baseUrl}/`]);
+    await page.waitForSelector('#press:not([hidden])');
+    expect(await page.textContent('#press-confirm')).toBe('Remind me later');
+    const presses = () =>
+      t.db
+        .query(`SELECT action_id FROM notification_action_presses WHERE notification_id = $1`, [notification.id])
+        .then((r) => r.rows.map((row: { action_id: string }) => row.action_id));
+    expect(await presses()).toStrictEqual([]);
+    await page.click('#press-confirm');
+    await eventually(async () => expect(await presses()).toStrictEqual(['later']));
     expect(errors).toStrictEqual([]);
   });
 
