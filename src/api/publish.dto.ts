@@ -13,13 +13,7 @@ import {
 } from 'class-validator';
 import { CHANNELS, type Channel, DELIVERY_METHODS, type DeliveryMethod } from '../../client/registry.js';
 import type { Severity } from '../../client/wire.js';
-import {
-  ActionsProperty,
-  BodyProperty,
-  DeliverProperty,
-  SeverityProperty,
-  TitleProperty,
-} from '../events/draft-properties.js';
+import * as draft from '../events/draft-properties.js';
 import { MAX_ACTIONS, type NotificationActionDto } from '../events/notification-action.dto.js';
 import { TranslationsProperty } from '../events/translations.dto.js';
 
@@ -77,13 +71,13 @@ export class PublishDto {
   @Matches(TYPE_PATTERN, { message: 'type must match ^[a-z][a-z0-9_.-]{0,63}$' })
   type?: string;
 
-  @SeverityProperty()
+  @draft.Severity()
   severity?: Severity;
 
-  @TitleProperty({ example: 'Back in stock', message: TITLE_MESSAGE, notString: TITLE_MESSAGE })
+  @draft.Title({ example: 'Back in stock', message: TITLE_MESSAGE, notString: TITLE_MESSAGE })
   title: string;
 
-  @BodyProperty({ example: 'The blue kettle is back.', message: BODY_MESSAGE, notString: BODY_MESSAGE })
+  @draft.Body({ example: 'The blue kettle is back.', message: BODY_MESSAGE, notString: BODY_MESSAGE })
   body: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { sku: 'sku-1' } })
@@ -91,10 +85,10 @@ export class PublishDto {
   @IsObject({ message: 'data must be an object' })
   data?: Record<string, unknown>;
 
-  @ActionsProperty({ tooMany: `actions may list at most ${MAX_ACTIONS}` })
+  @draft.Actions({ tooMany: `actions may list at most ${MAX_ACTIONS}` })
   actions?: NotificationActionDto[];
 
-  @DeliverProperty({
+  @draft.Deliver({
     notOne: `deliver must list only: ${DELIVERY_METHODS.join(', ')}`,
     description:
       "A topic notification's methods beyond in-app, to subscribers without an open stream; personal ones follow each user's preferences",

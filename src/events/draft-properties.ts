@@ -17,7 +17,8 @@ import { SEVERITIES } from './domain-events.js';
 import { MAX_ACTIONS, NotificationActionDto } from './notification-action.dto.js';
 
 /*
- * Request-body properties of a notification as publishers give it (broadcasts, API publishes):
+ * Request-body properties of a notification as publishers give it (broadcasts, API publishes),
+ * used as `@draft.Title(…)` with `import * as draft`:
  * one rule each; the 400 wording stays each route's own (the two routes' messages already differ,
  * and clients may match on them).
  * Validators are listed as they would stand bottom to top over the property, so that a body
@@ -25,7 +26,7 @@ import { MAX_ACTIONS, NotificationActionDto } from './notification-action.dto.js
  */
 
 /** 1 to 200 characters. `notString`: the message for a non-string (the validator's own without it). */
-export function TitleProperty(options: { example: string; message: string; notString?: string }) {
+export function Title(options: { example: string; message: string; notString?: string }) {
   return applyDecorators(
     Length(1, 200, { message: options.message }),
     IsString(options.notString === undefined ? undefined : { message: options.notString }),
@@ -34,7 +35,7 @@ export function TitleProperty(options: { example: string; message: string; notSt
 }
 
 /** At most 10,000 characters. */
-export function BodyProperty(options: { example: string; message: string; notString?: string }) {
+export function Body(options: { example: string; message: string; notString?: string }) {
   return applyDecorators(
     MaxLength(10_000, { message: options.message }),
     IsString(options.notString === undefined ? undefined : { message: options.notString }),
@@ -42,7 +43,7 @@ export function BodyProperty(options: { example: string; message: string; notStr
   );
 }
 
-export function SeverityProperty() {
+export function Severity() {
   return applyDecorators(
     IsIn(SEVERITIES, { message: `severity must be one of: ${SEVERITIES.join(', ')}` }),
     IsOptional(),
@@ -51,7 +52,7 @@ export function SeverityProperty() {
 }
 
 /** At most MAX_ACTIONS buttons, with different ids. */
-export function ActionsProperty(options: { tooMany: string; description?: string }) {
+export function Actions(options: { tooMany: string; description?: string }) {
   return applyDecorators(
     Type(() => NotificationActionDto),
     ValidateNested({ each: true }),
@@ -68,7 +69,7 @@ export function ActionsProperty(options: { tooMany: string; description?: string
 }
 
 /** Methods beyond in-app, each one of DELIVERY_METHODS. */
-export function DeliverProperty(options: { notOne: string; description: string }) {
+export function Deliver(options: { notOne: string; description: string }) {
   return applyDecorators(
     IsIn(DELIVERY_METHODS, { each: true, message: options.notOne }),
     ArrayMaxSize(DELIVERY_METHODS.length),

@@ -14,13 +14,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import type { Severity } from '../../client/wire.js';
-import {
-  ActionsProperty,
-  BodyProperty,
-  DeliverProperty,
-  SeverityProperty,
-  TitleProperty,
-} from '../events/draft-properties.js';
+import * as draft from '../events/draft-properties.js';
 import { MAX_ACTIONS, type NotificationActionDto } from '../events/notification-action.dto.js';
 import { TranslationsProperty } from '../events/translations.dto.js';
 import { ROLES, type Role } from '../users/user.entity.js';
@@ -87,16 +81,16 @@ export class AudienceDto {
 }
 
 export class SendBroadcastDto {
-  @TitleProperty({ example: 'Maintenance tonight', message: 'title must be 1 to 200 characters' })
+  @draft.Title({ example: 'Maintenance tonight', message: 'title must be 1 to 200 characters' })
   title: string;
 
-  @BodyProperty({
+  @draft.Body({
     example: 'Checkout is unavailable from 02:00 to 02:30 UTC.',
     message: 'body must be at most 10,000 characters',
   })
   body: string;
 
-  @SeverityProperty()
+  @draft.Severity()
   severity?: Severity;
 
   @ApiPropertyOptional({ type: AudienceDto, description: 'Absent: every user who exists when it is sent' })
@@ -117,13 +111,13 @@ export class SendBroadcastDto {
   @IsRealDateTime({ message: RFC3339_MESSAGE })
   expiresAt?: string;
 
-  @DeliverProperty({
+  @draft.Deliver({
     notOne: `deliver must list ${andOr(DELIVERY_METHODS)}`,
     description: 'Also send by these methods to audience members without an open stream (docs/delivery.md)',
   })
   deliver?: DeliveryMethod[];
 
-  @ActionsProperty({ tooMany: `actions: at most ${MAX_ACTIONS}`, description: 'Buttons, at most 3' })
+  @draft.Actions({ tooMany: `actions: at most ${MAX_ACTIONS}`, description: 'Buttons, at most 3' })
   actions?: NotificationActionDto[];
 
   @TranslationsProperty()
