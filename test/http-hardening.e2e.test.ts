@@ -198,6 +198,15 @@ describe('JSON bodies: depth and forbidden keys', () => {
     expect(await count('SELECT count(*) AS n FROM users')).toBe(users);
     expect(await count('SELECT count(*) AS n FROM orders')).toBe(orders);
   });
+  it('refuses control characters in an email address, which mail software drops ("a\\u0001"@x is sent to a@x)', async () => {
+    const users = await count('SELECT count(*) AS n FROM users');
+    const anonymous = new Client(t.baseUrl);
+    for (const email of ['"a\u0001"@example.com', '"b\u007f"@example.com', '"c\u0085"@example.com']) {
+      const res = await anonymous.post('/auth/register', { email, password: 'password-123' });
+      expect([email, res.status, res.body.message]).toStrictEqual([email, 400, 'email must be a valid email address']);
+    }
+    expect(await count('SELECT count(*) AS n FROM users')).toBe(users);
+  });
 });
 
 /** Every state-changing route the app serves, from Express's router (so routes added later are covered too). */

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsOptional, IsString, Length, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { ROLES, type Role } from '../users/user.entity.js';
 
 export class LoginDto {
@@ -18,6 +18,9 @@ export class RegisterDto {
   @ApiProperty({ example: 'alice@example.com' })
   @IsString()
   @IsEmail({}, { message: 'email must be a valid email address' })
+  // isEmail lets control characters through in a quoted local part; mail software drops them,
+  // so "a\u0001"@x would be a second account whose email goes to a@x.
+  @Matches(/^\P{Cc}*$/u, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email: string;
 

@@ -21,7 +21,8 @@ function fieldMessages(e: ValidationError, path: string): string[] {
   // A required field that is absent (optional ones are never validated when absent).
   if (e.value === undefined && e.property) return [prefixed(`${e.property} is required`)];
   const typeKeys = keys.filter((k) => TYPE_CONSTRAINTS.has(k));
-  return (typeKeys.length > 0 ? typeKeys : keys).map((k) => prefixed(constraints[k]));
+  // Rules that share a wording (isEmail and the control characters' check) say it once.
+  return [...new Set((typeKeys.length > 0 ? typeKeys : keys).map((k) => prefixed(constraints[k])))];
 }
 
 /**
