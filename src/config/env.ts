@@ -1,4 +1,5 @@
 import { createECDH, randomBytes } from 'node:crypto';
+import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { generatedOnce } from '../common/generated-once.js';
@@ -234,6 +235,16 @@ function trustProxy(env: Env): string[] {
   return entries;
 }
 
+/** DATA_DIR, made if absent; a path no directory can be made or written at is refused by name. */
+function usableDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    throw new ConfigError(`DATA_DIR ${dataDir} cannot be used: ${(err as Error).message}`);
+  }
+}
+
 /** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */
 function devSecret(dataDir: string): string {
   return generatedOnce(dataDir, 'session-secret', () => randomBytes(32).toString('base64url')).trim();
@@ -379,6 +390,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (redisUrl && redisClusterNodes) {
     throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_URL are both set: the bus uses one of them, unset the other');
   }
+
+  // The start writes there (generated secrets, the embedded PostgreSQL): check it here, not in a stack trace later.
+  const generates = !production && (!env.SESSION_SECRET || !env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY);
+  if (!databaseUrl || generates) usableDataDir(dataDir);
 
   let sessionSecret = env.SESSION_SECRET;
   if (!sessionSecret) {
