@@ -456,7 +456,6 @@ describe('bad input', () => {
     expect((await c.post('/notifications/read-all', { extra: 1 })).status).toBe(400);
     expect((await c.put('/preferences', { channels: { sms: false } })).status).toBe(400);
     expect((await c.put('/preferences', { channels: { order: 'no' } })).status).toBe(400);
-    expect((await c.put('/preferences', {})).status).toBe(400);
   });
 });
 

@@ -159,7 +159,7 @@ export class QuietHoursDto {
   timeZone: string;
 }
 
-/** Any subset of the preferences; at least one field. */
+/** Any subset of the preferences, the empty one included. */
 export class UpdatePreferencesDto {
   @ApiPropertyOptional({ type: ChannelTogglesDto, description: 'false mutes the channel (critical still comes)' })
   @IsOptional()
