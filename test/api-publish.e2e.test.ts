@@ -203,14 +203,14 @@ describe('POST /v1/notifications', () => {
     [message({ userIds: ['1'] }, { deliver: ['pigeon'] }), 'deliver must list only'],
     [
       message({ userIds: ['1'] }, { actions: [{ id: 'a', label: 'x', style: 'loud' }] }),
-      'actions[].style must be one of',
+      'actions.0.style must be one of',
     ],
     [
       message({ userIds: ['1'] }, { actions: [{ id: 'a', label: 'x', url: 'javascript:alert(1)', style: 'primary' }] }),
-      'actions[].url must be an http(s) URL',
+      'actions.0.url must be an http(s) URL',
     ],
     // An id the action route would refuse could be published but never pressed.
-    [message({ userIds: ['1'] }, { actions: [{ id: 'Track', label: 'x', style: 'primary' }] }), 'actions[].id must be'],
+    [message({ userIds: ['1'] }, { actions: [{ id: 'Track', label: 'x', style: 'primary' }] }), 'actions.0.id must be'],
     [
       message({ userIds: ['1'] }, { actions: [1, 2].map(() => ({ id: 'a', label: 'x', style: 'primary' })) }),
       'actions need different ids',
