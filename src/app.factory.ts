@@ -70,7 +70,6 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   // thousands of times a second.
   const requestMachinery = express.Router({ caseSensitive: true, strict: true });
   requestMachinery.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
-  requestMachinery.use('/v1/notifications', jsonBody(BROADCAST_BODY_LIMIT)); // 1,000 recipients
   requestMachinery.use(jsonBody(BODY_LIMIT));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
   const sessions = sessionMiddlewares(config, pool, app.get(SessionCache), app.get(UserCache)).handler;

@@ -225,6 +225,19 @@ describe('POST /v1/notifications', () => {
     expect((await t.db.query(`SELECT count(*)::int AS n FROM notifications`)).rows[0].n).toBe(before);
   });
 
+  it('a body over 64 KB is 413 and writes nothing (the contract allows 1 MB only to broadcasts)', async () => {
+    const before = (await t.db.query(`SELECT count(*)::int AS n FROM notifications`)).rows[0].n;
+    // 1,000 addresses of 70 characters: a publish the API would otherwise take.
+    const emails = Array.from(
+      { length: 1000 },
+      (_, i) => `${'x'.repeat(50)}.${String(i).padStart(4, '0')}@example.com`,
+    );
+    const res = await call('POST', '/v1/notifications', key, message({ emails }));
+    expect(res.status).toBe(413);
+    expect(res.body).toStrictEqual({ statusCode: 413, message: 'Request body is larger than 65536 bytes' });
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM notifications`)).rows[0].n).toBe(before);
+  });
+
   it('accepts actions and translations in the contract shape', async () => {
     const res = await call(
       'POST',
