@@ -70,7 +70,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   // thousands of times a second.
   const requestMachinery = express.Router({ caseSensitive: true, strict: true });
   requestMachinery.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
-  requestMachinery.use(jsonBody(BODY_LIMIT));
+  // Forms: Twilio's webhook (read by its route) and RFC 8058's one-click POST (not read at all).
+  requestMachinery.use(jsonBody(BODY_LIMIT, ['/sms/inbound', '/unsubscribe']));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
   const sessions = sessionMiddlewares(config, pool, app.get(SessionCache), app.get(UserCache)).handler;
   // /v1 authenticates by API key only: a cookie there is not even read.

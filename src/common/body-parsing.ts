@@ -91,12 +91,13 @@ class TooDeep extends Error {
 
 /**
  * express.json with the contract's answers, as JSON errors, before any route
- * code runs: 413 past the limit, 400 for malformed JSON, nesting deeper than
- * MAX_JSON_DEPTH (checked on the raw bytes before parsing), a forbidden key,
- * U+0000 or a lone surrogate anywhere. None of these is an exception in a handler, so none logs a
- * stack trace.
+ * code runs: 413 past the limit, 400 for a body of another type than JSON (but
+ * on `formRoutes`, which read their forms themselves or not at all), for malformed
+ * JSON, nesting deeper than MAX_JSON_DEPTH (checked on the raw bytes before
+ * parsing), a forbidden key, U+0000 or a lone surrogate anywhere. None of these
+ * is an exception in a handler, so none logs a stack trace.
  */
-export function jsonBody(limit: number): RequestHandler {
+export function jsonBody(limit: number, formRoutes: readonly string[] = []): RequestHandler {
   const parse = express.json({
     limit,
     strict: true,
@@ -104,7 +105,16 @@ export function jsonBody(limit: number): RequestHandler {
       if (jsonDepthExceeds(buf, MAX_JSON_DEPTH)) throw new TooDeep();
     },
   });
+  const discard = express.raw({ type: () => true, limit });
   return (req: Request, res: Response, next: NextFunction) => {
+    if (notJson(req) && !formRoutes.includes(req.path)) {
+      // Read as {} it would pass for a body of optional fields: a read-all of one channel would read them all.
+      return discard(req, res, (err?: unknown) => {
+        if ((err as { status?: number } | undefined)?.status === 413)
+          return send(res, 413, `Request body is larger than ${limit} bytes`);
+        send(res, 400, 'The body must be JSON (Content-Type: application/json)');
+      });
+    }
     parse(req, res, (err?: unknown) => {
       if (err) {
         const e = err as { status?: number; type?: string };
@@ -124,6 +134,15 @@ export function jsonBody(limit: number): RequestHandler {
     });
   };
 }
+
+/** A state-changing request carrying a body of another type than JSON (or of none named). */
+function notJson(req: Request): boolean {
+  if (!UNSAFE_METHODS.has(req.method)) return false;
+  const carries = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
+  return carries && !req.is('application/json');
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** U+0000 in the query string or path: refused before routing. */
 export function rejectNulInUrl(req: Request, res: Response, next: NextFunction): void {
