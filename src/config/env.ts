@@ -144,7 +144,7 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   return Number(raw);
 }
 
-function url(env: Env, name: string, protocols: string[]): string | undefined {
+function url(env: Env, name: string, protocols: string[], { hostless = false } = {}): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   let parsed: URL;
@@ -156,6 +156,8 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
+  // `smtp:mail.example.com` and `redis://` are URLs of no host, which their clients take for localhost.
+  if (!hostless && !parsed.hostname) throw new ConfigError(`${name} must name a host: ${protocols[0]}//host:port`);
   return raw;
 }
 
@@ -384,7 +386,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnv = nodeEnvRaw as NodeEnv;
   const production = nodeEnv === 'production';
   const dataDir = resolve(env.DATA_DIR || './.data');
-  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  // postgres:///db?host=/run/postgresql is a server's Unix socket: no host in the URL.
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], { hostless: true });
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const redisClusterNodes = clusterNodes(env);
   if (redisUrl && redisClusterNodes) {
