@@ -254,6 +254,10 @@ describe('bodies that are not JSON', () => {
       headers: { 'content-type': 'text/plain' },
     });
     expect(big.body).toStrictEqual({ statusCode: 413, message: 'Request body is larger than 65536 bytes' });
+    // Who sends it is judged first, as for a JSON body: a form posted without the token is a CSRF refusal.
+    const form = { raw: 'channel=payment', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    expect((await c.post('/notifications/read-all', undefined, { ...form, csrf: false })).status).toBe(403);
+    expect((await new Client(t.baseUrl).post('/notifications/read-all', undefined, form)).status).toBe(401);
     expect(await unread()).toBe(1);
     expect((await c.get('/preferences')).body.locale).toBe('en');
     // No body at all is still no body (the routes whose fields are all optional).
