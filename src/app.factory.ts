@@ -10,7 +10,13 @@ import { AppModule } from './app.module.js';
 import { SessionCache } from './auth/session-cache.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
 import { UserCache } from './auth/user-cache.js';
-import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, rejectNulInUrl } from './common/body-parsing.js';
+import {
+  BODY_LIMIT,
+  BROADCAST_BODY_LIMIT,
+  jsonBody,
+  NotJsonBodyInterceptor,
+  rejectNulInUrl,
+} from './common/body-parsing.js';
 import { useExactRouting } from './common/exact-routing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { API_PATH_PREFIX, originCheck, STREAM_PATH } from './common/origin-check.js';
@@ -70,8 +76,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   // thousands of times a second.
   const requestMachinery = express.Router({ caseSensitive: true, strict: true });
   requestMachinery.use('/admin/broadcasts', jsonBody(BROADCAST_BODY_LIMIT));
-  requestMachinery.use('/v1/notifications', jsonBody(BROADCAST_BODY_LIMIT)); // 1,000 recipients
-  requestMachinery.use(jsonBody(BODY_LIMIT));
+  // Forms: Twilio's webhook (read by its route) and RFC 8058's one-click POST (not read at all).
+  requestMachinery.use(jsonBody(BODY_LIMIT, ['/sms/inbound', '/unsubscribe']));
   const pool = (app.get(DataSource).driver as unknown as { master: Pool }).master;
   const sessions = sessionMiddlewares(config, pool, app.get(SessionCache), app.get(UserCache)).handler;
   // /v1 authenticates by API key only: a cookie there is not even read.
@@ -80,6 +86,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   );
   app.use(exceptStreamOpen(requestMachinery));
   app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalInterceptors(new NotJsonBodyInterceptor());
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -203,14 +203,14 @@ describe('POST /v1/notifications', () => {
     [message({ userIds: ['1'] }, { deliver: ['pigeon'] }), 'deliver must list only'],
     [
       message({ userIds: ['1'] }, { actions: [{ id: 'a', label: 'x', style: 'loud' }] }),
-      'actions[].style must be one of',
+      'actions.0.style must be one of',
     ],
     [
       message({ userIds: ['1'] }, { actions: [{ id: 'a', label: 'x', url: 'javascript:alert(1)', style: 'primary' }] }),
-      'actions[].url must be an http(s) URL',
+      'actions.0.url must be an http(s) URL',
     ],
     // An id the action route would refuse could be published but never pressed.
-    [message({ userIds: ['1'] }, { actions: [{ id: 'Track', label: 'x', style: 'primary' }] }), 'actions[].id must be'],
+    [message({ userIds: ['1'] }, { actions: [{ id: 'Track', label: 'x', style: 'primary' }] }), 'actions.0.id must be'],
     [
       message({ userIds: ['1'] }, { actions: [1, 2].map(() => ({ id: 'a', label: 'x', style: 'primary' })) }),
       'actions need different ids',
@@ -222,6 +222,19 @@ describe('POST /v1/notifications', () => {
     const res = await call('POST', '/v1/notifications', key, body);
     expect(res.status).toBe(400);
     expect(res.body.message).toContain(expected);
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM notifications`)).rows[0].n).toBe(before);
+  });
+
+  it('a body over 64 KB is 413 and writes nothing (the contract allows 1 MB only to broadcasts)', async () => {
+    const before = (await t.db.query(`SELECT count(*)::int AS n FROM notifications`)).rows[0].n;
+    // 1,000 addresses of 70 characters: a publish the API would otherwise take.
+    const emails = Array.from(
+      { length: 1000 },
+      (_, i) => `${'x'.repeat(50)}.${String(i).padStart(4, '0')}@example.com`,
+    );
+    const res = await call('POST', '/v1/notifications', key, message({ emails }));
+    expect(res.status).toBe(413);
+    expect(res.body).toStrictEqual({ statusCode: 413, message: 'Request body is larger than 65536 bytes' });
     expect((await t.db.query(`SELECT count(*)::int AS n FROM notifications`)).rows[0].n).toBe(before);
   });
 

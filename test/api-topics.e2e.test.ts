@@ -47,6 +47,9 @@ describe('topic subscribers (API key)', () => {
     expect(first.body.next).toBe(sorted[1]);
     const second = await call('GET', `/v1/topics/restock.sku-1/subscribers?limit=2&after=${first.body.next}`);
     expect(second.body).toStrictEqual({ items: [expect.objectContaining({ userId: sorted[2] })], next: null });
+    // As the contract writes the route, `?limit&after`: blank parameters are absent ones, the first page.
+    const literal = await call('GET', '/v1/topics/restock.sku-1/subscribers?limit&after');
+    expect([literal.status, literal.body.items.map((i: { userId: string }) => i.userId)]).toStrictEqual([200, sorted]);
     expect((await call('DELETE', '/v1/topics/restock.sku-1/subscribers', { userIds: ids })).status).toBe(204);
     expect((await call('GET', '/v1/topics/restock.sku-1/subscribers')).body).toStrictEqual({ items: [], next: null });
   });

@@ -459,6 +459,9 @@ describe('bad input and visibility', () => {
     expect(failed.status).toBe(200);
     expect(failed.body.items.every((d: { status: string }) => d.status === 'failed')).toBe(true);
     expect((await admin.get('/admin/deliveries?status=lost')).status).toBe(400);
+    // A blank status is no filter: the owner's sent email is among them.
+    const all = await admin.get('/admin/deliveries?status=&limit=100');
+    expect(all.body.items.some((d: { notificationId: string }) => d.notificationId === row.id)).toBe(true);
     const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/notifications_deliveries\{method="email",status="sent"\} [1-9]/);
   });

@@ -232,6 +232,49 @@ function unsafeRoutes(): Array<{ method: string; path: string }> {
   );
 }
 
+describe('bodies that are not JSON', () => {
+  it('are 400 (over 64 KB: 413), never read as an empty body: a read-all of one channel does not read them all', async () => {
+    const c = new Client(t.baseUrl);
+    await c.signUp('not-json@example.com');
+    await c.post('/orders', { items: ITEMS });
+    const unread = async () => (await c.get('/notifications/unread-count')).body.total;
+    expect(await unread()).toBe(1);
+    const json = JSON.stringify({ channel: 'payment' });
+    // fetch's own type for a string body, a form, and a JSON type the API does not speak.
+    for (const type of [
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'application/merge-patch+json',
+    ]) {
+      const res = await c.post('/notifications/read-all', undefined, { raw: json, headers: { 'content-type': type } });
+      expect([type, res.status, res.body]).toStrictEqual([
+        type,
+        400,
+        { statusCode: 400, message: 'The body must be JSON (Content-Type: application/json)' },
+      ]);
+    }
+    const locale = await c.put('/preferences', undefined, {
+      raw: '{"locale":"de"}',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(locale.status).toBe(400);
+    const big = await c.put('/preferences', undefined, {
+      raw: JSON.stringify({ locale: 'de', pad: 'x'.repeat(70_000) }),
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(big.body).toStrictEqual({ statusCode: 413, message: 'Request body is larger than 65536 bytes' });
+    // Who sends it is judged first, as for a JSON body: a form posted without the token is a CSRF refusal.
+    const form = { raw: 'channel=payment', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    expect((await c.post('/notifications/read-all', undefined, { ...form, csrf: false })).status).toBe(403);
+    expect((await new Client(t.baseUrl).post('/notifications/read-all', undefined, form)).status).toBe(401);
+    expect(await unread()).toBe(1);
+    expect((await c.get('/preferences')).body.locale).toBe('en');
+    // No body at all is still no body (the routes whose fields are all optional).
+    expect((await c.post('/notifications/read-all')).status).toBe(204);
+    expect(await unread()).toBe(0);
+  });
+});
+
 describe('origins', () => {
   const REFUSED = /^Cross-origin request refused/;
 

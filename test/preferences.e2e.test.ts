@@ -81,7 +81,6 @@ describe('delivery preferences', () => {
       { delivery: { order: { email: 'yes' } } },
       { delivery: { fax: { email: true } } },
       { channels: { order: false }, delivery: { order: { push: 1 } } },
-      {},
     ];
     for (const body of bad) {
       const answer = await c.put('/preferences', body);
@@ -94,6 +93,15 @@ describe('delivery preferences', () => {
       end: '06:30',
       timeZone: 'America/New_York',
     });
+  });
+
+  it('PUT with no field (the empty subset) answers the whole preferences and changes nothing', async () => {
+    const { client: c, id } = await signedIn(t, 'prefs-empty@example.com');
+    const set = await c.put('/preferences', { channels: { payment: false }, locale: 'de' });
+    const before = await stored(id);
+    const put = await c.put('/preferences', {});
+    expect([put.status, put.body]).toStrictEqual([200, set.body]);
+    expect(await stored(id)).toStrictEqual(before);
   });
 
   it('are per user', async () => {

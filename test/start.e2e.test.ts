@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { createECDH } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { processAlive as alive } from '../src/database/embedded-postgres.js';
@@ -64,6 +65,31 @@ describe('npm start with a DATABASE_URL it cannot reach', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^Configuration error: DATABASE_URL: cannot connect to ${host}: `));
     expect(run.stderr + run.stdout).not.toContain('s3cret-pw');
+  });
+});
+
+describe('npm start with a DATA_DIR it cannot use', () => {
+  const vapid = () => {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    const privateKey = Buffer.from(ecdh.getPrivateKey().toString('hex').padStart(64, '0'), 'hex');
+    return { VAPID_PUBLIC_KEY: ecdh.getPublicKey('base64url'), VAPID_PRIVATE_KEY: privateKey.toString('base64url') };
+  };
+  it.each([
+    ['generating its secrets there', () => ({})],
+    ['with its secrets given, for the embedded PostgreSQL', () => ({ SESSION_SECRET: 's'.repeat(32), ...vapid() })],
+  ])('%s: one line naming DATA_DIR, no stack, exit 1', async (_, secrets) => {
+    // A file where a directory must go: no directory can be made there, whoever runs the test.
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    const dataDir = join(file, 'data');
+    const run = await runCli(MAIN_JS, [], {
+      env: { NODE_ENV: 'development', PORT: '0', DATA_DIR: dataDir, ...secrets() },
+    });
+    expect(run.code).toBe(1);
+    const lines = said(run.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Configuration error: DATA_DIR ${dataDir} cannot be used: `));
   });
 });
 

@@ -146,6 +146,10 @@ describe('configuration', () => {
       [{ VAPID_PUBLIC_KEY: 'abc', VAPID_PRIVATE_KEY: 'def' }, /^VAPID_PUBLIC_KEY /],
       [{ PUBLIC_URL: 'ftp://x' }, /^PUBLIC_URL /],
       [{ SMTP_URL: 'http://mail' }, /^SMTP_URL /],
+      // Parsed as URLs of no host, which the mailer would take for localhost at the first email.
+      [{ SMTP_URL: 'smtp:mail.example.com' }, /^SMTP_URL /],
+      [{ SMTP_URL: 'smtps://' }, /^SMTP_URL /],
+      [{ REDIS_URL: 'redis:redis.internal:6379' }, /^REDIS_URL /],
       [{ MAIL_FROM: 'nobody' }, /^MAIL_FROM /],
       [{ PUSH_ENDPOINT_ALLOWLIST: 'http://push.example' }, /^PUSH_ENDPOINT_ALLOWLIST/],
       [{ PUSH_ENDPOINT_ALLOWLIST: 'https://push.example/path' }, /^PUSH_ENDPOINT_ALLOWLIST/],

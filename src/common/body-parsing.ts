@@ -1,5 +1,13 @@
+import {
+  BadRequestException,
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
+import type { Observable } from 'rxjs';
 
 /** Contract limits: 64 KB for every body, 1 MB for admin broadcasts. */
 export const BODY_LIMIT = 64 * 1024;
@@ -93,10 +101,12 @@ class TooDeep extends Error {
  * express.json with the contract's answers, as JSON errors, before any route
  * code runs: 413 past the limit, 400 for malformed JSON, nesting deeper than
  * MAX_JSON_DEPTH (checked on the raw bytes before parsing), a forbidden key,
- * U+0000 or a lone surrogate anywhere. None of these is an exception in a handler, so none logs a
- * stack trace.
+ * U+0000 or a lone surrogate anywhere. None of these is an exception in a handler,
+ * so none logs a stack trace. A body of another type than JSON is read (413 past
+ * the limit) and marked for NotJsonBodyInterceptor, except on `formRoutes`, which
+ * read their forms themselves or not at all.
  */
-export function jsonBody(limit: number): RequestHandler {
+export function jsonBody(limit: number, formRoutes: readonly string[] = []): RequestHandler {
   const parse = express.json({
     limit,
     strict: true,
@@ -104,7 +114,18 @@ export function jsonBody(limit: number): RequestHandler {
       if (jsonDepthExceeds(buf, MAX_JSON_DEPTH)) throw new TooDeep();
     },
   });
+  const discard = express.raw({ type: () => true, limit });
   return (req: Request, res: Response, next: NextFunction) => {
+    if (notJson(req) && !formRoutes.includes(req.path)) {
+      return discard(req, res, (err?: unknown) => {
+        if ((err as { status?: number } | undefined)?.status === 413)
+          return send(res, 413, `Request body is larger than ${limit} bytes`);
+        if (err) return send(res, 400, NOT_JSON_MESSAGE);
+        (req as Request & { [NOT_JSON]?: true })[NOT_JSON] = true;
+        req.body = {};
+        next();
+      });
+    }
     parse(req, res, (err?: unknown) => {
       if (err) {
         const e = err as { status?: number; type?: string };
@@ -124,6 +145,33 @@ export function jsonBody(limit: number): RequestHandler {
     });
   };
 }
+
+const NOT_JSON = Symbol('body not JSON');
+const NOT_JSON_MESSAGE = 'The body must be JSON (Content-Type: application/json)';
+
+/**
+ * Refuses (400) a request whose body jsonBody found of another type than JSON. Read as {}, it
+ * would pass for a body of optional fields: a read-all of one channel would read them all. An
+ * interceptor, so that the session and the CSRF token are judged first (401, 403), as they are
+ * for a JSON body.
+ */
+@Injectable()
+export class NotJsonBodyInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const req = context.switchToHttp().getRequest<Request & { [NOT_JSON]?: true }>();
+    if (req[NOT_JSON]) throw new BadRequestException(NOT_JSON_MESSAGE);
+    return next.handle();
+  }
+}
+
+/** A state-changing request carrying a body of another type than JSON (or of none named). */
+function notJson(req: Request): boolean {
+  if (!UNSAFE_METHODS.has(req.method)) return false;
+  const carries = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
+  return carries && !req.is('application/json');
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** U+0000 in the query string or path: refused before routing. */
 export function rejectNulInUrl(req: Request, res: Response, next: NextFunction): void {

@@ -16,7 +16,15 @@ function fieldMessages(e: ValidationError, path: string): string[] {
   const constraints = e.constraints ?? {};
   const keys = Object.keys(constraints);
   if (keys.length === 0) return [];
-  const prefixed = (m: string) => (path ? `${path}.${m}` : m);
+  // A rule's own message may name the field by a path of its own (`quietHours.start must …`,
+  // `actions[].url must …`): that name gives way to the real path, rather than follow it.
+  const prefixed = (m: string) => {
+    if (!path) return m;
+    const named = m.split(' ', 1)[0];
+    return e.property && named.endsWith(`.${e.property}`)
+      ? `${path}.${e.property}${m.slice(named.length)}`
+      : `${path}.${m}`;
+  };
   if (keys.some((k) => SHAPE_CONSTRAINTS.has(k))) return keys.map((k) => prefixed(constraints[k]));
   // A required field that is absent (optional ones are never validated when absent).
   if (e.value === undefined && e.property) return [prefixed(`${e.property} is required`)];

@@ -1,4 +1,5 @@
 import { createECDH, randomBytes } from 'node:crypto';
+import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { generatedOnce } from '../common/generated-once.js';
@@ -143,7 +144,7 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   return Number(raw);
 }
 
-function url(env: Env, name: string, protocols: string[]): string | undefined {
+function url(env: Env, name: string, protocols: string[], { hostless = false } = {}): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   let parsed: URL;
@@ -155,6 +156,8 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
+  // `smtp:mail.example.com` and `redis://` are URLs of no host, which their clients take for localhost.
+  if (!hostless && !parsed.hostname) throw new ConfigError(`${name} must name a host: ${protocols[0]}//host:port`);
   return raw;
 }
 
@@ -232,6 +235,16 @@ function trustProxy(env: Env): string[] {
     }
   }
   return entries;
+}
+
+/** DATA_DIR, made if absent; a path no directory can be made or written at is refused by name. */
+function usableDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    throw new ConfigError(`DATA_DIR ${dataDir} cannot be used: ${(err as Error).message}`);
+  }
 }
 
 /** A dev secret generated once and kept in DATA_DIR, so sessions survive restarts. */
@@ -373,12 +386,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnv = nodeEnvRaw as NodeEnv;
   const production = nodeEnv === 'production';
   const dataDir = resolve(env.DATA_DIR || './.data');
-  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  // postgres:///db?host=/run/postgresql is a server's Unix socket: no host in the URL.
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], { hostless: true });
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const redisClusterNodes = clusterNodes(env);
   if (redisUrl && redisClusterNodes) {
     throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_URL are both set: the bus uses one of them, unset the other');
   }
+
+  // The start writes there (generated secrets, the embedded PostgreSQL): check it here, not in a stack trace later.
+  const generates = !production && (!env.SESSION_SECRET || !env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY);
+  if (!databaseUrl || generates) usableDataDir(dataDir);
 
   let sessionSecret = env.SESSION_SECRET;
   if (!sessionSecret) {

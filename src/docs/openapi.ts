@@ -75,11 +75,7 @@ export function describeGlobalBehaviour(document: OpenAPIObject): OpenAPIObject 
       if (unsafe) respond(op, '403', 'Missing or invalid X-CSRF-Token');
       if (op.requestBody) {
         respond(op, '400', 'Invalid body: unknown fields, wrong types, malformed JSON or U+0000');
-        respond(
-          op,
-          '413',
-          ['/admin/broadcasts', '/v1/notifications'].includes(path) ? 'Body over 1 MB' : 'Body over 64 KB',
-        );
+        respond(op, '413', path === '/admin/broadcasts' ? 'Body over 1 MB' : 'Body over 64 KB');
       } else if (op.parameters?.length) {
         respond(op, '400', 'Invalid parameter');
       }

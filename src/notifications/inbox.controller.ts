@@ -144,16 +144,11 @@ export class InboxController {
 
   @Put('preferences')
   @ApiOkResponse({ type: PreferencesDto })
-  @ApiBadRequestResponse({ description: 'Unknown field, malformed time, unknown IANA time zone, or nothing to change' })
+  @ApiBadRequestResponse({ description: 'Unknown field, malformed time or unknown IANA time zone' })
   updatePreferences(@CurrentUser() user: SessionUser, @Body() body: UpdatePreferencesDto) {
-    if (
-      body.channels === undefined &&
-      body.delivery === undefined &&
-      body.quietHours === undefined &&
-      body.locale === undefined
-    ) {
-      throw new BadRequestException('Give channels, delivery, quietHours or locale');
-    }
-    return this.preferences.update(user.id, body);
+    // The contract's "any subset" includes the empty one: nothing to write, the whole preferences.
+    const { channels, delivery, quietHours, locale } = body;
+    const empty = [channels, delivery, quietHours, locale].every((v) => v === undefined);
+    return empty ? this.preferences.get(user.id) : this.preferences.update(user.id, body);
   }
 }
