@@ -16,13 +16,9 @@ async function messageOf(dto: new () => object, body: object): Promise<string> {
   return validationMessages(errors).join('; ');
 }
 
-const publish = (overrides: object) => ({
-  to: { userIds: ['1'] },
-  channel: 'order',
-  title: 't',
-  body: 'b',
-  ...overrides,
-});
+const VALID_PUBLISH = { to: { userIds: ['1'] }, channel: 'order', title: 't', body: 'b' };
+/** A valid publish body but for `overrides`. */
+const publish = (overrides: object) => ({ ...VALID_PUBLISH, ...overrides });
 
 describe('validation messages of nested fields', () => {
   it('name the field once, by its path, when the rule already names it (no "quietHours.quietHours.start")', async () => {
