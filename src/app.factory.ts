@@ -10,13 +10,7 @@ import { AppModule } from './app.module.js';
 import { SessionCache } from './auth/session-cache.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
 import { UserCache } from './auth/user-cache.js';
-import {
-  BODY_LIMIT,
-  BROADCAST_BODY_LIMIT,
-  jsonBody,
-  NotJsonBodyInterceptor,
-  rejectNulInUrl,
-} from './common/body-parsing.js';
+import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, NotJsonBodyPipe, rejectNulInUrl } from './common/body-parsing.js';
 import { useExactRouting } from './common/exact-routing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { API_PATH_PREFIX, originCheck, STREAM_PATH } from './common/origin-check.js';
@@ -86,8 +80,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   );
   app.use(exceptStreamOpen(requestMachinery));
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useGlobalInterceptors(new NotJsonBodyInterceptor());
   app.useGlobalPipes(
+    new NotJsonBodyPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,

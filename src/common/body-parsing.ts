@@ -1,13 +1,6 @@
-import {
-  BadRequestException,
-  type CallHandler,
-  type ExecutionContext,
-  Injectable,
-  type NestInterceptor,
-} from '@nestjs/common';
+import { type ArgumentMetadata, BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
-import type { Observable } from 'rxjs';
 
 /** Contract limits: 64 KB for every body, 1 MB for admin broadcasts. */
 export const BODY_LIMIT = 64 * 1024;
@@ -103,7 +96,7 @@ class TooDeep extends Error {
  * MAX_JSON_DEPTH (checked on the raw bytes before parsing), a forbidden key,
  * U+0000 or a lone surrogate anywhere. None of these is an exception in a handler,
  * so none logs a stack trace. A body of another type than JSON is read (413 past
- * the limit) and marked for NotJsonBodyInterceptor, except on `formRoutes`, which
+ * the limit) and left as a mark for NotJsonBodyPipe, except on `formRoutes`, which
  * read their forms themselves or not at all.
  */
 export function jsonBody(limit: number, formRoutes: readonly string[] = []): RequestHandler {
@@ -121,8 +114,7 @@ export function jsonBody(limit: number, formRoutes: readonly string[] = []): Req
         if ((err as { status?: number } | undefined)?.status === 413)
           return send(res, 413, `Request body is larger than ${limit} bytes`);
         if (err) return send(res, 400, NOT_JSON_MESSAGE);
-        (req as Request & { [NOT_JSON]?: true })[NOT_JSON] = true;
-        req.body = {};
+        req.body = { [NOT_JSON]: true };
         next();
       });
     }
@@ -150,17 +142,19 @@ const NOT_JSON = Symbol('body not JSON');
 const NOT_JSON_MESSAGE = 'The body must be JSON (Content-Type: application/json)';
 
 /**
- * Refuses (400) a request whose body jsonBody found of another type than JSON. Read as {}, it
- * would pass for a body of optional fields: a read-all of one channel would read them all. An
- * interceptor, so that the session and the CSRF token are judged first (401, 403), as they are
- * for a JSON body.
+ * Refuses (400) the body of a route that reads one when jsonBody found it of another type than
+ * JSON. Read as {}, it would pass for a body of optional fields: a read-all of one channel would
+ * read them all. A pipe, so that the session and the CSRF token are judged first (401, 403), as
+ * for a JSON body; not an interceptor, which would make Nest run every handler inside an
+ * Observable and so turn an @Sse route's refusal (401) into a 200 stream that errors.
  */
 @Injectable()
-export class NotJsonBodyInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const req = context.switchToHttp().getRequest<Request & { [NOT_JSON]?: true }>();
-    if (req[NOT_JSON]) throw new BadRequestException(NOT_JSON_MESSAGE);
-    return next.handle();
+export class NotJsonBodyPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type === 'body' && typeof value === 'object' && value !== null && NOT_JSON in value) {
+      throw new BadRequestException(NOT_JSON_MESSAGE);
+    }
+    return value;
   }
 }
 
