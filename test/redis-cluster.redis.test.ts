@@ -175,7 +175,9 @@ describe('the Redis Cluster bus (sharded pub/sub)', () => {
       }
     }
     expect(health).toContain(503); // while a shard had no master
-    expect(health.at(-1)).toBe(200);
+    // Healthy again once its replica took over. (Later samples may dip again on a loaded machine:
+    // with the tests' 1 s cluster-node-timeout, a starved node can be suspected and fail over too.)
+    expect(health.slice(health.indexOf(503))).toContain(200);
     const after = await Promise.all([scrape(a.baseUrl), scrape(b.baseUrl)]);
     const reconnects = 'notifications_bus_reconnects_total{bus="redis-cluster"}';
     const rowsRead = after.map(

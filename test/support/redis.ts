@@ -165,10 +165,10 @@ export class RedisCluster {
     }
     const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
     const nodes: ClusterNode[] = [];
-    for (let i = 0; i < masters * 2; i++) {
-      nodes.push({ port: await freePort(), busPort: await freePort(), proc: null, exited: null, output: '' });
-    }
     const cluster = new RedisCluster(dir, nodes);
+    for (let i = 0; i < masters * 2; i++) {
+      nodes.push({ port: await cluster.port(), busPort: await cluster.port(), proc: null, exited: null, output: '' });
+    }
     try {
       await Promise.all(nodes.map((n) => cluster.launch(n, options.nodeTimeoutMs ?? 1000)));
       const create = spawnSync(
@@ -185,7 +185,33 @@ export class RedisCluster {
     }
   }
 
-  private async launch(node: ClusterNode, nodeTimeoutMs: number): Promise<void> {
+  /** A free port that no node of this cluster has had. */
+  private async port(): Promise<number> {
+    for (;;) {
+      const port = await freePort();
+      if (this.ports.has(port)) continue;
+      this.ports.add(port);
+      return port;
+    }
+  }
+
+  private readonly ports = new Set<number>();
+
+  /**
+   * Starts a node. A port found free can be taken before redis-server binds it (by another
+   * test's outgoing connection, say): then the node tries again on new ports.
+   */
+  private async launch(node: ClusterNode, nodeTimeoutMs: number, attempts = 3): Promise<void> {
+    try {
+      await this.launchOnce(node, nodeTimeoutMs);
+    } catch (err) {
+      if (attempts <= 1 || !/Address already in use/.test(node.output)) throw err;
+      Object.assign(node, { port: await this.port(), busPort: await this.port(), output: '' });
+      await this.launch(node, nodeTimeoutMs, attempts - 1);
+    }
+  }
+
+  private async launchOnce(node: ClusterNode, nodeTimeoutMs: number): Promise<void> {
     const own = join(this.dir, String(node.port));
     mkdirSync(own, { recursive: true });
     // Each node's cluster bus on a port of its own (the default, port + 10000, may be taken).
