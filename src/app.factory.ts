@@ -10,7 +10,14 @@ import { AppModule } from './app.module.js';
 import { SessionCache } from './auth/session-cache.js';
 import { sessionMiddlewares } from './auth/session.middleware.js';
 import { UserCache } from './auth/user-cache.js';
-import { BODY_LIMIT, BROADCAST_BODY_LIMIT, jsonBody, NotJsonBodyPipe, rejectNulInUrl } from './common/body-parsing.js';
+import {
+  BlankQueryIsAbsentPipe,
+  BODY_LIMIT,
+  BROADCAST_BODY_LIMIT,
+  jsonBody,
+  NotJsonBodyPipe,
+  rejectNulInUrl,
+} from './common/body-parsing.js';
 import { useExactRouting } from './common/exact-routing.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { API_PATH_PREFIX, originCheck, STREAM_PATH } from './common/origin-check.js';
@@ -82,6 +89,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, log
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
     new NotJsonBodyPipe(),
+    new BlankQueryIsAbsentPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, Matches } from 'class-validator';
-import { BlankIsAbsent, LimitProperty } from '../common/page-query.dto.js';
+import { LimitProperty } from '../common/page-query.dto.js';
 import { MAX_RECIPIENTS } from './publish.dto.js';
 
 export class SubscribersDto {
@@ -18,7 +18,6 @@ export class SubscribersQueryDto {
 
   @ApiPropertyOptional({ description: "Only subscribers with a greater user id (the previous page's next)" })
   @IsOptional()
-  @BlankIsAbsent()
   @Matches(/^\d{1,18}$/, { message: 'after must be a decimal user id' })
   after?: string;
 }

@@ -158,6 +158,21 @@ export class NotJsonBodyPipe implements PipeTransform {
   }
 }
 
+/**
+ * A query parameter left blank (`channel=`, as in the contract's own
+ * `GET /notifications?limit=20&before=<id>&channel=&unread=true`, or a form's empty field) is an
+ * absent one, on every route that reads its query as a DTO: removed before validation.
+ */
+@Injectable()
+export class BlankQueryIsAbsentPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type !== 'query' || metadata.data !== undefined || typeof value !== 'object' || value === null) {
+      return value;
+    }
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== ''));
+  }
+}
+
 /** A state-changing request carrying a body of another type than JSON (or of none named). */
 function notJson(req: Request): boolean {
   if (!UNSAFE_METHODS.has(req.method)) return false;

@@ -1,15 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-
-/**
- * An optional query parameter left blank (`channel=`, as in the contract's own
- * `GET /notifications?limit=20&before=<id>&channel=&unread=true`, or a form's empty field)
- * is an absent one. It reads the raw text: `@Type(() => Number)` has already made '' a 0.
- */
-export const BlankIsAbsent = () =>
-  Transform(({ value, obj, key }) => ((obj as Record<string, unknown>)[key] === '' ? undefined : value));
 
 /**
  * A list's optional `limit` query parameter, 1 to `max`, `fallback` when absent (as documented;
@@ -22,7 +14,6 @@ export function LimitProperty(max: number, fallback: number) {
     Max(max, { message }),
     Min(1, { message }),
     IsInt({ message }),
-    BlankIsAbsent(),
     Type(() => Number),
     IsOptional(),
     ApiPropertyOptional({ minimum: 1, maximum: max, default: fallback }),
@@ -36,7 +27,6 @@ export class PageQueryDto {
 
   @ApiPropertyOptional({ description: "Only items with a smaller id (the previous page's nextBefore)" })
   @IsOptional()
-  @BlankIsAbsent()
   @Matches(/^\d{1,18}$/, { message: 'before must be a decimal id' })
   before?: string;
 }

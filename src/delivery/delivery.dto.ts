@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { DELIVERY_METHODS } from '../../client/registry.js';
-import { BlankIsAbsent, PageQueryDto } from '../common/page-query.dto.js';
+import { PageQueryDto } from '../common/page-query.dto.js';
 
 export class DeliveryDto {
   @ApiProperty({ enum: DELIVERY_METHODS }) method: string;
@@ -25,7 +25,6 @@ export class AdminDeliveryPageDto {
 export class AdminDeliveriesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: ['scheduled', 'sent', 'failed', 'cancelled'] })
   @IsOptional()
-  @BlankIsAbsent()
   @IsIn(['scheduled', 'sent', 'failed', 'cancelled'])
   status?: 'scheduled' | 'sent' | 'failed' | 'cancelled';
 }

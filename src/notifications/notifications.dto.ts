@@ -1,4 +1,4 @@
-import { BlankIsAbsent, PageQueryDto } from '../common/page-query.dto.js';
+import { PageQueryDto } from '../common/page-query.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -39,20 +39,17 @@ import {
 export class InboxQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: CHANNELS })
   @IsOptional()
-  @BlankIsAbsent()
   @IsIn(CHANNELS)
   channel?: Channel;
 
   @ApiPropertyOptional({ type: Boolean })
   @IsOptional()
-  @BlankIsAbsent()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean({ message: 'unread must be true or false' })
   unread?: boolean;
 
   @ApiPropertyOptional({ enum: INBOX_STATUSES, default: 'inbox', description: 'inbox: neither archived nor snoozed' })
   @IsOptional()
-  @BlankIsAbsent()
   @IsIn(INBOX_STATUSES, { message: `status must be one of: ${INBOX_STATUSES.join(', ')}` })
   status?: InboxStatus;
 }

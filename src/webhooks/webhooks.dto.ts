@@ -11,7 +11,7 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { BlankIsAbsent, LimitProperty } from '../common/page-query.dto.js';
+import { LimitProperty } from '../common/page-query.dto.js';
 import { WEBHOOK_EVENTS, type WebhookEvent } from './webhook-events.js';
 
 const EVENTS_MESSAGE = `events must be a non-empty list of distinct events from: ${WEBHOOK_EVENTS.join(', ')}`;
@@ -97,7 +97,6 @@ export class WebhookSecretDto {
 export class AttemptsQueryDto {
   @ApiPropertyOptional({ enum: MESSAGE_STATUSES })
   @IsOptional()
-  @BlankIsAbsent()
   @IsIn(MESSAGE_STATUSES, { message: `status must be one of: ${MESSAGE_STATUSES.join(', ')}` })
   status?: MessageStatus;
 
